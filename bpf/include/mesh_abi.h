@@ -1,0 +1,84 @@
+/* The contract between weft's eBPF programs and weft-agent: map keys and values, ports and
+ * reason codes. Included by the BPF C programs (after vmlinux.h) and by the agent (after
+ * <linux/types.h>); the agent pins the layout with static_asserts in agent/redirect/. There is
+ * no second copy of anything in this file.
+ */
+#ifndef WEFT_MESH_ABI_H
+#define WEFT_MESH_ABI_H
+
+/* Listeners the agent owns inside every meshed pod. */
+#define WEFT_OUTBOUND_PORT 15001 /* 127.0.0.1 / [::1]: redirected outbound connections */
+#define WEFT_INBOUND_PORT 15006  /* 0.0.0.0: inbound plaintext, assigned by tc */
+#define WEFT_TUNNEL_PORT 15008   /* 0.0.0.0: mTLS tunnel from other agents (later) */
+
+#define WEFT_MAX_EXCLUDED_PORTS 16
+#define WEFT_AF_INET 2
+#define WEFT_AF_INET6 10
+
+/* Value of weft_pods, keyed by the pod's netns cookie (__u64). Presence means "meshed". */
+struct weft_pod {
+  __u32 pod_id; /* the agent's handle for the pod, echoed back in logs */
+  __u32 flags;  /* reserved, 0 */
+  /* Host byte order; 0 ends the list early. */
+  __u16 excluded_outbound_ports[WEFT_MAX_EXCLUDED_PORTS];
+  __u16 excluded_inbound_ports[WEFT_MAX_EXCLUDED_PORTS];
+};
+
+/* An IPv4 or IPv6 socket address. IPv4 uses addr[0]; addr and port are in network order. */
+struct weft_sockaddr {
+  __u32 addr[4];
+  __u16 port;
+  __u16 family; /* WEFT_AF_INET or WEFT_AF_INET6 */
+};
+
+/* Key of weft_orig_dst: the app's end of a redirected connection, as the agent sees it as the
+ * peer of the accepted socket, qualified by the pod's netns (loopback addresses repeat in every
+ * pod). Filled by sockops once the app's socket is established. */
+struct weft_orig_key {
+  __u64 netns_cookie;
+  struct weft_sockaddr peer; /* the app socket's local address, e.g. 127.0.0.1:43012 */
+};
+
+/* Key of weft_agent_flows: a connection the agent itself opened from inside a pod. tc ingress on
+ * the destination pod leaves these alone, so agent-to-app traffic is not captured twice. */
+struct weft_flow_key {
+  __u32 saddr[4];
+  __u32 daddr[4];
+  __u16 sport; /* network order */
+  __u16 dport; /* network order */
+  __u32 family;
+};
+
+/* LPM key for the excluded-destination tries (prefixlen in bits, addr in network order). */
+struct weft_cidr4_key {
+  __u32 prefixlen;
+  __u32 addr;
+};
+struct weft_cidr6_key {
+  __u32 prefixlen;
+  __u32 addr[4];
+};
+
+/* Index into the per-CPU counter array weft_stats: why a hook did or did not act. */
+enum weft_stat {
+  WEFT_STAT_CONNECT_REDIRECTED = 0,
+  WEFT_STAT_CONNECT_NOT_MESHED,
+  WEFT_STAT_CONNECT_AGENT_SOCKET,
+  WEFT_STAT_CONNECT_LOOPBACK,
+  WEFT_STAT_CONNECT_EXCLUDED_PORT,
+  WEFT_STAT_CONNECT_EXCLUDED_CIDR,
+  WEFT_STAT_CONNECT_NOT_TCP,
+  WEFT_STAT_ORIG_DST_STORED,
+  WEFT_STAT_ORIG_DST_REKEYED,
+  WEFT_STAT_ORIG_DST_MAP_FULL,
+  WEFT_STAT_AGENT_FLOW_RECORDED,
+  WEFT_STAT_INBOUND_ASSIGNED,
+  WEFT_STAT_INBOUND_FROM_AGENT,
+  WEFT_STAT_INBOUND_EXCLUDED_PORT,
+  WEFT_STAT_INBOUND_NO_LISTENER,
+  WEFT_STAT_INBOUND_ASSIGN_FAILED,
+  WEFT_STAT_INBOUND_NOT_MESHED,
+  WEFT_STAT__COUNT,
+};
+
+#endif /* WEFT_MESH_ABI_H */

@@ -1,0 +1,28 @@
+#include "common/IpAddr.hpp"
+
+#include <doctest/doctest.h>
+
+using weft::Cidr;
+using weft::IpAddr;
+
+TEST_CASE("IpAddr parses and prints v4 and v6") {
+  CHECK(IpAddr::parse("10.1.2.3")->str() == "10.1.2.3");
+  CHECK(IpAddr::parse("fd00::1")->str() == "fd00::1");
+  CHECK_FALSE(IpAddr::parse("10.1.2"));
+  CHECK_FALSE(IpAddr::parse(""));
+  CHECK(IpAddr::parse("127.0.0.9")->is_loopback());
+  CHECK(IpAddr::parse("::1")->is_loopback());
+  CHECK_FALSE(IpAddr::parse("10.0.0.1")->is_loopback());
+}
+
+TEST_CASE("Cidr matches by prefix and rejects bad lengths") {
+  auto c = Cidr::parse("10.96.0.0/12");
+  REQUIRE(c);
+  CHECK(c->contains(*IpAddr::parse("10.100.3.4")));
+  CHECK_FALSE(c->contains(*IpAddr::parse("10.112.0.1")));
+  CHECK_FALSE(c->contains(*IpAddr::parse("fd00::1")));
+  CHECK(Cidr::parse("fd00::/8")->contains(*IpAddr::parse("fd12::1")));
+  CHECK_FALSE(Cidr::parse("10.0.0.0/33"));
+  CHECK_FALSE(Cidr::parse("10.0.0.0/x"));
+  CHECK(Cidr::parse("10.0.0.1")->prefix_len == 32);
+}
