@@ -124,7 +124,9 @@ bool Cidr::contains(const IpAddr& ip) const {
   return (ip.bytes[full] & mask) == (base.bytes[full] & mask);
 }
 
-std::string Cidr::str() const { return fmt::format("{}/{}", base.str(), prefix_len); }
+std::string Cidr::str() const {
+  return fmt::format("{}/{}", base.str(), prefix_len);
+}
 
 }  // namespace weft
 

@@ -59,3 +59,10 @@ template <>
 struct std::hash<weft::IpAddr> {
   std::size_t operator()(const weft::IpAddr& a) const noexcept;
 };
+
+template <>
+struct std::hash<weft::SockAddr> {
+  std::size_t operator()(const weft::SockAddr& a) const noexcept {
+    return std::hash<weft::IpAddr>{}(a.ip) * 31 + a.port;
+  }
+};

@@ -30,7 +30,9 @@ constexpr std::string_view level_name(Level level) {
 
 }  // namespace
 
-void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+void set_level(Level level) {
+  g_level.store(static_cast<int>(level));
+}
 
 bool parse_level(std::string_view text, Level& out) {
   for (Level l : {Level::Debug, Level::Info, Level::Warn, Level::Error}) {
@@ -42,9 +44,13 @@ bool parse_level(std::string_view text, Level& out) {
   return false;
 }
 
-void set_program(const char* name) { g_program.store(name); }
+void set_program(const char* name) {
+  g_program.store(name);
+}
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load();
+}
 
 void write(Level level, std::string_view event, std::string_view fields) {
   auto now = std::chrono::system_clock::now();

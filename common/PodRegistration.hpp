@@ -20,8 +20,8 @@ struct PodRegistration {
   enum class Op { Add, Del, Check };
   Op op = Op::Add;
   std::string container_id;
-  std::string netns;   ///< path of the pod's network namespace (CNI_NETNS)
-  std::string ifname;  ///< the pod's interface inside its netns (CNI_IFNAME)
+  std::string netns;             ///< path of the pod's network namespace (CNI_NETNS)
+  std::string ifname;            ///< the pod's interface inside its netns (CNI_IFNAME)
   std::vector<std::string> ips;  ///< CIDR notation, from prevResult.ips[].address
   std::string pod_name;          ///< K8S_POD_NAME from CNI_ARGS (may be empty)
   std::string pod_namespace;     ///< K8S_POD_NAMESPACE

@@ -37,6 +37,7 @@ struct weft_sockaddr {
 struct weft_orig_key {
   __u64 netns_cookie;
   struct weft_sockaddr peer; /* the app socket's local address, e.g. 127.0.0.1:43012 */
+  __u32 pad;                 /* 0: hash keys compare every byte, so padding is named */
 };
 
 /* Key of weft_agent_flows: a connection the agent itself opened from inside a pod. tc ingress on

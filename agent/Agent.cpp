@@ -1,0 +1,432 @@
+#include "agent/Agent.hpp"
+
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "agent/netns/InPodSockets.hpp"
+#include "agent/pods/StateFile.hpp"
+#include "common/Log.hpp"
+
+namespace weft::agent {
+namespace {
+
+/// Ports listed in a pod annotation such as weft.io/exclude-outbound-ports: "5432,6379".
+void add_annotated_ports(const discovery::PodInfo* pod, const char* key,
+                         std::vector<uint16_t>& out) {
+  if (pod == nullptr) {
+    return;
+  }
+  auto it = pod->annotations.find(key);
+  if (it == pod->annotations.end()) {
+    return;
+  }
+  std::string_view text = it->second;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    unsigned port = 0;
+    auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), port);
+    if (ec == std::errc{} && ptr == item.data() + item.size() && port > 0 && port < 65536) {
+      out.push_back(static_cast<uint16_t>(port));
+    } else {
+      log::warn("pod.annotation_ignored", "pod={}/{} key={} item=\"{}\"", pod->ns, pod->name, key,
+                item);
+    }
+    text.remove_prefix(comma == std::string_view::npos ? text.size() : comma + 1);
+  }
+}
+
+std::vector<IpAddr> parse_ips(const std::vector<std::string>& cidrs) {
+  std::vector<IpAddr> ips;
+  for (const auto& text : cidrs) {
+    if (auto cidr = Cidr::parse(text)) {
+      ips.push_back(cidr->base);
+    }
+  }
+  return ips;
+}
+
+Result<Fd> block_signals_fd() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  Fd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd) {
+    return fail_errno("signalfd");
+  }
+  return fd;
+}
+
+}  // namespace
+
+Agent::Agent(Config config) : config_(std::move(config)) {}
+
+Agent::~Agent() {
+  admin_.reset();
+  for (auto& w : workers_) {
+    w->stop();
+  }
+  workers_.clear();
+}
+
+Result<std::unique_ptr<Agent>> Agent::create(Config config) {
+  std::unique_ptr<Agent> agent(new Agent(std::move(config)));
+  if (auto ok = agent->init(); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return agent;
+}
+
+Result<void> Agent::init() {
+  registry_ = std::make_shared<prometheus::Registry>();
+  tcp_metrics_ = std::make_unique<TcpMetrics>(*registry_);
+  auto home = Netns::current();
+  if (!home) {
+    return std::unexpected(home.error());
+  }
+  home_ = std::make_unique<Netns>(std::move(*home));
+
+  redirect::Options opts;
+  opts.bpffs_dir = config_.bpffs_dir;
+  opts.cgroup_root = config_.cgroup_root;
+  opts.socket_mark = config_.socket_mark;
+  opts.exclude_outbound_cidrs = config_.exclude_outbound_cidrs;
+  auto redirector = redirect::Redirector::open(opts);
+  if (!redirector) {
+    return std::unexpected(redirector.error());
+  }
+  redirector_ = std::make_unique<redirect::Redirector>(std::move(*redirector));
+
+  auto manifests = discovery::ManifestDir::open(config_.manifests_dir);
+  if (!manifests) {
+    return std::unexpected(manifests.error());
+  }
+  manifests_ = std::make_unique<discovery::ManifestDir>(std::move(*manifests));
+
+  auto view = std::make_shared<proxy::NodeView>();
+  view->world = manifests_->world();
+  view->trust_domain = config_.trust_domain;
+  proxy::WorkerContext ctx{*redirector_, *tcp_metrics_, config_.connect_timeout_ms,
+                           config_.socket_mark};
+  for (unsigned i = 0; i < config_.workers; ++i) {
+    auto worker = proxy::Worker::create(i, ctx, view);
+    if (!worker) {
+      return std::unexpected(worker.error());
+    }
+    (*worker)->start();
+    workers_.push_back(std::move(*worker));
+  }
+
+  restore_pods();
+
+  auto server = RegistrationServer::listen(config_.registration_socket);
+  if (!server) {
+    return std::unexpected(server.error());
+  }
+  registration_ = std::make_unique<RegistrationServer>(std::move(*server));
+
+  auto admin =
+      AdminServer::start(config_.admin_address, AdminSources{[this] { return collect_metrics(); },
+                                                             [this] { return ready_.load(); },
+                                                             [this] { return pods_json(); }});
+  if (!admin) {
+    return std::unexpected(admin.error());
+  }
+  admin_ = std::move(*admin);
+  ready_ = true;
+  log::info("agent.ready", "node={} workers={} admin={} registration={} pods={}", config_.node_name,
+            workers_.size(), config_.admin_address, config_.registration_socket, pods_.size());
+  return {};
+}
+
+Result<void> Agent::run() {
+  auto signals = block_signals_fd();
+  if (!signals) {
+    return std::unexpected(signals.error());
+  }
+  for (;;) {
+    pollfd fds[] = {{signals->get(), POLLIN, 0},
+                    {registration_->fd(), POLLIN, 0},
+                    {manifests_->fd(), POLLIN, 0}};
+    int n = ::poll(fds, 3, -1);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return fail_errno("poll");
+    }
+    if (fds[0].revents != 0) {
+      signalfd_siginfo info{};
+      [[maybe_unused]] ssize_t r = ::read(signals->get(), &info, sizeof(info));
+      log::info("agent.stopping", "signal={} pods={}", info.ssi_signo, pods_.size());
+      return {};
+    }
+    if (fds[1].revents != 0) {
+      registration_->serve_one([this](const PodRegistration& reg) { return handle(reg); });
+    }
+    if (fds[2].revents != 0 && manifests_->process_events()) {
+      on_manifests_changed();
+    }
+  }
+}
+
+RegistrationReply Agent::handle(const PodRegistration& reg) {
+  switch (reg.op) {
+    case PodRegistration::Op::Add: {
+      if (auto ok = mesh(reg); !ok) {
+        log::error("pod.mesh_failed", "container={} pod={}/{} error=\"{}\"", reg.container_id,
+                   reg.pod_namespace, reg.pod_name, ok.error().message);
+        return {false, ok.error().message};
+      }
+      return {true, {}};
+    }
+    case PodRegistration::Op::Del:
+      unmesh(reg.container_id);
+      return {true, {}};
+    case PodRegistration::Op::Check:
+      if (is_meshed(reg)) {
+        return {true, {}};
+      }
+      return {false, "pod " + reg.container_id + " is not meshed by this agent"};
+  }
+  return {false, "unknown op"};
+}
+
+bool Agent::is_meshed(const PodRegistration& reg) const {
+  std::lock_guard lock(pods_mutex_);
+  auto it = pods_.find(reg.container_id);
+  if (it == pods_.end()) {
+    return false;
+  }
+  auto cookies = redirector_->pod_cookies();
+  return std::find(cookies.begin(), cookies.end(), it->second->netns_cookie) != cookies.end();
+}
+
+Result<void> Agent::mesh(const PodRegistration& reg) {
+  if (auto it = pods_.find(reg.container_id); it != pods_.end()) {
+    if (it->second->registration.netns == reg.netns) {
+      return {};  // a runtime retrying ADD: already done
+    }
+    unmesh(reg.container_id);
+  }
+  auto netns = Netns::open(reg.netns);
+  if (!netns) {
+    return std::unexpected(netns.error());
+  }
+  struct Opened {
+    uint64_t cookie = 0;
+    std::vector<proxy::PodListeners> listeners;
+  };
+  // Everything that must be created inside the pod happens in one visit to its netns.
+  auto opened = netns->run(*home_, [&]() -> Result<Opened> {
+    Opened out;
+    if (auto ok = ensure_loopback_up(); !ok) {
+      return std::unexpected(ok.error());
+    }
+    auto cookie = current_netns_cookie();
+    if (!cookie) {
+      return std::unexpected(cookie.error());
+    }
+    out.cookie = *cookie;
+    const auto loop4 = SockAddr{*IpAddr::parse("127.0.0.1"), WEFT_OUTBOUND_PORT};
+    const auto loop6 = SockAddr{*IpAddr::parse("::1"), WEFT_OUTBOUND_PORT};
+    const auto any4 = SockAddr{*IpAddr::parse("0.0.0.0"), WEFT_INBOUND_PORT};
+    bool has_v6 = true;
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      proxy::PodListeners l;
+      auto out4 = listen_tcp(loop4);
+      auto in4 = listen_tcp(any4);
+      if (!out4 || !in4) {
+        return std::unexpected(!out4 ? out4.error() : in4.error());
+      }
+      l.outbound_v4 = std::move(*out4);
+      l.inbound = std::move(*in4);
+      if (has_v6) {
+        // A pod without IPv6 (disabled by sysctl) has no ::1; IPv4 redirection still works.
+        auto out6 = listen_tcp(loop6);
+        has_v6 = out6.has_value();
+        if (out6) {
+          l.outbound_v6 = std::move(*out6);
+        }
+      }
+      out.listeners.push_back(std::move(l));
+    }
+    unsigned ifindex = ::if_nametoindex(reg.ifname.c_str());
+    if (ifindex == 0) {
+      return fail_errno("interface " + reg.ifname + " in " + reg.netns);
+    }
+    if (auto ok = redirector_->attach_inbound(static_cast<int>(ifindex)); !ok) {
+      return std::unexpected(ok.error());
+    }
+    return out;
+  });
+  if (!opened) {
+    return std::unexpected(opened.error());
+  }
+  auto pod = std::make_shared<MeshedPod>(
+      MeshedPod{next_pod_id_++, reg, parse_ips(reg.ips), std::move(*netns), opened->cookie});
+  // Redirection starts only now, when the listeners already queue connections: no connect from
+  // the pod can land on a port nobody listens on.
+  if (auto ok = redirector_->add_pod(pod->netns_cookie, pod_config_for(*pod)); !ok) {
+    return std::unexpected(ok.error());
+  }
+  {
+    std::lock_guard lock(pods_mutex_);
+    pods_[reg.container_id] = pod;
+  }
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    opened->listeners[i].pod = pod;
+    workers_[i]->post(proxy::AddPod{std::move(opened->listeners[i])});
+  }
+  publish_view();
+  persist();
+  log::info("pod.meshed", "pod={} container={} netns={} ips={} cookie={}", pod->display_name(),
+            reg.container_id, reg.netns, fmt::join(reg.ips, ","), pod->netns_cookie);
+  return {};
+}
+
+void Agent::unmesh(const std::string& container_id) {
+  std::shared_ptr<const MeshedPod> pod;
+  {
+    std::lock_guard lock(pods_mutex_);
+    auto it = pods_.find(container_id);
+    if (it == pods_.end()) {
+      log::debug("pod.unmesh_unknown", "container={}", container_id);
+      return;
+    }
+    pod = it->second;
+    pods_.erase(it);
+  }
+  if (auto ok = redirector_->remove_pod(pod->netns_cookie); !ok) {
+    log::warn("pod.unmesh_bpf", "pod={} error=\"{}\"", pod->display_name(), ok.error().message);
+  }
+  for (auto& w : workers_) {
+    w->post(proxy::RemovePod{pod->id});
+  }
+  publish_view();
+  persist();
+  log::info("pod.unmeshed", "pod={} container={}", pod->display_name(), container_id);
+}
+
+redirect::PodConfig Agent::pod_config_for(const MeshedPod& pod) const {
+  redirect::PodConfig cfg;
+  cfg.pod_id = pod.id;
+  cfg.excluded_outbound_ports = config_.exclude_outbound_ports;
+  cfg.excluded_inbound_ports = config_.exclude_inbound_ports;
+  auto world = manifests_->world();
+  const discovery::PodInfo* info = world ? world->pod_by_name(pod.ns(), pod.name()) : nullptr;
+  add_annotated_ports(info, "weft.io/exclude-outbound-ports", cfg.excluded_outbound_ports);
+  add_annotated_ports(info, "weft.io/exclude-inbound-ports", cfg.excluded_inbound_ports);
+  return cfg;
+}
+
+void Agent::restore_pods() {
+  auto saved = load_state(config_.state_file);
+  if (!saved) {
+    log::error("state.unreadable", "file={} error=\"{}\" (starting with no pods)",
+               config_.state_file, saved.error().message);
+    return;
+  }
+  for (const auto& reg : *saved) {
+    if (auto ok = mesh(reg); !ok) {
+      log::warn("pod.restore_failed", "container={} pod={}/{} error=\"{}\" (dropped)",
+                reg.container_id, reg.pod_namespace, reg.pod_name, ok.error().message);
+    }
+  }
+  // Pods that vanished while the agent was down must not stay redirected to nowhere.
+  auto cookies = redirector_->pod_cookies();
+  for (uint64_t cookie : cookies) {
+    bool known = std::any_of(pods_.begin(), pods_.end(),
+                             [&](const auto& p) { return p.second->netns_cookie == cookie; });
+    if (!known) {
+      [[maybe_unused]] auto ok = redirector_->remove_pod(cookie);
+    }
+  }
+  persist();
+}
+
+void Agent::on_manifests_changed() {
+  publish_view();
+  // Exclusions from pod annotations may have changed.
+  for (const auto& [id, pod] : pods_) {
+    if (auto ok = redirector_->add_pod(pod->netns_cookie, pod_config_for(*pod)); !ok) {
+      log::warn("pod.config_update_failed", "pod={} error=\"{}\"", pod->display_name(),
+                ok.error().message);
+    }
+  }
+}
+
+void Agent::publish_view() {
+  auto view = std::make_shared<proxy::NodeView>();
+  view->world = manifests_->world();
+  view->trust_domain = config_.trust_domain;
+  for (const auto& [id, pod] : pods_) {
+    for (const auto& ip : pod->ips) {
+      view->local_pods[ip] = pod;
+    }
+  }
+  for (auto& w : workers_) {
+    w->post(proxy::UpdateView{view});
+  }
+}
+
+void Agent::persist() {
+  std::vector<PodRegistration> regs;
+  for (const auto& [id, pod] : pods_) {
+    regs.push_back(pod->registration);
+  }
+  if (auto ok = save_state(config_.state_file, regs); !ok) {
+    log::error("state.write_failed", "file={} error=\"{}\"", config_.state_file,
+               ok.error().message);
+  }
+}
+
+std::vector<prometheus::MetricFamily> Agent::collect_metrics() const {
+  auto families = registry_->Collect();
+  prometheus::MetricFamily events;
+  events.name = "weft_redirect_events_total";
+  events.help = "Decisions of weft's eBPF hooks, by reason";
+  events.type = prometheus::MetricType::Counter;
+  auto stats = redirector_->stats();
+  for (int i = 0; i < WEFT_STAT__COUNT; ++i) {
+    prometheus::ClientMetric m;
+    m.label.push_back({"reason", std::string(redirect::Redirector::stat_name(i))});
+    m.counter.value = static_cast<double>(stats[static_cast<std::size_t>(i)]);
+    events.metric.push_back(std::move(m));
+  }
+  families.push_back(std::move(events));
+  prometheus::MetricFamily pods;
+  pods.name = "weft_meshed_pods";
+  pods.help = "Pods this agent meshes";
+  pods.type = prometheus::MetricType::Gauge;
+  prometheus::ClientMetric count;
+  {
+    std::lock_guard lock(pods_mutex_);
+    count.gauge.value = static_cast<double>(pods_.size());
+  }
+  pods.metric.push_back(std::move(count));
+  families.push_back(std::move(pods));
+  return families;
+}
+
+std::string Agent::pods_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  std::lock_guard lock(pods_mutex_);
+  for (const auto& [id, pod] : pods_) {
+    out.push_back({{"containerId", id},
+                   {"namespace", pod->ns()},
+                   {"name", pod->name()},
+                   {"ips", pod->registration.ips},
+                   {"netns", pod->registration.netns},
+                   {"netnsCookie", pod->netns_cookie}});
+  }
+  return out.dump() + "\n";
+}
+
+}  // namespace weft::agent

@@ -1,0 +1,65 @@
+// The control plane of weft-agent: pods in and out, manifests, the view the workers route by,
+// and the admin endpoint. Runs on the main thread; the data plane runs on the workers.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "agent/admin/AdminServer.hpp"
+#include "agent/config/Config.hpp"
+#include "agent/discovery/ManifestDir.hpp"
+#include "agent/metrics/TcpMetrics.hpp"
+#include "agent/pods/MeshedPod.hpp"
+#include "agent/pods/RegistrationServer.hpp"
+#include "agent/proxy/Worker.hpp"
+#include "agent/redirect/Redirector.hpp"
+
+namespace weft::agent {
+
+class Agent {
+ public:
+  /// Loads BPF, starts the workers, restores pods from the state file, opens the sockets.
+  static Result<std::unique_ptr<Agent>> create(Config config);
+  ~Agent();
+
+  /// Serves until SIGINT/SIGTERM (blocked by main() before any thread starts).
+  Result<void> run();
+
+ private:
+  explicit Agent(Config config);
+  Result<void> init();
+
+  RegistrationReply handle(const PodRegistration& reg);
+  Result<void> mesh(const PodRegistration& reg);
+  void unmesh(const std::string& container_id);
+  bool is_meshed(const PodRegistration& reg) const;
+  redirect::PodConfig pod_config_for(const MeshedPod& pod) const;
+  void restore_pods();
+  void on_manifests_changed();
+  void publish_view();
+  void persist();
+  std::vector<prometheus::MetricFamily> collect_metrics() const;
+  std::string pods_json() const;
+
+  Config config_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<TcpMetrics> tcp_metrics_;
+  std::unique_ptr<redirect::Redirector> redirector_;
+  std::unique_ptr<discovery::ManifestDir> manifests_;
+  std::unique_ptr<Netns> home_;
+  std::vector<std::unique_ptr<proxy::Worker>> workers_;
+  std::unique_ptr<RegistrationServer> registration_;
+  std::unique_ptr<AdminServer> admin_;
+  mutable std::mutex pods_mutex_;                                 // pods_ is read by admin threads
+  std::map<std::string, std::shared_ptr<const MeshedPod>> pods_;  ///< by container id
+  uint32_t next_pod_id_ = 1;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace weft::agent

@@ -1,0 +1,41 @@
+// The node's admin HTTP endpoint (civetweb, its own threads, never a data-plane core):
+// GET /metrics (Prometheus text), /ready, /live, /pods (JSON).
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/Error.hpp"
+
+class CivetServer;
+
+namespace weft::agent {
+
+/// What the admin endpoint serves; each callback is called on a civetweb thread.
+struct AdminSources {
+  std::function<std::vector<prometheus::MetricFamily>()> collect;
+  std::function<bool()> ready;
+  std::function<std::string()> pods_json;
+};
+
+class AdminServer {
+ public:
+  /// Starts listening on `address` ("0.0.0.0:15020"); fails if the port is taken.
+  static Result<std::unique_ptr<AdminServer>> start(const std::string& address,
+                                                    AdminSources sources);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+ private:
+  struct Handlers;
+  AdminServer() = default;
+  std::unique_ptr<Handlers> handlers_;
+  std::unique_ptr<CivetServer> server_;
+};
+
+}  // namespace weft::agent

@@ -1,0 +1,398 @@
+#include "agent/config/Config.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+
+#include "common/Log.hpp"
+
+namespace weft::agent {
+namespace {
+
+using Setter = Result<void> (*)(Config&, std::string_view);
+using Shower = std::string (*)(const Config&);
+
+/// One configurable field: its YAML key (flags use the same name with dashes), help, setter and
+/// how to print its current value (for --help defaults and the startup log).
+struct Field {
+  std::string_view key;
+  std::string_view value_name;
+  std::string_view help;
+  Setter set;
+  Shower show;
+};
+
+std::string join_ports(const std::vector<uint16_t>& ports) {
+  return fmt::format("{}", fmt::join(ports, ","));
+}
+
+template <class T>
+Result<T> parse_number(std::string_view text, std::string_view what, T min, T max) {
+  T value{};
+  int base = 10;
+  if (text.starts_with("0x") || text.starts_with("0X")) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || value < min ||
+      value > max) {
+    return fail(Error::Kind::Config,
+                fmt::format("{}: expected a number in {}..{}, got \"{}\"", what, min, max, text));
+  }
+  return value;
+}
+
+std::vector<std::string_view> split_list(std::string_view text) {
+  std::vector<std::string_view> items;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && item.back() == ' ') {
+      item.remove_suffix(1);
+    }
+    if (!item.empty()) {
+      items.push_back(item);
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+Result<std::vector<uint16_t>> parse_ports(std::string_view text, std::string_view what) {
+  std::vector<uint16_t> ports;
+  for (auto item : split_list(text)) {
+    auto port = parse_number<unsigned>(item, what, 1, 65535);
+    if (!port) {
+      return std::unexpected(port.error());
+    }
+    ports.push_back(static_cast<uint16_t>(*port));
+  }
+  return ports;
+}
+
+Result<void> set_string(std::string& out, std::string_view text, std::string_view what) {
+  if (text.empty()) {
+    return fail(Error::Kind::Config, fmt::format("{}: must not be empty", what));
+  }
+  out = std::string(text);
+  return {};
+}
+
+// The field table. Each setter validates its value, so a typo fails at startup with the key named.
+const Field kFields[] = {
+    {"node_name", "NAME", "name of this node in logs and metrics (default: host name)",
+     [](Config& c, std::string_view v) { return set_string(c.node_name, v, "node_name"); },
+     [](const Config& c) -> std::string { return c.node_name; }},
+    {"admin_address", "ADDR:PORT", "admin HTTP listener: /metrics /ready /live /pods",
+     [](Config& c, std::string_view v) -> Result<void> {
+       if (v.rfind(':') == std::string_view::npos) {
+         return fail(Error::Kind::Config, "admin_address: expected ADDR:PORT");
+       }
+       return set_string(c.admin_address, v, "admin_address");
+     },
+     [](const Config& c) -> std::string { return c.admin_address; }},
+    {"registration_socket", "PATH", "unix socket where weft-cni registers pods",
+     [](Config& c, std::string_view v) {
+       return set_string(c.registration_socket, v, "registration_socket");
+     },
+     [](const Config& c) -> std::string { return c.registration_socket; }},
+    {"state_file", "PATH", "registered pods, kept so a restarted agent re-meshes them",
+     [](Config& c, std::string_view v) { return set_string(c.state_file, v, "state_file"); },
+     [](const Config& c) -> std::string { return c.state_file; }},
+    {"bpffs_dir", "DIR", "bpffs directory for weft's pinned maps and links (mounted if needed)",
+     [](Config& c, std::string_view v) { return set_string(c.bpffs_dir, v, "bpffs_dir"); },
+     [](const Config& c) -> std::string { return c.bpffs_dir; }},
+    {"cgroup_root", "DIR",
+     "cgroup v2 root for the connect/sockops hooks (default: from /proc/mounts)",
+     [](Config& c, std::string_view v) { return set_string(c.cgroup_root, v, "cgroup_root"); },
+     [](const Config& c) -> std::string { return c.cgroup_root; }},
+    {"manifests_dir", "DIR", "directory of Kubernetes YAML/JSON objects, watched with inotify",
+     [](Config& c, std::string_view v) { return set_string(c.manifests_dir, v, "manifests_dir"); },
+     [](const Config& c) -> std::string { return c.manifests_dir; }},
+    {"workers", "N", "data-plane threads, one io_uring each (default: one per CPU)",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto n = parse_number<unsigned>(v, "workers", 1, 256);
+       if (!n) {
+         return std::unexpected(n.error());
+       }
+       c.workers = *n;
+       return {};
+     },
+     [](const Config& c) -> std::string {
+       return c.workers == 0 ? std::string() : std::to_string(c.workers);
+     }},
+    {"trust_domain", "TD", "SPIFFE trust domain of workload principals",
+     [](Config& c, std::string_view v) { return set_string(c.trust_domain, v, "trust_domain"); },
+     [](const Config& c) -> std::string { return c.trust_domain; }},
+    {"socket_mark", "N", "SO_MARK on the agent's own sockets; the BPF hooks never redirect them",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto n = parse_number<uint32_t>(v, "socket_mark", 1, UINT32_MAX);
+       if (!n) {
+         return std::unexpected(n.error());
+       }
+       c.socket_mark = *n;
+       return {};
+     },
+     [](const Config& c) -> std::string { return fmt::format("{:#x}", c.socket_mark); }},
+    {"exclude_outbound_ports", "P1,P2", "destination ports never redirected",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto ports = parse_ports(v, "exclude_outbound_ports");
+       if (!ports) {
+         return std::unexpected(ports.error());
+       }
+       c.exclude_outbound_ports = std::move(*ports);
+       return {};
+     },
+     [](const Config& c) -> std::string { return join_ports(c.exclude_outbound_ports); }},
+    {"exclude_outbound_cidrs", "CIDR,...", "destination prefixes never redirected",
+     [](Config& c, std::string_view v) -> Result<void> {
+       c.exclude_outbound_cidrs.clear();
+       for (auto item : split_list(v)) {
+         auto cidr = Cidr::parse(item);
+         if (!cidr) {
+           return fail(Error::Kind::Config,
+                       fmt::format("exclude_outbound_cidrs: bad CIDR \"{}\"", item));
+         }
+         c.exclude_outbound_cidrs.push_back(*cidr);
+       }
+       return {};
+     },
+     [](const Config& c) -> std::string {
+       return [&] {
+         std::string out;
+         for (const auto& cidr : c.exclude_outbound_cidrs) {
+           out += (out.empty() ? "" : ",") + cidr.str();
+         }
+         return out;
+       }();
+     }},
+    {"exclude_inbound_ports", "P1,P2", "pod ports whose inbound traffic is not captured",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto ports = parse_ports(v, "exclude_inbound_ports");
+       if (!ports) {
+         return std::unexpected(ports.error());
+       }
+       c.exclude_inbound_ports = std::move(*ports);
+       return {};
+     },
+     [](const Config& c) -> std::string { return join_ports(c.exclude_inbound_ports); }},
+    {"connect_timeout_ms", "MS", "upstream connect timeout",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto n = parse_number<unsigned>(v, "connect_timeout_ms", 1, 600000);
+       if (!n) {
+         return std::unexpected(n.error());
+       }
+       c.connect_timeout_ms = *n;
+       return {};
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.connect_timeout_ms); }},
+    {"log_level", "LEVEL", "debug, info, warn or error",
+     [](Config& c, std::string_view v) -> Result<void> {
+       log::Level level{};
+       if (!log::parse_level(v, level)) {
+         return fail(Error::Kind::Config,
+                     fmt::format("log_level: expected debug|info|warn|error, got \"{}\"", v));
+       }
+       c.log_level = std::string(v);
+       return {};
+     },
+     [](const Config& c) -> std::string { return c.log_level; }},
+};
+
+const Field* find_field(std::string_view key) {
+  for (const auto& f : kFields) {
+    if (f.key == key) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+std::string flag_to_key(std::string_view flag) {
+  std::string key(flag);
+  for (char& ch : key) {
+    if (ch == '-') {
+      ch = '_';
+    }
+  }
+  return key;
+}
+
+std::string key_to_flag(std::string_view key) {
+  std::string flag(key);
+  for (char& ch : flag) {
+    if (ch == '_') {
+      ch = '-';
+    }
+  }
+  return flag;
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return fail(Error::Kind::Config, fmt::format("cannot read config file {}", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void fill_defaults(Config& c) {
+  if (c.node_name.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) == 0) {
+      c.node_name = host;
+    }
+  }
+  if (c.workers == 0) {
+    long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    c.workers = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
+  }
+}
+
+}  // namespace
+
+Result<void> apply_yaml(Config& config, const std::string& yaml_text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return fail(Error::Kind::Config, fmt::format("{}: {}", origin, e.what()));
+  }
+  if (root.IsNull()) {
+    return {};
+  }
+  if (!root.IsMap()) {
+    return fail(Error::Kind::Config, fmt::format("{}: expected a mapping of settings", origin));
+  }
+  for (const auto& entry : root) {
+    std::string key = entry.first.Scalar();
+    const Field* field = find_field(key);
+    if (field == nullptr) {
+      return fail(Error::Kind::Config, fmt::format("{}: unknown setting \"{}\"", origin, key));
+    }
+    std::string value;
+    if (entry.second.IsSequence()) {
+      for (const auto& item : entry.second) {
+        if (!item.IsScalar()) {
+          return fail(Error::Kind::Config, fmt::format("{}: {}: expected scalars", origin, key));
+        }
+        value += (value.empty() ? "" : ",") + item.Scalar();
+      }
+    } else if (entry.second.IsScalar()) {
+      value = entry.second.Scalar();
+    } else if (!entry.second.IsNull()) {
+      return fail(Error::Kind::Config, fmt::format("{}: {}: expected a value", origin, key));
+    }
+    if (auto ok = field->set(config, value); !ok) {
+      return fail(Error::Kind::Config, fmt::format("{}: {}", origin, ok.error().message));
+    }
+  }
+  return {};
+}
+
+Result<Invocation> parse_command_line(int argc, const char* const* argv) {
+  Invocation inv;
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::string config_file;
+  int i = 1;
+  if (i < argc && std::string_view(argv[i]) == "uninstall") {
+    inv.command = Invocation::Command::Uninstall;
+    ++i;
+  }
+  for (; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      inv.command = Invocation::Command::Help;
+      return inv;
+    }
+    if (arg == "--version") {
+      inv.command = Invocation::Command::Version;
+      return inv;
+    }
+    if (!arg.starts_with("--")) {
+      return fail(Error::Kind::Config, fmt::format("unexpected argument \"{}\" (see --help)", arg));
+    }
+    arg.remove_prefix(2);
+    std::string name;
+    std::string value;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    } else {
+      name = arg;
+      if (i + 1 >= argc) {
+        return fail(Error::Kind::Config, fmt::format("--{} needs a value", name));
+      }
+      value = argv[++i];
+    }
+    if (name == "config") {
+      config_file = value;
+      continue;
+    }
+    if (find_field(flag_to_key(name)) == nullptr) {
+      return fail(Error::Kind::Config, fmt::format("unknown flag --{} (see --help)", name));
+    }
+    flags.emplace_back(flag_to_key(name), value);
+  }
+  if (!config_file.empty()) {
+    auto text = read_file(config_file);
+    if (!text) {
+      return std::unexpected(text.error());
+    }
+    if (auto ok = apply_yaml(inv.config, *text, config_file); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  for (const auto& [key, value] : flags) {
+    if (auto ok = find_field(key)->set(inv.config, value); !ok) {
+      return fail(Error::Kind::Config,
+                  fmt::format("--{}: {}", key_to_flag(key), ok.error().message));
+    }
+  }
+  fill_defaults(inv.config);
+  return inv;
+}
+
+std::string help_text() {
+  Config defaults;
+  std::string out =
+      "weft-agent: the weft node agent. Meshes the pods weft-cni registers: eBPF redirects their\n"
+      "TCP to this process, which proxies it on io_uring and exports Prometheus metrics.\n\n"
+      "usage: weft-agent [--config FILE] [--FLAG VALUE]...\n"
+      "       weft-agent uninstall --bpffs-dir DIR   detach weft's BPF programs, remove pins\n\n"
+      "Every flag is also a key of the YAML --config file (dashes become underscores);\n"
+      "flags override the file. Lists are comma-separated on the command line, YAML lists or\n"
+      "comma-separated strings in the file.\n\n"
+      "  --config FILE\n      YAML configuration file\n";
+  for (const auto& f : kFields) {
+    std::string def = f.show(defaults);
+    out += fmt::format("  --{} {}\n      {}{}\n", key_to_flag(f.key), f.value_name, f.help,
+                       def.empty() ? "" : fmt::format(" (default {})", def));
+  }
+  return out;
+}
+
+std::string describe(const Config& config) {
+  std::string out;
+  for (const auto& f : kFields) {
+    out += fmt::format("{}{}=\"{}\"", out.empty() ? "" : " ", f.key, f.show(config));
+  }
+  return out;
+}
+
+}  // namespace weft::agent

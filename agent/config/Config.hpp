@@ -1,0 +1,53 @@
+// weft-agent's configuration: defaults, a YAML file, then flags; one table describes every field
+// so the file keys, the flags and --help can never disagree.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/Error.hpp"
+#include "common/IpAddr.hpp"
+
+namespace weft::agent {
+
+/// Everything weft-agent can be told. Field names match the YAML keys; flags use dashes.
+struct Config {
+  std::string node_name;  ///< defaults to the host name
+  std::string admin_address = "0.0.0.0:15020";
+  std::string registration_socket = "/run/weft/cni.sock";
+  std::string state_file = "/var/lib/weft/pods.json";
+  std::string bpffs_dir = "/sys/fs/bpf/weft";
+  std::string cgroup_root;  ///< empty: the cgroup2 mount found in /proc/mounts
+  std::string manifests_dir = "/etc/weft/manifests";
+  unsigned workers = 0;  ///< 0: one per CPU
+  std::string trust_domain = "cluster.local";
+  uint32_t socket_mark = 0x5746;
+  std::vector<uint16_t> exclude_outbound_ports;
+  std::vector<Cidr> exclude_outbound_cidrs;
+  std::vector<uint16_t> exclude_inbound_ports;
+  unsigned connect_timeout_ms = 5000;
+  std::string log_level = "info";
+};
+
+/// What the command line asked for.
+struct Invocation {
+  enum class Command { Run, Uninstall, Help, Version };
+  Command command = Command::Run;
+  Config config;
+};
+
+/// Parses argv: `[uninstall] [--config FILE] [--field value | --field=value]...`.
+/// Flags override the file, which overrides the defaults. Errors name the flag or key.
+Result<Invocation> parse_command_line(int argc, const char* const* argv);
+
+/// Applies a YAML document (the --config file's contents) on top of `config`.
+Result<void> apply_yaml(Config& config, const std::string& yaml_text, const std::string& origin);
+
+/// The --help text, generated from the same table as the parser.
+std::string help_text();
+
+/// Every field as key="value", for the startup log line.
+std::string describe(const Config& config);
+
+}  // namespace weft::agent

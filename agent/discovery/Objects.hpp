@@ -1,0 +1,102 @@
+// Typed Kubernetes objects as the decoder yields them: only the fields the mesh reads.
+// The same types come out of a manifest file today and out of an API watch later.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/IpAddr.hpp"
+
+namespace weft::discovery {
+
+/// One entry of a v1 Service's spec.ports.
+struct ServicePort {
+  std::string name;          ///< empty when the Service has a single unnamed port
+  uint16_t port = 0;         ///< the port clients dial on the cluster IP
+  std::string target_port;   ///< a number ("8080") or a container port name ("http")
+  std::string protocol;      ///< "TCP", "UDP" or "SCTP"
+  std::string app_protocol;  ///< spec.ports[].appProtocol, empty when absent
+};
+
+/// A v1 Service.
+struct Service {
+  std::string name;
+  std::string ns;
+  std::vector<IpAddr> cluster_ips;  ///< empty for headless ("None") and ExternalName Services
+  std::vector<ServicePort> ports;
+  std::map<std::string, std::string> labels;
+
+  /// "<name>.<ns>.svc.<cluster_domain>", the name Istio's destination_service label uses.
+  std::string fqdn(std::string_view cluster_domain = "cluster.local") const;
+};
+
+/// One metadata.ownerReferences entry of a Pod.
+struct OwnerReference {
+  std::string kind;
+  std::string name;
+  bool controller = false;
+};
+
+/// A v1 Pod.
+struct Pod {
+  std::string name;
+  std::string ns;
+  std::string uid;
+  std::string service_account;  ///< spec.serviceAccountName, "default" when absent
+  std::string node_name;        ///< spec.nodeName, empty until scheduled
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::vector<OwnerReference> owners;
+  std::vector<IpAddr> ips;  ///< status.podIPs (status.podIP first), deduplicated
+};
+
+/// An EndpointSlice endpoint's targetRef.
+struct ObjectReference {
+  std::string kind;
+  std::string name;
+  std::string ns;  ///< defaults to the slice's namespace
+};
+
+/// One endpoints[] entry of an EndpointSlice.
+struct SliceEndpoint {
+  std::vector<IpAddr> addresses;
+  /// conditions.ready; the API says an absent value means "unknown" and must be read as ready.
+  bool ready = true;
+  std::optional<ObjectReference> target;
+  std::string node_name;
+};
+
+/// One ports[] entry of an EndpointSlice.
+struct SlicePort {
+  std::string name;  ///< matches the Service port of the same name ("" = unnamed)
+  std::optional<uint16_t>
+      port;              ///< absent means "not restricted"; such ports carry no traffic here
+  std::string protocol;  ///< "TCP" when absent
+};
+
+/// A discovery.k8s.io/v1 EndpointSlice with addressType IPv4 or IPv6 (FQDN slices are ignored).
+struct EndpointSlice {
+  std::string name;
+  std::string ns;
+  std::string service_name;  ///< label kubernetes.io/service-name; empty = belongs to no Service
+  std::string address_type;  ///< "IPv4" or "IPv6"
+  std::vector<SliceEndpoint> endpoints;
+  std::vector<SlicePort> ports;
+};
+
+/// Any object the mesh reads.
+using Object = std::variant<Service, EndpointSlice, Pod>;
+
+/// What one file (or one watch event) decoded to.
+struct Decoded {
+  std::vector<Object> objects;
+  std::size_t ignored = 0;  ///< documents of kinds the mesh does not read (HTTPRoute, ConfigMap...)
+};
+
+}  // namespace weft::discovery

@@ -1,0 +1,271 @@
+#include "agent/discovery/World.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+#include "agent/discovery/Workload.hpp"
+
+namespace weft::discovery {
+namespace {
+
+/// ::ffff:a.b.c.d (RFC 4291 2.5.5.2) is how a dual-stack socket sees an IPv4 peer; Services and
+/// pods are indexed by their IPv4 form.
+IpAddr unmapped(const IpAddr& ip) {
+  static constexpr std::array<uint8_t, 12> kPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (ip.family != AF_INET6 || !std::equal(kPrefix.begin(), kPrefix.end(), ip.bytes.begin())) {
+    return ip;
+  }
+  IpAddr v4;
+  v4.family = AF_INET;
+  std::copy(ip.bytes.begin() + 12, ip.bytes.end(), v4.bytes.begin());
+  return v4;
+}
+
+bool endpoint_less(const Endpoint& a, const Endpoint& b) {
+  return std::tie(a.addr.ip, a.addr.port) < std::tie(b.addr.ip, b.addr.port);
+}
+
+PodInfo info_of(Pod pod) {
+  PodInfo info;
+  info.workload = workload_name(pod);
+  info.name = std::move(pod.name);
+  info.ns = std::move(pod.ns);
+  info.uid = std::move(pod.uid);
+  info.service_account = std::move(pod.service_account);
+  info.node_name = std::move(pod.node_name);
+  info.labels = std::move(pod.labels);
+  info.annotations = std::move(pod.annotations);
+  info.ips = std::move(pod.ips);
+  return info;
+}
+
+}  // namespace
+
+std::shared_ptr<const World> World::build(std::vector<Object> objects) {
+  // Not make_shared: the constructor is private so that every World is fully built once.
+  std::shared_ptr<World> world(new World());
+  world->populate(std::move(objects));
+  return world;
+}
+
+std::shared_ptr<const World> World::empty() {
+  return build({});
+}
+
+const std::size_t* World::find(const NameIndex& index, std::string_view ns, std::string_view name) {
+  auto in_ns = index.find(ns);
+  if (in_ns == index.end()) {
+    return nullptr;
+  }
+  auto it = in_ns->second.find(name);
+  return it == in_ns->second.end() ? nullptr : &it->second;
+}
+
+void World::populate(std::vector<Object> objects) {
+  std::vector<EndpointSlice> slices;
+  NameIndex slices_by_name;
+  auto claim = [this](NameIndex& index, std::string_view kind, const std::string& ns,
+                      const std::string& name, std::size_t next) {
+    auto [it, inserted] = index[ns].try_emplace(name, next);
+    if (!inserted) {
+      warnings_.push_back(fmt::format("duplicate {} {}/{}: the first one is used", kind, ns, name));
+    }
+    return inserted;
+  };
+  for (Object& object : objects) {
+    if (auto* svc = std::get_if<Service>(&object)) {
+      if (claim(services_by_name_, "Service", svc->ns, svc->name, services_.size())) {
+        services_.push_back(std::move(*svc));
+      }
+    } else if (auto* pod = std::get_if<Pod>(&object)) {
+      if (claim(pods_by_name_, "Pod", pod->ns, pod->name, pods_.size())) {
+        pods_.push_back(info_of(std::move(*pod)));
+      }
+    } else if (auto* slice = std::get_if<EndpointSlice>(&object)) {
+      if (claim(slices_by_name, "EndpointSlice", slice->ns, slice->name, slices.size())) {
+        slices.push_back(std::move(*slice));
+      }
+    }
+  }
+
+  auto claim_ip = [this](const IpAddr& ip, std::size_t pod) {
+    auto [it, inserted] = by_ip_.try_emplace(ip, pod);
+    if (!inserted && it->second != pod) {
+      const PodInfo& owner = pods_[it->second];
+      const PodInfo& other = pods_[pod];
+      warnings_.push_back(fmt::format("IP {} claimed by pod {}/{} and pod {}/{}: the first is used",
+                                      ip.str(), owner.ns, owner.name, other.ns, other.name));
+    }
+  };
+  // Pod status is authoritative for addresses; slices only fill in pods it does not list.
+  for (std::size_t i = 0; i < pods_.size(); ++i) {
+    for (const IpAddr& ip : pods_[i].ips) {
+      claim_ip(ip, i);
+    }
+  }
+  // Endpoints name their pod in targetRef; a pod with no Pod object still gets an entry, so its
+  // traffic is labelled with its name and namespace.
+  std::vector<std::vector<std::optional<std::size_t>>> endpoint_pods(slices.size());
+  for (std::size_t s = 0; s < slices.size(); ++s) {
+    for (const SliceEndpoint& ep : slices[s].endpoints) {
+      std::optional<std::size_t> pod;
+      if (ep.target && ep.target->kind == "Pod") {
+        const std::size_t* known = find(pods_by_name_, ep.target->ns, ep.target->name);
+        if (known == nullptr) {
+          PodInfo info;
+          info.name = ep.target->name;
+          info.ns = ep.target->ns;
+          info.service_account = "default";
+          info.workload = ep.target->name;
+          info.node_name = ep.node_name;
+          info.synthesized = true;
+          pods_by_name_[info.ns][info.name] = pods_.size();
+          pods_.push_back(std::move(info));
+          known = find(pods_by_name_, ep.target->ns, ep.target->name);
+        }
+        pod = *known;
+        PodInfo& info = pods_[*pod];
+        for (const IpAddr& ip : ep.addresses) {
+          if (std::find(info.ips.begin(), info.ips.end(), ip) == info.ips.end()) {
+            info.ips.push_back(ip);
+          }
+          claim_ip(ip, *pod);
+        }
+      }
+      endpoint_pods[s].push_back(pod);
+    }
+  }
+  // pods_ is final from here on: pointers into it stay valid.
+
+  StringMap<StringMap<std::vector<std::size_t>>> slices_of_service;
+  for (std::size_t s = 0; s < slices.size(); ++s) {
+    if (!slices[s].service_name.empty()) {
+      slices_of_service[slices[s].ns][slices[s].service_name].push_back(s);
+    }
+  }
+
+  const std::vector<std::size_t> no_slices;
+  for (const Service& svc : services_) {
+    const std::vector<std::size_t>* my_slices = &no_slices;
+    if (auto ns = slices_of_service.find(svc.ns); ns != slices_of_service.end()) {
+      if (auto it = ns->second.find(svc.name); it != ns->second.end()) {
+        my_slices = &it->second;
+      }
+    }
+    for (const ServicePort& port : svc.ports) {
+      if (port.protocol != "TCP") {
+        continue;  // the mesh carries TCP only
+      }
+      for (sa_family_t family : {AF_INET, AF_INET6}) {
+        bool has_ip = std::any_of(svc.cluster_ips.begin(), svc.cluster_ips.end(),
+                                  [family](const IpAddr& ip) { return ip.family == family; });
+        if (!has_ip) {
+          continue;
+        }
+        // Like kube-proxy, a ClusterIP is served by endpoints of its own family.
+        std::vector<Endpoint> set;
+        for (std::size_t s : *my_slices) {
+          const EndpointSlice& slice = slices[s];
+          for (const SlicePort& sp : slice.ports) {
+            if (sp.name != port.name || sp.protocol != "TCP" || !sp.port) {
+              continue;
+            }
+            for (std::size_t e = 0; e < slice.endpoints.size(); ++e) {
+              const SliceEndpoint& ep = slice.endpoints[e];
+              if (!ep.ready) {
+                continue;
+              }
+              for (const IpAddr& ip : ep.addresses) {
+                if (ip.family != family) {
+                  continue;
+                }
+                Endpoint out;
+                out.addr = SockAddr{ip, *sp.port};
+                out.node_name = ep.node_name;
+                const PodInfo* pod =
+                    endpoint_pods[s][e] ? &pods_[*endpoint_pods[s][e]] : pod_by_ip(ip);
+                if (pod != nullptr) {
+                  out.pod = pod;
+                  out.pod_name = pod->name;
+                  out.pod_namespace = pod->ns;
+                  if (out.node_name.empty()) {
+                    out.node_name = pod->node_name;
+                  }
+                }
+                set.push_back(std::move(out));
+              }
+            }
+          }
+        }
+        std::sort(set.begin(), set.end(), endpoint_less);
+        set.erase(
+            std::unique(set.begin(), set.end(),
+                        [](const Endpoint& a, const Endpoint& b) { return a.addr == b.addr; }),
+            set.end());
+        std::size_t set_index = endpoint_sets_.size();
+        endpoint_sets_.push_back(std::move(set));
+        for (const IpAddr& ip : svc.cluster_ips) {
+          if (ip.family != family) {
+            continue;
+          }
+          SockAddr key{ip, port.port};
+          auto [it, inserted] = by_service_addr_.try_emplace(key, entries_.size());
+          if (inserted) {
+            entries_.push_back(PortEntry{&svc, &port, set_index});
+          } else {
+            const Service& owner = *entries_[it->second].service;
+            warnings_.push_back(
+                fmt::format("{} claimed by Service {}/{} and Service {}/{}: the first is used",
+                            key.str(), owner.ns, owner.name, svc.ns, svc.name));
+          }
+        }
+      }
+    }
+  }
+}
+
+Resolution World::resolve(const SockAddr& dst) const {
+  SockAddr key{unmapped(dst.ip), dst.port};
+  Resolution r;
+  if (auto it = by_service_addr_.find(key); it != by_service_addr_.end()) {
+    const PortEntry& entry = entries_[it->second];
+    r.kind = Resolution::Kind::Service;
+    r.service = entry.service;
+    r.port = entry.port;
+    r.endpoints = endpoint_sets_[entry.endpoint_set];
+    return r;
+  }
+  if (const PodInfo* pod = pod_by_ip(key.ip)) {
+    r.kind = Resolution::Kind::Pod;
+    r.pod = pod;
+  }
+  return r;
+}
+
+const PodInfo* World::pod_by_ip(const IpAddr& ip) const {
+  auto it = by_ip_.find(unmapped(ip));
+  return it == by_ip_.end() ? nullptr : &pods_[it->second];
+}
+
+const PodInfo* World::pod_by_name(std::string_view ns, std::string_view name) const {
+  const std::size_t* index = find(pods_by_name_, ns, name);
+  return index == nullptr ? nullptr : &pods_[*index];
+}
+
+const Service* World::service_by_name(std::string_view ns, std::string_view name) const {
+  const std::size_t* index = find(services_by_name_, ns, name);
+  return index == nullptr ? nullptr : &services_[*index];
+}
+
+std::size_t World::endpoint_count() const {
+  std::size_t n = 0;
+  for (const auto& set : endpoint_sets_) {
+    n += set.size();
+  }
+  return n;
+}
+
+}  // namespace weft::discovery

@@ -1,0 +1,125 @@
+// The node agent's read-only picture of the cluster: Services, their ready endpoints and Pods,
+// indexed for per-connection lookups. Built once per change, then shared by every worker as
+// std::shared_ptr<const World> and read without locks.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/discovery/Objects.hpp"
+#include "common/IpAddr.hpp"
+
+namespace weft::discovery {
+
+/// What the mesh knows about one pod.
+struct PodInfo {
+  std::string name;
+  std::string ns;
+  std::string uid;
+  std::string service_account;  ///< identity: spiffe://<td>/ns/<ns>/sa/<service_account>
+  std::string workload;         ///< see workload_name()
+  std::string node_name;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::vector<IpAddr> ips;
+  /// True when no Pod object exists and this entry was made from an EndpointSlice targetRef:
+  /// name, namespace, node and IPs are known; service account "default" is only assumed.
+  bool synthesized = false;
+};
+
+/// One ready backend address of a Service port.
+struct Endpoint {
+  SockAddr addr;         ///< pod IP and the EndpointSlice's port number
+  std::string pod_name;  ///< from targetRef, else from the Pod owning the IP, else empty
+  std::string pod_namespace;
+  const PodInfo* pod = nullptr;  ///< points into the same World
+  std::string node_name;
+};
+
+/// What a connection's original destination is.
+struct Resolution {
+  enum class Kind {
+    Service,      ///< a ClusterIP:port of a Service's TCP port
+    Pod,          ///< a known pod IP (any port)
+    Passthrough,  ///< anything else: connect to the address as is
+  };
+  Kind kind = Kind::Passthrough;
+  const Service* service = nullptr;
+  const ServicePort* port = nullptr;
+  /// Ready endpoints of that Service port in the destination's IP family, deduplicated and
+  /// sorted; empty when the Service has none (the caller refuses the connection).
+  std::span<const Endpoint> endpoints;
+  const PodInfo* pod = nullptr;
+};
+
+/// Immutable snapshot; every pointer and span it hands out lives as long as the World.
+class World {
+ public:
+  /// Indexes `objects`. Duplicates (same kind, namespace and name) and address conflicts keep
+  /// the first object and add a line to warnings(); building never fails.
+  static std::shared_ptr<const World> build(std::vector<Object> objects);
+  /// A World with nothing in it.
+  static std::shared_ptr<const World> empty();
+
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  /// ClusterIP:port -> Service; a known pod IP -> Pod; otherwise Passthrough. IPv4-mapped IPv6
+  /// addresses are looked up as IPv4. Two hash lookups at most.
+  Resolution resolve(const SockAddr& dst) const;
+  /// The pod owning `ip`, from Pod status first, then from EndpointSlice targetRefs.
+  const PodInfo* pod_by_ip(const IpAddr& ip) const;
+  const PodInfo* pod_by_name(std::string_view ns, std::string_view name) const;
+  const Service* service_by_name(std::string_view ns, std::string_view name) const;
+
+  std::span<const Service> services() const { return services_; }
+  std::span<const PodInfo> pods() const { return pods_; }
+  std::size_t service_count() const { return services_.size(); }
+  std::size_t pod_count() const { return pods_.size(); }
+  /// Ready endpoints summed over every Service port and IP family.
+  std::size_t endpoint_count() const;
+  /// Duplicates and conflicts found while building, one sentence each.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  World() = default;
+  void populate(std::vector<Object> objects);
+
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  template <class V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  /// namespace -> name -> index
+  using NameIndex = StringMap<StringMap<std::size_t>>;
+
+  struct PortEntry {
+    const Service* service;
+    const ServicePort* port;
+    std::size_t endpoint_set;
+  };
+
+  static const std::size_t* find(const NameIndex& index, std::string_view ns,
+                                 std::string_view name);
+
+  std::vector<Service> services_;
+  std::vector<PodInfo> pods_;
+  std::vector<std::vector<Endpoint>> endpoint_sets_;
+  std::vector<PortEntry> entries_;
+  std::unordered_map<SockAddr, std::size_t> by_service_addr_;  ///< -> entries_
+  std::unordered_map<IpAddr, std::size_t> by_ip_;              ///< -> pods_
+  NameIndex pods_by_name_;
+  NameIndex services_by_name_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace weft::discovery

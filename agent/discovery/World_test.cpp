@@ -1,0 +1,295 @@
+#include "agent/discovery/World.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "agent/discovery/ManifestDecoder.hpp"
+
+namespace weft::discovery {
+namespace {
+
+std::shared_ptr<const World> world_of(std::string_view yaml) {
+  auto decoded = decode_manifests("world.yaml", yaml);
+  REQUIRE_MESSAGE(decoded.has_value(), (decoded ? std::string() : decoded.error().message));
+  return World::build(std::move(decoded->objects));
+}
+
+SockAddr addr(std::string_view ip, uint16_t port) {
+  return SockAddr{*IpAddr::parse(ip), port};
+}
+
+std::vector<std::string> endpoint_strings(const Resolution& r) {
+  std::vector<std::string> out;
+  for (const Endpoint& ep : r.endpoints) {
+    out.push_back(ep.addr.str());
+  }
+  return out;
+}
+
+constexpr std::string_view kShop = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.0.20
+  clusterIPs: [10.96.0.20, "fd00:96::20"]
+  ports:
+  - {name: http, port: 80, targetPort: http}
+  - {name: admin, port: 9000, targetPort: 9001}
+  - {name: dns, port: 53, protocol: UDP}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: shop
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+endpoints:
+- addresses: [10.244.0.12]
+  targetRef: {kind: Pod, name: web-7d4b9-b}
+  nodeName: node-b
+- addresses: [10.244.0.11]
+  targetRef: {kind: Pod, name: web-7d4b9-a}
+- addresses: [10.244.0.13]
+  conditions: {ready: false}
+  targetRef: {kind: Pod, name: web-7d4b9-c}
+ports:
+- {name: http, port: 8080}
+- {name: admin, port: 9001}
+- {name: dns, port: 53, protocol: UDP}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-2
+  namespace: shop
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+endpoints:
+- addresses: [10.244.1.20]
+- addresses: [10.244.0.11]
+  targetRef: {kind: Pod, name: web-7d4b9-a}
+ports:
+- {name: http, port: 8080}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-v6
+  namespace: shop
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv6
+endpoints:
+- addresses: ["fd00:244::11"]
+  targetRef: {kind: Pod, name: web-7d4b9-a}
+ports:
+- {name: http, port: 8080}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-7d4b9-a
+  namespace: shop
+  labels: {pod-template-hash: 7d4b9}
+  ownerReferences: [{kind: ReplicaSet, name: web-7d4b9, controller: true}]
+spec: {serviceAccountName: web, nodeName: node-a}
+status: {podIP: 10.244.0.11}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: shop}
+status: {podIP: 10.244.0.50}
+)";
+
+TEST_CASE("resolve maps a ClusterIP:port to the Service's ready endpoints") {
+  auto world = world_of(kShop);
+  CHECK(world->service_count() == 1);
+  Resolution r = world->resolve(addr("10.96.0.20", 80));
+  REQUIRE(r.kind == Resolution::Kind::Service);
+  REQUIRE(r.service != nullptr);
+  CHECK(r.service->name == "web");
+  CHECK(r.service->fqdn() == "web.shop.svc.cluster.local");
+  REQUIRE(r.port != nullptr);
+  CHECK(r.port->name == "http");
+  // Two slices merged, 10.244.0.11 deduplicated, the unready 10.244.0.13 left out, sorted.
+  CHECK(endpoint_strings(r) ==
+        std::vector<std::string>{"10.244.0.11:8080", "10.244.0.12:8080", "10.244.1.20:8080"});
+  CHECK(r.pod == nullptr);
+}
+
+TEST_CASE("resolve matches slice ports to Service ports by name") {
+  auto world = world_of(kShop);
+  Resolution r = world->resolve(addr("10.96.0.20", 9000));
+  REQUIRE(r.kind == Resolution::Kind::Service);
+  CHECK(r.port->name == "admin");
+  CHECK(endpoint_strings(r) == std::vector<std::string>{"10.244.0.11:9001", "10.244.0.12:9001"});
+}
+
+TEST_CASE("resolve serves a ClusterIP with endpoints of its own family") {
+  auto world = world_of(kShop);
+  Resolution r = world->resolve(addr("fd00:96::20", 80));
+  REQUIRE(r.kind == Resolution::Kind::Service);
+  CHECK(endpoint_strings(r) == std::vector<std::string>{"[fd00:244::11]:8080"});
+  REQUIRE(r.endpoints[0].pod != nullptr);
+  CHECK(r.endpoints[0].pod->name == "web-7d4b9-a");
+}
+
+TEST_CASE("endpoints carry the pod behind them") {
+  auto world = world_of(kShop);
+  Resolution r = world->resolve(addr("10.96.0.20", 80));
+  REQUIRE(r.endpoints.size() == 3);
+  const Endpoint& a = r.endpoints[0];
+  REQUIRE(a.pod != nullptr);
+  CHECK(a.pod_name == "web-7d4b9-a");
+  CHECK(a.pod_namespace == "shop");
+  CHECK(a.pod->workload == "web");
+  CHECK(a.pod->service_account == "web");
+  CHECK(a.node_name == "node-a");  // from the Pod when the slice does not say
+  CHECK_FALSE(a.pod->synthesized);
+  // No Pod object for web-7d4b9-b: known from the targetRef only.
+  const Endpoint& b = r.endpoints[1];
+  REQUIRE(b.pod != nullptr);
+  CHECK(b.pod->synthesized);
+  CHECK(b.pod->name == "web-7d4b9-b");
+  CHECK(b.pod->service_account == "default");
+  CHECK(b.node_name == "node-b");
+  // No targetRef and no pod with that IP.
+  const Endpoint& c = r.endpoints[2];
+  CHECK(c.pod == nullptr);
+  CHECK(c.pod_name.empty());
+}
+
+TEST_CASE("resolve maps pod IPs to pods and everything else to passthrough") {
+  auto world = world_of(kShop);
+  struct Case {
+    SockAddr dst;
+    Resolution::Kind kind;
+    const char* pod;
+  };
+  const Case cases[] = {
+      {addr("10.244.0.50", 8080), Resolution::Kind::Pod, "client"},
+      {addr("10.244.0.11", 1), Resolution::Kind::Pod, "web-7d4b9-a"},
+      {addr("10.244.0.12", 8080), Resolution::Kind::Pod, "web-7d4b9-b"},   // via targetRef
+      {addr("fd00:244::11", 8080), Resolution::Kind::Pod, "web-7d4b9-a"},  // IPv6 via targetRef
+      {addr("::ffff:10.244.0.50", 80), Resolution::Kind::Pod, "client"},   // v4-mapped
+      {addr("10.244.1.20", 8080), Resolution::Kind::Passthrough, nullptr},
+      {addr("10.96.0.20", 81), Resolution::Kind::Passthrough, nullptr},
+      {addr("10.96.0.20", 53), Resolution::Kind::Passthrough, nullptr},  // UDP port
+      {addr("1.1.1.1", 443), Resolution::Kind::Passthrough, nullptr},
+  };
+  for (const Case& c : cases) {
+    INFO(c.dst.str());
+    Resolution r = world->resolve(c.dst);
+    CHECK(r.kind == c.kind);
+    CHECK(r.service == nullptr);
+    CHECK(r.endpoints.empty());
+    if (c.pod != nullptr) {
+      REQUIRE(r.pod != nullptr);
+      CHECK(r.pod->name == c.pod);
+    } else {
+      CHECK(r.pod == nullptr);
+    }
+  }
+  CHECK(world->resolve(addr("::ffff:10.96.0.20", 80)).kind == Resolution::Kind::Service);
+}
+
+TEST_CASE("pod lookups by name and IP") {
+  auto world = world_of(kShop);
+  const PodInfo* a = world->pod_by_name("shop", "web-7d4b9-a");
+  REQUIRE(a != nullptr);
+  CHECK(a->ips ==
+        std::vector<IpAddr>{*IpAddr::parse("10.244.0.11"), *IpAddr::parse("fd00:244::11")});
+  CHECK(world->pod_by_ip(*IpAddr::parse("fd00:244::11")) == a);
+  CHECK(world->pod_by_name("default", "web-7d4b9-a") == nullptr);
+  CHECK(world->pod_by_name("shop", "nope") == nullptr);
+  CHECK(world->pod_by_ip(*IpAddr::parse("10.244.0.13"))->name == "web-7d4b9-c");
+  CHECK(world->service_by_name("shop", "web") != nullptr);
+  CHECK(world->service_by_name("shop", "db") == nullptr);
+  CHECK(world->pod_count() == 4);  // 2 Pod objects + 2 known from targetRefs only
+  CHECK(world->warnings().empty());
+}
+
+TEST_CASE("a Service without endpoints resolves with none; unnamed ports match unnamed") {
+  auto world = world_of(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: empty}
+spec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: single}
+spec: {clusterIP: 10.96.0.2, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: single-x, labels: {kubernetes.io/service-name: single}}
+addressType: IPv4
+endpoints: [{addresses: [10.1.0.1, 10.1.0.2]}]
+ports: [{port: 8080}, {name: other, port: 1}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: orphan}
+addressType: IPv4
+endpoints: [{addresses: [10.1.0.9]}]
+ports: [{port: 8080}]
+)");
+  Resolution empty = world->resolve(addr("10.96.0.1", 80));
+  CHECK(empty.kind == Resolution::Kind::Service);
+  CHECK(empty.endpoints.empty());
+  Resolution single = world->resolve(addr("10.96.0.2", 80));
+  CHECK(endpoint_strings(single) == std::vector<std::string>{"10.1.0.1:8080", "10.1.0.2:8080"});
+  CHECK(world->endpoint_count() == 2);
+}
+
+TEST_CASE("duplicates and address conflicts keep the first object and warn") {
+  auto world = world_of(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec: {clusterIP: 10.96.0.9, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+status: {podIP: 10.1.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: q}
+status: {podIP: 10.1.0.1}
+)");
+  CHECK(world->service_count() == 2);
+  CHECK(world->resolve(addr("10.96.0.1", 80)).service->name == "a");
+  CHECK(world->resolve(addr("10.96.0.9", 80)).kind == Resolution::Kind::Passthrough);
+  CHECK(world->pod_by_ip(*IpAddr::parse("10.1.0.1"))->name == "p");
+  CHECK(world->warnings() ==
+        std::vector<std::string>{
+            "duplicate Service default/a: the first one is used",
+            "IP 10.1.0.1 claimed by pod default/p and pod default/q: the first is used",
+            "10.96.0.1:80 claimed by Service default/a and Service default/b: the first is used",
+        });
+}
+
+TEST_CASE("an empty World resolves everything as passthrough") {
+  auto world = World::empty();
+  CHECK(world->service_count() == 0);
+  CHECK(world->resolve(addr("10.0.0.1", 80)).kind == Resolution::Kind::Passthrough);
+  CHECK(world->pod_by_ip(*IpAddr::parse("10.0.0.1")) == nullptr);
+}
+
+}  // namespace
+}  // namespace weft::discovery

@@ -1,0 +1,60 @@
+// weft-agent: the node agent. See --help and ARCHITECTURE.md.
+#include <signal.h>
+
+#include <cstdio>
+
+#include "agent/Agent.hpp"
+#include "agent/config/Config.hpp"
+#include "agent/redirect/Redirector.hpp"
+#include "common/Log.hpp"
+
+int main(int argc, char** argv) {
+  using weft::agent::Invocation;
+  weft::log::set_program("weft-agent");
+  auto inv = weft::agent::parse_command_line(argc, argv);
+  if (!inv) {
+    std::fprintf(stderr, "weft-agent: %s\n", inv.error().message.c_str());
+    return 2;
+  }
+  switch (inv->command) {
+    case Invocation::Command::Help:
+      std::fputs(weft::agent::help_text().c_str(), stdout);
+      return 0;
+    case Invocation::Command::Version:
+      std::puts("weft-agent " WEFT_VERSION);
+      return 0;
+    case Invocation::Command::Uninstall: {
+      auto ok = weft::redirect::Redirector::uninstall(inv->config.bpffs_dir);
+      if (!ok) {
+        std::fprintf(stderr, "weft-agent: uninstall: %s\n", ok.error().message.c_str());
+        return 1;
+      }
+      return 0;
+    }
+    case Invocation::Command::Run:
+      break;
+  }
+  weft::log::Level level{};
+  weft::log::parse_level(inv->config.log_level, level);
+  weft::log::set_level(level);
+  // Block the stop signals before any thread exists, so every thread inherits the mask and only
+  // the control loop's signalfd sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  weft::log::info("agent.start", "version={} {}", WEFT_VERSION, weft::agent::describe(inv->config));
+  auto agent = weft::agent::Agent::create(inv->config);
+  if (!agent) {
+    weft::log::error("agent.start_failed", "error=\"{}\"", agent.error().message);
+    return 1;
+  }
+  if (auto ok = (*agent)->run(); !ok) {
+    weft::log::error("agent.failed", "error=\"{}\"", ok.error().message);
+    return 1;
+  }
+  return 0;
+}

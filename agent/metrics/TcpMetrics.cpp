@@ -1,0 +1,45 @@
+#include "agent/metrics/TcpMetrics.hpp"
+
+#include <prometheus/labels.h>
+
+namespace weft::agent {
+namespace {
+
+prometheus::Family<prometheus::Counter>& counter_family(prometheus::Registry& registry,
+                                                        const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Labels to_labels(const FlowLabels& l) {
+  return {
+      {"reporter", l.reporter},
+      {"source_workload", l.source.workload},
+      {"source_workload_namespace", l.source.ns},
+      {"source_principal", l.source.principal},
+      {"destination_service", l.destination_service},
+      {"destination_workload", l.destination.workload},
+      {"destination_workload_namespace", l.destination.ns},
+      {"destination_principal", l.destination.principal},
+      {"request_protocol", "tcp"},
+      {"connection_security_policy", l.security_policy},
+  };
+}
+
+}  // namespace
+
+TcpMetrics::TcpMetrics(prometheus::Registry& registry)
+    : opened_(counter_family(registry, "weft_tcp_connections_opened_total",
+                             "TCP connections opened through the agent")),
+      closed_(counter_family(registry, "weft_tcp_connections_closed_total",
+                             "TCP connections through the agent that have closed")),
+      sent_(counter_family(registry, "weft_tcp_sent_bytes_total",
+                           "Bytes sent from the source workload to the destination")),
+      received_(counter_family(registry, "weft_tcp_received_bytes_total",
+                               "Bytes the source workload received from the destination")) {}
+
+FlowCounters TcpMetrics::counters_for(const FlowLabels& labels) {
+  auto l = to_labels(labels);
+  return {&opened_.Add(l), &closed_.Add(l), &sent_.Add(l), &received_.Add(l)};
+}
+
+}  // namespace weft::agent

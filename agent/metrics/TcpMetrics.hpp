@@ -1,0 +1,46 @@
+// The weft_tcp_* Prometheus families (DESIGN.md "metrics") and per-flow counter handles.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+#include "agent/identity/WorkloadIdentity.hpp"
+
+namespace weft::agent {
+
+/// The labels of one TCP flow as one reporter sees it.
+struct FlowLabels {
+  std::string reporter;  ///< "source" or "destination"
+  WorkloadIdentity source;
+  WorkloadIdentity destination;
+  std::string destination_service;  ///< Service FQDN, empty when the flow did not target one
+  std::string security_policy = "none";
+};
+
+/// Counter handles for one label set; resolved once per connection, then only atomics are touched.
+struct FlowCounters {
+  prometheus::Counter* opened = nullptr;
+  prometheus::Counter* closed = nullptr;
+  prometheus::Counter* sent = nullptr;      ///< bytes source -> destination
+  prometheus::Counter* received = nullptr;  ///< bytes destination -> source
+};
+
+/// Owns the four weft_tcp_* families in a registry.
+class TcpMetrics {
+ public:
+  explicit TcpMetrics(prometheus::Registry& registry);
+  /// Looks up (or creates) the counters of a label set. Takes the families' mutex: call it when a
+  /// connection is set up, never per byte.
+  FlowCounters counters_for(const FlowLabels& labels);
+
+ private:
+  prometheus::Family<prometheus::Counter>& opened_;
+  prometheus::Family<prometheus::Counter>& closed_;
+  prometheus::Family<prometheus::Counter>& sent_;
+  prometheus::Family<prometheus::Counter>& received_;
+};
+
+}  // namespace weft::agent

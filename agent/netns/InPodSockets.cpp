@@ -1,0 +1,46 @@
+#include "agent/netns/InPodSockets.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace weft {
+
+Result<Fd> listen_tcp(const SockAddr& addr, int backlog) {
+  Fd fd(::socket(addr.ip.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    return fail_errno("socket for " + addr.str());
+  }
+  int one = 1;
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    return fail_errno("setsockopt SO_REUSEADDR/SO_REUSEPORT");
+  }
+  if (addr.ip.family == AF_INET6 &&
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
+    return fail_errno("setsockopt IPV6_V6ONLY");
+  }
+  sockaddr_storage ss{};
+  socklen_t len = addr.to_sockaddr(ss);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    return fail_errno("bind " + addr.str());
+  }
+  if (::listen(fd.get(), backlog) != 0) {
+    return fail_errno("listen " + addr.str());
+  }
+  return fd;
+}
+
+Result<uint64_t> current_netns_cookie() {
+  Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    return fail_errno("socket for SO_NETNS_COOKIE");
+  }
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) {
+    return fail_errno("getsockopt SO_NETNS_COOKIE");
+  }
+  return cookie;
+}
+
+}  // namespace weft

@@ -1,0 +1,193 @@
+#include "agent/proxy/Relay.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <cstring>
+
+#include "agent/proxy/Worker.hpp"
+#include "common/Log.hpp"
+
+namespace weft::proxy {
+namespace {
+
+// A direction starts small (most connections carry little) and doubles up to the cap while
+// reads keep filling the buffer, so bulk transfers pay fewer syscalls per byte.
+constexpr std::size_t kInitialBuffer = 16 * 1024;
+constexpr std::size_t kMaxBuffer = 256 * 1024;
+
+}  // namespace
+
+void Relay::DirectionOp::complete(int res, unsigned /*flags*/) {
+  (dir->relay->*handler)(*dir, res);
+}
+
+void Relay::ConnectOp::complete(int res, unsigned /*flags*/) {
+  relay->on_connected(res);
+}
+
+Relay::Relay(Worker& worker, Fd downstream, Fd upstream, FlowPlan plan,
+             std::vector<agent::FlowCounters> counters)
+    : worker_(worker),
+      downstream_(std::move(downstream)),
+      upstream_(std::move(upstream)),
+      plan_(std::move(plan)),
+      counters_(std::move(counters)) {
+  connect_op_.relay = this;
+  for (auto [d, from, to, to_upstream] :
+       {std::tuple{&down_to_up_, downstream_.get(), upstream_.get(), true},
+        std::tuple{&up_to_down_, upstream_.get(), downstream_.get(), false}}) {
+    d->relay = this;
+    d->from = from;
+    d->to = to;
+    d->to_upstream = to_upstream;
+    d->recv_op.dir = d;
+    d->recv_op.handler = &Relay::on_recv;
+    d->send_op.dir = d;
+    d->send_op.handler = &Relay::on_send;
+  }
+}
+
+void Relay::start(unsigned timeout_ms) {
+  target_len_ = plan_.target.to_sockaddr(target_);
+  connect_timeout_.tv_sec = timeout_ms / 1000;
+  connect_timeout_.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
+  Ring& ring = worker_.ring();
+  ring.reserve(2);
+  io_uring_sqe* sqe = ring.prepare(&connect_op_);
+  io_uring_prep_connect(sqe, upstream_.get(), reinterpret_cast<sockaddr*>(&target_), target_len_);
+  sqe->flags |= IOSQE_IO_LINK;
+  // The linked timeout cancels the connect (-ECANCELED) when it fires; its own CQE carries no
+  // operation and is ignored.
+  io_uring_prep_link_timeout(ring.prepare(nullptr), &connect_timeout_, 0);
+  ++inflight_;
+}
+
+void Relay::on_connected(int res) {
+  --inflight_;
+  if (res < 0) {
+    int err = res == -ECANCELED ? ETIMEDOUT : -res;
+    log::warn("flow.connect_failed", "worker={} target={} service={} error=\"{}\"", worker_.index(),
+              plan_.target.str(), plan_.labels.destination_service, std::strerror(err));
+    fail(err, "connect");
+    return;
+  }
+  connected_ = true;
+  for (auto& c : counters_) {
+    c.opened->Increment();
+  }
+  int one = 1;
+  ::setsockopt(upstream_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  log::debug("flow.open", "worker={} reporter={} src={}/{} dst={} service={}", worker_.index(),
+             plan_.labels.reporter, plan_.labels.source.ns, plan_.labels.source.workload,
+             plan_.target.str(), plan_.labels.destination_service);
+  arm_recv(down_to_up_);
+  arm_recv(up_to_down_);
+}
+
+void Relay::arm_recv(Direction& d) {
+  if (!d.buf) {
+    d.cap = kInitialBuffer;
+    d.buf = std::make_unique<char[]>(d.cap);
+  }
+  io_uring_sqe* sqe = worker_.ring().prepare(&d.recv_op);
+  io_uring_prep_recv(sqe, d.from, d.buf.get(), d.cap, 0);
+  ++inflight_;
+}
+
+void Relay::on_recv(Direction& d, int res) {
+  --inflight_;
+  if (aborted_) {
+    maybe_finish();
+    return;
+  }
+  if (res < 0) {
+    fail(-res, "recv");
+    return;
+  }
+  if (res == 0) {
+    // Half-close: the reading side finished sending; pass the FIN on and keep the other
+    // direction running until it ends too (RFC 9293 section 3.6).
+    d.eof = true;
+    ::shutdown(d.to, SHUT_WR);
+    maybe_finish();
+    return;
+  }
+  d.len = static_cast<std::size_t>(res);
+  d.off = 0;
+  arm_send(d);
+}
+
+void Relay::arm_send(Direction& d) {
+  io_uring_sqe* sqe = worker_.ring().prepare(&d.send_op);
+  io_uring_prep_send(sqe, d.to, d.buf.get() + d.off, d.len - d.off, MSG_NOSIGNAL);
+  ++inflight_;
+}
+
+void Relay::on_send(Direction& d, int res) {
+  --inflight_;
+  if (aborted_) {
+    maybe_finish();
+    return;
+  }
+  if (res < 0) {
+    fail(-res, "send");
+    return;
+  }
+  auto sent = static_cast<std::size_t>(res);
+  for (auto& c : counters_) {
+    (d.to_upstream ? c.sent : c.received)->Increment(static_cast<double>(sent));
+  }
+  d.off += sent;
+  if (d.off < d.len) {
+    arm_send(d);  // short send: the rest of the buffer first
+    return;
+  }
+  if (d.len == d.cap && d.cap < kMaxBuffer) {
+    d.cap *= 2;
+    d.buf = std::make_unique<char[]>(d.cap);
+  }
+  arm_recv(d);
+}
+
+void Relay::fail(int err, const char* where) {
+  if (connected_ && err != ECONNRESET && err != EPIPE) {
+    log::debug("flow.error", "worker={} target={} op={} error=\"{}\"", worker_.index(),
+               plan_.target.str(), where, std::strerror(err));
+  }
+  abort();
+}
+
+void Relay::abort() {
+  if (aborted_) {
+    maybe_finish();
+    return;
+  }
+  aborted_ = true;
+  // SO_LINGER {on, 0} makes close() send RST instead of FIN, so a reset on one side reaches the
+  // other as a reset, not as a clean end of stream.
+  linger lg{1, 0};
+  for (int fd : {downstream_.get(), upstream_.get()}) {
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    io_uring_sqe* sqe = worker_.ring().prepare(nullptr);
+    io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+  }
+  maybe_finish();
+}
+
+void Relay::maybe_finish() {
+  if (inflight_ != 0) {
+    return;
+  }
+  if (!aborted_ && !(down_to_up_.eof && up_to_down_.eof)) {
+    return;
+  }
+  if (connected_) {
+    for (auto& c : counters_) {
+      c.closed->Increment();
+    }
+  }
+  worker_.destroy(this);  // closes both sockets; `this` is gone after this line
+}
+
+}  // namespace weft::proxy

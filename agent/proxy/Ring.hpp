@@ -1,0 +1,50 @@
+// One io_uring owned by one worker thread (SINGLE_ISSUER | DEFER_TASKRUN).
+#pragma once
+
+#include <liburing.h>
+
+#include <memory>
+
+#include "common/Error.hpp"
+
+namespace weft::proxy {
+
+/// Every in-flight io_uring request points (via user_data) at one Operation; the ring calls
+/// `complete` with the CQE's result and flags. An Operation must stay alive until its last CQE
+/// (for multishot requests: the one without IORING_CQE_F_MORE).
+struct Operation {
+  virtual void complete(int res, unsigned flags) = 0;
+
+ protected:
+  ~Operation() = default;
+};
+
+/// An io_uring set up for one submitting thread. Not copyable or movable: operations hold `Ring&`.
+class Ring {
+ public:
+  /// Creates the ring and probes the opcodes the proxy needs; a kernel without them is an error
+  /// at startup, not a surprise under load.
+  static Result<std::unique_ptr<Ring>> create(unsigned entries);
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  /// A free SQE bound to `op` (nullptr: the completion is ignored). When the SQ is full, submits
+  /// what is queued first; it never returns nullptr.
+  io_uring_sqe* prepare(Operation* op);
+
+  /// Makes sure the next `n` prepare() calls land in one submission (for linked requests).
+  void reserve(unsigned n);
+
+  /// Submits queued SQEs, waits for at least one completion, and dispatches all that are ready.
+  Result<void> run_once();
+
+  io_uring* raw() { return &ring_; }
+
+ private:
+  Ring() = default;
+  io_uring ring_{};
+  bool initialised_ = false;
+};
+
+}  // namespace weft::proxy

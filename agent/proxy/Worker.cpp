@@ -1,0 +1,293 @@
+#include "agent/proxy/Worker.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "agent/proxy/FlowPlan.hpp"
+#include "agent/proxy/Relay.hpp"
+#include "agent/redirect/Redirector.hpp"
+#include "common/Log.hpp"
+
+namespace weft::proxy {
+namespace {
+
+constexpr unsigned kRingEntries = 4096;
+
+Result<SockAddr> socket_address(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc != 0) {
+    return fail_errno(peer ? "getpeername" : "getsockname");
+  }
+  auto addr = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  if (!addr) {
+    return fail(Error::Kind::Protocol, "accepted socket is not IPv4/IPv6");
+  }
+  // An IPv4 peer seen through an IPv6 socket is ::ffff:a.b.c.d; routing speaks plain IPv4.
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (addr->ip.family == AF_INET6 && std::memcmp(addr->ip.bytes.data(), kMapped, 12) == 0) {
+    in_addr v4{};
+    std::memcpy(&v4, addr->ip.bytes.data() + 12, 4);
+    addr->ip = IpAddr::v4(v4);
+  }
+  return *addr;
+}
+
+/// Resets a connection we will not serve: the app sees ECONNRESET at once instead of a hang.
+void reset(Fd fd) {
+  linger lg{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Worker>> Worker::create(unsigned index, WorkerContext context,
+                                               std::shared_ptr<const NodeView> view) {
+  auto ring = Ring::create(kRingEntries);
+  if (!ring) {
+    return std::unexpected(ring.error());
+  }
+  auto home = Netns::current();
+  if (!home) {
+    return std::unexpected(home.error());
+  }
+  Fd wakeup(::eventfd(0, EFD_CLOEXEC));
+  if (!wakeup) {
+    return fail_errno("eventfd");
+  }
+  return std::unique_ptr<Worker>(new Worker(index, context, std::move(view), std::move(*home),
+                                            std::move(*ring), std::move(wakeup)));
+}
+
+Worker::Worker(unsigned index, WorkerContext context, std::shared_ptr<const NodeView> view,
+               Netns home, std::unique_ptr<Ring> ring, Fd wakeup_fd)
+    : index_(index),
+      context_(context),
+      view_(std::move(view)),
+      ring_(std::move(ring)),
+      home_(std::move(home)),
+      wakeup_fd_(std::move(wakeup_fd)),
+      balancer_(0x5eed0000ULL + index) {
+  wakeup_.worker = this;
+}
+
+Worker::~Worker() {
+  stop();
+  // The ring is torn down first: once it is gone the kernel holds no pointer into the relays or
+  // listeners, which can then be freed without waiting for their completions.
+  ring_.reset();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::post(WorkerCommand command) {
+  {
+    std::lock_guard lock(mutex_);
+    commands_.push_back(std::move(command));
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wakeup_fd_.get(), &one, sizeof(one));
+}
+
+void Worker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wakeup_fd_.get(), &one, sizeof(one));
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::run() {
+  arm_wakeup();
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) {
+        break;
+      }
+    }
+    if (auto ok = ring_->run_once(); !ok) {
+      log::error("worker.ring_failed", "worker={} error=\"{}\"", index_, ok.error().message);
+      break;
+    }
+  }
+}
+
+// CQE contract: a read of 8 bytes from the eventfd completes when the control thread has written
+// it; re-armed after every completion.
+void Worker::arm_wakeup() {
+  io_uring_prep_read(ring_->prepare(&wakeup_), wakeup_fd_.get(), &wakeup_.value,
+                     sizeof(wakeup_.value), 0);
+}
+
+void Worker::Wakeup::complete(int /*res*/, unsigned /*flags*/) {
+  worker->drain_commands();
+  worker->arm_wakeup();
+}
+
+void Worker::drain_commands() {
+  std::deque<WorkerCommand> batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(commands_);
+  }
+  for (auto& cmd : batch) {
+    std::visit([this](auto& c) { apply(c); }, cmd);
+  }
+}
+
+void Worker::apply(AddPod& cmd) {
+  auto& l = cmd.listeners;
+  add_listener(l.pod, std::move(l.outbound_v4), ListenerKind::Outbound);
+  if (l.outbound_v6) {
+    add_listener(l.pod, std::move(l.outbound_v6), ListenerKind::Outbound);
+  }
+  add_listener(l.pod, std::move(l.inbound), ListenerKind::Inbound);
+}
+
+void Worker::apply(RemovePod& cmd) {
+  for (auto& [ptr, l] : listeners_) {
+    if (l->pod->id == cmd.pod_id && !l->closing) {
+      l->closing = true;
+      io_uring_prep_cancel(ring_->prepare(nullptr), l.get(), 0);
+    }
+  }
+  // Connections already relayed keep running: they end when the pod's processes close them.
+}
+
+void Worker::apply(UpdateView& cmd) {
+  view_ = std::move(cmd.view);
+}
+
+void Worker::add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd, ListenerKind kind) {
+  auto l = std::make_unique<Listener>();
+  l->worker = this;
+  l->pod = std::move(pod);
+  l->fd = std::move(fd);
+  l->kind = kind;
+  Listener& ref = *l;
+  listeners_.emplace(l.get(), std::move(l));
+  arm_accept(ref);
+}
+
+// CQE contract: multishot accept posts one CQE per connection with IORING_CQE_F_MORE while it
+// stays armed; a CQE without F_MORE (error, cancel, overflow) ends it and we re-arm unless the
+// listener is closing, in which case that final CQE is the moment to free it.
+void Worker::arm_accept(Listener& l) {
+  io_uring_prep_multishot_accept(ring_->prepare(&l), l.fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+}
+
+void Worker::Listener::complete(int res, unsigned flags) {
+  worker->on_accept(*this, res, flags);
+}
+
+void Worker::on_accept(Listener& l, int res, unsigned flags) {
+  if (res >= 0) {
+    Fd downstream(res);
+    if (l.closing) {
+      reset(std::move(downstream));
+    } else if (l.kind == ListenerKind::Outbound) {
+      accept_outbound(*l.pod, std::move(downstream));
+    } else {
+      accept_inbound(*l.pod, std::move(downstream));
+    }
+  } else if (res != -ECANCELED) {
+    log::warn("listener.accept_failed", "worker={} pod={} error=\"{}\"", index_,
+              l.pod->display_name(), std::strerror(-res));
+  }
+  if ((flags & IORING_CQE_F_MORE) == 0) {
+    if (l.closing) {
+      listeners_.erase(&l);  // final CQE: closes the socket
+    } else {
+      arm_accept(l);
+    }
+  }
+}
+
+void Worker::accept_outbound(const agent::MeshedPod& pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  if (!peer) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+              peer.error().message);
+    return reset(std::move(downstream));
+  }
+  auto original = context_.redirector.original_destination(pod.netns_cookie, *peer);
+  if (!original) {
+    // Someone inside the pod connected to 127.0.0.1:15001 itself, or the LRU map evicted the
+    // entry under pressure: there is no destination to forward to.
+    log::warn("flow.rejected", "worker={} pod={} peer={} reason=\"no original destination\"",
+              index_, pod.display_name(), peer->str());
+    return reset(std::move(downstream));
+  }
+  auto plan = plan_outbound(*view_, pod, *original, balancer_);
+  if (!plan) {
+    log::warn("flow.rejected", "worker={} pod={} dst={} reason=\"service has no ready endpoints\"",
+              index_, pod.display_name(), original->str());
+    return reset(std::move(downstream));
+  }
+  launch(pod, std::move(downstream), std::move(*plan));
+}
+
+void Worker::accept_inbound(const agent::MeshedPod& pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  auto local = socket_address(downstream.get(), /*peer=*/false);
+  if (!peer || !local) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+              (!peer ? peer.error() : local.error()).message);
+    return reset(std::move(downstream));
+  }
+  launch(pod, std::move(downstream), plan_inbound(*view_, pod, *peer, *local));
+}
+
+Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family) {
+  return pod.netns.run(home_, [&]() -> Result<Fd> {
+    Fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+      return fail_errno("socket in pod netns");
+    }
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &context_.socket_mark,
+                     sizeof(context_.socket_mark)) != 0) {
+      return fail_errno("setsockopt SO_MARK");
+    }
+    return fd;
+  });
+}
+
+void Worker::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan) {
+  auto upstream = open_upstream(pod, plan.target.ip.family);
+  if (!upstream) {
+    log::error("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+               upstream.error().message);
+    return reset(std::move(downstream));
+  }
+  std::vector<agent::FlowCounters> counters{context_.metrics.counters_for(plan.labels)};
+  if (plan.local_destination_labels) {
+    counters.push_back(context_.metrics.counters_for(*plan.local_destination_labels));
+  }
+  SockAddr target = plan.target;
+  auto relay = std::make_unique<Relay>(*this, std::move(downstream), std::move(*upstream),
+                                       std::move(plan), std::move(counters));
+  Relay& ref = *relay;
+  relays_.emplace(relay.get(), std::move(relay));
+  balancer_.opened(target);
+  ref.start(context_.connect_timeout_ms);
+}
+
+void Worker::destroy(Relay* relay) {
+  balancer_.closed(relay->plan().target);
+  relays_.erase(relay);
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,134 @@
+// A data-plane thread: one io_uring, the per-core listener of every meshed pod, and the relays
+// accepted on them.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "agent/metrics/TcpMetrics.hpp"
+#include "agent/netns/Netns.hpp"
+#include "agent/pods/MeshedPod.hpp"
+#include "agent/proxy/Balancer.hpp"
+#include "agent/proxy/FlowPlan.hpp"
+#include "agent/proxy/NodeView.hpp"
+#include "agent/proxy/Ring.hpp"
+#include "common/Fd.hpp"
+
+namespace weft::redirect {
+class Redirector;
+}
+
+namespace weft::proxy {
+
+class Relay;
+
+/// What a worker needs from the rest of the agent. Everything here is safe to use from several
+/// threads: map lookups are syscalls, counters are atomics, families lock internally.
+struct WorkerContext {
+  const redirect::Redirector& redirector;
+  agent::TcpMetrics& metrics;
+  unsigned connect_timeout_ms = 5000;
+  uint32_t socket_mark = 0;
+};
+
+/// Listeners for one pod on one worker (each is one socket of a SO_REUSEPORT group).
+struct PodListeners {
+  std::shared_ptr<const agent::MeshedPod> pod;
+  Fd outbound_v4;  ///< 127.0.0.1:15001
+  Fd outbound_v6;  ///< [::1]:15001, empty when the pod has no IPv6 loopback
+  Fd inbound;      ///< 0.0.0.0:15006 (tc assigns captured SYNs here)
+};
+
+/// Messages from the control thread. Applied on the worker's own thread, in order.
+struct AddPod {
+  PodListeners listeners;
+};
+struct RemovePod {
+  uint32_t pod_id = 0;
+};
+struct UpdateView {
+  std::shared_ptr<const NodeView> view;
+};
+using WorkerCommand = std::variant<AddPod, RemovePod, UpdateView>;
+
+class Worker {
+ public:
+  static Result<std::unique_ptr<Worker>> create(unsigned index, WorkerContext context,
+                                                std::shared_ptr<const NodeView> view);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Starts the thread.
+  void start();
+  /// Thread-safe: queues a command and wakes the loop.
+  void post(WorkerCommand command);
+  /// Stops the loop and joins the thread; open connections are reset.
+  void stop();
+
+  // Used by Relay, on this worker's thread only.
+  unsigned index() const { return index_; }
+  Ring& ring() { return *ring_; }
+  Balancer& balancer() { return balancer_; }
+  void destroy(Relay* relay);
+
+ private:
+  enum class ListenerKind { Outbound, Inbound };
+
+  /// A multishot accept on one listening socket.
+  struct Listener final : Operation {
+    Worker* worker = nullptr;
+    std::shared_ptr<const agent::MeshedPod> pod;
+    Fd fd;
+    ListenerKind kind = ListenerKind::Outbound;
+    bool closing = false;
+    void complete(int res, unsigned flags) override;
+  };
+
+  /// Reads the eventfd the control thread writes after posting commands.
+  struct Wakeup final : Operation {
+    Worker* worker = nullptr;
+    uint64_t value = 0;
+    void complete(int res, unsigned flags) override;
+  };
+
+  Worker(unsigned index, WorkerContext context, std::shared_ptr<const NodeView> view, Netns home,
+         std::unique_ptr<Ring> ring, Fd wakeup_fd);
+  void run();
+  void arm_wakeup();
+  void drain_commands();
+  void apply(AddPod& cmd);
+  void apply(RemovePod& cmd);
+  void apply(UpdateView& cmd);
+  void add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd, ListenerKind kind);
+  void arm_accept(Listener& l);
+  void on_accept(Listener& l, int res, unsigned flags);
+  void accept_outbound(const agent::MeshedPod& pod, Fd downstream);
+  void accept_inbound(const agent::MeshedPod& pod, Fd downstream);
+  /// Opens an upstream socket inside `pod`'s netns, marked so the BPF hooks leave it alone.
+  Result<Fd> open_upstream(const agent::MeshedPod& pod, sa_family_t family);
+  void launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan);
+
+  unsigned index_;
+  WorkerContext context_;
+  std::shared_ptr<const NodeView> view_;
+  std::unique_ptr<Ring> ring_;
+  Netns home_;
+  Fd wakeup_fd_;
+  Wakeup wakeup_;
+  Balancer balancer_;
+  std::unordered_map<Listener*, std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<Relay*, std::unique_ptr<Relay>> relays_;
+  std::mutex mutex_;  // guards commands_ and stopping_ between the control thread and this one
+  std::deque<WorkerCommand> commands_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace weft::proxy

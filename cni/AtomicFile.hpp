@@ -1,0 +1,29 @@
+// Crash-safe file replacement for the CNI config and plugin directories: the container runtime
+// watches them and must never see a half-written file.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/Error.hpp"
+
+namespace weft::cni {
+
+/// Writes `content` to a hidden temp file beside `path`, fsyncs it, renames it over `path` and
+/// fsyncs the directory, so readers see the old file or the new one, never a mix. The temp
+/// name (".weft-cni.XXXXXX") has no .conf/.conflist/.json extension, so the runtime ignores it.
+Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                                   mode_t mode);
+
+/// Copies `from` to `to` the same way. Replacing a running executable is safe: rename swaps the
+/// directory entry, processes keep the old inode (no ETXTBSY).
+Result<void> copy_file_atomically(const std::filesystem::path& from,
+                                  const std::filesystem::path& to, mode_t mode);
+
+/// Reads a whole file, at most `limit` bytes (more is a Protocol error).
+Result<std::string> read_file(const std::filesystem::path& path, std::size_t limit);
+
+}  // namespace weft::cni

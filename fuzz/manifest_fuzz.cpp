@@ -1,0 +1,59 @@
+// Fuzzes the manifest decoder (untrusted YAML/JSON from the manifests directory, later from the
+// API server) and, for whatever decodes, the World built from it and its lookups.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "agent/discovery/ManifestDecoder.hpp"
+#include "agent/discovery/World.hpp"
+
+namespace {
+
+using weft::IpAddr;
+using weft::SockAddr;
+using weft::discovery::Resolution;
+
+void check(bool ok) {
+  if (!ok) {
+    __builtin_trap();
+  }
+}
+
+void exercise(const weft::discovery::World& world) {
+  for (const auto& svc : world.services()) {
+    for (const auto& ip : svc.cluster_ips) {
+      for (const auto& port : svc.ports) {
+        Resolution r = world.resolve(SockAddr{ip, port.port});
+        // A TCP port on a ClusterIP always resolves to a Service (the first on conflicts).
+        check(port.protocol != "TCP" || r.kind == Resolution::Kind::Service);
+        for (const auto& ep : r.endpoints) {
+          check(ep.addr.ip.family == ip.family);
+          check(ep.pod == nullptr || world.pod_by_name(ep.pod->ns, ep.pod->name) == ep.pod);
+        }
+      }
+    }
+  }
+  for (const auto& pod : world.pods()) {
+    check(world.pod_by_name(pod.ns, pod.name) == &pod);
+    for (const auto& ip : pod.ips) {
+      check(world.pod_by_ip(ip) != nullptr);
+    }
+  }
+  world.resolve(SockAddr{*IpAddr::parse("10.96.0.10"), 80});
+  world.resolve(SockAddr{*IpAddr::parse("::ffff:10.244.0.5"), 8080});
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto decoded = weft::discovery::decode_manifests("fuzz.yaml", text);
+  if (!decoded) {
+    // Errors are logged as one line each.
+    check(decoded.error().message.find('\n') == std::string::npos);
+    return 0;
+  }
+  auto world = weft::discovery::World::build(std::move(decoded->objects));
+  exercise(*world);
+  return 0;
+}

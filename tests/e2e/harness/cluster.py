@@ -1,0 +1,69 @@
+"""A set of simulated nodes on one kernel, joined by veth links, plus manifest publishing."""
+from . import cleanup as cleanup_mod
+from . import manifests, netns
+from .node import Node
+
+
+class Cluster:
+    """Nodes are numbered from 1 (pod CIDR 10.77.<n>.0/24); node links use 10.78.<k>.0/24."""
+
+    def __init__(self, build, workdir, cleanup):
+        self.build = build
+        self.workdir = workdir
+        self.cleanup = cleanup
+        self.nodes = []
+        self._links = 0
+
+    def add_node(self, name, agent_args=(), with_agent=True, start_agent=True, **kwargs):
+        """Creates node `name` (netns, forwarding on) and starts its agent unless told not to."""
+        node = Node(name, len(self.nodes) + 1, self.build, self.workdir, self.cleanup,
+                    agent_args=agent_args, with_agent=with_agent, **kwargs)
+        self.nodes.append(node)
+        if with_agent and start_agent:
+            node.agent.start()
+        return node
+
+    def link(self, a, b):
+        """A veth between nodes a and b, with routes to each other's pod CIDR."""
+        k = self._links
+        self._links += 1
+        if_a = f"{cleanup_mod.PREFIX}l{k}a"
+        if_b = f"{cleanup_mod.PREFIX}l{k}b"
+        addr_a, addr_b = f"10.78.{k}.1", f"10.78.{k}.2"
+        netns.veth_between(a.netns, if_a, f"{addr_a}/24", b.netns, if_b, f"{addr_b}/24",
+                           self.cleanup)
+        netns.ip(a.netns, "route", "add", str(b.pod_cidr), "via", addr_b)
+        netns.ip(b.netns, "route", "add", str(a.pod_cidr), "via", addr_a)
+
+    def publish(self, filename, objects, nodes=None):
+        """Writes objects to every node's manifests dir (all nodes see the whole cluster, as
+        an API watch would)."""
+        for node in nodes or self.nodes:
+            if node.agent is not None:
+                manifests.write(node.agent.manifests_dir, filename, objects)
+
+    def publish_text(self, filename, text, nodes=None):
+        """Writes raw text (e.g. a malformed file) to the nodes' manifests dirs."""
+        for node in nodes or self.nodes:
+            if node.agent is not None:
+                manifests.write_text(node.agent.manifests_dir, filename, text)
+
+    def agent_logs(self):
+        """Every agent's log, labelled, for failure reports."""
+        out = []
+        for node in self.nodes:
+            if node.agent is not None:
+                out.append(f"===== agent log of {node.name} ({node.agent.log_path}) =====\n"
+                           f"{node.agent.log()}")
+        return "\n".join(out)
+
+
+def publish_service(cluster, name, namespace, cluster_ip, ports, endpoints, extra_pods=(),
+                    filename=None, nodes=None):
+    """Service + EndpointSlice (endpoints = harness Pods) + Pod objects of endpoints and
+    extra_pods, in one file named after the service; ports = [(name, port, targetPort)]."""
+    objs = [manifests.service(name, namespace, cluster_ip, ports),
+            manifests.endpoint_slice(name, namespace, endpoints,
+                                     [(pname, target) for pname, _, target in ports])]
+    objs += [manifests.pod_object(p) for p in list(endpoints) + list(extra_pods)]
+    cluster.publish(filename or f"{name}.json", objs, nodes=nodes)

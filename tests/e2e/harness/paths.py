@@ -1,0 +1,34 @@
+"""Where the build products, the CNI plugins and the pod-side scripts are."""
+import os
+
+E2E_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(E2E_DIR))
+SERVERS_DIR = os.path.join(E2E_DIR, "servers")
+POD_SERVER = os.path.join(SERVERS_DIR, "pod_server.py")
+POD_CLIENT = os.path.join(SERVERS_DIR, "pod_client.py")
+PYTHON = "/usr/bin/python3"
+SYSTEM_CNI_DIR = "/usr/lib/cni"
+
+
+class Build:
+    """The build directory (WEFT_BUILD_DIR, default <repo>/build) and its two binaries."""
+
+    def __init__(self, build_dir=None):
+        self.dir = os.path.abspath(build_dir or os.environ.get("WEFT_BUILD_DIR")
+                                   or os.path.join(REPO_ROOT, "build"))
+        self.agent = os.path.join(self.dir, "agent", "weft-agent")
+        self.cni_dir = os.path.join(self.dir, "cni")
+        self.cni = os.path.join(self.cni_dir, "weft-cni")
+
+    @property
+    def cni_path(self):
+        """CNI_PATH: our plugin first, then Debian's containernetworking-plugins."""
+        return [self.cni_dir, SYSTEM_CNI_DIR]
+
+    def missing(self):
+        """Human-readable reasons the binaries cannot be used, empty when both are there."""
+        out = []
+        for path in (self.agent, self.cni):
+            if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+                out.append(f"{path} is missing (build it: ninja -C {self.dir})")
+        return out

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""Clients run inside a pod's netns by the e2e tests; each prints one JSON object.
+
+  echo  HOST PORT --connections N --size B: N sequential connections, each sends B bytes,
+        half-closes, reads the echo until EOF; {"ok": n, "failed": n, "errors": [...],
+        "sent": bytes, "received": bytes}
+  sha   HOST PORT --bytes N: streams N bytes of pseudo-random data (a 16 MiB urandom pool
+        read at moving offsets), half-closes, reads "<sha256> <count>" back;
+        {"sentSha256", "sentBytes", "reply", "seconds"}
+  udp   HOST PORT: one datagram, waits 3 s for the reply; {"reply": <decoded JSON>}
+"""
+import argparse
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+
+def _send_and_half_close(sock, payload):
+    try:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the reader sees the short echo and reports it
+
+
+def _echo(args):
+    ok = failed = sent = received = 0
+    errors = []
+    payload = os.urandom(args.size)
+    for _ in range(args.connections):
+        try:
+            with socket.create_connection((args.host, args.port), timeout=10) as s:
+                # Send from a thread while reading here: the echo comes back while we still
+                # send, and large payloads would otherwise fill every buffer and stall.
+                sender = threading.Thread(target=_send_and_half_close, args=(s, payload))
+                sender.start()
+                got = bytearray()
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                sender.join()
+            sent += len(payload)
+            received += len(got)
+            if bytes(got) == payload:
+                ok += 1
+            else:
+                failed += 1
+                errors.append(f"echo mismatch: sent {len(payload)} got {len(got)}")
+        except OSError as e:
+            failed += 1
+            errors.append(repr(e))
+    return {"ok": ok, "failed": failed, "errors": errors[:5], "sent": sent,
+            "received": received}
+
+
+def _sha(args):
+    pool = os.urandom(16 << 20)
+    pool_view = memoryview(pool)
+    chunk = 1 << 20
+    digest = hashlib.sha256()
+    left = args.bytes
+    k = 0
+    start = time.monotonic()
+    with socket.create_connection((args.host, args.port), timeout=60) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        while left > 0:
+            n = min(chunk, left)
+            # An offset that moves by a prime so no two consecutive chunks repeat.
+            off = (k * 1_048_573) % (len(pool) - chunk)
+            piece = pool_view[off:off + n]
+            digest.update(piece)
+            s.sendall(piece)
+            left -= n
+            k += 1
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while True:
+            data = s.recv(4096)
+            if not data:
+                break
+            reply += data
+    return {"sentSha256": digest.hexdigest(), "sentBytes": args.bytes,
+            "reply": reply.decode(errors="replace").strip(),
+            "seconds": round(time.monotonic() - start, 3)}
+
+
+def _udp(args):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00weft-e2e-query", (args.host,
+                                                                               args.port))
+    data, _ = s.recvfrom(65535)
+    return {"reply": json.loads(data)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["echo", "sha", "udp"])
+    parser.add_argument("host")
+    parser.add_argument("port", type=int)
+    parser.add_argument("--connections", type=int, default=1)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--bytes", type=int, default=1 << 20)
+    args = parser.parse_args()
+    result = {"echo": _echo, "sha": _sha, "udp": _udp}[args.mode](args)
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

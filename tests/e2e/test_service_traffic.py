@@ -1,0 +1,83 @@
+"""Meshed client -> Service ClusterIP: balanced over both endpoints by the agent, counted
+with Istio's labels, and the endpoints see the client pod's address."""
+import json
+
+from harness import procs
+from harness.manifests import principal
+from harness.metrics import delta
+from harness.scenarios import ECHO_PORT, echo_service
+
+CONNECTIONS = 40
+PAYLOAD = 1000
+
+
+def _flow_labels(sc):
+    return {
+        "reporter": "source",
+        "source_workload": "client",
+        "source_workload_namespace": sc.namespace,
+        "source_principal": principal(sc.namespace, "client"),
+        "destination_service": sc.service_host,
+        "destination_workload": "echo",
+        "destination_workload_namespace": sc.namespace,
+        "destination_principal": principal(sc.namespace, "echo"),
+        "request_protocol": "tcp",
+        "connection_security_policy": "none",
+    }
+
+
+def _wait_counts(agent, before, labels, opened, closed=None):
+    closed = opened if closed is None else closed
+
+    def settled():
+        now = agent.metrics()
+        got = (delta(before, now, "weft_tcp_connections_opened_total", **labels),
+               delta(before, now, "weft_tcp_connections_closed_total", **labels))
+        return now if got == (opened, closed) else None
+    try:
+        return procs.wait_until(settled, 10, what=f"{opened} opened/{closed} closed")
+    except TimeoutError as e:
+        raise AssertionError(f"{e}\nlabels={labels}\n{agent.metrics().text}") from None
+
+
+def test_curl_to_cluster_ip_reaches_both_endpoints_and_is_counted(cluster):
+    node = cluster.add_node("node1")
+    sc = echo_service(cluster, node)
+    agent = node.agent
+    before = agent.metrics()
+
+    out = sc.client.run(["sh", "-c", f"for i in $(seq {CONNECTIONS}); do "
+                                     f"curl -sS --fail --max-time 5 {sc.url} || echo FAILED; done"],
+                        timeout=120).stdout
+    assert "FAILED" not in out, out
+    answers = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert len(answers) == CONNECTIONS, out
+    assert {a["pod"] for a in answers} == {s.name for s in sc.servers}
+    assert {a["peer"] for a in answers} == {sc.client.ip}
+
+    labels = _flow_labels(sc)
+    after = _wait_counts(agent, before, labels, CONNECTIONS)
+    assert delta(before, after, "weft_tcp_sent_bytes_total", **labels) >= CONNECTIONS * 40
+    assert delta(before, after, "weft_tcp_received_bytes_total", **labels) >= sum(
+        len(json.dumps(a)) for a in answers)
+
+
+def test_raw_tcp_to_cluster_ip_reaches_both_endpoints_with_exact_byte_counts(cluster):
+    node = cluster.add_node("node1")
+    sc = echo_service(cluster, node)
+    agent = node.agent
+    before = agent.metrics()
+
+    result = sc.client.client("echo", sc.cluster_ip, ECHO_PORT, "--connections", CONNECTIONS,
+                              "--size", PAYLOAD)
+    assert result["ok"] == CONNECTIONS, result
+    peers = {s.name: s.servers[ECHO_PORT].accepted_peers() for s in sc.servers}
+    assert sum(len(p) for p in peers.values()) == CONNECTIONS, peers
+    assert all(peers.values()), f"an endpoint got no connection: {peers}"
+    assert {ip for p in peers.values() for ip in p} == {sc.client.ip}
+
+    labels = _flow_labels(sc)
+    after = _wait_counts(agent, before, labels, CONNECTIONS)
+    assert delta(before, after, "weft_tcp_sent_bytes_total", **labels) == CONNECTIONS * PAYLOAD
+    assert delta(before, after, "weft_tcp_received_bytes_total",
+                 **labels) == CONNECTIONS * PAYLOAD

@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""weft demo: one simulated node, a client pod and a Service `echo` backed by two pods.
+
+Everything goes through the real CNI chain (loopback, then bridge + host-local, then
+weft-cni) and a real weft-agent; the topology comes from the e2e harness
+(tests/e2e/harness). The client calls the Service's virtual ClusterIP in a loop; each line
+shows which pod answered and the source address it saw. Ctrl-C (or --once) cleans up.
+"""
+import argparse
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+
+from harness import cleanup as cleanup_mod  # noqa: E402
+from harness import manifests, paths, preflight, procs  # noqa: E402
+from harness.cluster import Cluster  # noqa: E402
+
+MANIFESTS = os.path.join(REPO, "manifests", "demo")
+NAMESPACE = "demo"
+CLUSTER_IP = "10.96.0.10"
+# Pods in CNI ADD order; on a fresh node host-local hands out .2, .3, .4 of 10.77.1.0/24,
+# which manifests/demo/*.yaml list.
+PODS = [
+    # name, deployment, template hash, uid, expected IP
+    ("client-7c9f6d5b8-q4xzt", "client", "7c9f6d5b8", "0b6f4a52-1d0e-4c39-9a57-3c1f2e8d7a01",
+     "10.77.1.2"),
+    ("echo-5d8f7c9b4-k2mpn", "echo", "5d8f7c9b4", "7f3c1b9e-52a4-4d61-8e0f-6a9d2b4c5e02",
+     "10.77.1.3"),
+    ("echo-5d8f7c9b4-w7rtx", "echo", "5d8f7c9b4", "c2a8e6d4-9b1f-4e7a-b3c5-1d0f8e6a4b03",
+     "10.77.1.4"),
+]
+BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
+
+
+def say(title, body=None):
+    """A section header and an optional indented body."""
+    print(f"\n{BOLD}== {title}{RESET}", flush=True)
+    if body:
+        for line in body.rstrip("\n").splitlines():
+            print(f"   {line}")
+
+
+def weft_tcp_lines(agent):
+    """The agent's weft_tcp_* samples, as Prometheus text."""
+    return "\n".join(line for line in agent.metrics().text.splitlines()
+                     if line.startswith("weft_tcp_"))
+
+
+def build_node(cluster):
+    """Node + agent (from a YAML config), pods through CNI, servers, manifests."""
+    node = cluster.add_node("demo-node", start_agent=False)
+    config = node.agent.write_config()
+    say(f"agent config ({node.agent.config_file})", config)
+    say("agent command (in the node's netns)",
+        " ".join(["nsenter", f"--net=/var/run/netns/{node.netns}"] + node.agent.argv()))
+    node.agent.start()
+    say(f"agent ready; admin API on {node.name}:15020 (/metrics /ready /pods)")
+
+    say("CNI conflist the runtime runs for each pod (after containerd's loopback)",
+        json.dumps(node.conflist(meshed=True), indent=2))
+    pods = []
+    for name, deployment, template_hash, uid, expected_ip in PODS:
+        pod = node.add_pod(name, namespace=NAMESPACE, service_account=deployment,
+                           deployment=deployment, template_hash=template_hash, uid=uid)
+        pods.append((pod, expected_ip))
+        print(f"   CNI ADD {NAMESPACE}/{name}: {pod.ip} in netns {pod.netns} "
+              f"(meshed: {pod.container_id in node.agent.pod_ids()})")
+    client = pods[0][0]
+    servers = [p for p, _ in pods[1:]]
+    for pod in servers:
+        pod.start_server("http", 8080, cluster.workdir, cluster.cleanup)
+
+    # The example manifests name the addresses a fresh node hands out; substitute if the
+    # allocation ever differs, so the demo never serves stale endpoints.
+    for filename in sorted(os.listdir(MANIFESTS)):
+        if not filename.endswith((".yaml", ".yml", ".json")):
+            continue
+        with open(os.path.join(MANIFESTS, filename)) as f:
+            text = f.read()
+        mapping = {expected: pod.ip for pod, expected in pods}
+        text = re.sub(r"\b10\.77\.\d+\.\d+\b", lambda m: mapping.get(m.group(0), m.group(0)),
+                      text)
+        manifests.write_text(node.agent.manifests_dir, filename, text)
+        say(f"manifest {filename} (-> {node.agent.manifests_dir})", text)
+    return node, client, servers
+
+
+def call(client):
+    """One request from the client pod to the Service; (pod that answered, source seen)."""
+    body = client.curl(f"http://{CLUSTER_IP}/", timeout=3)
+    answer = json.loads(body)
+    return answer["pod"], answer["peer"]
+
+
+def run(args, cluster):
+    node, client, servers = build_node(cluster)
+    procs.wait_until(lambda: call(client), 15, interval=0.3,
+                     what="the agent to resolve the echo Service")
+    say(f"traffic: {client.name} -> echo.{NAMESPACE} ({CLUSTER_IP}:80), via weft")
+    seen = {}
+    count = 10 if args.once else None
+    i = 0
+    while count is None or i < count:
+        i += 1
+        try:
+            pod, peer = call(client)
+            seen[pod] = seen.get(pod, 0) + 1
+            print(f"   #{i:<4} answered by {pod:22s} (it saw source {peer})")
+        except Exception as e:  # noqa: BLE001 - keep the demo loop going, show the error
+            print(f"   #{i:<4} FAILED: {e}")
+        if count is None and i % 10 == 0:
+            say("agent metrics (weft_tcp_*)", weft_tcp_lines(node.agent))
+        if count is None:
+            time.sleep(args.interval)
+    say("agent metrics (weft_tcp_*)", weft_tcp_lines(node.agent))
+    say("answers per pod", "\n".join(f"{k}: {v}" for k, v in sorted(seen.items())))
+    if set(seen) != {s.name for s in servers}:
+        print("demo check FAILED: both echo pods should have answered", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--once", action="store_true",
+                        help="send 10 requests, print the metrics, clean up and exit (CI smoke)")
+    parser.add_argument("--interval", type=float, default=1.0,
+                        help="seconds between requests in the loop")
+    parser.add_argument("--build-dir", default=os.path.join(REPO, "build"))
+    args = parser.parse_args()
+
+    sys.stdout = _QuietPipe(sys.stdout)
+    atexit.register(cleanup_mod.sweep)
+    build = paths.Build(args.build_dir)
+    missing = preflight.problems(build)
+    if missing:
+        print("demo prerequisites missing:\n  - " + "\n  - ".join(missing), file=sys.stderr)
+        return 2
+
+    def _terminate(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+
+    cleanup = cleanup_mod.Cleanup()
+    workdir = tempfile.mkdtemp(prefix=f"{cleanup_mod.PREFIX}-demo-")
+    cleanup.push(f"rm -rf {workdir}", shutil.rmtree, workdir, True)
+    cluster = Cluster(build, workdir, cleanup)
+    status = 1
+    try:
+        status = run(args, cluster)
+    except KeyboardInterrupt:
+        status = 0
+        print()
+    except Exception:
+        if cluster.nodes:
+            sys.stderr.write(cluster.agent_logs()[-8000:] + "\n")
+        raise
+    finally:
+        # Ignore a second Ctrl-C while tearing down: a half-done cleanup leaves pins behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        say("cleaning up (pods: CNI DEL, agent: SIGTERM + uninstall, netns)")
+        failures = cleanup.run()
+        cleanup_mod.sweep()
+        say("done" if not failures else f"{len(failures)} cleanup step(s) failed")
+    return status
+
+
+class _QuietPipe:
+    """stdout that ignores a closed reader (`tools/demo.sh | head`): output must never stop
+    the cleanup."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except (BrokenPipeError, ValueError):
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def isatty(self):
+        return self._stream.isatty()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
