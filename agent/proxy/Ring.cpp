@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cerrno>
 
 namespace weft::proxy {
@@ -19,7 +22,10 @@ Result<std::unique_ptr<Ring>> Ring::create(unsigned entries) {
   io_uring_params params{};
   // DEFER_TASKRUN runs completion work only when this thread enters the kernel to reap, so
   // completions never interrupt the loop; it requires a single submitting thread (6.1+).
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  // The ring is created by the control thread but used by its worker: R_DISABLED defers the
+  // choice of the single issuer to enable_on_this_thread(), called by the worker itself.
+  params.flags =
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
   if (int rc = io_uring_queue_init_params(entries, &ring->ring_, &params); rc < 0) {
     return fail_errno("io_uring_queue_init_params", -rc);
   }
@@ -56,6 +62,15 @@ io_uring_sqe* Ring::prepare(Operation* op) {
   }
   io_uring_sqe_set_data(sqe, op);
   return sqe;
+}
+
+Result<void> Ring::enable_on_this_thread() {
+  // liburing 2.3 has no wrapper for IORING_REGISTER_ENABLE_RINGS (kernel 5.10+).
+  if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
+      0) {
+    return fail_errno("io_uring_register(ENABLE_RINGS)");
+  }
+  return {};
 }
 
 void Ring::reserve(unsigned n) {

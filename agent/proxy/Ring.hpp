@@ -29,6 +29,9 @@ class Ring {
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
 
+  /// Makes the calling thread the ring's only submitter; call once, first, on the worker thread.
+  Result<void> enable_on_this_thread();
+
   /// A free SQE bound to `op` (nullptr: the completion is ignored). When the SQ is full, submits
   /// what is queued first; it never returns nullptr.
   io_uring_sqe* prepare(Operation* op);

@@ -110,6 +110,10 @@ void Worker::stop() {
 }
 
 void Worker::run() {
+  if (auto ok = ring_->enable_on_this_thread(); !ok) {
+    log::error("worker.ring_failed", "worker={} error=\"{}\"", index_, ok.error().message);
+    return;
+  }
   arm_wakeup();
   for (;;) {
     {
