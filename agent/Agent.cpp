@@ -229,11 +229,6 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
     if (auto ok = ensure_loopback_up(); !ok) {
       return std::unexpected(ok.error());
     }
-    auto cookie = current_netns_cookie();
-    if (!cookie) {
-      return std::unexpected(cookie.error());
-    }
-    out.cookie = *cookie;
     const auto loop4 = SockAddr{*IpAddr::parse("127.0.0.1"), WEFT_OUTBOUND_PORT};
     const auto loop6 = SockAddr{*IpAddr::parse("::1"), WEFT_OUTBOUND_PORT};
     const auto any4 = SockAddr{*IpAddr::parse("0.0.0.0"), WEFT_INBOUND_PORT};
@@ -244,6 +239,14 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
       auto in4 = listen_tcp(any4);
       if (!out4 || !in4) {
         return std::unexpected(!out4 ? out4.error() : in4.error());
+      }
+      if (i == 0) {
+        // Every socket created here is in the pod's netns: the first one names it for BPF.
+        auto cookie = redirect::netns_cookie_of_socket(out4->get());
+        if (!cookie) {
+          return std::unexpected(cookie.error());
+        }
+        out.cookie = *cookie;
       }
       l.outbound_v4 = std::move(*out4);
       l.inbound = std::move(*in4);

@@ -30,17 +30,4 @@ Result<Fd> listen_tcp(const SockAddr& addr, int backlog) {
   return fd;
 }
 
-Result<uint64_t> current_netns_cookie() {
-  Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd) {
-    return fail_errno("socket for SO_NETNS_COOKIE");
-  }
-  uint64_t cookie = 0;
-  socklen_t len = sizeof(cookie);
-  if (::getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) {
-    return fail_errno("getsockopt SO_NETNS_COOKIE");
-  }
-  return cookie;
-}
-
 }  // namespace weft

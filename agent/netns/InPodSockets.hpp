@@ -13,7 +13,4 @@ namespace weft {
 /// of the group, so the kernel spreads new connections over the cores.
 Result<Fd> listen_tcp(const SockAddr& addr, int backlog = 4096);
 
-/// The netns cookie of the current netns (the key of the BPF pods map).
-Result<uint64_t> current_netns_cookie();
-
 }  // namespace weft
