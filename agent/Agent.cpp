@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "agent/netns/InPodSockets.hpp"
@@ -15,7 +14,8 @@
 namespace weft::agent {
 namespace {
 
-/// Ports listed in a pod annotation such as weft.io/exclude-outbound-ports: "5432,6379".
+/// Ports listed in a pod annotation such as weft.io/exclude-outbound-ports: "5432,6379". A
+/// malformed annotation is logged and ignored: it must not stop the pod from being meshed.
 void add_annotated_ports(const discovery::PodInfo* pod, const char* key,
                          std::vector<uint16_t>& out) {
   if (pod == nullptr) {
@@ -25,20 +25,13 @@ void add_annotated_ports(const discovery::PodInfo* pod, const char* key,
   if (it == pod->annotations.end()) {
     return;
   }
-  std::string_view text = it->second;
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    auto item = text.substr(0, comma);
-    unsigned port = 0;
-    auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), port);
-    if (ec == std::errc{} && ptr == item.data() + item.size() && port > 0 && port < 65536) {
-      out.push_back(static_cast<uint16_t>(port));
-    } else {
-      log::warn("pod.annotation_ignored", "pod={}/{} key={} item=\"{}\"", pod->ns, pod->name, key,
-                item);
-    }
-    text.remove_prefix(comma == std::string_view::npos ? text.size() : comma + 1);
+  auto ports = parse_port_list(it->second, key);
+  if (!ports) {
+    log::warn("pod.annotation_ignored", "pod={}/{} reason=\"{}\"", pod->ns, pod->name,
+              ports.error().message);
+    return;
   }
+  out.insert(out.end(), ports->begin(), ports->end());
 }
 
 std::vector<IpAddr> parse_ips(const std::vector<std::string>& cidrs) {

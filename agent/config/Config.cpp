@@ -71,18 +71,6 @@ std::vector<std::string_view> split_list(std::string_view text) {
   return items;
 }
 
-Result<std::vector<uint16_t>> parse_ports(std::string_view text, std::string_view what) {
-  std::vector<uint16_t> ports;
-  for (auto item : split_list(text)) {
-    auto port = parse_number<unsigned>(item, what, 1, 65535);
-    if (!port) {
-      return std::unexpected(port.error());
-    }
-    ports.push_back(static_cast<uint16_t>(*port));
-  }
-  return ports;
-}
-
 Result<void> set_string(std::string& out, std::string_view text, std::string_view what) {
   if (text.empty()) {
     return fail(Error::Kind::Config, fmt::format("{}: must not be empty", what));
@@ -149,7 +137,7 @@ const Field kFields[] = {
      [](const Config& c) -> std::string { return fmt::format("{:#x}", c.socket_mark); }},
     {"exclude_outbound_ports", "P1,P2", "destination ports never redirected",
      [](Config& c, std::string_view v) -> Result<void> {
-       auto ports = parse_ports(v, "exclude_outbound_ports");
+       auto ports = parse_port_list(v, "exclude_outbound_ports");
        if (!ports) {
          return std::unexpected(ports.error());
        }
@@ -181,7 +169,7 @@ const Field kFields[] = {
      }},
     {"exclude_inbound_ports", "P1,P2", "pod ports whose inbound traffic is not captured",
      [](Config& c, std::string_view v) -> Result<void> {
-       auto ports = parse_ports(v, "exclude_inbound_ports");
+       auto ports = parse_port_list(v, "exclude_inbound_ports");
        if (!ports) {
          return std::unexpected(ports.error());
        }
@@ -265,6 +253,18 @@ void fill_defaults(Config& c) {
 }
 
 }  // namespace
+
+Result<std::vector<uint16_t>> parse_port_list(std::string_view text, std::string_view what) {
+  std::vector<uint16_t> ports;
+  for (auto item : split_list(text)) {
+    auto port = parse_number<unsigned>(item, what, 1, 65535);
+    if (!port) {
+      return std::unexpected(port.error());
+    }
+    ports.push_back(static_cast<uint16_t>(*port));
+  }
+  return ports;
+}
 
 Result<void> apply_yaml(Config& config, const std::string& yaml_text, const std::string& origin) {
   YAML::Node root;

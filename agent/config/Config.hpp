@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/Error.hpp"
@@ -40,6 +41,9 @@ struct Invocation {
 /// Parses argv: `[uninstall] [--config FILE] [--field value | --field=value]...`.
 /// Flags override the file, which overrides the defaults. Errors name the flag or key.
 Result<Invocation> parse_command_line(int argc, const char* const* argv);
+
+/// Parses "80, 8080" into ports 1-65535; errors start with `what` (a key or annotation).
+Result<std::vector<uint16_t>> parse_port_list(std::string_view text, std::string_view what);
 
 /// Applies a YAML document (the --config file's contents) on top of `config`.
 Result<void> apply_yaml(Config& config, const std::string& yaml_text, const std::string& origin);

@@ -72,3 +72,12 @@ TEST_CASE("uninstall and help are commands, and help lists every flag with defau
   CHECK(help.find("(default /run/weft/cni.sock)") != std::string::npos);
   CHECK(help.find("--exclude-inbound-ports") != std::string::npos);
 }
+
+TEST_CASE("port lists trim spaces and name the source of a bad item") {
+  auto ok = weft::agent::parse_port_list(" 5432 ,6379,", "weft.io/exclude-outbound-ports");
+  REQUIRE(ok);
+  CHECK(*ok == std::vector<uint16_t>{5432, 6379});
+  auto bad = weft::agent::parse_port_list("5432,http", "weft.io/exclude-outbound-ports");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.starts_with("weft.io/exclude-outbound-ports:"));
+}
