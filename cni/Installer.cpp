@@ -9,8 +9,8 @@
 #include <system_error>
 #include <vector>
 
-#include "cni/AtomicFile.hpp"
 #include "cni/BoundedJson.hpp"
+#include "common/AtomicFile.hpp"
 #include "common/Log.hpp"
 
 namespace weft::cni {

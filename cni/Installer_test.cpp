@@ -8,10 +8,11 @@
 #include <sstream>
 #include <thread>
 
-#include "cni/AtomicFile.hpp"
 #include "cni/TestSupport.hpp"
+#include "common/AtomicFile.hpp"
 
 using namespace weft::cni;
+using weft::write_file_atomically;
 using weft::cni::testing::TempDir;
 namespace fs = std::filesystem;
 

@@ -1,5 +1,5 @@
-// Crash-safe file replacement for the CNI config and plugin directories: the container runtime
-// watches them and must never see a half-written file.
+// Crash-safe file replacement: the CNI config and plugin directories (the container runtime
+// watches them and must never see a half-written file) and the mesh CA files weftctl writes.
 #pragma once
 
 #include <sys/types.h>
@@ -10,11 +10,12 @@
 
 #include "common/Error.hpp"
 
-namespace weft::cni {
+namespace weft {
 
 /// Writes `content` to a hidden temp file beside `path`, fsyncs it, renames it over `path` and
 /// fsyncs the directory, so readers see the old file or the new one, never a mix. The temp
-/// name (".weft-cni.XXXXXX") has no .conf/.conflist/.json extension, so the runtime ignores it.
+/// name (".weft.XXXXXX") has no .conf/.conflist/.json extension, so a CNI runtime ignores it.
+/// The temp file is created 0600 and gets `mode` only just before the rename.
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view content,
                                    mode_t mode);
 
@@ -26,4 +27,4 @@ Result<void> copy_file_atomically(const std::filesystem::path& from,
 /// Reads a whole file, at most `limit` bytes (more is a Protocol error).
 Result<std::string> read_file(const std::filesystem::path& path, std::size_t limit);
 
-}  // namespace weft::cni
+}  // namespace weft

@@ -1,4 +1,4 @@
-#include "cni/AtomicFile.hpp"
+#include "common/AtomicFile.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -9,7 +9,7 @@
 
 #include "common/Fd.hpp"
 
-namespace weft::cni {
+namespace weft {
 namespace {
 
 /// A temp file that is unlinked unless commit() renamed it into place.
@@ -25,7 +25,7 @@ class TempFile {
   }
 
   Result<void> create(const std::filesystem::path& dir) {
-    std::string tmpl = (dir / ".weft-cni.XXXXXX").string();
+    std::string tmpl = (dir / ".weft.XXXXXX").string();
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     fd_.reset(::mkostemp(buf.data(), O_CLOEXEC));
@@ -157,4 +157,4 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t lim
   }
 }
 
-}  // namespace weft::cni
+}  // namespace weft
