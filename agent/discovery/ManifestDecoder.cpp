@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 
 #include "agent/discovery/FieldReader.hpp"
+#include "agent/discovery/SpiffeId.hpp"
 #include "agent/discovery/Text.hpp"
 
 namespace weft::discovery {
@@ -21,6 +23,9 @@ using detail::Field;
 using detail::FieldReader;
 
 constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
+/// weft's own API group; every kind and version in it must be one this decoder reads.
+constexpr std::string_view kSecurityGroup = "security.weft.io";
+constexpr std::string_view kSecurityVersion = "security.weft.io/v1alpha1";
 
 /// Thrown only inside this file, from the parser's callbacks, and caught in decode_manifests().
 struct TooLarge {
@@ -87,6 +92,16 @@ std::string object_label(std::string_view kind, std::string_view ns, std::string
     return std::string(kind);
   }
   return fmt::format("{} {}/{}", kind, ns, name);
+}
+
+/// A kind as written, for messages: bare when it is a plain identifier ("PodList"), else quoted,
+/// escaped and cut (it is untrusted text and a message is one line).
+std::string shown_kind(std::string_view kind) {
+  bool plain =
+      !kind.empty() && kind.size() <= 64 && std::all_of(kind.begin(), kind.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      });
+  return plain ? std::string(kind) : quoted_excerpt(kind);
 }
 
 struct Meta {
@@ -328,6 +343,108 @@ Pod read_pod(FieldReader& r, const Field& root, Meta meta) {
   return pod;
 }
 
+/// Fails on a key of `map` that is not in `known` or that appears twice: in a security object an
+/// ignored typo ("alow:") could silently widen access. Call after an at() on the same map, which
+/// has charged its size to the budget.
+void only_known_keys(FieldReader& r, const Field& map,
+                     std::initializer_list<std::string_view> known) {
+  if (!r.ok() || !map.present || !map.node.IsMap()) {
+    return;
+  }
+  std::vector<std::string_view> seen;
+  for (auto it = map.node.begin(); it != map.node.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      r.fail(map.path, fmt::format("expected string keys, got {}", detail::describe(it->first)));
+      return;
+    }
+    std::string_view key = it->first.Scalar();
+    bool is_known = std::find(known.begin(), known.end(), key) != known.end();
+    // An unknown key is untrusted text: quoted, escaped and cut like any offending value.
+    std::string shown = is_known ? std::string(key) : fmt::format("[{}]", quoted_excerpt(key));
+    std::string path =
+        map.path.empty() || !is_known ? map.path + shown : fmt::format("{}.{}", map.path, shown);
+    if (!is_known) {
+      std::string names;
+      for (std::string_view k : known) {
+        names += names.empty() ? "" : ", ";
+        names += k;
+      }
+      r.fail(path, fmt::format("unknown field (expected one of: {})", names));
+      return;
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      r.fail(path, "duplicate field");
+      return;
+    }
+    seen.push_back(key);
+  }
+}
+
+MeshPolicy::Mode read_mode(FieldReader& r, const Field& field) {
+  std::string mode = r.text(field, "PERMISSIVE");
+  if (r.ok() && mode == "STRICT") {
+    return MeshPolicy::Mode::Strict;
+  }
+  if (r.ok() && mode != "PERMISSIVE") {
+    r.fail(field.path, fmt::format("expected STRICT or PERMISSIVE, got {}", quoted_excerpt(mode)));
+  }
+  return MeshPolicy::Mode::Permissive;
+}
+
+AllowRule read_allow(FieldReader& r, const Field& allow) {
+  AllowRule rule;
+  Field principals = r.at(allow, "principals");
+  for (const Field& f : r.items(principals)) {
+    std::string principal = r.required_text(f);
+    if (r.ok() && principal != "*" && !parse_workload_spiffe_id(principal)) {
+      r.fail(f.path, fmt::format("expected \"*\" or a SPIFFE ID "
+                                 "spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>, "
+                                 "got {}",
+                                 quoted_excerpt(principal)));
+    }
+    if (!r.ok()) {
+      return rule;
+    }
+    rule.principals.push_back(std::move(principal));
+  }
+  for (const Field& f : r.items(r.at(allow, "namespaces"))) {
+    std::string ns = r.required_text(f);
+    if (r.ok() && !detail::is_dns_label(ns)) {
+      r.fail(f.path,
+             fmt::format("expected a namespace name (DNS-1123 label), got {}", quoted_excerpt(ns)));
+    }
+    if (!r.ok()) {
+      return rule;
+    }
+    rule.namespaces.push_back(std::move(ns));
+  }
+  only_known_keys(r, allow, {"principals", "namespaces"});
+  return rule;
+}
+
+/// A MeshPolicy; every field under spec is checked, unknown ones included (see only_known_keys).
+MeshPolicy read_mesh_policy(FieldReader& r, const Field& root, Meta meta) {
+  MeshPolicy policy;
+  policy.name = std::move(meta.name);
+  policy.ns = std::move(meta.ns);
+  Field spec = r.at(root, "spec");
+  Field selector = r.at(spec, "selector");
+  Field match_labels = r.at(selector, "matchLabels");
+  policy.match_labels = r.string_map(match_labels);
+  if (r.ok() && r.at(selector, "matchExpressions").present) {
+    r.fail(selector.path + ".matchExpressions", "not supported; use matchLabels");
+  }
+  only_known_keys(r, selector, {"matchLabels"});
+  policy.mode = read_mode(r, r.at(spec, "mode"));
+  Field allow = r.at(spec, "allow");
+  if (allow.present) {
+    policy.allow = read_allow(r, allow);
+  }
+  only_known_keys(r, spec, {"selector", "mode", "allow"});
+  only_known_keys(r, root, {"apiVersion", "kind", "metadata", "spec", "status"});
+  return policy;
+}
+
 bool is_typed_list(std::string_view kind) {
   return kind.size() > 4 && kind.ends_with("List");
 }
@@ -359,9 +476,18 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
 
   bool core = api_version == "v1";
   bool discovery = api_version == "discovery.k8s.io/v1";
-  if (kind == "List" || (is_typed_list(kind) && (core || discovery))) {
+  bool security = api_version == kSecurityVersion;
+  if (api_version.starts_with(fmt::format("{}/", kSecurityGroup))) {
+    // Never skip an object of our own security group: a policy the agent did not read would
+    // leave pods open without a word.
+    if (!security || (kind != "MeshPolicy" && kind != "MeshPolicyList")) {
+      return fmt::format("{} ({}): apiVersion {} is not supported (expected {} MeshPolicy)", where,
+                         shown_kind(kind), quoted_excerpt(api_version), kSecurityVersion);
+    }
+  }
+  if (kind == "List" || (is_typed_list(kind) && (core || discovery || security))) {
     if (in_list) {
-      return fmt::format("{} ({}): a list inside a list", where, kind);
+      return fmt::format("{} ({}): a list inside a list", where, shown_kind(kind));
     }
     ItemDefaults item;
     if (kind != "List") {
@@ -380,7 +506,8 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
     }
     return std::nullopt;
   }
-  if (!(core && (kind == "Service" || kind == "Pod")) && !(discovery && kind == "EndpointSlice")) {
+  if (!(core && (kind == "Service" || kind == "Pod")) && !(discovery && kind == "EndpointSlice") &&
+      !security) {
     ++state.out.ignored;
     return std::nullopt;
   }
@@ -398,6 +525,11 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
     Pod pod = read_pod(r, root, std::move(meta));
     if (r.ok()) {
       state.out.objects.emplace_back(std::move(pod));
+    }
+  } else if (security) {
+    MeshPolicy policy = read_mesh_policy(r, root, std::move(meta));
+    if (r.ok()) {
+      state.out.objects.emplace_back(std::move(policy));
     }
   } else {
     auto slice = read_slice(r, root, std::move(meta));

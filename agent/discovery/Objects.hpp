@@ -90,8 +90,37 @@ struct EndpointSlice {
   std::vector<SlicePort> ports;
 };
 
+/// spec.allow of a MeshPolicy: which authenticated sources may connect to the selected pods.
+struct AllowRule {
+  /// Exact workload SPIFFE IDs, or "*" (any authenticated source).
+  std::vector<std::string> principals;
+  /// Namespaces of sources, read from their SPIFFE IDs (spiffe://<td>/ns/<ns>/sa/<sa>).
+  std::vector<std::string> namespaces;
+};
+
+/// A security.weft.io/v1alpha1 MeshPolicy: peer authentication mode and allowed callers of the
+/// pods it selects in its namespace (semantics in agent/discovery/README.md).
+struct MeshPolicy {
+  enum class Mode {
+    Strict,      ///< mTLS only: plaintext inbound is refused
+    Permissive,  ///< plaintext inbound is accepted too (the default)
+  };
+
+  std::string name;
+  std::string ns;
+  /// spec.selector.matchLabels; empty = every pod of the namespace.
+  std::map<std::string, std::string> match_labels;
+  Mode mode = Mode::Permissive;
+  /// spec.allow; nullopt = every source is allowed (subject to the mode).
+  std::optional<AllowRule> allow;
+
+  /// Whether a pod of the policy's namespace with these labels is selected (every matchLabels
+  /// pair present with the same value).
+  bool selects(const std::map<std::string, std::string>& labels) const;
+};
+
 /// Any object the mesh reads.
-using Object = std::variant<Service, EndpointSlice, Pod>;
+using Object = std::variant<Service, EndpointSlice, Pod, MeshPolicy>;
 
 /// What one file (or one watch event) decoded to.
 struct Decoded {

@@ -88,7 +88,15 @@ void World::populate(std::vector<Object> objects) {
       if (claim(slices_by_name, "EndpointSlice", slice->ns, slice->name, slices.size())) {
         slices.push_back(std::move(*slice));
       }
+    } else if (auto* policy = std::get_if<MeshPolicy>(&object)) {
+      if (claim(policies_by_name_, "MeshPolicy", policy->ns, policy->name, policies_.size())) {
+        policies_.push_back(std::move(*policy));
+      }
     }
+  }
+  // policies_ is final from here on: pointers into it stay valid.
+  for (const MeshPolicy& policy : policies_) {
+    policies_by_ns_[policy.ns].push_back(&policy);
   }
 
   auto claim_ip = [this](const IpAddr& ip, std::size_t pod) {
@@ -258,6 +266,29 @@ const PodInfo* World::pod_by_name(std::string_view ns, std::string_view name) co
 const Service* World::service_by_name(std::string_view ns, std::string_view name) const {
   const std::size_t* index = find(services_by_name_, ns, name);
   return index == nullptr ? nullptr : &services_[*index];
+}
+
+std::vector<const MeshPolicy*> World::policies_for(const PodInfo& pod) const {
+  std::vector<const MeshPolicy*> out;
+  for (const MeshPolicy* policy : policies_in(pod.ns)) {
+    if (policy->selects(pod.labels)) {
+      out.push_back(policy);
+    }
+  }
+  return out;
+}
+
+std::span<const MeshPolicy* const> World::policies_in(std::string_view ns) const {
+  auto it = policies_by_ns_.find(ns);
+  if (it == policies_by_ns_.end()) {
+    return {};
+  }
+  return it->second;
+}
+
+const MeshPolicy* World::policy_by_name(std::string_view ns, std::string_view name) const {
+  const std::size_t* index = find(policies_by_name_, ns, name);
+  return index == nullptr ? nullptr : &policies_[*index];
 }
 
 std::size_t World::endpoint_count() const {

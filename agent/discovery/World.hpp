@@ -1,6 +1,6 @@
-// The node agent's read-only picture of the cluster: Services, their ready endpoints and Pods,
-// indexed for per-connection lookups. Built once per change, then shared by every worker as
-// std::shared_ptr<const World> and read without locks.
+// The node agent's read-only picture of the cluster: Services, their ready endpoints, Pods and
+// MeshPolicies, indexed for per-connection lookups. Built once per change, then shared by every
+// worker as std::shared_ptr<const World> and read without locks.
 #pragma once
 
 #include <cstddef>
@@ -78,10 +78,20 @@ class World {
   const PodInfo* pod_by_name(std::string_view ns, std::string_view name) const;
   const Service* service_by_name(std::string_view ns, std::string_view name) const;
 
+  /// MeshPolicies of `pod`'s namespace that select it, in load order (files by name, then
+  /// documents). Cost: one hash lookup plus a label match per policy of that namespace.
+  std::vector<const MeshPolicy*> policies_for(const PodInfo& pod) const;
+  /// Every MeshPolicy of namespace `ns`, in load order; empty when it has none. Allocation-free
+  /// form of policies_for() for callers that match selectors themselves.
+  std::span<const MeshPolicy* const> policies_in(std::string_view ns) const;
+  const MeshPolicy* policy_by_name(std::string_view ns, std::string_view name) const;
+
   std::span<const Service> services() const { return services_; }
   std::span<const PodInfo> pods() const { return pods_; }
+  std::span<const MeshPolicy> policies() const { return policies_; }
   std::size_t service_count() const { return services_.size(); }
   std::size_t pod_count() const { return pods_.size(); }
+  std::size_t policy_count() const { return policies_.size(); }
   /// Ready endpoints summed over every Service port and IP family.
   std::size_t endpoint_count() const;
   /// Duplicates and conflicts found while building, one sentence each.
@@ -119,6 +129,9 @@ class World {
   std::unordered_map<IpAddr, std::size_t> by_ip_;              ///< -> pods_
   NameIndex pods_by_name_;
   NameIndex services_by_name_;
+  std::vector<MeshPolicy> policies_;
+  NameIndex policies_by_name_;
+  StringMap<std::vector<const MeshPolicy*>> policies_by_ns_;  ///< -> into policies_
   std::vector<std::string> warnings_;
 };
 

@@ -291,5 +291,107 @@ TEST_CASE("an empty World resolves everything as passthrough") {
   CHECK(world->pod_by_ip(*IpAddr::parse("10.0.0.1")) == nullptr);
 }
 
+constexpr std::string_view kPolicies = R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: echo-1, namespace: demo, labels: {app: echo, version: v1}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: demo, labels: {app: web}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo-1, namespace: prod, labels: {app: echo, version: v1}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bare, namespace: demo}
+---
+apiVersion: security.weft.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: echo-only, namespace: demo}
+spec: {selector: {matchLabels: {app: echo}}, mode: STRICT}
+---
+apiVersion: security.weft.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: whole-namespace, namespace: demo}
+spec: {}
+---
+apiVersion: security.weft.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: echo-v2, namespace: demo}
+spec: {selector: {matchLabels: {app: echo, version: v2}}}
+---
+apiVersion: security.weft.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: prod-echo, namespace: prod}
+spec: {selector: {matchLabels: {app: echo}}, allow: {namespaces: [prod]}}
+---
+apiVersion: security.weft.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: echo-only, namespace: demo}
+spec: {mode: PERMISSIVE}
+)";
+
+std::vector<std::string> names(const std::vector<const MeshPolicy*>& policies) {
+  std::vector<std::string> out;
+  for (const MeshPolicy* p : policies) {
+    out.push_back(p->ns + "/" + p->name);
+  }
+  return out;
+}
+
+TEST_CASE("policies_for selects by namespace and every matchLabels pair, in load order") {
+  auto world = world_of(kPolicies);
+  CHECK(world->policy_count() == 4);
+  CHECK(world->policies().size() == 4);
+  CHECK(names(world->policies_for(*world->pod_by_name("demo", "echo-1"))) ==
+        std::vector<std::string>{"demo/echo-only", "demo/whole-namespace"});
+  CHECK(names(world->policies_for(*world->pod_by_name("demo", "web-1"))) ==
+        std::vector<std::string>{"demo/whole-namespace"});
+  CHECK(names(world->policies_for(*world->pod_by_name("demo", "bare"))) ==
+        std::vector<std::string>{"demo/whole-namespace"});
+  // Same labels in another namespace: only that namespace's policies apply.
+  CHECK(names(world->policies_for(*world->pod_by_name("prod", "echo-1"))) ==
+        std::vector<std::string>{"prod/prod-echo"});
+  CHECK(world->policies_in("demo").size() == 3);
+  CHECK(world->policies_in("prod").size() == 1);
+  CHECK(world->policies_in("nowhere").empty());
+  PodInfo stranger;
+  stranger.ns = "nowhere";
+  stranger.labels = {{"app", "echo"}};
+  CHECK(world->policies_for(stranger).empty());
+}
+
+TEST_CASE("a duplicate MeshPolicy keeps the first one and warns") {
+  auto world = world_of(kPolicies);
+  const MeshPolicy* first = world->policy_by_name("demo", "echo-only");
+  REQUIRE(first != nullptr);
+  CHECK(first->mode == MeshPolicy::Mode::Strict);
+  CHECK(world->policy_by_name("demo", "missing") == nullptr);
+  CHECK(world->policy_by_name("prod", "echo-only") == nullptr);
+  CHECK(world->warnings() ==
+        std::vector<std::string>{"duplicate MeshPolicy demo/echo-only: the first one is used"});
+}
+
+TEST_CASE("MeshPolicy::selects needs every matchLabels pair with the same value") {
+  MeshPolicy policy;
+  CHECK(policy.selects({}));
+  CHECK(policy.selects({{"app", "echo"}}));
+  policy.match_labels = {{"app", "echo"}, {"version", "v1"}};
+  CHECK(policy.selects({{"app", "echo"}, {"version", "v1"}, {"extra", "x"}}));
+  CHECK_FALSE(policy.selects({{"app", "echo"}}));
+  CHECK_FALSE(policy.selects({{"app", "echo"}, {"version", "v2"}}));
+  CHECK_FALSE(policy.selects({{"app", "Echo"}, {"version", "v1"}}));
+  CHECK_FALSE(policy.selects({}));
+}
+
+TEST_CASE("an empty World has no policies") {
+  auto world = World::empty();
+  CHECK(world->policies().empty());
+  CHECK(world->policies_in("default").empty());
+}
+
 }  // namespace
 }  // namespace weft::discovery
