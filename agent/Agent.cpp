@@ -7,6 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
+#include "agent/identity/LocalIssuer.hpp"
 #include "agent/netns/InPodSockets.hpp"
 #include "agent/pods/StateFile.hpp"
 #include "common/Log.hpp"
@@ -79,6 +82,23 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
 Result<void> Agent::init() {
   registry_ = std::make_shared<prometheus::Registry>();
   tcp_metrics_ = std::make_unique<TcpMetrics>(*registry_);
+  tunnel_metrics_ = std::make_unique<TunnelMetrics>(*registry_);
+  auto trust = identity::TrustBundle::load(config_.trust_anchor_file);
+  if (!trust) {
+    return std::unexpected(trust.error());
+  }
+  trust_ = std::make_unique<identity::TrustBundle>(std::move(*trust));
+  auto issuer =
+      identity::LocalIssuer::load(config_.issuer_cert_file, config_.issuer_key_file, *trust_);
+  if (!issuer) {
+    return std::unexpected(issuer.error());
+  }
+  auto certificates = identity::WorkloadCertificates::create(
+      std::move(*issuer), std::chrono::seconds(config_.cert_lifetime_seconds), *registry_);
+  if (!certificates) {
+    return std::unexpected(certificates.error());
+  }
+  certificates_ = std::move(*certificates);
   auto home = Netns::current();
   if (!home) {
     return std::unexpected(home.error());
@@ -105,8 +125,8 @@ Result<void> Agent::init() {
   auto view = std::make_shared<proxy::NodeView>();
   view->world = manifests_->world();
   view->trust_domain = config_.trust_domain;
-  proxy::WorkerContext ctx{*redirector_, *tcp_metrics_, config_.connect_timeout_ms,
-                           config_.socket_mark};
+  proxy::WorkerContext ctx{*redirector_, *tcp_metrics_, *tunnel_metrics_,
+                           config_.connect_timeout_ms, config_.socket_mark};
   for (unsigned i = 0; i < config_.workers; ++i) {
     auto worker = proxy::Worker::create(i, ctx, view);
     if (!worker) {
@@ -146,8 +166,9 @@ Result<void> Agent::run() {
   for (;;) {
     pollfd fds[] = {{signals->get(), POLLIN, 0},
                     {registration_->fd(), POLLIN, 0},
-                    {manifests_->fd(), POLLIN, 0}};
-    int n = ::poll(fds, 3, -1);
+                    {manifests_->fd(), POLLIN, 0},
+                    {certificates_->fd(), POLLIN, 0}};
+    int n = ::poll(fds, std::size(fds), -1);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -165,6 +186,9 @@ Result<void> Agent::run() {
     }
     if (fds[2].revents != 0 && manifests_->process_events()) {
       on_manifests_changed();
+    }
+    if (fds[3].revents != 0 && certificates_->on_timer()) {
+      publish_view();  // renewed certificates reach the workers; open sessions keep theirs
     }
   }
 }
@@ -225,13 +249,15 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
     const auto loop4 = SockAddr{*IpAddr::parse("127.0.0.1"), WEFT_OUTBOUND_PORT};
     const auto loop6 = SockAddr{*IpAddr::parse("::1"), WEFT_OUTBOUND_PORT};
     const auto any4 = SockAddr{*IpAddr::parse("0.0.0.0"), WEFT_INBOUND_PORT};
+    const auto tunnel4 = SockAddr{*IpAddr::parse("0.0.0.0"), WEFT_TUNNEL_PORT};
     bool has_v6 = true;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       proxy::PodListeners l;
       auto out4 = listen_tcp(loop4);
       auto in4 = listen_tcp(any4);
-      if (!out4 || !in4) {
-        return std::unexpected(!out4 ? out4.error() : in4.error());
+      auto tun4 = listen_tcp(tunnel4);
+      if (!out4 || !in4 || !tun4) {
+        return std::unexpected(!out4 ? out4.error() : !in4 ? in4.error() : tun4.error());
       }
       if (i == 0) {
         // Every socket created here is in the pod's netns: the first one names it for BPF.
@@ -243,6 +269,7 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
       }
       l.outbound_v4 = std::move(*out4);
       l.inbound = std::move(*in4);
+      l.tunnel = std::move(*tun4);
       if (has_v6) {
         // A pod without IPv6 (disabled by sysctl) has no ::1; IPv4 redirection still works.
         auto out6 = listen_tcp(loop6);
@@ -367,9 +394,46 @@ void Agent::publish_view() {
       view->local_pods[ip] = pod;
     }
   }
+  view->identities = sync_identities();
   for (auto& w : workers_) {
     w->post(proxy::UpdateView{view});
   }
+}
+
+std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>>
+Agent::sync_identities() {
+  auto world = manifests_->world();
+  std::set<std::string> wanted;
+  for (const auto& [id, pod] : pods_) {
+    const discovery::PodInfo* info = world ? world->pod_by_name(pod->ns(), pod->name()) : nullptr;
+    wanted.insert(identity_of(info, pod->name(), pod->ns(), config_.trust_domain).principal);
+  }
+  certificates_->sync(wanted);
+  std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>> out;
+  for (const auto& [principal, cred] : certificates_->current()) {
+    auto cached = tls_identities_.find(principal);
+    if (cached != tls_identities_.end() && cached->second->generation == cred->generation) {
+      out.emplace(principal, cached->second);
+      continue;
+    }
+    std::vector<X509*> chain;
+    for (const auto& cert : cred->chain) {
+      chain.push_back(cert.get());
+    }
+    // Resumed sessions skip the certificate check: they must not outlive the certificate.
+    auto lifetime =
+        std::chrono::duration_cast<std::chrono::seconds>(cred->not_after - cred->not_before) / 2;
+    auto tls = tunnel::TlsIdentity::create(principal, cred->generation, cred->key.get(), chain,
+                                           trust_->store(), lifetime);
+    if (!tls) {
+      log::error("identity.tls_failed", "principal={} error=\"{}\"", principal,
+                 tls.error().message);
+      continue;
+    }
+    out.emplace(principal, *tls);
+  }
+  tls_identities_ = out;
+  return out;
 }
 
 void Agent::persist() {

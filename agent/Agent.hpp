@@ -9,12 +9,16 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "agent/admin/AdminServer.hpp"
 #include "agent/config/Config.hpp"
 #include "agent/discovery/ManifestDir.hpp"
+#include "agent/identity/TrustBundle.hpp"
+#include "agent/identity/WorkloadCertificates.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
+#include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/pods/RegistrationServer.hpp"
 #include "agent/proxy/Worker.hpp"
@@ -43,6 +47,8 @@ class Agent {
   void restore_pods();
   void on_manifests_changed();
   void publish_view();
+  /// Certificates for exactly the identities of this node's pods, as TLS contexts.
+  std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>> sync_identities();
   void persist();
   std::vector<prometheus::MetricFamily> collect_metrics() const;
   std::string pods_json() const;
@@ -50,6 +56,11 @@ class Agent {
   Config config_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<TcpMetrics> tcp_metrics_;
+  std::unique_ptr<TunnelMetrics> tunnel_metrics_;
+  std::unique_ptr<identity::TrustBundle> trust_;
+  std::unique_ptr<identity::WorkloadCertificates> certificates_;
+  /// Built once per (identity, generation); workers get them through the NodeView.
+  std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>> tls_identities_;
   std::unique_ptr<redirect::Redirector> redirector_;
   std::unique_ptr<discovery::ManifestDir> manifests_;
   std::unique_ptr<Netns> home_;

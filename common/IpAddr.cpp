@@ -90,6 +90,27 @@ std::string SockAddr::str() const {
                                : fmt::format("{}:{}", ip.str(), port);
 }
 
+std::optional<SockAddr> SockAddr::parse(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view host = text.substr(0, colon);
+  std::string_view port_text = text.substr(colon + 1);
+  bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) {
+    host = host.substr(1, host.size() - 2);
+  }
+  auto ip = IpAddr::parse(host);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (!ip || ip->is_v4() == bracketed || ec != std::errc{} ||
+      end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    return std::nullopt;
+  }
+  return SockAddr{*ip, static_cast<uint16_t>(port)};
+}
+
 std::optional<Cidr> Cidr::parse(std::string_view text) {
   auto slash = text.find('/');
   auto ip = IpAddr::parse(text.substr(0, slash));

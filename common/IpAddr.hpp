@@ -36,6 +36,8 @@ struct SockAddr {
   uint16_t port = 0;
 
   static std::optional<SockAddr> from_sockaddr(const sockaddr* sa, socklen_t len);
+  /// "10.0.0.1:80" or "[fd00::1]:80" (what str() prints); nullopt for anything else.
+  static std::optional<SockAddr> parse(std::string_view text);
   /// Fills `out` and returns its length.
   socklen_t to_sockaddr(sockaddr_storage& out) const;
   std::string str() const;  ///< "10.0.0.1:80" or "[fd00::1]:80"

@@ -4,6 +4,7 @@
 
 using weft::Cidr;
 using weft::IpAddr;
+using weft::SockAddr;
 
 TEST_CASE("IpAddr parses and prints v4 and v6") {
   CHECK(IpAddr::parse("10.1.2.3")->str() == "10.1.2.3");
@@ -25,4 +26,16 @@ TEST_CASE("Cidr matches by prefix and rejects bad lengths") {
   CHECK_FALSE(Cidr::parse("10.0.0.0/33"));
   CHECK_FALSE(Cidr::parse("10.0.0.0/x"));
   CHECK(Cidr::parse("10.0.0.1")->prefix_len == 32);
+}
+
+TEST_CASE("SockAddr parses what it prints and nothing else") {
+  for (const char* text : {"10.1.2.3:80", "[fd00::1]:15008"}) {
+    auto a = SockAddr::parse(text);
+    REQUIRE(a.has_value());
+    CHECK(a->str() == text);
+  }
+  for (const char* bad : {"", "10.1.2.3", "10.1.2.3:", "10.1.2.3:0", "10.1.2.3:65536",
+                          "[10.1.2.3]:80", "fd00::1:80", "host:80", "10.1.2.3:80x"}) {
+    CHECK_MESSAGE(!SockAddr::parse(bad).has_value(), bad);
+  }
 }

@@ -125,6 +125,33 @@ const Field kFields[] = {
     {"trust_domain", "TD", "SPIFFE trust domain of workload principals",
      [](Config& c, std::string_view v) { return set_string(c.trust_domain, v, "trust_domain"); },
      [](const Config& c) -> std::string { return c.trust_domain; }},
+    {"trust_anchor_file", "FILE",
+     "PEM trust anchor(s) of the mesh: peers must chain to one (weftctl ca create)",
+     [](Config& c, std::string_view v) {
+       return set_string(c.trust_anchor_file, v, "trust_anchor_file");
+     },
+     [](const Config& c) -> std::string { return c.trust_anchor_file; }},
+    {"issuer_cert_file", "FILE", "PEM certificate of the issuer that signs workload certificates",
+     [](Config& c, std::string_view v) {
+       return set_string(c.issuer_cert_file, v, "issuer_cert_file");
+     },
+     [](const Config& c) -> std::string { return c.issuer_cert_file; }},
+    {"issuer_key_file", "FILE", "PEM private key of that issuer",
+     [](Config& c, std::string_view v) {
+       return set_string(c.issuer_key_file, v, "issuer_key_file");
+     },
+     [](const Config& c) -> std::string { return c.issuer_key_file; }},
+    {"cert_lifetime_seconds", "S",
+     "lifetime of workload certificates; each is renewed around half-way (default 24 h)",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto n = parse_number<unsigned>(v, "cert_lifetime_seconds", 10, 366 * 24 * 3600);
+       if (!n) {
+         return std::unexpected(n.error());
+       }
+       c.cert_lifetime_seconds = *n;
+       return {};
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.cert_lifetime_seconds); }},
     {"socket_mark", "N", "SO_MARK on the agent's own sockets; the BPF hooks never redirect them",
      [](Config& c, std::string_view v) -> Result<void> {
        auto n = parse_number<uint32_t>(v, "socket_mark", 1, UINT32_MAX);

@@ -23,6 +23,10 @@ struct Config {
   std::string manifests_dir = "/etc/weft/manifests";
   unsigned workers = 0;  ///< 0: one per CPU
   std::string trust_domain = "cluster.local";
+  std::string trust_anchor_file = "/etc/weft/identity/trust-anchor.crt";
+  std::string issuer_cert_file = "/etc/weft/identity/issuer.crt";
+  std::string issuer_key_file = "/etc/weft/identity/issuer.key";
+  unsigned cert_lifetime_seconds = 24 * 3600;
   uint32_t socket_mark = 0x5746;
   std::vector<uint16_t> exclude_outbound_ports;
   std::vector<Cidr> exclude_outbound_cidrs;

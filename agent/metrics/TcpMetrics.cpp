@@ -35,11 +35,19 @@ TcpMetrics::TcpMetrics(prometheus::Registry& registry)
       sent_(counter_family(registry, "weft_tcp_sent_bytes_total",
                            "Bytes sent from the source workload to the destination")),
       received_(counter_family(registry, "weft_tcp_received_bytes_total",
-                               "Bytes the source workload received from the destination")) {}
+                               "Bytes the source workload received from the destination")),
+      denied_(counter_family(registry, "weft_tcp_connections_denied_total",
+                             "TCP connections refused by the destination's mesh policy")) {}
 
 FlowCounters TcpMetrics::counters_for(const FlowLabels& labels) {
   auto l = to_labels(labels);
   return {&opened_.Add(l), &closed_.Add(l), &sent_.Add(l), &received_.Add(l)};
+}
+
+void TcpMetrics::denied(const FlowLabels& labels, std::string_view reason) {
+  auto l = to_labels(labels);
+  l.emplace("reason", std::string(reason));
+  denied_.Add(l).Increment();
 }
 
 }  // namespace weft::agent

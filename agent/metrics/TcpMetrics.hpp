@@ -6,6 +6,7 @@
 #include <prometheus/registry.h>
 
 #include <string>
+#include <string_view>
 
 #include "agent/identity/WorkloadIdentity.hpp"
 
@@ -35,12 +36,15 @@ class TcpMetrics {
   /// Looks up (or creates) the counters of a label set. Takes the families' mutex: call it when a
   /// connection is set up, never per byte.
   FlowCounters counters_for(const FlowLabels& labels);
+  /// Counts a connection refused by authorization (`reason`: not_allowed, plaintext_in_strict).
+  void denied(const FlowLabels& labels, std::string_view reason);
 
  private:
   prometheus::Family<prometheus::Counter>& opened_;
   prometheus::Family<prometheus::Counter>& closed_;
   prometheus::Family<prometheus::Counter>& sent_;
   prometheus::Family<prometheus::Counter>& received_;
+  prometheus::Family<prometheus::Counter>& denied_;
 };
 
 }  // namespace weft::agent

@@ -1,28 +1,51 @@
 #include "agent/proxy/FlowPlan.hpp"
 
+#include <algorithm>
+
+#include "agent/policy/Authorization.hpp"
+#include "agent/redirect/MeshAbi.hpp"
+
 namespace weft::proxy {
 namespace {
 
-agent::WorkloadIdentity identity_of_local(const NodeView& view, const agent::MeshedPod& pod) {
-  const discovery::PodInfo* info =
-      view.world ? view.world->pod_by_name(pod.ns(), pod.name()) : nullptr;
-  return agent::identity_of(info, pod.name(), pod.ns(), view.trust_domain);
+/// Pods whose node agent owns a :15008 in them carry this annotation (set when meshed).
+constexpr const char* kRedirectionAnnotation = "weft.io/redirection";
+
+const discovery::PodInfo* pod_info(const NodeView& view, const agent::MeshedPod& pod) {
+  return view.world ? view.world->pod_by_name(pod.ns(), pod.name()) : nullptr;
 }
 
-/// Identity of whatever owns `ip`: a pod meshed here, else a pod discovery knows, else unknown.
-agent::WorkloadIdentity identity_of_ip(const NodeView& view, const IpAddr& ip,
-                                       const discovery::PodInfo* hint) {
-  if (hint != nullptr) {
-    return agent::identity_of(hint, {}, {}, view.trust_domain);
+bool reachable_through_tunnel(const discovery::PodInfo* pod) {
+  if (pod == nullptr) {
+    return false;
   }
+  auto it = pod->annotations.find(kRedirectionAnnotation);
+  return it != pod->annotations.end() && it->second == "enabled";
+}
+
+/// Applies the destination pod's policy to `source_principal` (empty: unauthenticated).
+std::string authorize(const NodeView& view, const discovery::PodInfo* destination,
+                      std::string_view source_principal) {
+  if (!view.world) {
+    return {};
+  }
+  auto decision = policy::authorize(*view.world, destination, policy::Source{source_principal});
+  return decision.allowed() ? std::string() : std::string(decision.reason());
+}
+
+}  // namespace
+
+agent::WorkloadIdentity identity_of_local(const NodeView& view, const agent::MeshedPod& pod) {
+  return agent::identity_of(pod_info(view, pod), pod.name(), pod.ns(), view.trust_domain);
+}
+
+agent::WorkloadIdentity identity_of_ip(const NodeView& view, const IpAddr& ip) {
   if (auto it = view.local_pods.find(ip); it != view.local_pods.end()) {
     return identity_of_local(view, *it->second);
   }
   const discovery::PodInfo* info = view.world ? view.world->pod_by_ip(ip) : nullptr;
   return agent::identity_of(info, {}, {}, view.trust_domain);
 }
-
-}  // namespace
 
 std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedPod& src,
                                       const SockAddr& original_dst, Balancer& balancer) {
@@ -45,11 +68,24 @@ std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedP
       dst_pod = r.pod;
     }
   }
-  plan.labels.destination = identity_of_ip(view, plan.target.ip, dst_pod);
-  if (view.local_pods.contains(plan.target.ip)) {
+  if (auto local = view.local_pods.find(plan.target.ip); local != view.local_pods.end()) {
+    // Both ends are this agent's: no wire to encrypt, but the agent itself vouches for both
+    // identities, so the flow is authorized and labelled as mutually authenticated.
+    plan.labels.destination = identity_of_local(view, *local->second);
+    plan.labels.security_policy = "mutual_tls";
+    plan.denied = authorize(view, pod_info(view, *local->second), plan.labels.source.principal);
     agent::FlowLabels dest = plan.labels;
     dest.reporter = "destination";
     plan.local_destination_labels = std::move(dest);
+    return plan;
+  }
+  plan.labels.destination = dst_pod != nullptr
+                                ? agent::identity_of(dst_pod, {}, {}, view.trust_domain)
+                                : identity_of_ip(view, plan.target.ip);
+  if (reachable_through_tunnel(dst_pod)) {
+    plan.route = FlowPlan::Route::Tunnel;
+    plan.expected_peer = plan.labels.destination.principal;
+    plan.labels.security_policy = "mutual_tls";
   }
   return plan;
 }
@@ -59,8 +95,33 @@ FlowPlan plan_inbound(const NodeView& view, const agent::MeshedPod& dst, const S
   FlowPlan plan;
   plan.target = local;
   plan.labels.reporter = "destination";
-  plan.labels.source = identity_of_ip(view, peer.ip, nullptr);
+  plan.labels.source = identity_of_ip(view, peer.ip);
+  // Plaintext proves nothing about who is calling: the source's identity is a label, never a
+  // principal policy could trust.
+  plan.labels.source.principal = "unknown";
   plan.labels.destination = identity_of_local(view, dst);
+  plan.denied = authorize(view, pod_info(view, dst), {});
+  return plan;
+}
+
+std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::MeshedPod& dst,
+                                            const SockAddr& source,
+                                            const std::string& source_principal,
+                                            const SockAddr& target) {
+  bool own_ip = std::find(dst.ips.begin(), dst.ips.end(), target.ip) != dst.ips.end();
+  bool weft_port = target.port == WEFT_OUTBOUND_PORT || target.port == WEFT_INBOUND_PORT ||
+                   target.port == WEFT_TUNNEL_PORT;
+  if (!own_ip || weft_port) {
+    return std::nullopt;
+  }
+  FlowPlan plan;
+  plan.target = target;
+  plan.labels.reporter = "destination";
+  plan.labels.source = identity_of_ip(view, source.ip);
+  plan.labels.source.principal = source_principal;  // proven by the peer's certificate
+  plan.labels.destination = identity_of_local(view, dst);
+  plan.labels.security_policy = "mutual_tls";
+  plan.denied = authorize(view, pod_info(view, dst), source_principal);
   return plan;
 }
 

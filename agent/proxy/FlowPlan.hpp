@@ -1,4 +1,5 @@
-// Where an accepted connection goes and how it is labelled: pure functions over a NodeView.
+// Where an accepted connection goes, how it is labelled and whether the destination's policy
+// lets it through: pure functions over a NodeView.
 #pragma once
 
 #include <optional>
@@ -12,20 +13,46 @@ namespace weft::proxy {
 
 /// The decision for one connection.
 struct FlowPlan {
-  SockAddr target;           ///< where the agent connects (from inside the pod's netns)
-  agent::FlowLabels labels;  ///< as this connection's reporter sees it
+  enum class Route {
+    Direct,  ///< connect to `target` from inside the pod (plaintext, or same node)
+    Tunnel,  ///< a CONNECT stream to the agent owning `target`'s pod, through its :15008
+  };
+  SockAddr target;  ///< the app's address: where the agent (or the peer agent) connects
+  Route route = Route::Direct;
+  std::string expected_peer;  ///< Tunnel: the SPIFFE ID the destination agent must present
+  agent::FlowLabels labels;   ///< as this connection's reporter sees it
   /// Set when both ends are meshed on this node: the destination side is reported here too,
   /// since no other agent sees the flow.
   std::optional<agent::FlowLabels> local_destination_labels;
+  /// Non-empty when the destination's MeshPolicy refuses the connection: the reason label of
+  /// weft_tcp_connections_denied_total ("not_allowed", "plaintext_in_strict").
+  std::string denied;
 };
 
 /// Outbound: `src` connected to `original_dst`. A Service address is balanced over its ready
-/// endpoints; anything else goes where the app asked. Empty when a Service has no ready endpoint.
+/// endpoints; anything else goes where the app asked. A meshed pod on another node is reached
+/// through the tunnel; one on this node directly, authorized here. Empty when a Service has no
+/// ready endpoint.
 std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedPod& src,
                                       const SockAddr& original_dst, Balancer& balancer);
 
-/// Inbound (captured by tc into 15006): `peer` connected to `local` (the app's address) in `dst`.
+/// Inbound plaintext (captured by tc into 15006): `peer` connected to `local` (the app's
+/// address) in `dst`. Authorized as an unauthenticated source.
 FlowPlan plan_inbound(const NodeView& view, const agent::MeshedPod& dst, const SockAddr& peer,
                       const SockAddr& local);
+
+/// Inbound through the tunnel: the agent at `source` (a pod IP), proven to act for
+/// `source_principal`, asks to reach `target` in `dst`. Empty when `target` is not an app
+/// address of `dst` (another pod's IP, or one of weft's own ports).
+std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::MeshedPod& dst,
+                                            const SockAddr& source,
+                                            const std::string& source_principal,
+                                            const SockAddr& target);
+
+/// The identity the local pod `pod` runs as.
+agent::WorkloadIdentity identity_of_local(const NodeView& view, const agent::MeshedPod& pod);
+
+/// Identity of whatever owns `ip`: a pod meshed here, else a pod discovery knows, else unknown.
+agent::WorkloadIdentity identity_of_ip(const NodeView& view, const IpAddr& ip);
 
 }  // namespace weft::proxy

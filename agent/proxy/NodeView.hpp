@@ -1,4 +1,5 @@
-// The read-only picture a worker routes by: discovery's World plus this node's meshed pods.
+// The read-only picture a worker routes by: discovery's World, this node's meshed pods and the
+// certificates they present.
 #pragma once
 
 #include <memory>
@@ -7,6 +8,7 @@
 
 #include "agent/discovery/World.hpp"
 #include "agent/pods/MeshedPod.hpp"
+#include "agent/tunnel/TlsIdentity.hpp"
 #include "common/IpAddr.hpp"
 
 namespace weft::proxy {
@@ -17,6 +19,8 @@ struct NodeView {
   std::shared_ptr<const discovery::World> world;
   std::unordered_map<IpAddr, std::shared_ptr<const agent::MeshedPod>> local_pods;  ///< by pod IP
   std::string trust_domain;
+  /// TLS contexts of the identities of this node's pods, by SPIFFE ID (renewals publish anew).
+  std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>> identities;
 };
 
 }  // namespace weft::proxy

@@ -75,6 +75,7 @@ Worker::Worker(unsigned index, WorkerContext context, std::shared_ptr<const Node
       wakeup_fd_(std::move(wakeup_fd)),
       balancer_(0x5eed0000ULL + index) {
   wakeup_.worker = this;
+  tick_.worker = this;
 }
 
 Worker::~Worker() {
@@ -115,6 +116,7 @@ void Worker::run() {
     return;
   }
   arm_wakeup();
+  arm_tick();
   for (;;) {
     {
       std::lock_guard lock(mutex_);
@@ -159,6 +161,7 @@ void Worker::apply(AddPod& cmd) {
     add_listener(l.pod, std::move(l.outbound_v6), ListenerKind::Outbound);
   }
   add_listener(l.pod, std::move(l.inbound), ListenerKind::Inbound);
+  add_listener(l.pod, std::move(l.tunnel), ListenerKind::Tunnel);
 }
 
 void Worker::apply(RemovePod& cmd) {
@@ -204,8 +207,10 @@ void Worker::on_accept(Listener& l, int res, unsigned flags) {
       reset(std::move(downstream));
     } else if (l.kind == ListenerKind::Outbound) {
       accept_outbound(*l.pod, std::move(downstream));
-    } else {
+    } else if (l.kind == ListenerKind::Inbound) {
       accept_inbound(*l.pod, std::move(downstream));
+    } else {
+      accept_tunnel(l.pod, std::move(downstream));
     }
   } else if (res != -ECANCELED) {
     log::warn("listener.accept_failed", "worker={} pod={} error=\"{}\"", index_,
@@ -241,6 +246,12 @@ void Worker::accept_outbound(const agent::MeshedPod& pod, Fd downstream) {
               index_, pod.display_name(), original->str());
     return reset(std::move(downstream));
   }
+  if (!plan->denied.empty()) {
+    return refuse(std::move(downstream), *plan);
+  }
+  if (plan->route == FlowPlan::Route::Tunnel) {
+    return launch_tunneled(pod, std::move(downstream), std::move(*plan));
+  }
   launch(pod, std::move(downstream), std::move(*plan));
 }
 
@@ -252,7 +263,151 @@ void Worker::accept_inbound(const agent::MeshedPod& pod, Fd downstream) {
               (!peer ? peer.error() : local.error()).message);
     return reset(std::move(downstream));
   }
-  launch(pod, std::move(downstream), plan_inbound(*view_, pod, *peer, *local));
+  FlowPlan plan = plan_inbound(*view_, pod, *peer, *local);
+  if (!plan.denied.empty()) {
+    return refuse(std::move(downstream), plan);
+  }
+  launch(pod, std::move(downstream), std::move(plan));
+}
+
+void Worker::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  const std::string principal = identity_of_local(*view_, *pod).principal;
+  auto id = view_->identities.find(principal);
+  if (!peer || id == view_->identities.end()) {
+    log::warn("tunnel.rejected", "worker={} pod={} reason=\"{}\"", index_, pod->display_name(),
+              !peer ? peer.error().message : "no certificate for " + principal + " yet");
+    return reset(std::move(downstream));
+  }
+  // The dialling agent connects from its pod's IP: if discovery knows that pod, the peer must
+  // prove exactly its identity, not just any identity of the mesh.
+  std::string expected;
+  if (view_->world && view_->world->pod_by_ip(peer->ip) != nullptr) {
+    expected = identity_of_ip(*view_, peer->ip).principal;
+  }
+  auto session = std::make_unique<TunnelSession>(*this, std::move(pod), std::move(downstream),
+                                                 id->second, std::move(expected));
+  TunnelSession& ref = *session;
+  tunnels_.emplace(session.get(), std::move(session));
+  ref.start(context_.connect_timeout_ms);
+  ref.after_event();
+}
+
+void Worker::refuse(Fd downstream, const FlowPlan& plan) {
+  const agent::FlowLabels& labels =
+      plan.local_destination_labels ? *plan.local_destination_labels : plan.labels;
+  context_.metrics.denied(labels, plan.denied);
+  log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index_,
+            labels.source.principal, labels.destination.principal, plan.target.str(), plan.denied);
+  reset(std::move(downstream));
+}
+
+void Worker::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan) {
+  const std::string& principal = plan.labels.source.principal;
+  auto id = view_->identities.find(principal);
+  if (id == view_->identities.end()) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"no certificate for {} yet\"", index_,
+              pod.display_name(), principal);
+    return reset(std::move(downstream));
+  }
+  TunnelKey key{principal, plan.target.ip};
+  TunnelSession* session = nullptr;
+  auto& pooled = pool_[key];
+  for (TunnelSession* s : pooled) {
+    if (s->accepts_streams(id->second->generation)) {
+      session = s;
+      break;
+    }
+  }
+  if (session == nullptr) {
+    auto socket = open_upstream(pod, plan.target.ip.family);
+    if (!socket) {
+      log::error("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+                 socket.error().message);
+      return reset(std::move(downstream));
+    }
+    auto ticket = tickets_.find(key);
+    auto owned = std::make_unique<TunnelSession>(
+        *this, key, std::move(*socket), id->second, plan.expected_peer,
+        ticket != tickets_.end() ? ticket->second.get() : nullptr);
+    session = owned.get();
+    tunnels_.emplace(session, std::move(owned));
+    pooled.push_back(session);
+    session->start(context_.connect_timeout_ms);
+  }
+  auto counters = counters_for(plan);
+  session->open_stream(std::move(downstream), std::move(plan), std::move(counters));
+}
+
+std::vector<agent::FlowCounters> Worker::counters_for(const FlowPlan& plan) {
+  std::vector<agent::FlowCounters> counters{context_.metrics.counters_for(plan.labels)};
+  if (plan.local_destination_labels) {
+    counters.push_back(context_.metrics.counters_for(*plan.local_destination_labels));
+  }
+  return counters;
+}
+
+std::optional<FlowPlan> Worker::plan_tunnel_stream(const agent::MeshedPod& pod,
+                                                   const SockAddr& source,
+                                                   const std::string& principal,
+                                                   const SockAddr& target) {
+  auto plan = plan_tunnel_inbound(*view_, pod, source, principal, target);
+  if (plan && !plan->denied.empty()) {
+    context_.metrics.denied(plan->labels, plan->denied);
+    log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index_, principal,
+              plan->labels.destination.principal, target.str(), plan->denied);
+  }
+  return plan;
+}
+
+uint64_t Worker::identity_generation(const std::string& principal) const {
+  auto it = view_->identities.find(principal);
+  return it == view_->identities.end() ? 0 : it->second->generation;
+}
+
+void Worker::tunnel_unusable(TunnelSession* session) {
+  if (session->role() != agent::TunnelRole::Client) {
+    return;
+  }
+  auto it = pool_.find(session->key());
+  if (it != pool_.end()) {
+    std::erase(it->second, session);
+    if (it->second.empty()) {
+      pool_.erase(it);
+    }
+  }
+}
+
+void Worker::store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket) {
+  tickets_[key] = std::move(ticket);
+}
+
+void Worker::destroy(TunnelSession* session) {
+  tunnel_unusable(session);
+  tunnels_.erase(session);
+}
+
+void Worker::arm_tick() {
+  io_uring_prep_timeout(ring_->prepare(&tick_), &tick_.interval, 0, 0);
+}
+
+void Worker::Tick::complete(int /*res*/, unsigned /*flags*/) {
+  worker->on_tick();
+  worker->arm_tick();
+}
+
+void Worker::on_tick() {
+  auto now = TunnelSession::Clock::now();
+  std::vector<TunnelSession*> sessions;
+  sessions.reserve(tunnels_.size());
+  for (auto& [ptr, s] : tunnels_) {
+    sessions.push_back(ptr);
+  }
+  for (TunnelSession* s : sessions) {
+    if (tunnels_.contains(s)) {  // an earlier tick may have finished it
+      s->tick(now);
+    }
+  }
 }
 
 Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family) {
@@ -276,10 +431,7 @@ void Worker::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan) {
                upstream.error().message);
     return reset(std::move(downstream));
   }
-  std::vector<agent::FlowCounters> counters{context_.metrics.counters_for(plan.labels)};
-  if (plan.local_destination_labels) {
-    counters.push_back(context_.metrics.counters_for(*plan.local_destination_labels));
-  }
+  auto counters = counters_for(plan);
   SockAddr target = plan.target;
   auto relay = std::make_unique<Relay>(*this, std::move(downstream), std::move(*upstream),
                                        std::move(plan), std::move(counters));

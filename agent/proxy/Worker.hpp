@@ -12,12 +12,14 @@
 #include <vector>
 
 #include "agent/metrics/TcpMetrics.hpp"
+#include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/netns/Netns.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/proxy/Balancer.hpp"
 #include "agent/proxy/FlowPlan.hpp"
 #include "agent/proxy/NodeView.hpp"
 #include "agent/proxy/Ring.hpp"
+#include "agent/proxy/TunnelSession.hpp"
 #include "common/Fd.hpp"
 
 namespace weft::redirect {
@@ -33,6 +35,7 @@ class Relay;
 struct WorkerContext {
   const redirect::Redirector& redirector;
   agent::TcpMetrics& metrics;
+  agent::TunnelMetrics& tunnel_metrics;
   unsigned connect_timeout_ms = 5000;
   uint32_t socket_mark = 0;
 };
@@ -43,6 +46,7 @@ struct PodListeners {
   Fd outbound_v4;  ///< 127.0.0.1:15001
   Fd outbound_v6;  ///< [::1]:15001, empty when the pod has no IPv6 loopback
   Fd inbound;      ///< 0.0.0.0:15006 (tc assigns captured SYNs here)
+  Fd tunnel;       ///< 0.0.0.0:15008 (mTLS from other agents)
 };
 
 /// Messages from the control thread. Applied on the worker's own thread, in order.
@@ -76,10 +80,26 @@ class Worker {
   unsigned index() const { return index_; }
   Ring& ring() { return *ring_; }
   Balancer& balancer() { return balancer_; }
+  const WorkerContext& context() const { return context_; }
+  const std::string& trust_domain() const { return view_->trust_domain; }
   void destroy(Relay* relay);
 
+  // Used by TunnelSession, on this worker's thread only.
+  /// Opens an upstream socket inside `pod`'s netns, marked so the BPF hooks leave it alone.
+  Result<Fd> open_upstream(const agent::MeshedPod& pod, sa_family_t family);
+  std::vector<agent::FlowCounters> counters_for(const FlowPlan& plan);
+  /// A CONNECT request arrived on `pod`'s :15008: plan (and authorize, counting refusals).
+  std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod, const SockAddr& source,
+                                             const std::string& principal, const SockAddr& target);
+  /// The current credential generation of a local identity (0 when it has none).
+  uint64_t identity_generation(const std::string& principal) const;
+  /// The session takes no new streams any more: drop it from the pool.
+  void tunnel_unusable(TunnelSession* session);
+  void store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket);
+  void destroy(TunnelSession* session);
+
  private:
-  enum class ListenerKind { Outbound, Inbound };
+  enum class ListenerKind { Outbound, Inbound, Tunnel };
 
   /// A multishot accept on one listening socket.
   struct Listener final : Operation {
@@ -88,6 +108,13 @@ class Worker {
     Fd fd;
     ListenerKind kind = ListenerKind::Outbound;
     bool closing = false;
+    void complete(int res, unsigned flags) override;
+  };
+
+  /// A one-second timeout, re-armed forever: drives tunnel handshake and idle timeouts.
+  struct Tick final : Operation {
+    Worker* worker = nullptr;
+    __kernel_timespec interval{1, 0};
     void complete(int res, unsigned flags) override;
   };
 
@@ -111,9 +138,14 @@ class Worker {
   void on_accept(Listener& l, int res, unsigned flags);
   void accept_outbound(const agent::MeshedPod& pod, Fd downstream);
   void accept_inbound(const agent::MeshedPod& pod, Fd downstream);
-  /// Opens an upstream socket inside `pod`'s netns, marked so the BPF hooks leave it alone.
-  Result<Fd> open_upstream(const agent::MeshedPod& pod, sa_family_t family);
+  void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
+  /// Counts and refuses a connection the destination's policy does not allow.
+  void refuse(Fd downstream, const FlowPlan& plan);
   void launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan);
+  /// Carries `downstream` over a pooled (or new) tunnel session to the destination's agent.
+  void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan);
+  void arm_tick();
+  void on_tick();
 
   unsigned index_;
   WorkerContext context_;
@@ -125,6 +157,12 @@ class Worker {
   Balancer balancer_;
   std::unordered_map<Listener*, std::unique_ptr<Listener>> listeners_;
   std::unordered_map<Relay*, std::unique_ptr<Relay>> relays_;
+  Tick tick_;
+  std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
+  /// Client sessions that take new streams, by (source identity, destination pod).
+  std::unordered_map<TunnelKey, std::vector<TunnelSession*>, TunnelKeyHash> pool_;
+  /// The newest resumption ticket per key.
+  std::unordered_map<TunnelKey, tunnel::SslSessionPtr, TunnelKeyHash> tickets_;
   std::mutex mutex_;  // guards commands_ and stopping_ between the control thread and this one
   std::deque<WorkerCommand> commands_;
   bool stopping_ = false;

@@ -9,7 +9,7 @@
 /* Listeners the agent owns inside every meshed pod. */
 #define WEFT_OUTBOUND_PORT 15001 /* 127.0.0.1 / [::1]: redirected outbound connections */
 #define WEFT_INBOUND_PORT 15006  /* 0.0.0.0: inbound plaintext, assigned by tc */
-#define WEFT_TUNNEL_PORT 15008   /* 0.0.0.0: mTLS tunnel from other agents (later) */
+#define WEFT_TUNNEL_PORT 15008   /* 0.0.0.0: mTLS tunnel from other agents */
 
 #define WEFT_MAX_EXCLUDED_PORTS 16
 #define WEFT_AF_INET 2

@@ -1,0 +1,155 @@
+// One connection between two agents: TCP to a pod's :15008, TLS 1.3 (memory BIOs, socket I/O on
+// the worker's io_uring), HTTP/2 inside. Each proxied TCP connection is one CONNECT stream
+// (HBONE-style, the original destination in :authority), so many share one TLS session.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <linux/time_types.h>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/metrics/TunnelMetrics.hpp"
+#include "agent/pods/MeshedPod.hpp"
+#include "agent/proxy/FlowPlan.hpp"
+#include "agent/proxy/Ring.hpp"
+#include "agent/tunnel/TlsChannel.hpp"
+#include "agent/tunnel/TlsIdentity.hpp"
+#include "common/Fd.hpp"
+
+namespace weft::proxy {
+
+class Worker;
+class TunnelStream;
+
+/// Which pooled sessions a client stream may share: same source identity, same destination pod.
+struct TunnelKey {
+  std::string source_principal;
+  IpAddr destination;
+  bool operator==(const TunnelKey&) const = default;
+};
+
+struct TunnelKeyHash {
+  std::size_t operator()(const TunnelKey& k) const noexcept {
+    return std::hash<std::string>{}(k.source_principal) * 31 + std::hash<IpAddr>{}(k.destination);
+  }
+};
+
+class TunnelSession final : public tunnel::TicketSink {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// Client side: `socket` was created in the source pod's netns; connects it to
+  /// `key.destination`:15008 and expects the peer to prove `expected_peer`.
+  TunnelSession(Worker& worker, TunnelKey key, Fd socket,
+                std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer,
+                SSL_SESSION* resume);
+  /// Server side: `socket` was accepted on `pod`'s :15008; `expected_peer` is the identity
+  /// discovery gives the connecting IP (empty when unknown: any identity of the trust domain).
+  TunnelSession(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer);
+  ~TunnelSession();
+  TunnelSession(const TunnelSession&) = delete;
+  TunnelSession& operator=(const TunnelSession&) = delete;
+
+  /// Connects (client) or starts the handshake (server).
+  void start(unsigned connect_timeout_ms);
+  /// Client: carries the app connection `local` in a new CONNECT stream.
+  void open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters);
+  /// Whether a new stream may join: handshake not failed, not draining, same credential
+  /// generation, below the peer's concurrent-stream limit.
+  bool accepts_streams(uint64_t generation) const;
+  /// Timeouts: handshake, idle pooled sessions.
+  void tick(Clock::time_point now);
+  /// Resets everything now (agent stopping).
+  void abort();
+
+  const TunnelKey& key() const { return key_; }
+  agent::TunnelRole role() const { return role_; }
+  const std::string& peer_principal() const { return peer_principal_; }
+
+  // Used by TunnelStream.
+  Worker& worker() { return worker_; }
+  nghttp2_session* h2() { return h2_; }
+  /// Produces and sends whatever nghttp2 and TLS have queued.
+  void flush();
+  /// Called last by every completion that touched the session: flushes, then erases finished
+  /// streams and, once closed and idle, the session itself (`this` may be gone afterwards).
+  void after_event();
+  void store_ticket(tunnel::SslSessionPtr ticket) override;
+  /// Server side: the stream's connection to the app completed with `res` (0 or -errno).
+  void stream_connected(TunnelStream& stream, int res);
+
+ private:
+  struct IoOp final : Operation {
+    TunnelSession* session = nullptr;
+    void (TunnelSession::*handler)(int) = nullptr;
+    void complete(int res, unsigned flags) override;
+  };
+
+  void init_h2();
+  void on_connected(int res);
+  void arm_recv();
+  void on_recv(int res);
+  void on_send(int res);
+  void on_handshake_done();
+  void fail(agent::HandshakeFailure why, const std::string& detail);
+  void close_transport(bool graceful);
+  /// Erases finished streams and, once everything is idle, the session itself.
+  void reap();
+
+  // nghttp2 callbacks.
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
+                       const uint8_t*, size_t, uint8_t, void*);
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
+  static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
+  void on_connect_request(int32_t id);
+  void respond(int32_t id, int status, nghttp2_data_provider* body);
+
+  Worker& worker_;
+  agent::TunnelRole role_;
+  TunnelKey key_;
+  std::shared_ptr<const agent::MeshedPod> pod_;  ///< server: the pod whose :15008 accepted
+  Fd socket_;
+  std::shared_ptr<const tunnel::TlsIdentity> identity_;
+  std::string expected_peer_;
+  std::string peer_principal_;
+  std::optional<tunnel::TlsChannel> tls_;
+  nghttp2_session* h2_ = nullptr;
+  std::unordered_map<int32_t, std::unique_ptr<TunnelStream>> streams_;
+  /// Server: pseudo-headers of requests whose HEADERS frame is still being received.
+  struct Request {
+    std::string method;
+    std::string authority;
+  };
+  std::unordered_map<int32_t, Request> requests_;
+
+  sockaddr_storage peer_addr_{};
+  socklen_t peer_addr_len_ = 0;
+  __kernel_timespec connect_timeout_{};
+  IoOp connect_op_;
+  IoOp recv_op_;
+  IoOp send_op_;
+  std::unique_ptr<char[]> rbuf_;
+  std::vector<uint8_t> plain_;    ///< decrypted, handed to nghttp2 at once
+  std::vector<uint8_t> frames_;   ///< nghttp2 output gathered into one TLS write
+  std::vector<uint8_t> sending_;  ///< ciphertext in the kernel's hands (one send in flight)
+  std::size_t sent_ = 0;
+  std::vector<uint8_t> queued_;  ///< ciphertext waiting for the next send
+  unsigned inflight_ = 0;
+  bool send_armed_ = false;
+  bool established_ = false;  ///< handshake and identity check passed
+  bool dead_ = false;         ///< transport closed or failed: no new I/O
+  bool draining_ = false;     ///< GOAWAY sent: no new streams, close when idle
+  Clock::time_point created_ = Clock::now();
+  Clock::time_point idle_since_ = Clock::now();
+};
+
+}  // namespace weft::proxy

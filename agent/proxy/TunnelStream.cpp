@@ -1,0 +1,250 @@
+#include "agent/proxy/TunnelStream.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <cstring>
+
+#include "agent/proxy/TunnelSession.hpp"
+#include "agent/proxy/Worker.hpp"
+
+namespace weft::proxy {
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+}  // namespace
+
+void TunnelStream::Op::complete(int res, unsigned /*flags*/) {
+  TunnelSession& session = stream->session_;
+  (stream->*handler)(res);
+  session.after_event();  // may erase the stream
+}
+
+TunnelStream::TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
+                           std::vector<agent::FlowCounters> counters)
+    : session_(session),
+      local_(std::move(local)),
+      plan_(std::move(plan)),
+      counters_(std::move(counters)),
+      to_peer_is_sent_(side == Side::Source),
+      connected_(side == Side::Source) {
+  for (auto [op, handler] :
+       {std::pair{&recv_op_, &TunnelStream::on_recv}, std::pair{&send_op_, &TunnelStream::on_send},
+        std::pair{&connect_op_, &TunnelStream::on_connect}}) {
+    op->stream = this;
+    op->handler = handler;
+  }
+}
+
+nghttp2_data_provider TunnelStream::provider() {
+  nghttp2_data_provider p{};
+  p.source.ptr = this;
+  p.read_callback = &TunnelStream::read_cb;
+  return p;
+}
+
+// nghttp2 asks for DATA payload: hand over what the last local read brought, or defer until the
+// next read completes (resumed by on_recv), or end the stream after the local FIN.
+ssize_t TunnelStream::read_cb(nghttp2_session* /*h2*/, int32_t /*id*/, uint8_t* buf, size_t length,
+                              uint32_t* flags, nghttp2_data_source* source, void* /*user*/) {
+  auto* s = static_cast<TunnelStream*>(source->ptr);
+  std::size_t avail = s->in_len_ - s->in_off_;
+  if (avail == 0) {
+    if (s->local_eof_) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
+    }
+    s->deferred_ = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  std::size_t n = std::min(avail, length);
+  std::memcpy(buf, s->in_.get() + s->in_off_, n);
+  s->in_off_ += n;
+  for (auto& c : s->counters_) {
+    (s->to_peer_is_sent_ ? c.sent : c.received)->Increment(static_cast<double>(n));
+  }
+  if (s->in_off_ == s->in_len_ && !s->local_eof_ && !s->aborted_) {
+    s->arm_recv();
+  }
+  return static_cast<ssize_t>(n);
+}
+
+void TunnelStream::connect(unsigned timeout_ms) {
+  target_len_ = plan_.target.to_sockaddr(target_);
+  timeout_.tv_sec = timeout_ms / 1000;
+  timeout_.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
+  Ring& ring = session_.worker().ring();
+  ring.reserve(2);
+  io_uring_sqe* sqe = ring.prepare(&connect_op_);
+  io_uring_prep_connect(sqe, local_.get(), reinterpret_cast<sockaddr*>(&target_), target_len_);
+  sqe->flags |= IOSQE_IO_LINK;
+  io_uring_prep_link_timeout(ring.prepare(nullptr), &timeout_, 0);
+  ++inflight_;
+}
+
+void TunnelStream::on_connect(int res) {
+  --inflight_;
+  if (res == 0) {
+    connected_ = true;
+    int one = 1;
+    ::setsockopt(local_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  session_.stream_connected(*this, res == -ECANCELED ? -ETIMEDOUT : res);
+  if (connected_ && !aborted_ && !queued_.empty()) {
+    arm_send();
+  }
+}
+
+void TunnelStream::start_reading() {
+  if (!reading_ && !local_eof_ && !aborted_) {
+    arm_recv();
+  }
+}
+
+void TunnelStream::opened() {
+  if (!counted_open_) {
+    counted_open_ = true;
+    for (auto& c : counters_) {
+      c.opened->Increment();
+    }
+  }
+}
+
+void TunnelStream::arm_recv() {
+  if (!in_) {
+    in_ = std::make_unique<char[]>(kReadChunk);
+  }
+  reading_ = true;
+  in_len_ = in_off_ = 0;
+  io_uring_prep_recv(session_.worker().ring().prepare(&recv_op_), local_.get(), in_.get(),
+                     kReadChunk, 0);
+  ++inflight_;
+}
+
+void TunnelStream::on_recv(int res) {
+  --inflight_;
+  reading_ = false;
+  if (aborted_) {
+    return;
+  }
+  if (res < 0) {
+    local_failed(-res);
+    return;
+  }
+  if (res == 0) {
+    local_eof_ = true;
+  } else {
+    in_len_ = static_cast<std::size_t>(res);
+  }
+  if (deferred_ && id >= 0) {
+    deferred_ = false;
+    nghttp2_session_resume_data(session_.h2(), id);
+  }
+}
+
+void TunnelStream::deliver(const uint8_t* data, std::size_t len) {
+  queued_.insert(queued_.end(), data, data + len);
+  if (connected_ && !send_armed_ && !aborted_) {
+    arm_send();
+  }
+}
+
+void TunnelStream::arm_send() {
+  if (sending_.empty()) {
+    sending_.swap(queued_);
+    sent_ = 0;
+  }
+  send_armed_ = true;
+  io_uring_prep_send(session_.worker().ring().prepare(&send_op_), local_.get(),
+                     sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
+  ++inflight_;
+}
+
+void TunnelStream::on_send(int res) {
+  --inflight_;
+  send_armed_ = false;
+  if (aborted_) {
+    return;
+  }
+  if (res < 0) {
+    local_failed(-res);
+    return;
+  }
+  auto n = static_cast<std::size_t>(res);
+  sent_ += n;
+  for (auto& c : counters_) {
+    (to_peer_is_sent_ ? c.received : c.sent)->Increment(static_cast<double>(n));
+  }
+  // Only bytes the app's socket took are acknowledged: the peer's window is our buffer.
+  if (id >= 0 && !h2_closed_) {
+    nghttp2_session_consume(session_.h2(), id, n);
+  }
+  if (sent_ == sending_.size()) {
+    sending_.clear();
+    sent_ = 0;
+  }
+  if (!sending_.empty() || !queued_.empty()) {
+    arm_send();
+  } else if (peer_eof_ && !fin_sent_) {
+    fin_sent_ = true;
+    ::shutdown(local_.get(), SHUT_WR);
+  }
+}
+
+void TunnelStream::peer_finished() {
+  peer_eof_ = true;
+  if (connected_ && !send_armed_ && queued_.empty() && sending_.empty() && !fin_sent_) {
+    fin_sent_ = true;
+    ::shutdown(local_.get(), SHUT_WR);
+  }
+}
+
+void TunnelStream::h2_closed(uint32_t error_code) {
+  h2_closed_ = true;
+  if (error_code != NGHTTP2_NO_ERROR) {
+    reset();
+  }
+}
+
+void TunnelStream::local_failed(int /*err*/) {
+  reset();  // RST_STREAM to the peer, RST to the app
+}
+
+void TunnelStream::reset() {
+  if (aborted_) {
+    return;
+  }
+  aborted_ = true;
+  if (!h2_closed_ && id >= 0) {
+    nghttp2_submit_rst_stream(session_.h2(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
+  // SO_LINGER {on, 0}: close() sends RST, so the app sees the reset, not a clean end.
+  linger lg{1, 0};
+  ::setsockopt(local_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  if (inflight_ > 0) {
+    io_uring_prep_cancel_fd(session_.worker().ring().prepare(nullptr), local_.get(),
+                            IORING_ASYNC_CANCEL_ALL);
+  }
+}
+
+bool TunnelStream::finished() const {
+  if (inflight_ != 0) {
+    return false;
+  }
+  if (aborted_) {
+    return true;
+  }
+  // Clean end: the h2 stream closed both ways and every byte reached the local socket.
+  return h2_closed_ && sending_.empty() && queued_.empty();
+}
+
+TunnelStream::~TunnelStream() {
+  if (counted_open_) {
+    for (auto& c : counters_) {
+      c.closed->Increment();
+    }
+  }
+}
+
+}  // namespace weft::proxy

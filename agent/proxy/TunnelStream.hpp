@@ -1,0 +1,115 @@
+// One proxied TCP connection inside a TunnelSession: the local socket (the app's connection on
+// the source node, the connection to the app on the destination node) <-> one HTTP/2 stream.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <linux/time_types.h>
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/metrics/TcpMetrics.hpp"
+#include "agent/proxy/FlowPlan.hpp"
+#include "agent/proxy/Ring.hpp"
+#include "common/Fd.hpp"
+
+namespace weft::proxy {
+
+class TunnelSession;
+
+/// Backpressure both ways: bytes from the local socket are read again only after nghttp2 has
+/// framed the previous read (and nghttp2 frames only within the peer's window); bytes from the
+/// peer are acknowledged (nghttp2_session_consume -> WINDOW_UPDATE) only once written to the
+/// local socket. END_STREAM <-> FIN, RST_STREAM <-> RST.
+class TunnelStream {
+ public:
+  /// Source: `local` is the app's accepted connection (bytes read from it flow source ->
+  /// destination). Destination: `local` is still to be connected to the app (connect()).
+  enum class Side { Source, Destination };
+
+  TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
+               std::vector<agent::FlowCounters> counters);
+  /// Counts the connection closed if it was counted open.
+  ~TunnelStream();
+  TunnelStream(const TunnelStream&) = delete;
+  TunnelStream& operator=(const TunnelStream&) = delete;
+
+  int32_t id = -1;
+  /// Request pseudo-headers as received (server side).
+  std::string method;
+  std::string authority;
+  int status = 0;  ///< response :status (client side)
+
+  nghttp2_data_provider provider();
+  const FlowPlan& plan() const { return plan_; }
+  FlowPlan& plan() { return plan_; }
+  int local_fd() const { return local_.get(); }
+
+  /// Server side: the local socket is connected to `plan().target` first.
+  void connect(unsigned timeout_ms);
+  /// Starts reading the local socket (client: at once; server: once connected).
+  void start_reading();
+  /// Marks the connection open in the metrics (2xx seen or sent).
+  void opened();
+  /// DATA from the peer.
+  void deliver(const uint8_t* data, std::size_t len);
+  /// END_STREAM from the peer: FIN to the local socket once everything is written.
+  void peer_finished();
+  /// The h2 stream is closed; `error_code` != NO_ERROR resets the local socket.
+  void h2_closed(uint32_t error_code);
+  /// Resets the local socket (and the h2 stream if still open).
+  void reset();
+  /// Nothing in flight and both sides done: the session may erase it.
+  bool finished() const;
+
+ private:
+  struct Op final : Operation {
+    TunnelStream* stream = nullptr;
+    void (TunnelStream::*handler)(int) = nullptr;
+    void complete(int res, unsigned flags) override;
+  };
+
+  static ssize_t read_cb(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                         nghttp2_data_source* source, void*);
+  void arm_recv();
+  void on_recv(int res);
+  void arm_send();
+  void on_send(int res);
+  void on_connect(int res);
+  void local_failed(int err);
+
+  TunnelSession& session_;
+  Fd local_;
+  FlowPlan plan_;
+  std::vector<agent::FlowCounters> counters_;
+  bool to_peer_is_sent_;  ///< Source side: local -> peer bytes are "sent"
+  sockaddr_storage target_{};
+  socklen_t target_len_ = 0;
+  __kernel_timespec timeout_{};
+
+  Op recv_op_;
+  Op send_op_;
+  Op connect_op_;
+  std::unique_ptr<char[]> in_;  ///< read from local, framed by read_cb
+  std::size_t in_len_ = 0;
+  std::size_t in_off_ = 0;
+  bool reading_ = false;
+  bool local_eof_ = false;
+  bool deferred_ = false;
+  std::vector<uint8_t> sending_;  ///< to the local socket (one send in flight)
+  std::size_t sent_ = 0;
+  std::vector<uint8_t> queued_;
+  bool send_armed_ = false;
+  bool connected_ = false;
+  bool peer_eof_ = false;
+  bool fin_sent_ = false;
+  bool h2_closed_ = false;
+  bool aborted_ = false;
+  bool counted_open_ = false;
+  unsigned inflight_ = 0;
+};
+
+}  // namespace weft::proxy

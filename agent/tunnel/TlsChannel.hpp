@@ -1,0 +1,89 @@
+// TLS over memory BIOs: the caller moves ciphertext between the socket (on io_uring) and the
+// channel, so OpenSSL never touches a file descriptor.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/Error.hpp"
+
+namespace weft::tunnel {
+
+struct SslDeleter {
+  void operator()(SSL* s) const { SSL_free(s); }
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+  void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+};
+using SslPtr = std::unique_ptr<SSL, SslDeleter>;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslDeleter>;
+using SslSessionPtr = std::unique_ptr<SSL_SESSION, SslDeleter>;
+
+/// Receives the session tickets a server sends on a client channel (for resumption). Set as the
+/// SSL's app data; the client context's new-session callback hands every ticket to it.
+class TicketSink {
+ public:
+  virtual void store_ticket(SslSessionPtr ticket) = 0;
+
+ protected:
+  ~TicketSink() = default;
+};
+
+/// One TLS connection, client or server. Not thread-safe; lives on one worker.
+class TlsChannel {
+ public:
+  enum class Status {
+    Ok,        ///< progress made (or nothing to do)
+    WantMore,  ///< needs more ciphertext from the peer
+    Closed,    ///< the peer sent close_notify
+    Failed,    ///< fatal: see failure()
+  };
+
+  /// `resume` (may be null) is offered for session resumption; the channel takes a reference.
+  static Result<TlsChannel> client(SSL_CTX* ctx, SSL_SESSION* resume, TicketSink* tickets);
+  static Result<TlsChannel> server(SSL_CTX* ctx);
+
+  TlsChannel(TlsChannel&&) noexcept = default;
+  TlsChannel& operator=(TlsChannel&&) noexcept = default;
+
+  /// Ciphertext received from the socket.
+  void feed(const char* data, std::size_t len);
+  /// Drives the handshake; Ok once it is complete (then handshake_done()).
+  Status handshake();
+  bool handshake_done() const { return done_; }
+  /// Decrypts whatever is buffered, appending plaintext to `out` (at most `limit` bytes).
+  Status read(std::vector<uint8_t>& out, std::size_t limit);
+  /// Encrypts `len` bytes; always accepts everything (memory BIO).
+  Status write(const uint8_t* data, std::size_t len);
+  /// Queues close_notify.
+  void shutdown();
+  /// Moves every pending ciphertext byte to the end of `out`; returns how many.
+  std::size_t take_output(std::vector<uint8_t>& out);
+  std::size_t pending_output() const;
+
+  SSL* ssl() const { return ssl_.get(); }
+  bool resumed() const { return SSL_session_reused(ssl_.get()) == 1; }
+  /// What went wrong, for logs: the OpenSSL error queue and the verify result.
+  const std::string& failure() const { return failure_; }
+  /// True when the failure was the peer's certificate chain (untrusted, expired, no SPIFFE ID).
+  bool verify_failed() const { return verify_failed_; }
+
+ private:
+  explicit TlsChannel(SslPtr ssl) : ssl_(std::move(ssl)) {}
+  static Result<TlsChannel> make(SSL_CTX* ctx);
+  Status classify(int rc, const char* what);
+
+  SslPtr ssl_;
+  BIO* rbio_ = nullptr;  // owned by ssl_
+  BIO* wbio_ = nullptr;  // owned by ssl_
+  bool done_ = false;
+  bool verify_failed_ = false;
+  std::string failure_;
+};
+
+}  // namespace weft::tunnel
