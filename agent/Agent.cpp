@@ -10,6 +10,7 @@
 #include <set>
 
 #include "agent/identity/LocalIssuer.hpp"
+#include "agent/netns/DeliveryRoute.hpp"
 #include "agent/netns/InPodSockets.hpp"
 #include "agent/pods/StateFile.hpp"
 #include "common/Log.hpp"
@@ -244,6 +245,9 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
   auto opened = netns->run(*home_, [&]() -> Result<Opened> {
     Opened out;
     if (auto ok = ensure_loopback_up(); !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (auto ok = install_delivery_route(config_.socket_mark | WEFT_DELIVERY_MARK_BIT); !ok) {
       return std::unexpected(ok.error());
     }
     const auto loop4 = SockAddr{*IpAddr::parse("127.0.0.1"), WEFT_OUTBOUND_PORT};

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "agent/redirect/MeshAbi.hpp"
 #include "common/Log.hpp"
 
 namespace weft::agent {
@@ -152,11 +153,18 @@ const Field kFields[] = {
        return {};
      },
      [](const Config& c) -> std::string { return std::to_string(c.cert_lifetime_seconds); }},
-    {"socket_mark", "N", "SO_MARK on the agent's own sockets; the BPF hooks never redirect them",
+    {"socket_mark", "N",
+     "SO_MARK on the agent's own sockets (the BPF hooks never redirect them); bit 0x40000000 is "
+     "reserved",
      [](Config& c, std::string_view v) -> Result<void> {
        auto n = parse_number<uint32_t>(v, "socket_mark", 1, UINT32_MAX);
        if (!n) {
          return std::unexpected(n.error());
+       }
+       if ((*n & WEFT_DELIVERY_MARK_BIT) != 0) {
+         return fail(Error::Kind::Config,
+                     fmt::format("socket_mark: bit {:#x} is reserved for inbound delivery",
+                                 WEFT_DELIVERY_MARK_BIT));
        }
        c.socket_mark = *n;
        return {};

@@ -85,6 +85,11 @@ std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedP
   if (reachable_through_tunnel(dst_pod)) {
     plan.route = FlowPlan::Route::Tunnel;
     plan.expected_peer = plan.labels.destination.principal;
+    auto own = std::find_if(src.ips.begin(), src.ips.end(),
+                            [&](const IpAddr& ip) { return ip.family == plan.target.ip.family; });
+    if (own != src.ips.end()) {
+      plan.client_ip = *own;
+    }
     plan.labels.security_policy = "mutual_tls";
   }
   return plan;
@@ -100,12 +105,13 @@ FlowPlan plan_inbound(const NodeView& view, const agent::MeshedPod& dst, const S
   // principal policy could trust.
   plan.labels.source.principal = "unknown";
   plan.labels.destination = identity_of_local(view, dst);
+  plan.client_ip = peer.ip;
   plan.denied = authorize(view, pod_info(view, dst), {});
   return plan;
 }
 
 std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::MeshedPod& dst,
-                                            const SockAddr& source,
+                                            const IpAddr& claimed_client,
                                             const std::string& source_principal,
                                             const SockAddr& target) {
   bool own_ip = std::find(dst.ips.begin(), dst.ips.end(), target.ip) != dst.ips.end();
@@ -117,8 +123,13 @@ std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::M
   FlowPlan plan;
   plan.target = target;
   plan.labels.reporter = "destination";
-  plan.labels.source = identity_of_ip(view, source.ip);
-  plan.labels.source.principal = source_principal;  // proven by the peer's certificate
+  auto claimed = identity_of_ip(view, claimed_client);
+  if (claimed.principal == source_principal) {
+    plan.labels.source = std::move(claimed);
+    plan.client_ip = claimed_client;
+  } else {
+    plan.labels.source.principal = source_principal;  // proven by the peer's certificate
+  }
   plan.labels.destination = identity_of_local(view, dst);
   plan.labels.security_policy = "mutual_tls";
   plan.denied = authorize(view, pod_info(view, dst), source_principal);

@@ -20,7 +20,11 @@ struct FlowPlan {
   SockAddr target;  ///< the app's address: where the agent (or the peer agent) connects
   Route route = Route::Direct;
   std::string expected_peer;  ///< Tunnel: the SPIFFE ID the destination agent must present
-  agent::FlowLabels labels;   ///< as this connection's reporter sees it
+  /// The calling workload's address. Tunnel: sent to the peer agent (CONNECT `forwarded`).
+  /// Inbound: the source address the app sees (an IP_TRANSPARENT delivering socket); empty
+  /// when it is not known, then the app sees its own pod's address.
+  std::optional<IpAddr> client_ip;
+  agent::FlowLabels labels;  ///< as this connection's reporter sees it
   /// Set when both ends are meshed on this node: the destination side is reported here too,
   /// since no other agent sees the flow.
   std::optional<agent::FlowLabels> local_destination_labels;
@@ -41,11 +45,13 @@ std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedP
 FlowPlan plan_inbound(const NodeView& view, const agent::MeshedPod& dst, const SockAddr& peer,
                       const SockAddr& local);
 
-/// Inbound through the tunnel: the agent at `source` (a pod IP), proven to act for
-/// `source_principal`, asks to reach `target` in `dst`. Empty when `target` is not an app
-/// address of `dst` (another pod's IP, or one of weft's own ports).
+/// Inbound through the tunnel: an agent proven to act for `source_principal` asks to reach
+/// `target` in `dst` for the workload at `claimed_client` (its `forwarded` header, else the
+/// tunnel's own source address). The claim is believed only when discovery says a pod with
+/// that address runs as `source_principal`. Empty when `target` is not an app address of
+/// `dst` (another pod's IP, or one of weft's own ports).
 std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::MeshedPod& dst,
-                                            const SockAddr& source,
+                                            const IpAddr& claimed_client,
                                             const std::string& source_principal,
                                             const SockAddr& target);
 

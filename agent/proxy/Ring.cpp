@@ -24,8 +24,7 @@ Result<std::unique_ptr<Ring>> Ring::create(unsigned entries) {
   // completions never interrupt the loop; it requires a single submitting thread (6.1+).
   // The ring is created by the control thread but used by its worker: R_DISABLED defers the
   // choice of the single issuer to enable_on_this_thread(), called by the worker itself.
-  params.flags =
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
   if (int rc = io_uring_queue_init_params(entries, &ring->ring_, &params); rc < 0) {
     return fail_errno("io_uring_queue_init_params", -rc);
   }

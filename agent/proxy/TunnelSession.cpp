@@ -14,6 +14,21 @@
 namespace weft::proxy {
 namespace {
 
+/// The address in a `forwarded` header as the source agent writes it: exactly `for=<IPv4>` or
+/// `for="[<IPv6>]"` (RFC 7239); nullopt for anything else.
+std::optional<IpAddr> forwarded_for(std::string_view value) {
+  if (!value.starts_with("for=")) {
+    return std::nullopt;
+  }
+  value.remove_prefix(4);
+  if (value.starts_with("\"[") && value.ends_with("]\"") && value.size() > 4) {
+    auto ip = IpAddr::parse(value.substr(2, value.size() - 4));
+    return ip && ip->family == AF_INET6 ? ip : std::nullopt;
+  }
+  auto ip = IpAddr::parse(value);
+  return ip && ip->family == AF_INET ? ip : std::nullopt;
+}
+
 constexpr std::size_t kRecvBuffer = 64 * 1024;
 /// Ciphertext waiting for the socket beyond which nghttp2 is not asked for more frames.
 constexpr std::size_t kMaxQueued = 1024 * 1024;
@@ -317,7 +332,18 @@ void TunnelSession::fail(agent::HandshakeFailure why, const std::string& detail)
             worker_.index(), role_ == agent::TunnelRole::Client ? "client" : "server",
             identity_->spiffe_id, peer_principal_.empty() ? expected_peer_ : peer_principal_,
             key_.destination.str(), detail);
-  close_transport(/*graceful=*/false);
+  bool told_peer = false;
+  if (tls_ && tls_->handshake_done() && !send_armed_ && sending_.empty()) {
+    // Refused after the handshake (wrong identity, no h2): the peer still gets our Finished and
+    // a close_notify, so it sees a refusal rather than a lost connection. A few hundred bytes
+    // into a fresh socket buffer: one non-blocking send outside the ring, on this path only.
+    tls_->shutdown();
+    tls_->take_output(queued_);
+    ssize_t n = ::send(socket_.get(), queued_.data(), queued_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    told_peer = n == static_cast<ssize_t>(queued_.size());
+    queued_.clear();
+  }
+  close_transport(/*graceful=*/told_peer);
 }
 
 void TunnelSession::close_transport(bool graceful) {
@@ -407,9 +433,18 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan,
     stream->reset();  // the session failed while starting: the app sees a reset at once
     return;
   }
-  nghttp2_nv hdrs[] = {header(":method", "CONNECT"), header(":authority", authority)};
+  // RFC 7239: which workload of the (shared) session this stream is for.
+  std::string forwarded;
+  if (stream->plan().client_ip) {
+    const IpAddr& ip = *stream->plan().client_ip;
+    forwarded = ip.family == AF_INET6 ? fmt::format("for=\"[{}]\"", ip.str())
+                                      : fmt::format("for={}", ip.str());
+  }
+  nghttp2_nv hdrs[] = {header(":method", "CONNECT"), header(":authority", authority),
+                       header("forwarded", forwarded)};
   nghttp2_data_provider body = stream->provider();
-  int32_t id = nghttp2_submit_request(h2_, nullptr, hdrs, std::size(hdrs), &body, nullptr);
+  int32_t id =
+      nghttp2_submit_request(h2_, nullptr, hdrs, forwarded.empty() ? 2 : 3, &body, nullptr);
   if (id < 0) {
     log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", worker_.index(),
               key_.destination.str(), nghttp2_strerror(id));
@@ -441,7 +476,8 @@ void TunnelSession::on_connect_request(int32_t id) {
   auto source = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
   std::optional<FlowPlan> plan;
   if (target && source) {
-    plan = worker_.plan_tunnel_stream(*pod_, *source, peer_principal_, *target);
+    auto claimed = forwarded_for(req.mapped().forwarded).value_or(source->ip);
+    plan = worker_.plan_tunnel_stream(*pod_, claimed, peer_principal_, *target);
   }
   if (!plan) {
     log::warn("tunnel.bad_request", "worker={} pod={} peer={} method={} authority=\"{}\"",
@@ -454,7 +490,7 @@ void TunnelSession::on_connect_request(int32_t id) {
     respond(id, 403, nullptr);
     return;
   }
-  auto upstream = worker_.open_upstream(*pod_, plan->target.ip.family);
+  auto upstream = worker_.open_upstream(*pod_, plan->target.ip.family, plan->client_ip);
   if (!upstream) {
     respond(id, 503, nullptr);
     return;
@@ -508,6 +544,8 @@ int TunnelSession::on_header(nghttp2_session* /*h2*/, const nghttp2_frame* frame
         it->second.method = v;
       } else if (n == ":authority") {
         it->second.authority = v;
+      } else if (n == "forwarded") {
+        it->second.forwarded = v;
       }
     }
   } else if (n == ":status") {

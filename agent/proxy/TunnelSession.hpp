@@ -128,6 +128,7 @@ class TunnelSession final : public tunnel::TicketSink {
   struct Request {
     std::string method;
     std::string authority;
+    std::string forwarded;
   };
   std::unordered_map<int32_t, Request> requests_;
 

@@ -348,10 +348,10 @@ std::vector<agent::FlowCounters> Worker::counters_for(const FlowPlan& plan) {
 }
 
 std::optional<FlowPlan> Worker::plan_tunnel_stream(const agent::MeshedPod& pod,
-                                                   const SockAddr& source,
+                                                   const IpAddr& claimed_client,
                                                    const std::string& principal,
                                                    const SockAddr& target) {
-  auto plan = plan_tunnel_inbound(*view_, pod, source, principal, target);
+  auto plan = plan_tunnel_inbound(*view_, pod, claimed_client, principal, target);
   if (plan && !plan->denied.empty()) {
     context_.metrics.denied(plan->labels, plan->denied);
     log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index_, principal,
@@ -410,22 +410,41 @@ void Worker::on_tick() {
   }
 }
 
-Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family) {
+Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family,
+                                 const std::optional<IpAddr>& transparent_source) {
+  bool transparent = transparent_source && transparent_source->family == family;
   return pod.netns.run(home_, [&]() -> Result<Fd> {
     Fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) {
       return fail_errno("socket in pod netns");
     }
-    if (::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &context_.socket_mark,
-                     sizeof(context_.socket_mark)) != 0) {
+    uint32_t mark = context_.socket_mark | (transparent ? WEFT_DELIVERY_MARK_BIT : 0);
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {
       return fail_errno("setsockopt SO_MARK");
+    }
+    if (!transparent) {
+      return fd;
+    }
+    int one = 1;
+    bool v4 = family == AF_INET;
+    if (::setsockopt(fd.get(), v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one,
+                     sizeof(one)) != 0 ||
+        ::setsockopt(fd.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) != 0) {
+      return fail_errno("setsockopt IP_TRANSPARENT");
+    }
+    sockaddr_storage ss{};
+    socklen_t len = SockAddr{*transparent_source, 0}.to_sockaddr(ss);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      return fail_errno("bind to the client's address " + transparent_source->str());
     }
     return fd;
   });
 }
 
 void Worker::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan) {
-  auto upstream = open_upstream(pod, plan.target.ip.family);
+  // Outbound relays connect from the source pod (client_ip is empty); inbound ones deliver as
+  // the client.
+  auto upstream = open_upstream(pod, plan.target.ip.family, plan.client_ip);
   if (!upstream) {
     log::error("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
                upstream.error().message);

@@ -86,10 +86,14 @@ class Worker {
 
   // Used by TunnelSession, on this worker's thread only.
   /// Opens an upstream socket inside `pod`'s netns, marked so the BPF hooks leave it alone.
-  Result<Fd> open_upstream(const agent::MeshedPod& pod, sa_family_t family);
+  /// With `transparent_source` (inbound delivery) it is bound to that foreign address with
+  /// IP_TRANSPARENT and carries the delivery mark, so the app sees the real client.
+  Result<Fd> open_upstream(const agent::MeshedPod& pod, sa_family_t family,
+                           const std::optional<IpAddr>& transparent_source = std::nullopt);
   std::vector<agent::FlowCounters> counters_for(const FlowPlan& plan);
   /// A CONNECT request arrived on `pod`'s :15008: plan (and authorize, counting refusals).
-  std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod, const SockAddr& source,
+  std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod,
+                                             const IpAddr& claimed_client,
                                              const std::string& principal, const SockAddr& target);
   /// The current credential generation of a local identity (0 when it has none).
   uint64_t identity_generation(const std::string& principal) const;

@@ -11,6 +11,11 @@
 #define WEFT_INBOUND_PORT 15006  /* 0.0.0.0: inbound plaintext, assigned by tc */
 #define WEFT_TUNNEL_PORT 15008   /* 0.0.0.0: mTLS tunnel from other agents */
 
+/* Added to the agent's socket mark on the sockets that deliver inbound connections to an app
+ * with the client's address (IP_TRANSPARENT); the pod's return route matches it. The BPF hooks
+ * treat both marks as the agent's. */
+#define WEFT_DELIVERY_MARK_BIT 0x40000000u
+
 #define WEFT_MAX_EXCLUDED_PORTS 16
 #define WEFT_AF_INET 2
 #define WEFT_AF_INET6 10

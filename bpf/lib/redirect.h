@@ -34,7 +34,7 @@ static __always_inline bool port_listed(const __u16* ports, __u16 port) {
 
 /* SO_MARK of a socket the agent opened itself (it sets the mark before connect()). */
 static __always_inline bool is_agent_mark(__u32 mark) {
-  return mark == weft_agent_mark;
+  return (mark & ~WEFT_DELIVERY_MARK_BIT) == weft_agent_mark;
 }
 
 /* 127.0.0.0/8, and 0.0.0.0, which connect() treats as "this host" (RFC 1122 3.2.1.3). */

@@ -1,0 +1,26 @@
+// The return path that lets the agent deliver inbound connections to a pod's app with the
+// client's address as source (as Istio ambient's in-pod mode does, without iptables).
+//
+// The agent's delivering socket is IP_TRANSPARENT, bound to the client's address and marked
+// with the delivery mark. With net.ipv4.tcp_fwmark_accept=1 the app's accepted socket inherits
+// that mark from the SYN, so its replies carry it too; a policy rule sends packets with the mark
+// to a table whose only route is "local default dev lo", so the replies come back to the agent
+// instead of leaving the pod towards the client's real address. Nothing else in the pod carries
+// the mark, so nothing else is rerouted.
+#pragma once
+
+#include <cstdint>
+
+#include "common/Error.hpp"
+
+namespace weft {
+
+/// The policy rule's priority and table (in the pod's netns only).
+constexpr uint32_t kDeliveryRulePriority = 15006;
+constexpr uint32_t kDeliveryTable = 15006;
+
+/// Installs the sysctl, rules (IPv4 and, where the pod has IPv6, IPv6) and local routes in the
+/// calling thread's netns. Idempotent: a re-meshed pod keeps what is there.
+Result<void> install_delivery_route(uint32_t delivery_mark);
+
+}  // namespace weft
