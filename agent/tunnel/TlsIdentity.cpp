@@ -1,6 +1,7 @@
 #include "agent/tunnel/TlsIdentity.hpp"
 
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include <cstring>
@@ -77,6 +78,12 @@ Result<std::shared_ptr<const TlsIdentity>> TlsIdentity::create(
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(client->get(), hand_ticket_to_sink);
   SSL_CTX_set_alpn_select_cb(server->get(), select_h2, nullptr);
+  // Resumption with client certificates needs a session ID context (OpenSSL refuses the
+  // resumed handshake without one): the identity's name, hashed to fit.
+  unsigned char sid_ctx[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(spiffe_id.data()), spiffe_id.size(), sid_ctx);
+  static_assert(sizeof(sid_ctx) <= SSL_MAX_SID_CTX_LENGTH);
+  SSL_CTX_set_session_id_context(server->get(), sid_ctx, sizeof(sid_ctx));
   SSL_CTX_set_num_tickets(server->get(), 1);
   auto id = std::make_shared<TlsIdentity>();
   id->spiffe_id = std::move(spiffe_id);
