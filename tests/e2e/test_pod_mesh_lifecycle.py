@@ -12,6 +12,7 @@ from harness.scenarios import deployment_pods
 OPENED = "weft_tcp_connections_opened_total"
 OUTBOUND_PORT = 15001
 INBOUND_PORT = 15006
+TUNNEL_PORT = 15008  # mTLS from other nodes' agents (issue 3)
 
 
 def _listed(agent, pod):
@@ -34,7 +35,7 @@ def test_add_meshes_the_pod_and_del_unmeshes_it(cluster):
     assert any(ip.split("/")[0] == client.ip for ip in entry["ips"])
     assert not _listed(agent, server), "a pod added without weft-cni must not be meshed"
     # The agent's listeners live inside the pod.
-    assert {OUTBOUND_PORT, INBOUND_PORT} <= client.listening_ports()
+    assert {OUTBOUND_PORT, INBOUND_PORT, TUNNEL_PORT} <= client.listening_ports()
 
     # Redirected: the connection to the plain server's pod IP is carried and counted by the
     # agent, and the server still sees the client pod's address.
@@ -48,7 +49,8 @@ def test_add_meshes_the_pod_and_del_unmeshes_it(cluster):
     # DEL through the whole chain (what the runtime does when the sandbox goes away).
     assert node.cni_del(client) == []
     assert not _listed(agent, client)
-    procs.wait_until(lambda: not ({OUTBOUND_PORT, INBOUND_PORT} & client.listening_ports()),
+    procs.wait_until(lambda: not ({OUTBOUND_PORT, INBOUND_PORT, TUNNEL_PORT}
+                                  & client.listening_ports()),
                      5, what="the agent's in-pod listeners to close")
 
     # Give the same netns a network again without weft-cni: its traffic no longer passes

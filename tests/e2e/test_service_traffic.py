@@ -22,7 +22,8 @@ def _flow_labels(sc):
         "destination_workload_namespace": sc.namespace,
         "destination_principal": principal(sc.namespace, "echo"),
         "request_protocol": "tcp",
-        "connection_security_policy": "none",
+        # Meshed to meshed on one node counts as mutual_tls (issue 3's contract).
+        "connection_security_policy": "mutual_tls",
     }
 
 

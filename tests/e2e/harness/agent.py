@@ -16,8 +16,13 @@ ADMIN_PORT = 15020
 class Agent:
     """Start/stop/restart one agent; read its admin API; its log is kept for failures."""
 
-    def __init__(self, node, build, workdir, cleanup, extra_args=(), exec_prefix=()):
+    def __init__(self, node, build, workdir, cleanup, extra_args=(), exec_prefix=(),
+                 mesh_ca=None, cert_lifetime_seconds=None):
         self.node = node
+        # The cluster's MeshCA (weftctl ca create): its files are passed as the agent's
+        # --trust-anchor-file/--issuer-cert-file/--issuer-key-file.
+        self.mesh_ca = mesh_ca
+        self.cert_lifetime_seconds = cert_lifetime_seconds
         # e.g. ["taskset", "-c", "1"]: exec'd between nsenter and the agent, so the PID
         # stays the agent's.
         self.exec_prefix = list(exec_prefix)
@@ -39,13 +44,18 @@ class Agent:
 
     def settings(self):
         """The agent's settings as (flag name, value) pairs; extra_args override them."""
-        return [("node-name", self.node.name),
+        out = [("node-name", self.node.name),
                 ("registration-socket", self.socket),
                 ("bpffs-dir", self.bpffs_dir),
                 ("state-file", self.state_file),
                 ("manifests-dir", self.manifests_dir),
                 ("admin-address", f"0.0.0.0:{ADMIN_PORT}"),
                 ("log-level", "debug")]
+        if self.mesh_ca is not None:
+            out += self.mesh_ca.agent_settings()
+        if self.cert_lifetime_seconds is not None:
+            out.append(("cert-lifetime-seconds", str(self.cert_lifetime_seconds)))
+        return out
 
     def argv(self):
         """The agent's command line: flags, or --config FILE after write_config()."""

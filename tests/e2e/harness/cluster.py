@@ -1,6 +1,9 @@
 """A set of simulated nodes on one kernel, joined by veth links, plus manifest publishing."""
+import os
+
 from . import cleanup as cleanup_mod
 from . import manifests, netns
+from .mesh_ca import MeshCA
 from .node import Node
 
 
@@ -13,11 +16,24 @@ class Cluster:
         self.cleanup = cleanup
         self.nodes = []
         self._links = 0
+        self._mesh_ca = None
 
-    def add_node(self, name, agent_args=(), with_agent=True, start_agent=True, **kwargs):
-        """Creates node `name` (netns, forwarding on) and starts its agent unless told not to."""
+    @property
+    def mesh_ca(self):
+        """The cluster's mesh CA, made with `weftctl ca create` in the workdir on first use
+        (every agent of the cluster gets the same trust anchor and issuer)."""
+        if self._mesh_ca is None:
+            self._mesh_ca = MeshCA(self.build, os.path.join(self.workdir, "mesh-ca"))
+        return self._mesh_ca
+
+    def add_node(self, name, agent_args=(), with_agent=True, start_agent=True,
+                 cert_lifetime_seconds=None, **kwargs):
+        """Creates node `name` (netns, forwarding on) and starts its agent unless told not to;
+        cert_lifetime_seconds becomes the agent's --cert-lifetime-seconds."""
         node = Node(name, len(self.nodes) + 1, self.build, self.workdir, self.cleanup,
-                    agent_args=agent_args, with_agent=with_agent, **kwargs)
+                    agent_args=agent_args, with_agent=with_agent,
+                    mesh_ca=self.mesh_ca if with_agent else None,
+                    cert_lifetime_seconds=cert_lifetime_seconds, **kwargs)
         self.nodes.append(node)
         if with_agent and start_agent:
             node.agent.start()
@@ -32,6 +48,8 @@ class Cluster:
         addr_a, addr_b = f"10.78.{k}.1", f"10.78.{k}.2"
         netns.veth_between(a.netns, if_a, f"{addr_a}/24", b.netns, if_b, f"{addr_b}/24",
                            self.cleanup)
+        a.links.append(if_a)
+        b.links.append(if_b)
         netns.ip(a.netns, "route", "add", str(b.pod_cidr), "via", addr_b)
         netns.ip(b.netns, "route", "add", str(a.pod_cidr), "via", addr_a)
 

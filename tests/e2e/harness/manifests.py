@@ -4,6 +4,7 @@ import json
 import os
 
 TRUST_DOMAIN = "cluster.local"
+REDIRECTION_ANNOTATION = "weft.io/redirection"
 
 
 def principal(namespace, service_account, trust_domain=TRUST_DOMAIN):
@@ -44,10 +45,16 @@ def endpoint_slice(service_name, namespace, pods, ports, suffix="abcde"):
     }
 
 
-def pod_object(pod):
-    """A v1 Pod as the API server would show it for a Deployment's pod, with its IP."""
+def pod_object(pod, redirection=None):
+    """A v1 Pod as the API server would show it for a Deployment's pod, with its IP.
+
+    Meshed pods carry `weft.io/redirection: enabled` (the agent sets it in a cluster; peers
+    use it to tunnel to the pod); redirection=True/False overrides that (e.g. a fake peer in a
+    non-meshed pod that claims to be meshed)."""
     meta = {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid,
             "labels": {"app": pod.app}}
+    if pod.meshed if redirection is None else redirection:
+        meta["annotations"] = {REDIRECTION_ANNOTATION: "enabled"}
     if pod.deployment:
         rs = f"{pod.deployment}-{pod.template_hash}"
         meta["labels"]["pod-template-hash"] = pod.template_hash
@@ -60,6 +67,26 @@ def pod_object(pod):
                  "containers": [{"name": "app", "image": "weft/e2e-server:latest"}]},
         "status": {"phase": "Running", "podIP": pod.ip, "podIPs": [{"ip": pod.ip}]},
     }
+
+
+def mesh_policy(name, namespace, mode=None, match_labels=None, principals=None,
+                namespaces=None):
+    """A security.weft.io/v1alpha1 MeshPolicy (agent/discovery/README.md): mode STRICT or
+    PERMISSIVE, optional selector labels and allow lists (None = not present)."""
+    spec = {}
+    if match_labels is not None:
+        spec["selector"] = {"matchLabels": dict(match_labels)}
+    if mode is not None:
+        spec["mode"] = mode
+    allow = {}
+    if principals is not None:
+        allow["principals"] = list(principals)
+    if namespaces is not None:
+        allow["namespaces"] = list(namespaces)
+    if allow:
+        spec["allow"] = allow
+    return {"apiVersion": "security.weft.io/v1alpha1", "kind": "MeshPolicy",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
 def as_list(objects):

@@ -15,7 +15,8 @@ class Node:
     """Node `index` owns pod CIDR 10.77.<index>.0/24 and bridge <prefix>b<index>."""
 
     def __init__(self, name, index, build, workdir, cleanup, agent_args=(), with_agent=True,
-                 cni_timeout_ms=3000, agent_exec_prefix=()):
+                 cni_timeout_ms=3000, agent_exec_prefix=(), mesh_ca=None,
+                 cert_lifetime_seconds=None):
         self.name = name
         self.index = index
         self.build = build
@@ -31,8 +32,10 @@ class Node:
         netns.add(self.netns, cleanup)
         netns.sysctl(self.netns, "net.ipv4.ip_forward", 1)
         self.cni = cni_runtime.CniRuntime(build.cni_path, self.netns)
-        self.agent = (Agent(self, build, self.workdir, cleanup, agent_args, agent_exec_prefix)
+        self.agent = (Agent(self, build, self.workdir, cleanup, agent_args, agent_exec_prefix,
+                            mesh_ca=mesh_ca, cert_lifetime_seconds=cert_lifetime_seconds)
                       if with_agent else None)
+        self.links = []  # interface names of this node's ends of node links (Cluster.link)
         self.cni_timeout_ms = cni_timeout_ms
 
     def primary_plugin(self):

@@ -6,12 +6,15 @@ REPO_ROOT = os.path.dirname(os.path.dirname(E2E_DIR))
 SERVERS_DIR = os.path.join(E2E_DIR, "servers")
 POD_SERVER = os.path.join(SERVERS_DIR, "pod_server.py")
 POD_CLIENT = os.path.join(SERVERS_DIR, "pod_client.py")
+TLS_PEER = os.path.join(SERVERS_DIR, "tls_peer.py")
+SOAK_CLIENT = os.path.join(SERVERS_DIR, "soak_client.py")
+PARALLEL_CLIENT = os.path.join(SERVERS_DIR, "parallel_client.py")
 PYTHON = "/usr/bin/python3"
 SYSTEM_CNI_DIR = "/usr/lib/cni"
 
 
 class Build:
-    """The build directory (WEFT_BUILD_DIR, default <repo>/build) and its two binaries."""
+    """The build directory (WEFT_BUILD_DIR, default <repo>/build) and its binaries."""
 
     def __init__(self, build_dir=None):
         self.dir = os.path.abspath(build_dir or os.environ.get("WEFT_BUILD_DIR")
@@ -19,6 +22,7 @@ class Build:
         self.agent = os.path.join(self.dir, "agent", "weft-agent")
         self.cni_dir = os.path.join(self.dir, "cni")
         self.cni = os.path.join(self.cni_dir, "weft-cni")
+        self.weftctl = os.path.join(self.dir, "weftctl", "weftctl")
 
     @property
     def cni_path(self):
@@ -26,9 +30,9 @@ class Build:
         return [self.cni_dir, SYSTEM_CNI_DIR]
 
     def missing(self):
-        """Human-readable reasons the binaries cannot be used, empty when both are there."""
+        """Human-readable reasons the binaries cannot be used, empty when all are there."""
         out = []
-        for path in (self.agent, self.cni):
+        for path in (self.agent, self.cni, self.weftctl):
             if not (os.path.isfile(path) and os.access(path, os.X_OK)):
                 out.append(f"{path} is missing (build it: ninja -C {self.dir})")
         return out

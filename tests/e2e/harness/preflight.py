@@ -1,6 +1,7 @@
 """Checks that the machine can run the e2e tests; each problem is one clear sentence."""
 import os
 import shutil
+import subprocess
 
 from . import paths
 
@@ -18,11 +19,20 @@ def problems(build=None, need_binaries=True):
                 out.append("no cgroup v2 mount in /proc/mounts; weft attaches connect hooks there")
     except OSError as e:
         out.append(f"cannot read /proc/mounts: {e}")
-    for tool in ("ip", "nsenter", "curl"):
+    for tool, package in (("ip", "iproute2"), ("ss", "iproute2"), ("nsenter", "util-linux"),
+                          ("curl", "curl"), ("tcpdump", "tcpdump"), ("tshark", "tshark")):
         if shutil.which(tool) is None:
-            out.append(f"'{tool}' not found in PATH")
+            out.append(f"'{tool}' not found in PATH (apt-get install {package})")
     if not os.path.exists(paths.PYTHON):
         out.append(f"{paths.PYTHON} not found")
+    else:
+        # The pod-side scripts run under Debian's python: its modules are what count.
+        for module, package in (("cryptography", "python3-cryptography"), ("h2", "python3-h2")):
+            r = subprocess.run([paths.PYTHON, "-c", f"import {module}"], capture_output=True,
+                               text=True, check=False)
+            if r.returncode != 0:
+                out.append(f"{paths.PYTHON} cannot import {module} "
+                           f"(apt-get install {package}): {r.stderr.strip()[-200:]}")
     for plugin in ("bridge", "host-local", "loopback"):
         if not os.path.exists(os.path.join(paths.SYSTEM_CNI_DIR, plugin)):
             out.append(f"CNI plugin {paths.SYSTEM_CNI_DIR}/{plugin} missing "

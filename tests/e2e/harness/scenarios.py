@@ -65,3 +65,21 @@ def wait_for_service(scenario, timeout=15):
         return r.returncode == 0
     procs.wait_until(reachable, timeout, interval=0.3,
                      what=f"{scenario.url} reachable from {scenario.client.name}")
+
+
+def two_nodes(cluster, **node_kwargs):
+    """node1 and node2, each with its agent (same mesh CA), joined by a node link."""
+    n1 = cluster.add_node("node1", **node_kwargs)
+    n2 = cluster.add_node("node2", **node_kwargs)
+    cluster.link(n1, n2)
+    return n1, n2
+
+
+def wait_for_sha_service(scenario, timeout=15):
+    """Like wait_for_service for scenarios without the http server: a 1-byte sha call
+    through the ClusterIP until it is answered."""
+    def answered():
+        return scenario.client.client("sha", scenario.cluster_ip, SHA_PORT, "--bytes", 1,
+                                      timeout=10)["reply"]
+    procs.wait_until(answered, timeout, interval=0.3,
+                     what=f"{scenario.cluster_ip}:{SHA_PORT} answering {scenario.client.name}")
