@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""weft demo: one simulated node, a client pod and a Service `echo` backed by two pods.
+"""weft demo: two simulated nodes, a client pod and a Service `echo` backed by two pods, one
+beside the client on node-a and one on node-b.
 
 Everything goes through the real CNI chain (loopback, then bridge + host-local, then
-weft-cni) and a real weft-agent; the topology comes from the e2e harness
-(tests/e2e/harness). The client calls the Service's virtual ClusterIP in a loop; each line
-shows which pod answered and the source address it saw. Ctrl-C (or --once) cleans up.
+weft-cni) and a real weft-agent per node, both holding a mesh CA made by `weftctl ca create`;
+the topology comes from the e2e harness (tests/e2e/harness). The client calls the Service's
+virtual ClusterIP in a loop; each line shows which pod answered and the source address it saw.
+Calls to node-b cross the node link inside a TLS 1.3 tunnel between the agents, each side
+presenting its workload's SPIFFE certificate; a MeshPolicy lets only the client call echo.
+Ctrl-C (or --once) cleans up.
 """
 import argparse
 import atexit
@@ -27,17 +31,21 @@ from harness.cluster import Cluster  # noqa: E402
 MANIFESTS = os.path.join(REPO, "manifests", "demo")
 NAMESPACE = "demo"
 CLUSTER_IP = "10.96.0.10"
-# Pods in CNI ADD order; on a fresh node host-local hands out .2, .3, .4 of 10.77.1.0/24,
-# which manifests/demo/*.yaml list.
+NODES = ["node-a", "node-b"]
+# Pods in CNI ADD order; on fresh nodes host-local hands out .2, .3 of 10.77.1.0/24 (node-a)
+# and .2 of 10.77.2.0/24 (node-b), which manifests/demo/*.yaml list.
 PODS = [
-    # name, deployment, template hash, uid, expected IP
-    ("client-7c9f6d5b8-q4xzt", "client", "7c9f6d5b8", "0b6f4a52-1d0e-4c39-9a57-3c1f2e8d7a01",
-     "10.77.1.2"),
-    ("echo-5d8f7c9b4-k2mpn", "echo", "5d8f7c9b4", "7f3c1b9e-52a4-4d61-8e0f-6a9d2b4c5e02",
-     "10.77.1.3"),
-    ("echo-5d8f7c9b4-w7rtx", "echo", "5d8f7c9b4", "c2a8e6d4-9b1f-4e7a-b3c5-1d0f8e6a4b03",
-     "10.77.1.4"),
+    # node, name, deployment, template hash, uid, expected IP
+    ("node-a", "client-7c9f6d5b8-q4xzt", "client", "7c9f6d5b8",
+     "0b6f4a52-1d0e-4c39-9a57-3c1f2e8d7a01", "10.77.1.2"),
+    ("node-a", "echo-5d8f7c9b4-k2mpn", "echo", "5d8f7c9b4",
+     "7f3c1b9e-52a4-4d61-8e0f-6a9d2b4c5e02", "10.77.1.3"),
+    ("node-b", "echo-5d8f7c9b4-w7rtx", "echo", "5d8f7c9b4",
+     "c2a8e6d4-9b1f-4e7a-b3c5-1d0f8e6a4b03", "10.77.2.2"),
 ]
+# What the demo shows from each agent's /metrics.
+SHOWN_METRICS = ("weft_tcp_", "weft_tls_handshakes_total", "weft_tunnel_sessions",
+                 "weft_identity_certificate_expiry")
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
 
@@ -49,30 +57,40 @@ def say(title, body=None):
             print(f"   {line}")
 
 
-def weft_tcp_lines(agent):
-    """The agent's weft_tcp_* samples, as Prometheus text."""
+def metric_lines(agent):
+    """The agent's samples the demo shows, as Prometheus text (zero-valued series left out)."""
     return "\n".join(line for line in agent.metrics().text.splitlines()
-                     if line.startswith("weft_tcp_"))
+                     if line.startswith(SHOWN_METRICS) and not line.endswith(" 0"))
 
 
-def build_node(cluster):
-    """Node + agent (from a YAML config), pods through CNI, servers, manifests."""
-    node = cluster.add_node("demo-node", start_agent=False)
-    config = node.agent.write_config()
-    say(f"agent config ({node.agent.config_file})", config)
-    say("agent command (in the node's netns)",
-        " ".join(["nsenter", f"--net=/var/run/netns/{node.netns}"] + node.agent.argv()))
-    node.agent.start()
-    say(f"agent ready; admin API on {node.name}:15020 (/metrics /ready /pods)")
+def build_nodes(cluster):
+    """Mesh CA, nodes + agents (from YAML configs) joined by a link, pods through CNI,
+    servers, manifests."""
+    ca = cluster.mesh_ca
+    say(f"mesh CA: weftctl ca create --dir {os.path.dirname(ca.trust_anchor)}",
+        "\n".join(sorted(os.listdir(os.path.dirname(ca.trust_anchor)))))
+    nodes = {}
+    for name in NODES:
+        node = cluster.add_node(name, start_agent=False)
+        config = node.agent.write_config()
+        say(f"{name}: agent config ({node.agent.config_file})", config)
+        say(f"{name}: agent command (in the node's netns)",
+            " ".join(["nsenter", f"--net=/var/run/netns/{node.netns}"] + node.agent.argv()))
+        node.agent.start()
+        say(f"{name}: agent ready; admin API on {name}:15020 (/metrics /ready /pods)")
+        nodes[name] = node
+    cluster.link(nodes["node-a"], nodes["node-b"])
+    say("node link: veth node-a <-> node-b, routes to each other's pod CIDR")
 
     say("CNI conflist the runtime runs for each pod (after containerd's loopback)",
-        json.dumps(node.conflist(meshed=True), indent=2))
+        json.dumps(nodes["node-a"].conflist(meshed=True), indent=2))
     pods = []
-    for name, deployment, template_hash, uid, expected_ip in PODS:
+    for node_name, name, deployment, template_hash, uid, expected_ip in PODS:
+        node = nodes[node_name]
         pod = node.add_pod(name, namespace=NAMESPACE, service_account=deployment,
                            deployment=deployment, template_hash=template_hash, uid=uid)
         pods.append((pod, expected_ip))
-        print(f"   CNI ADD {NAMESPACE}/{name}: {pod.ip} in netns {pod.netns} "
+        print(f"   {node_name}: CNI ADD {NAMESPACE}/{name}: {pod.ip} in netns {pod.netns} "
               f"(meshed: {pod.container_id in node.agent.pod_ids()})")
     client = pods[0][0]
     servers = [p for p, _ in pods[1:]]
@@ -89,9 +107,9 @@ def build_node(cluster):
         mapping = {expected: pod.ip for pod, expected in pods}
         text = re.sub(r"\b10\.77\.\d+\.\d+\b", lambda m: mapping.get(m.group(0), m.group(0)),
                       text)
-        manifests.write_text(node.agent.manifests_dir, filename, text)
-        say(f"manifest {filename} (-> {node.agent.manifests_dir})", text)
-    return node, client, servers
+        cluster.publish_text(filename, text)
+        say(f"manifest {filename} (-> every node's manifests dir)", text)
+    return list(nodes.values()), client, servers
 
 
 def call(client):
@@ -101,8 +119,14 @@ def call(client):
     return answer["pod"], answer["peer"]
 
 
+def show_metrics(nodes):
+    for node in nodes:
+        say(f"{node.name}: agent metrics (weft_tcp_*, TLS, tunnel, certificates)",
+            metric_lines(node.agent))
+
+
 def run(args, cluster):
-    node, client, servers = build_node(cluster)
+    nodes, client, servers = build_nodes(cluster)
     procs.wait_until(lambda: call(client), 15, interval=0.3,
                      what="the agent to resolve the echo Service")
     say(f"traffic: {client.name} -> echo.{NAMESPACE} ({CLUSTER_IP}:80), via weft")
@@ -118,13 +142,21 @@ def run(args, cluster):
         except Exception as e:  # noqa: BLE001 - keep the demo loop going, show the error
             print(f"   #{i:<4} FAILED: {e}")
         if count is None and i % 10 == 0:
-            say("agent metrics (weft_tcp_*)", weft_tcp_lines(node.agent))
+            show_metrics(nodes)
         if count is None:
             time.sleep(args.interval)
-    say("agent metrics (weft_tcp_*)", weft_tcp_lines(node.agent))
+    show_metrics(nodes)
     say("answers per pod", "\n".join(f"{k}: {v}" for k, v in sorted(seen.items())))
     if set(seen) != {s.name for s in servers}:
         print("demo check FAILED: both echo pods should have answered", file=sys.stderr)
+        return 1
+    tunnelled = nodes[1].agent.metrics().sum(
+        "weft_tcp_connections_opened_total", reporter="destination",
+        connection_security_policy="mutual_tls",
+        source_principal=f"spiffe://cluster.local/ns/{NAMESPACE}/sa/client")
+    if not tunnelled:
+        print("demo check FAILED: node-b counted no mutual_tls connection from the client",
+              file=sys.stderr)
         return 1
     return 0
 

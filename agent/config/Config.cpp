@@ -143,7 +143,7 @@ const Field kFields[] = {
      },
      [](const Config& c) -> std::string { return c.issuer_key_file; }},
     {"cert_lifetime_seconds", "S",
-     "lifetime of workload certificates; each is renewed around half-way (default 24 h)",
+     "lifetime of workload certificates (10 s to 366 days); each is renewed at 40-60% of it",
      [](Config& c, std::string_view v) -> Result<void> {
        auto n = parse_number<unsigned>(v, "cert_lifetime_seconds", 10, 366 * 24 * 3600);
        if (!n) {
@@ -407,7 +407,8 @@ std::string help_text() {
   Config defaults;
   std::string out =
       "weft-agent: the weft node agent. Meshes the pods weft-cni registers: eBPF redirects their\n"
-      "TCP to this process, which proxies it on io_uring and exports Prometheus metrics.\n\n"
+      "TCP to this process, which proxies it on io_uring (mTLS under each workload's SPIFFE\n"
+      "identity between nodes, MeshPolicy authorization) and exports Prometheus metrics.\n\n"
       "usage: weft-agent [--config FILE] [--FLAG VALUE]...\n"
       "       weft-agent uninstall --bpffs-dir DIR   detach weft's BPF programs, remove pins\n\n"
       "Every flag is also a key of the YAML --config file (dashes become underscores);\n"
