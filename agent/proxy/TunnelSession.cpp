@@ -108,6 +108,7 @@ void TunnelSession::init_h2() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_send_data_callback(cbs, on_send_data);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   // Windows open only as bytes reach the local socket (TunnelStream::on_send): end-to-end
@@ -130,6 +131,7 @@ void TunnelSession::init_h2() {
 
 void TunnelSession::start(unsigned connect_timeout_ms) {
   rbuf_ = std::make_unique<char[]>(kRecvBuffer);
+  plain_ = std::make_unique<uint8_t[]>(kRecvBuffer);
   if (!tls_) {
     fail(agent::HandshakeFailure::Protocol, "cannot create a TLS channel");
     return;
@@ -207,10 +209,10 @@ void TunnelSession::on_recv(int res) {
       return;
     }
   }
-  plain_.clear();
-  auto st = tls_->read(plain_, SIZE_MAX);
-  if (!plain_.empty()) {
-    ssize_t rv = nghttp2_session_mem_recv(h2_, plain_.data(), plain_.size());
+  auto st = tunnel::TlsChannel::Status::Ok;
+  for (std::size_t got = kRecvBuffer; st == tunnel::TlsChannel::Status::Ok && got == kRecvBuffer;) {
+    st = tls_->read(plain_.get(), kRecvBuffer, got);
+    ssize_t rv = got > 0 ? nghttp2_session_mem_recv(h2_, plain_.get(), got) : 0;
     if (rv < 0) {
       log::warn("tunnel.h2_error", "worker={} role={} peer={} error=\"{}\"", worker_.index(),
                 role_ == agent::TunnelRole::Client ? "client" : "server", peer_principal_,
@@ -584,6 +586,23 @@ int TunnelSession::on_frame_recv(nghttp2_session* /*h2*/, const nghttp2_frame* f
       it->second->peer_finished();
     }
   }
+  return 0;
+}
+
+// DATA payload is not copied into nghttp2 (TunnelStream::read_cb sets NO_COPY): it goes from
+// the stream's read buffer straight into the batch that becomes the next TLS write.
+int TunnelSession::on_send_data(nghttp2_session* /*h2*/, nghttp2_frame* frame,
+                                const uint8_t* framehd, size_t length, nghttp2_data_source* source,
+                                void* user) {
+  auto* s = static_cast<TunnelSession*>(user);
+  if (s->frames_.size() >= kFrameBatch) {
+    return NGHTTP2_ERR_WOULDBLOCK;  // flush() encrypts the batch and asks again
+  }
+  if (frame->data.padlen != 0) {
+    return NGHTTP2_ERR_CALLBACK_FAILURE;  // no padding is ever selected
+  }
+  s->frames_.insert(s->frames_.end(), framehd, framehd + 9);
+  static_cast<TunnelStream*>(source->ptr)->take_payload(length, s->frames_);
   return 0;
 }
 

@@ -108,6 +108,8 @@ class TunnelSession final : public tunnel::TicketSink {
   static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
                        const uint8_t*, size_t, uint8_t, void*);
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_send_data(nghttp2_session* h2, nghttp2_frame* frame, const uint8_t* framehd,
+                          size_t length, nghttp2_data_source* source, void* user);
   static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
   static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
   void on_connect_request(int32_t id);
@@ -139,9 +141,9 @@ class TunnelSession final : public tunnel::TicketSink {
   IoOp recv_op_;
   IoOp send_op_;
   std::unique_ptr<char[]> rbuf_;
-  std::vector<uint8_t> plain_;    ///< decrypted, handed to nghttp2 at once
-  std::vector<uint8_t> frames_;   ///< nghttp2 output gathered into one TLS write
-  std::vector<uint8_t> sending_;  ///< ciphertext in the kernel's hands (one send in flight)
+  std::unique_ptr<uint8_t[]> plain_;  ///< decrypted, handed to nghttp2 (kRecvBuffer bytes)
+  std::vector<uint8_t> frames_;       ///< h2 frames gathered into one TLS write
+  std::vector<uint8_t> sending_;      ///< ciphertext in the kernel's hands (one send in flight)
   std::size_t sent_ = 0;
   std::vector<uint8_t> queued_;  ///< ciphertext waiting for the next send
   unsigned inflight_ = 0;

@@ -60,6 +60,9 @@ class TunnelStream {
   void peer_finished();
   /// The h2 stream is closed; `error_code` != NO_ERROR resets the local socket.
   void h2_closed(uint32_t error_code);
+  /// Appends the next `length` bytes read from the local socket to `out` (the payload of the
+  /// DATA frame read_cb announced) and reads again once the buffer is used up.
+  void take_payload(std::size_t length, std::vector<uint8_t>& out);
   /// Resets the local socket (and the h2 stream if still open).
   void reset();
   /// Nothing in flight and both sides done: the session may erase it.

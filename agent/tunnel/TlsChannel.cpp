@@ -12,6 +12,42 @@ namespace {
 
 using identity::drain_openssl_errors;
 
+// The write side is a BIO that appends records straight to the channel's output vector, which
+// take_output() hands over by swapping: one copy less than a memory BIO on every byte sent.
+int append_to_vector(BIO* bio, const char* data, size_t len, size_t* written) {
+  auto* out = static_cast<std::vector<uint8_t>*>(BIO_get_data(bio));
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data);  // same type as the vector's
+  out->insert(out->end(), bytes, bytes + len);
+  *written = len;
+  return 1;
+}
+
+long vector_ctrl(BIO* bio, int cmd, long /*num*/, void* /*ptr*/) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_WPENDING:
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(static_cast<std::vector<uint8_t>*>(BIO_get_data(bio))->size());
+    default:
+      return 0;
+  }
+}
+
+const BIO_METHOD* vector_sink_method() {
+  static const BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "weft-vector");
+    BIO_meth_set_write_ex(m, append_to_vector);
+    BIO_meth_set_ctrl(m, vector_ctrl);
+    BIO_meth_set_create(m, [](BIO* b) {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
 
 Result<TlsChannel> TlsChannel::make(SSL_CTX* ctx) {
@@ -19,20 +55,21 @@ Result<TlsChannel> TlsChannel::make(SSL_CTX* ctx) {
   if (!ssl) {
     return fail(Error::Kind::System, "SSL_new: " + drain_openssl_errors());
   }
+  auto output = std::make_unique<std::vector<uint8_t>>();
   BIO* rbio = BIO_new(BIO_s_mem());
-  BIO* wbio = BIO_new(BIO_s_mem());
+  BIO* wbio = BIO_new(vector_sink_method());
   if (rbio == nullptr || wbio == nullptr) {
     BIO_free(rbio);
     BIO_free(wbio);
     return fail(Error::Kind::System, "BIO_new: out of memory");
   }
+  BIO_set_data(wbio, output.get());
   // An empty memory BIO reports "retry" instead of EOF, which is what a non-blocking socket
   // would say.
   BIO_set_mem_eof_return(rbio, -1);
   SSL_set_bio(ssl.get(), rbio, wbio);
-  TlsChannel ch(std::move(ssl));
+  TlsChannel ch(std::move(ssl), std::move(output));
   ch.rbio_ = rbio;
-  ch.wbio_ = wbio;
   return ch;
 }
 
@@ -94,19 +131,16 @@ TlsChannel::Status TlsChannel::handshake() {
   return classify(rc, "handshake");
 }
 
-TlsChannel::Status TlsChannel::read(std::vector<uint8_t>& out, std::size_t limit) {
-  while (limit > 0) {
-    std::size_t old = out.size();
-    std::size_t chunk = std::min<std::size_t>(limit, 16 * 1024);
-    out.resize(old + chunk);
-    std::size_t got = 0;
-    int rc = SSL_read_ex(ssl_.get(), out.data() + old, chunk, &got);
-    out.resize(old + got);
+TlsChannel::Status TlsChannel::read(uint8_t* buf, std::size_t cap, std::size_t& got) {
+  got = 0;
+  while (got < cap) {
+    std::size_t n = 0;
+    int rc = SSL_read_ex(ssl_.get(), buf + got, cap - got, &n);
     if (rc != 1) {
       Status s = classify(rc, "read");
       return s == Status::WantMore ? Status::Ok : s;
     }
-    limit -= got;
+    got += n;
   }
   return Status::Ok;
 }
@@ -130,20 +164,15 @@ void TlsChannel::shutdown() {
   }
 }
 
-std::size_t TlsChannel::pending_output() const {
-  return BIO_ctrl_pending(wbio_);
-}
-
 std::size_t TlsChannel::take_output(std::vector<uint8_t>& out) {
-  std::size_t n = BIO_ctrl_pending(wbio_);
-  if (n == 0) {
-    return 0;
+  std::size_t n = output_->size();
+  if (out.empty()) {
+    out.swap(*output_);  // the caller's spare capacity comes back for the next records
+  } else {
+    out.insert(out.end(), output_->begin(), output_->end());
   }
-  std::size_t old = out.size();
-  out.resize(old + n);
-  int got = BIO_read(wbio_, out.data() + old, static_cast<int>(n));
-  out.resize(old + static_cast<std::size_t>(std::max(got, 0)));
-  return out.size() - old;
+  output_->clear();
+  return n;
 }
 
 }  // namespace weft::tunnel

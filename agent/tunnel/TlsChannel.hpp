@@ -56,15 +56,16 @@ class TlsChannel {
   /// Drives the handshake; Ok once it is complete (then handshake_done()).
   Status handshake();
   bool handshake_done() const { return done_; }
-  /// Decrypts whatever is buffered, appending plaintext to `out` (at most `limit` bytes).
-  Status read(std::vector<uint8_t>& out, std::size_t limit);
+  /// Decrypts what is buffered into `buf`, at most `cap` bytes (`got`). Ok with got == cap:
+  /// there may be more; call again.
+  Status read(uint8_t* buf, std::size_t cap, std::size_t& got);
   /// Encrypts `len` bytes; always accepts everything (memory BIO).
   Status write(const uint8_t* data, std::size_t len);
   /// Queues close_notify.
   void shutdown();
-  /// Moves every pending ciphertext byte to the end of `out`; returns how many.
+  /// Moves every pending ciphertext byte to the end of `out` (no copy when `out` is empty);
+  /// returns how many.
   std::size_t take_output(std::vector<uint8_t>& out);
-  std::size_t pending_output() const;
 
   SSL* ssl() const { return ssl_.get(); }
   bool resumed() const { return SSL_session_reused(ssl_.get()) == 1; }
@@ -74,13 +75,15 @@ class TlsChannel {
   bool verify_failed() const { return verify_failed_; }
 
  private:
-  explicit TlsChannel(SslPtr ssl) : ssl_(std::move(ssl)) {}
+  explicit TlsChannel(SslPtr ssl, std::unique_ptr<std::vector<uint8_t>> output)
+      : ssl_(std::move(ssl)), output_(std::move(output)) {}
   static Result<TlsChannel> make(SSL_CTX* ctx);
   Status classify(int rc, const char* what);
 
   SslPtr ssl_;
   BIO* rbio_ = nullptr;  // owned by ssl_
-  BIO* wbio_ = nullptr;  // owned by ssl_
+  /// Where the write BIO puts records (heap: the BIO points at it across moves of the channel).
+  std::unique_ptr<std::vector<uint8_t>> output_;
   bool done_ = false;
   bool verify_failed_ = false;
   std::string failure_;
