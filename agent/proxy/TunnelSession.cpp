@@ -9,25 +9,11 @@
 #include "agent/proxy/TunnelStream.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "agent/redirect/MeshAbi.hpp"
+#include "common/Forwarded.hpp"
 #include "common/Log.hpp"
 
 namespace weft::proxy {
 namespace {
-
-/// The address in a `forwarded` header as the source agent writes it: exactly `for=<IPv4>` or
-/// `for="[<IPv6>]"` (RFC 7239); nullopt for anything else.
-std::optional<IpAddr> forwarded_for(std::string_view value) {
-  if (!value.starts_with("for=")) {
-    return std::nullopt;
-  }
-  value.remove_prefix(4);
-  if (value.starts_with("\"[") && value.ends_with("]\"") && value.size() > 4) {
-    auto ip = IpAddr::parse(value.substr(2, value.size() - 4));
-    return ip && ip->family == AF_INET6 ? ip : std::nullopt;
-  }
-  auto ip = IpAddr::parse(value);
-  return ip && ip->family == AF_INET ? ip : std::nullopt;
-}
 
 constexpr std::size_t kRecvBuffer = 64 * 1024;
 /// Ciphertext waiting for the socket beyond which nghttp2 is not asked for more frames.
@@ -436,12 +422,8 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan,
     return;
   }
   // RFC 7239: which workload of the (shared) session this stream is for.
-  std::string forwarded;
-  if (stream->plan().client_ip) {
-    const IpAddr& ip = *stream->plan().client_ip;
-    forwarded = ip.family == AF_INET6 ? fmt::format("for=\"[{}]\"", ip.str())
-                                      : fmt::format("for={}", ip.str());
-  }
+  const auto& client_ip = stream->plan().client_ip;
+  std::string forwarded = client_ip ? forwarded_for(*client_ip) : std::string();
   nghttp2_nv hdrs[] = {header(":method", "CONNECT"), header(":authority", authority),
                        header("forwarded", forwarded)};
   nghttp2_data_provider body = stream->provider();
@@ -478,7 +460,7 @@ void TunnelSession::on_connect_request(int32_t id) {
   auto source = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
   std::optional<FlowPlan> plan;
   if (target && source) {
-    auto claimed = forwarded_for(req.mapped().forwarded).value_or(source->ip);
+    auto claimed = parse_forwarded_for(req.mapped().forwarded).value_or(source->ip);
     plan = worker_.plan_tunnel_stream(*pod_, claimed, peer_principal_, *target);
   }
   if (!plan) {
