@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# weft L4 benchmark: direct vs weft (pod IP) vs weft (Service), HTTP/1.1 (wrk) and bulk TCP
-# (iperf3), 3 interleaved rounds, median; writes bench/results/<UTC date>-l4.md.
-# Usage (as root, after tools/setup.sh built ./build):
-#   bench/run.sh [--duration 10] [--rounds 3] [--connections 32] [--build-dir build] [--no-save]
-# Exit status: 0 when the targets are met, 1 when one is missed, 2 when prerequisites are.
+# weft benchmarks (as root, after tools/setup.sh built ./build). Exit status: 0 when the
+# targets are met, 1 when one is missed, 2 when prerequisites are.
+#
+#   bench/run.sh [l4] [--duration 10] [--rounds 3] [--connections 32] [--build-dir build] [--no-save]
+#     L4, one node (the default): direct vs weft (pod IP) vs weft (Service), HTTP/1.1 (wrk) and
+#     bulk TCP (iperf3), 3 interleaved rounds, median; writes bench/results/<UTC date>-l4.md.
+#
+#   bench/run.sh cross-node [same options] [--ways direct,weft,nginx-pair,haproxy-pair]
+#     Two nodes (issue 3): direct vs weft (mTLS tunnel) vs an nginx and an HAProxy mTLS pair,
+#     HTTP/1.1 keep-alive, new connections and bulk TCP, plus weft's connections per full TLS
+#     handshake; writes bench/results/<UTC date>-cross-node.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec /usr/bin/python3 bench/l4_bench.py "$@"
+case "${1:-}" in
+  cross-node) shift; exec /usr/bin/python3 bench/cross_node_bench.py "$@" ;;
+  l4) shift; exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
+  *) exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
+esac

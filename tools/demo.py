@@ -25,7 +25,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 
 from harness import cleanup as cleanup_mod  # noqa: E402
-from harness import manifests, paths, preflight, procs  # noqa: E402
+from harness import paths, preflight, procs  # noqa: E402
 from harness.cluster import Cluster  # noqa: E402
 
 MANIFESTS = os.path.join(REPO, "manifests", "demo")

@@ -91,6 +91,12 @@ def new_workload(issuer, spiffe_id, not_before=None, not_after=None):
     """A workload leaf for spiffe_id (the only URI SAN, like weft's) signed by issuer (a
     KeyPair); the chain sent after it is the issuer and its own chain, minus a self-signed
     root. Default validity: 5 minutes ago to 1 hour from now."""
+    return new_leaf(issuer, x509.UniformResourceIdentifier(spiffe_id), not_before, not_after)
+
+
+def new_leaf(issuer, san, not_before=None, not_after=None):
+    """A P-256 TLS client+server leaf whose only SAN is `san` (an x509.GeneralName), signed
+    by issuer; chain and validity as new_workload."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
     not_before = not_before or now - datetime.timedelta(minutes=5)
@@ -101,8 +107,7 @@ def new_workload(issuer, spiffe_id, not_before=None, not_after=None):
             .issuer_name(issuer.cert.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before).not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.UniformResourceIdentifier(spiffe_id)]), critical=True)
+            .add_extension(x509.SubjectAlternativeName([san]), critical=True)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
                                          key_encipherment=False, data_encipherment=False,

@@ -1,0 +1,323 @@
+"""What the bench scripts share: the e2e harness import, the pinned loads (wrk, iperf3) and
+their parsers, the backends (nginx, iperf3 -s), CPU and memory of proxy processes from /proc,
+the environment header, the result file and the run-and-clean-up wrapper of main().
+
+l4_bench.py and cross_node_bench.py import it (bench/ is on sys.path when a script in it
+runs); it puts tests/e2e on sys.path so `from harness import ...` works after it.
+"""
+import atexit
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+
+from harness import cleanup as cleanup_mod  # noqa: E402
+from harness import paths, preflight, procs  # noqa: E402
+from harness.cluster import Cluster  # noqa: E402
+
+HTTP_PORT = 8080
+IPERF_PORT = 5201
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+LOADGEN_CPU = 0  # wrk, iperf3 -c
+SERVER_CPU = 1   # nginx, iperf3 -s, the agents, the peer proxies
+
+NGINX_CONF = """worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile off;
+    tcp_nodelay on;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen {port} reuseport;
+        location / {{ default_type text/plain; return 200 "hello from weft bench\\n"; }}
+    }}
+}}
+"""
+
+
+def pinned(cpu, argv):
+    """argv under `taskset -c cpu` (taskset execs, so the PID stays the program's)."""
+    return ["taskset", "-c", str(cpu)] + list(argv)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loads and their output
+
+
+def _duration_us(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        raise ValueError(f"bad wrk duration {text!r}")
+    scale = {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+def parse_wrk(out):
+    """requests/s, total requests, p50/p99 latency (µs) from `wrk --latency` output."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = _duration_us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = _duration_us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "requests": total, "p50_us": p50, "p99_us": p99,
+            "errors": (errors.group(1) if errors else "") +
+                      (f" non2xx={non2xx.group(1)}" if non2xx else "")}
+
+
+def wrk_argv(url, connections, seconds, close=False):
+    """`wrk -t1 -cN -dSs --latency URL`; close=True adds `Connection: close`, so every
+    request is a new TCP connection (the server closes after answering)."""
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if close:
+        argv += ["-H", "Connection: close"]
+    return argv + [url]
+
+
+def iperf_argv(host, port, seconds):
+    """One iperf3 stream client -> server for `seconds`, JSON output."""
+    return ["iperf3", "-c", host, "-p", str(port), "-t", str(seconds), "-J"]
+
+
+def parse_iperf(out):
+    """Gbit/s and bytes received from `iperf3 -J` output."""
+    end = json.loads(out)["end"]["sum_received"]
+    return {"gbps": end["bits_per_second"] / 1e9, "bytes": end["bytes"]}
+
+
+def run_load(pod, argv, timeout):
+    """Runs a load generator inside pod, pinned to LOADGEN_CPU; returns its stdout."""
+    return procs.run(pinned(LOADGEN_CPU, pod.exec_argv(argv)), timeout=timeout).stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Backends
+
+
+def start_nginx(pod, workdir, cleanup, name="nginx", port=HTTP_PORT, ready=None):
+    """nginx (NGINX_CONF: 1 worker, sendfile off, 22-byte `return 200`) in pod, pinned to
+    SERVER_CPU; waits for ready() (default: the port listens in the pod)."""
+    d = os.path.join(workdir, name)
+    os.makedirs(d)
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=d, port=port))
+    svc = procs.Service(pod.exec_argv(pinned(SERVER_CPU, ["nginx", "-c", conf, "-p", d])),
+                        os.path.join(d, "stderr.log"), f"{name} in {pod.name}")
+    cleanup.push(f"stop {svc.name}", svc.stop)
+    procs.wait_until(ready or (lambda: port in pod.listening_ports()), 10,
+                     what=f"{svc.name} up")
+    return svc
+
+
+def start_iperf_server(pod, workdir, cleanup, port=IPERF_PORT, log_name="iperf3-server.log"):
+    """`iperf3 -s` in pod pinned to SERVER_CPU; waits until it listens."""
+    svc = procs.Service(pod.exec_argv(pinned(SERVER_CPU, ["iperf3", "-s", "-p", str(port)])),
+                        os.path.join(workdir, log_name), f"iperf3 -s in {pod.name}")
+    cleanup.push(f"stop {svc.name}", svc.stop)
+    procs.wait_until(lambda: port in pod.listening_ports(), 10, what=f"{svc.name} listening")
+    return svc
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU and memory of proxy processes
+
+
+def _stat_fields(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        # After the ")" that ends comm: fields[0] is field 3 (state).
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process (all its threads), clock ticks (fields 14/15 of stat)."""
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12])
+
+
+def session_pids(sid):
+    """Every live process whose session is sid: a procs.Service (its own session) and what
+    it forked, e.g. an nginx master and its worker."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat_fields(entry)[3]) == sid:  # field 6: session
+                    out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return sorted(out)
+
+
+def _status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def pss_kib(pid):
+    """Proportional set size (shared pages split between their users), KiB."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class ProcSet:
+    """The processes that make up one way's proxy (both agents, or both ends of a pair)."""
+
+    def __init__(self, pids):
+        self.pids = list(pids)
+
+    def cpu_ticks(self):
+        """Summed utime + stime."""
+        return sum(cpu_ticks(p) for p in self.pids)
+
+    def rss_kib(self):
+        """Summed VmRSS (pages shared by an nginx master and its worker count twice)."""
+        return sum(_status_kib(p, "VmRSS") for p in self.pids)
+
+    def pss_kib(self):
+        """Summed PSS (shared pages counted once)."""
+        return sum(pss_kib(p) for p in self.pids)
+
+
+NO_PROXY = ProcSet(())
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports, results, main()
+
+
+def median(samples, key):
+    """Median of one key over a list of sample dicts."""
+    return statistics.median(s[key] for s in samples)
+
+
+def environment_line():
+    """`- commit <rev> (with local changes), kernel X, N CPUs (model)`."""
+    rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain"], capture_output=True,
+                           text=True).stdout.strip()
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"- commit `{rev}`{' (with local changes)' if dirty else ''}, kernel "
+            f"{platform.release()}, {os.cpu_count()} CPUs ({cpu})")
+
+
+def utc_now():
+    """Now, UTC (the report header and the result file's date)."""
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def save(text, results_dir, kind):
+    """Writes results_dir/<UTC date>-<kind>.md (then <date>-2-<kind>.md, ...); the path."""
+    os.makedirs(results_dir, exist_ok=True)
+    day = utc_now().strftime("%Y-%m-%d")
+    path = os.path.join(results_dir, f"{day}-{kind}.md")
+    n = 2
+    while os.path.exists(path):
+        path = os.path.join(results_dir, f"{day}-{n}-{kind}.md")
+        n += 1
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    return path
+
+
+def add_common_args(parser):
+    """The options every bench script takes."""
+    parser.add_argument("--build-dir", default=os.path.join(REPO, "build"))
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--results-dir", default=os.path.join(REPO, "bench", "results"))
+    parser.add_argument("--no-save", action="store_true", help="print only")
+
+
+def prerequisites(build, tools, need_binaries=True):
+    """Everything missing: the e2e preflight, the bench's tools (name -> Debian package),
+    two CPUs."""
+    missing = preflight.problems(build, need_binaries=need_binaries)
+    for tool, package in tools.items():
+        if shutil.which(tool) is None:
+            missing.append(f"'{tool}' not found (apt-get install {package})")
+    if os.cpu_count() < 2:
+        missing.append("needs 2 CPUs (load generator and server pinned apart)")
+    return missing
+
+
+class BenchBase:
+    """A temp workdir and an empty harness Cluster, both undone by cleanup; samples per
+    (load, way)."""
+
+    def __init__(self, args, cleanup):
+        self.args = args
+        self.cleanup = cleanup
+        self.workdir = tempfile.mkdtemp(prefix=f"{cleanup_mod.PREFIX}-bench-")
+        cleanup.push(f"rm -rf {self.workdir}", shutil.rmtree, self.workdir, True)
+        self.build = paths.Build(args.build_dir)
+        self.cluster = Cluster(self.build, self.workdir, cleanup)
+        self.samples = {}  # (load, way) -> list of dicts
+
+    def record(self, load, way, sample):
+        """Keeps one measured sample."""
+        self.samples.setdefault((load, way), []).append(sample)
+
+
+def run(args, kind, make_bench, report):
+    """make_bench(args, cleanup) -> a BenchBase with setup() and run(); report(bench, args)
+    -> (markdown, met). Tears everything down (also on errors and SIGTERM), prints the
+    report, saves it unless --no-save; returns the exit status (0 met, 1 missed)."""
+    def _terminate(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, _terminate)
+    atexit.register(cleanup_mod.sweep)
+    cleanup = cleanup_mod.Cleanup()
+    bench = None
+    try:
+        bench = make_bench(args, cleanup)
+        bench.setup()
+        bench.run()
+        text, met = report(bench, args)
+    except BaseException:
+        if bench is not None and bench.cluster.nodes:
+            sys.stderr.write(bench.cluster.agent_logs()[-5000:] + "\n")
+        raise
+    finally:
+        cleanup.run()
+        cleanup_mod.sweep()
+    print(text)
+    if not args.no_save:
+        print(f"saved {save(text, args.results_dir, kind)}")
+    return 0 if met else 1
