@@ -15,13 +15,15 @@
 namespace weft::proxy {
 namespace {
 
-constexpr std::size_t kRecvBuffer = 64 * 1024;
+constexpr std::size_t kRecvBuffer = 256 * 1024;
 /// Ciphertext waiting for the socket beyond which nghttp2 is not asked for more frames.
 constexpr std::size_t kMaxQueued = 1024 * 1024;
 constexpr std::size_t kFrameBatch = 64 * 1024;
 constexpr uint32_t kMaxConcurrentStreams = 1024;
 /// Per-stream receive window: what one connection may have in flight towards a slow reader.
-constexpr int32_t kStreamWindow = 1024 * 1024;
+/// It must cover the bytes a stream moves while a busy CPU runs other tasks (a few ms at
+/// several Gbit/s): with 1 MiB, a bulk stream stalled on window updates (bench/results).
+constexpr int32_t kStreamWindow = 4 * 1024 * 1024;
 constexpr int32_t kConnectionWindow = 32 * 1024 * 1024;
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kIdleTimeout = std::chrono::seconds(30);

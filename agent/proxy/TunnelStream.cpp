@@ -11,7 +11,7 @@
 namespace weft::proxy {
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = 256 * 1024;
 
 }  // namespace
 
