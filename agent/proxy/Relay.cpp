@@ -5,19 +5,11 @@
 
 #include <cstring>
 
+#include "agent/proxy/ReadSizing.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "common/Log.hpp"
 
 namespace weft::proxy {
-namespace {
-
-// A direction starts small (most connections carry little) and doubles up to the cap while
-// reads keep filling the buffer, so bulk transfers pay fewer syscalls per byte.
-constexpr std::size_t kInitialBuffer = 16 * 1024;
-constexpr std::size_t kMaxBuffer = 256 * 1024;
-
-}  // namespace
-
 void Relay::DirectionOp::complete(int res, unsigned /*flags*/) {
   (dir->relay->*handler)(*dir, res);
 }
@@ -87,7 +79,7 @@ void Relay::on_connected(int res) {
 
 void Relay::arm_recv(Direction& d) {
   if (!d.buf) {
-    d.cap = kInitialBuffer;
+    d.cap = kInitialReadBuffer;
     d.buf = std::make_unique<char[]>(d.cap);
   }
   io_uring_sqe* sqe = worker_.ring().prepare(&d.recv_op);
@@ -143,8 +135,8 @@ void Relay::on_send(Direction& d, int res) {
     arm_send(d);  // short send: the rest of the buffer first
     return;
   }
-  if (d.len == d.cap && d.cap < kMaxBuffer) {
-    d.cap *= 2;
+  if (auto cap = next_read_buffer(d.cap, d.len); cap != d.cap) {
+    d.cap = cap;
     d.buf = std::make_unique<char[]>(d.cap);
   }
   arm_recv(d);

@@ -5,16 +5,11 @@
 
 #include <cstring>
 
+#include "agent/proxy/ReadSizing.hpp"
 #include "agent/proxy/TunnelSession.hpp"
 #include "agent/proxy/Worker.hpp"
 
 namespace weft::proxy {
-namespace {
-
-constexpr std::size_t kReadChunk = 256 * 1024;
-
-}  // namespace
-
 void TunnelStream::Op::complete(int res, unsigned /*flags*/) {
   TunnelSession& session = stream->session_;
   (stream->*handler)(res);
@@ -118,13 +113,16 @@ void TunnelStream::opened() {
 }
 
 void TunnelStream::arm_recv() {
-  if (!in_) {
-    in_ = std::make_unique<char[]>(kReadChunk);
+  // Called once the last read is framed: the buffer is free to grow.
+  if (std::size_t cap = in_ ? next_read_buffer(in_cap_, in_len_) : kInitialReadBuffer;
+      cap != in_cap_) {
+    in_cap_ = cap;
+    in_ = std::make_unique<char[]>(in_cap_);
   }
   reading_ = true;
   in_len_ = in_off_ = 0;
-  io_uring_prep_recv(session_.worker().ring().prepare(&recv_op_), local_.get(), in_.get(),
-                     kReadChunk, 0);
+  io_uring_prep_recv(session_.worker().ring().prepare(&recv_op_), local_.get(), in_.get(), in_cap_,
+                     0);
   ++inflight_;
 }
 

@@ -97,6 +97,7 @@ class TunnelStream {
   Op send_op_;
   Op connect_op_;
   std::unique_ptr<char[]> in_;  ///< read from local, framed by read_cb
+  std::size_t in_cap_ = 0;
   std::size_t in_len_ = 0;
   std::size_t in_off_ = 0;
   bool reading_ = false;
