@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <ctime>
 
 #include "agent/proxy/FlowPlan.hpp"
 #include "agent/proxy/Relay.hpp"
@@ -408,6 +409,12 @@ void Worker::on_tick() {
       s->tick(now);
     }
   }
+  // Tickets of destinations that went away would otherwise pile up with pod churn.
+  auto wall = static_cast<long>(std::time(nullptr));
+  std::erase_if(tickets_, [wall](const auto& entry) {
+    SSL_SESSION* t = entry.second.get();
+    return SSL_SESSION_get_time(t) + SSL_SESSION_get_timeout(t) < wall;
+  });
 }
 
 Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family,

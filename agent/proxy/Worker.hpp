@@ -165,7 +165,7 @@ class Worker {
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
   /// Client sessions that take new streams, by (source identity, destination pod).
   std::unordered_map<TunnelKey, std::vector<TunnelSession*>, TunnelKeyHash> pool_;
-  /// The newest resumption ticket per key.
+  /// The newest resumption ticket per key; expired ones are dropped on the tick.
   std::unordered_map<TunnelKey, tunnel::SslSessionPtr, TunnelKeyHash> tickets_;
   std::mutex mutex_;  // guards commands_ and stopping_ between the control thread and this one
   std::deque<WorkerCommand> commands_;
