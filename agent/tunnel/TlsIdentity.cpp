@@ -18,8 +18,13 @@ int hand_ticket_to_sink(SSL* ssl, SSL_SESSION* session) {
   if (sink == nullptr) {
     return 0;  // OpenSSL keeps ownership and frees it
   }
-  sink->store_ticket(SslSessionPtr(session));
-  return 1;
+  // A copy: `session` stays the connection's own, which OpenSSL marks not resumable when the
+  // connection ends without close_notify (an idle tunnel just closes), and the ticket must
+  // outlive that.
+  if (SslSessionPtr copy(SSL_SESSION_dup(session)); copy) {
+    sink->store_ticket(std::move(copy));
+  }
+  return 0;
 }
 
 int select_h2(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
