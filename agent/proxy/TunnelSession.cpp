@@ -405,11 +405,6 @@ void TunnelSession::tick(Clock::time_point now) {
   after_event();
 }
 
-void TunnelSession::abort() {
-  close_transport(/*graceful=*/false);
-  reap();
-}
-
 void TunnelSession::store_ticket(tunnel::SslSessionPtr ticket) {
   worker_.store_ticket(key_, std::move(ticket));
 }

@@ -66,12 +66,9 @@ class TunnelSession final : public tunnel::TicketSink {
   bool accepts_streams(uint64_t generation) const;
   /// Timeouts: handshake, idle pooled sessions.
   void tick(Clock::time_point now);
-  /// Resets everything now (agent stopping).
-  void abort();
 
   const TunnelKey& key() const { return key_; }
   agent::TunnelRole role() const { return role_; }
-  const std::string& peer_principal() const { return peer_principal_; }
 
   // Used by TunnelStream.
   Worker& worker() { return worker_; }
