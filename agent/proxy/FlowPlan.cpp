@@ -62,6 +62,7 @@ std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedP
       }
       const discovery::Endpoint& ep = r.endpoints[balancer.pick(r.endpoints)];
       plan.target = ep.addr;
+      plan.service_address = original_dst;
       plan.labels.destination_service = r.service->fqdn();
       dst_pod = ep.pod;
     } else if (r.kind == discovery::Resolution::Kind::Pod) {
@@ -111,9 +112,9 @@ FlowPlan plan_inbound(const NodeView& view, const agent::MeshedPod& dst, const S
 }
 
 std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::MeshedPod& dst,
-                                            const IpAddr& claimed_client,
-                                            const std::string& source_principal,
-                                            const SockAddr& target) {
+                                            const TunnelRequest& req,
+                                            const std::string& source_principal) {
+  const SockAddr& target = req.target;
   bool own_ip = std::find(dst.ips.begin(), dst.ips.end(), target.ip) != dst.ips.end();
   bool weft_port = target.port == WEFT_OUTBOUND_PORT || target.port == WEFT_INBOUND_PORT ||
                    target.port == WEFT_TUNNEL_PORT;
@@ -123,12 +124,21 @@ std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::M
   FlowPlan plan;
   plan.target = target;
   plan.labels.reporter = "destination";
-  auto claimed = identity_of_ip(view, claimed_client);
+  auto claimed = identity_of_ip(view, req.claimed_client);
   if (claimed.principal == source_principal) {
     plan.labels.source = std::move(claimed);
-    plan.client_ip = claimed_client;
+    plan.client_ip = req.claimed_client;
   } else {
     plan.labels.source.principal = source_principal;  // proven by the peer's certificate
+  }
+  if (req.service_address && view.world) {
+    discovery::Resolution r = view.world->resolve(*req.service_address);
+    bool serves_target =
+        std::any_of(r.endpoints.begin(), r.endpoints.end(),
+                    [&](const discovery::Endpoint& ep) { return ep.addr == target; });
+    if (r.kind == discovery::Resolution::Kind::Service && serves_target) {
+      plan.labels.destination_service = r.service->fqdn();
+    }
   }
   plan.labels.destination = identity_of_local(view, dst);
   plan.labels.security_policy = "mutual_tls";

@@ -24,6 +24,9 @@ struct FlowPlan {
   /// Inbound: the source address the app sees (an IP_TRANSPARENT delivering socket); empty
   /// when it is not known, then the app sees its own pod's address.
   std::optional<IpAddr> client_ip;
+  /// Tunnel: the Service address the app dialled, sent to the peer agent so that it can name
+  /// the Service (destination_service) too; empty for a pod address.
+  std::optional<SockAddr> service_address;
   agent::FlowLabels labels;  ///< as this connection's reporter sees it
   /// Set when both ends are meshed on this node: the destination side is reported here too,
   /// since no other agent sees the flow.
@@ -45,15 +48,21 @@ std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedP
 FlowPlan plan_inbound(const NodeView& view, const agent::MeshedPod& dst, const SockAddr& peer,
                       const SockAddr& local);
 
+/// What a tunnel stream's CONNECT request says besides its target.
+struct TunnelRequest {
+  SockAddr target;        ///< `:authority`: the app's address in the destination pod
+  IpAddr claimed_client;  ///< `forwarded`, else the tunnel's own source address
+  std::optional<SockAddr> service_address;  ///< `weft-service-address`, when the app dialled one
+};
+
 /// Inbound through the tunnel: an agent proven to act for `source_principal` asks to reach
-/// `target` in `dst` for the workload at `claimed_client` (its `forwarded` header, else the
-/// tunnel's own source address). The claim is believed only when discovery says a pod with
-/// that address runs as `source_principal`. Empty when `target` is not an app address of
-/// `dst` (another pod's IP, or one of weft's own ports).
+/// `req.target` in `dst`. The claimed client is believed only when discovery says a pod with
+/// that address runs as `source_principal`; the Service address only when that Service has
+/// `req.target` as an endpoint. Empty when the target is not an app address of `dst` (another
+/// pod's IP, or one of weft's own ports).
 std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::MeshedPod& dst,
-                                            const IpAddr& claimed_client,
-                                            const std::string& source_principal,
-                                            const SockAddr& target);
+                                            const TunnelRequest& req,
+                                            const std::string& source_principal);
 
 /// The identity the local pod `pod` runs as.
 agent::WorkloadIdentity identity_of_local(const NodeView& view, const agent::MeshedPod& pod);

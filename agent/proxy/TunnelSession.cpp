@@ -15,6 +15,8 @@
 namespace weft::proxy {
 namespace {
 
+/// CONNECT request header: the Service address (ip:port) the app dialled.
+constexpr std::string_view kServiceAddressHeader = "weft-service-address";
 constexpr std::size_t kRecvBuffer = 256 * 1024;
 /// Ciphertext waiting for the socket beyond which nghttp2 is not asked for more frames.
 constexpr std::size_t kMaxQueued = 1024 * 1024;
@@ -418,14 +420,20 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan,
     stream->reset();  // the session failed while starting: the app sees a reset at once
     return;
   }
-  // RFC 7239: which workload of the (shared) session this stream is for.
-  const auto& client_ip = stream->plan().client_ip;
-  std::string forwarded = client_ip ? forwarded_for(*client_ip) : std::string();
-  nghttp2_nv hdrs[] = {header(":method", "CONNECT"), header(":authority", authority),
-                       header("forwarded", forwarded)};
+  // forwarded (RFC 7239): which workload of the shared session this stream is for;
+  // weft-service-address: the Service the app dialled, so the peer can label it too.
+  const FlowPlan& p = stream->plan();
+  std::string forwarded = p.client_ip ? forwarded_for(*p.client_ip) : std::string();
+  std::string service = p.service_address ? p.service_address->str() : std::string();
+  std::vector<nghttp2_nv> hdrs = {header(":method", "CONNECT"), header(":authority", authority)};
+  if (!forwarded.empty()) {
+    hdrs.push_back(header("forwarded", forwarded));
+  }
+  if (!service.empty()) {
+    hdrs.push_back(header(kServiceAddressHeader, service));
+  }
   nghttp2_data_provider body = stream->provider();
-  int32_t id =
-      nghttp2_submit_request(h2_, nullptr, hdrs, forwarded.empty() ? 2 : 3, &body, nullptr);
+  int32_t id = nghttp2_submit_request(h2_, nullptr, hdrs.data(), hdrs.size(), &body, nullptr);
   if (id < 0) {
     log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", worker_.index(),
               key_.destination.str(), nghttp2_strerror(id));
@@ -457,8 +465,9 @@ void TunnelSession::on_connect_request(int32_t id) {
   auto source = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
   std::optional<FlowPlan> plan;
   if (target && source) {
-    auto claimed = parse_forwarded_for(req.mapped().forwarded).value_or(source->ip);
-    plan = worker_.plan_tunnel_stream(*pod_, claimed, peer_principal_, *target);
+    TunnelRequest request{*target, parse_forwarded_for(req.mapped().forwarded).value_or(source->ip),
+                          SockAddr::parse(req.mapped().service_address)};
+    plan = worker_.plan_tunnel_stream(*pod_, request, peer_principal_);
   }
   if (!plan) {
     log::warn("tunnel.bad_request", "worker={} pod={} peer={} method={} authority=\"{}\"",
@@ -527,6 +536,8 @@ int TunnelSession::on_header(nghttp2_session* /*h2*/, const nghttp2_frame* frame
         it->second.authority = v;
       } else if (n == "forwarded") {
         it->second.forwarded = v;
+      } else if (n == kServiceAddressHeader) {
+        it->second.service_address = v;
       }
     }
   } else if (n == ":status") {

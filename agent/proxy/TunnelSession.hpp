@@ -128,6 +128,7 @@ class TunnelSession final : public tunnel::TicketSink {
     std::string method;
     std::string authority;
     std::string forwarded;
+    std::string service_address;
   };
   std::unordered_map<int32_t, Request> requests_;
 

@@ -349,14 +349,13 @@ std::vector<agent::FlowCounters> Worker::counters_for(const FlowPlan& plan) {
 }
 
 std::optional<FlowPlan> Worker::plan_tunnel_stream(const agent::MeshedPod& pod,
-                                                   const IpAddr& claimed_client,
-                                                   const std::string& principal,
-                                                   const SockAddr& target) {
-  auto plan = plan_tunnel_inbound(*view_, pod, claimed_client, principal, target);
+                                                   const TunnelRequest& req,
+                                                   const std::string& principal) {
+  auto plan = plan_tunnel_inbound(*view_, pod, req, principal);
   if (plan && !plan->denied.empty()) {
     context_.metrics.denied(plan->labels, plan->denied);
     log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index_, principal,
-              plan->labels.destination.principal, target.str(), plan->denied);
+              plan->labels.destination.principal, req.target.str(), plan->denied);
   }
   return plan;
 }

@@ -92,9 +92,8 @@ class Worker {
                            const std::optional<IpAddr>& transparent_source = std::nullopt);
   std::vector<agent::FlowCounters> counters_for(const FlowPlan& plan);
   /// A CONNECT request arrived on `pod`'s :15008: plan (and authorize, counting refusals).
-  std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod,
-                                             const IpAddr& claimed_client,
-                                             const std::string& principal, const SockAddr& target);
+  std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod, const TunnelRequest& req,
+                                             const std::string& principal);
   /// The current credential generation of a local identity (0 when it has none).
   uint64_t identity_generation(const std::string& principal) const;
   /// The session takes no new streams any more: drop it from the pool.

@@ -74,7 +74,8 @@ def test_both_agents_count_the_cross_node_flow_as_mutual_tls_with_both_principal
               "destination_principal": principal(sc.namespace, "echo"),
               "connection_security_policy": "mutual_tls"}
     src = dict(common, reporter="source", destination_service=sc.service_host)
-    dst = dict(common, reporter="destination")
+    # The destination agent names the Service too (the source sends the address it dialled).
+    dst = dict(common, reporter="destination", destination_service=sc.service_host)
 
     def settled():
         m1, m2 = n1.agent.metrics(), n2.agent.metrics()

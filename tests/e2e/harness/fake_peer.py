@@ -36,13 +36,16 @@ class FakeServer:
 
 
 def dial(pod, host, cert, key, ca, port=TUNNEL_PORT, connect=None, send=0, marker=None,
-         timeout=10):
-    """tls_peer.py client from inside `pod`; returns its JSON result (see tls_peer.py)."""
+         timeout=10, headers=()):
+    """tls_peer.py client from inside `pod`; returns its JSON result (see tls_peer.py).
+    headers: extra CONNECT request headers, (name, value) pairs."""
     argv = [paths.PYTHON, paths.TLS_PEER, "client", "--host", host, "--port", str(port),
             "--cert", cert, "--key", key, "--ca", ca, "--timeout", str(timeout)]
     if connect:
         argv += ["--connect", connect, "--send", str(send)]
         if marker:
             argv += ["--marker", marker]
+        for name, value in headers:
+            argv += ["--header", f"{name}={value}"]
     r = pod.run(argv, timeout=timeout + 30)
     return json.loads(r.stdout)

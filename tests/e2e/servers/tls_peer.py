@@ -197,7 +197,8 @@ def _client(args):
                         break
                     stream_id = conn.get_next_available_stream_id()
                     conn.send_headers(stream_id, [(b":method", b"CONNECT"),
-                                                  (b":authority", args.connect.encode())])
+                                                  (b":authority", args.connect.encode())]
+                                      + [tuple(h.encode().split(b"=", 1)) for h in args.header])
                 elif isinstance(ev, h2.events.ResponseReceived):
                     headers = dict((k.decode() if isinstance(k, bytes) else k,
                                     v.decode() if isinstance(v, bytes) else v)
@@ -243,6 +244,8 @@ def main():
     parser.add_argument("--ca", required=True, help="trust anchor(s) the peer must chain to")
     parser.add_argument("--connect", help="client: CONNECT this authority (ip:port)")
     parser.add_argument("--send", type=int, default=0, help="client: bytes to send on CONNECT")
+    parser.add_argument("--header", action="append", default=[], metavar="NAME=VALUE",
+                        help="client: an extra CONNECT request header (repeatable)")
     parser.add_argument("--marker", help="client: send this text repeated instead of random bytes")
     parser.add_argument("--timeout", type=float, default=10)
     args = parser.parse_args()
