@@ -86,7 +86,9 @@ Result<void> Agent::init() {
   tunnel_metrics_ = std::make_unique<TunnelMetrics>(*registry_);
   auto trust = identity::TrustBundle::load(config_.trust_anchor_file);
   if (!trust) {
-    return std::unexpected(trust.error());
+    Error e = trust.error();
+    e.message += "; a new mesh gets its trust anchor and issuer from `weftctl ca create --dir DIR`";
+    return std::unexpected(e);
   }
   trust_ = std::make_unique<identity::TrustBundle>(std::move(*trust));
   auto issuer =
