@@ -41,6 +41,9 @@ LOAD_TITLES = {"http1": "HTTP/1.1 keep-alive", "newconn": "new connections",
 # server side, TLS, listening on the server pod's IP).
 PAIR_PORTS = {"nginx-pair": {HTTP_PORT: (10080, 10443), IPERF_PORT: (10201, 10444)},
               "haproxy-pair": {HTTP_PORT: (20080, 20443), IPERF_PORT: (20201, 20444)}}
+# The suite weft's agents negotiate with each other; the pairs are held to it too, so the
+# comparison is not AES-128 against their default AES-256.
+PEER_CIPHERSUITE = "TLS_AES_128_GCM_SHA256"
 SERVER_NAME = "server.bench.local"
 CLIENT_NAME = "client.bench.local"
 PROXY_PROCESSES = {"direct": "none (kernel only)",
@@ -63,6 +66,7 @@ NGINX_CLIENT_SIDE = NGINX_STREAM_HEAD + """stream {{
     proxy_timeout 300s;
     proxy_ssl on;
     proxy_ssl_protocols TLSv1.3;
+    proxy_ssl_conf_command Ciphersuites {ciphersuite};
     proxy_ssl_certificate {certs}/client.crt;
     proxy_ssl_certificate_key {certs}/client.key;
     proxy_ssl_trusted_certificate {certs}/ca.crt;
@@ -78,6 +82,7 @@ NGINX_SERVER_SIDE = NGINX_STREAM_HEAD + """stream {{
     proxy_connect_timeout 5s;
     proxy_timeout 300s;
     ssl_protocols TLSv1.3;
+    ssl_conf_command Ciphersuites {ciphersuite};
     ssl_certificate {certs}/server.crt;
     ssl_certificate_key {certs}/server.key;
     ssl_client_certificate {certs}/ca.crt;
@@ -92,6 +97,8 @@ HAPROXY_HEAD = """global
     maxconn 8000
     ssl-default-bind-options ssl-min-ver TLSv1.3
     ssl-default-server-options ssl-min-ver TLSv1.3
+    ssl-default-bind-ciphersuites {ciphersuite}
+    ssl-default-server-ciphersuites {ciphersuite}
 defaults
     mode tcp
     timeout connect 5s
@@ -232,7 +239,8 @@ class CrossNodeBench(benchlib.BenchBase):
                   "server_name": SERVER_NAME,
                   "http_local": ports[HTTP_PORT][0], "http_tls": ports[HTTP_PORT][1],
                   "iperf_local": ports[IPERF_PORT][0], "iperf_tls": ports[IPERF_PORT][1],
-                  "http_port": HTTP_PORT, "iperf_port": IPERF_PORT}
+                  "http_port": HTTP_PORT, "iperf_port": IPERF_PORT,
+                  "ciphersuite": PEER_CIPHERSUITE}
         kind = way.split("-")[0]
         templates = {"nginx": (NGINX_SERVER_SIDE, NGINX_CLIENT_SIDE),
                      "haproxy": (HAPROXY_SERVER_SIDE, HAPROXY_CLIENT_SIDE)}[kind]
@@ -410,7 +418,8 @@ def report(bench, args):
              f"`-H 'Connection: close'` (one TCP connection per request); `iperf3 -t"
              f"{args.duration}` one stream",
              "- peers: nginx stream / HAProxy (mode tcp), 1 worker / 1 thread per side, TLS 1.3 "
-             "only, ECDSA P-256 certificates, client certificate verified by the server side; "
+             f"only ({PEER_CIPHERSUITE}, as weft's agents), ECDSA P-256 certificates, client "
+             "certificate verified by the server side; "
              "proxy CPU = utime+stime of the proxy processes of the way (both agents, or both "
              "ends of the pair)\n"]
 
