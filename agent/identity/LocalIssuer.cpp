@@ -76,8 +76,7 @@ Result<std::vector<X509Ptr>> LocalIssuer::sign(X509_REQ* csr, const std::string&
   std::vector<X509Ptr> out;
   out.push_back(std::move(*leaf));
   for (const auto& cert : chain_) {
-    X509_up_ref(cert.get());
-    out.emplace_back(cert.get());
+    out.push_back(share(cert.get()));
   }
   return out;
 }

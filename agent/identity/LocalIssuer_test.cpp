@@ -5,6 +5,7 @@
 
 #include "agent/identity/CertificateBuilder.hpp"
 #include "agent/identity/MeshCa.hpp"
+#include "agent/identity/TestSupport.hpp"
 
 namespace weft::identity {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 using std::chrono::hours;
 using std::chrono::seconds;
 using std::chrono::system_clock;
+using testing::chain_of;
 
 constexpr const char* kId = "spiffe://cluster.local/ns/demo/sa/echo";
 
@@ -22,23 +24,14 @@ X509ReqPtr request_for(EVP_PKEY* key, EVP_PKEY* signer) {
   return req;
 }
 
-std::vector<X509Ptr> chain_of(X509* cert) {
-  X509_up_ref(cert);
-  std::vector<X509Ptr> out;
-  out.emplace_back(cert);
-  return out;
-}
-
 TEST_CASE("the local issuer signs a workload certificate that chains to the trust anchor") {
   auto ca = MeshCa::create("cluster.local", hours(24), hours(12));
   REQUIRE(ca);
-  auto trust = TrustBundle::from(chain_of(ca->anchor.get()));
-  REQUIRE(trust);
-  auto issuer = LocalIssuer::from(chain_of(ca->issuer.get()), std::move(ca->issuer_key), *trust);
-  REQUIRE(issuer);
+  auto trust = testing::trust_of(*ca);
+  auto issuer = testing::issuer_of(*ca);
   auto key = generate_p256_key();
   REQUIRE(key);
-  auto chain = (*issuer)->sign(request_for(key->get(), key->get()).get(), kId, seconds(3600));
+  auto chain = issuer->sign(request_for(key->get(), key->get()).get(), kId, seconds(3600));
   REQUIRE(chain);
   REQUIRE(chain->size() == 2);
   X509* leaf = (*chain)[0].get();
@@ -47,7 +40,7 @@ TEST_CASE("the local issuer signs a workload certificate that chains to the trus
   CHECK(X509_check_ca(leaf) == 0);
   CHECK((X509_get_extended_key_usage(leaf) & (XKU_SSL_SERVER | XKU_SSL_CLIENT)) ==
         (XKU_SSL_SERVER | XKU_SSL_CLIENT));
-  CHECK(trust->verify(*chain));
+  CHECK(trust.verify(*chain));
 
   // Starts at most LocalIssuer::kClockSkew in the past, ends after the requested lifetime.
   auto now = system_clock::to_time_t(system_clock::now());
@@ -60,7 +53,7 @@ TEST_CASE("the local issuer signs a workload certificate that chains to the trus
   CHECK(X509_cmp_time(X509_get0_notAfter(leaf), &before_life) > 0);
 
   // Never beyond the issuer's own end (12 h here).
-  auto long_chain = (*issuer)->sign(request_for(key->get(), key->get()).get(), kId, hours(48));
+  auto long_chain = issuer->sign(request_for(key->get(), key->get()).get(), kId, hours(48));
   REQUIRE(long_chain);
   CHECK(X509_cmp(long_chain->at(1).get(), ca->issuer.get()) == 0);
   CHECK(ASN1_TIME_compare(X509_get0_notAfter((*long_chain)[0].get()),
@@ -70,14 +63,11 @@ TEST_CASE("the local issuer signs a workload certificate that chains to the trus
 TEST_CASE("the local issuer refuses a request not signed by its own key") {
   auto ca = MeshCa::create("cluster.local", hours(24), hours(12));
   REQUIRE(ca);
-  auto trust = TrustBundle::from(chain_of(ca->anchor.get()));
-  REQUIRE(trust);
-  auto issuer = LocalIssuer::from(chain_of(ca->issuer.get()), std::move(ca->issuer_key), *trust);
-  REQUIRE(issuer);
+  auto issuer = testing::issuer_of(*ca);
   auto key = generate_p256_key();
   auto other = generate_p256_key();
   REQUIRE((key && other));
-  auto chain = (*issuer)->sign(request_for(key->get(), other->get()).get(), kId, seconds(60));
+  auto chain = issuer->sign(request_for(key->get(), other->get()).get(), kId, seconds(60));
   REQUIRE_FALSE(chain);
   CHECK(chain.error().message.find("not signed by its own key") != std::string::npos);
 }
@@ -86,17 +76,16 @@ TEST_CASE("an issuer from another mesh, a leaf or a foreign key is refused at lo
   auto ca = MeshCa::create("cluster.local", hours(24), hours(12));
   auto stranger = MeshCa::create("cluster.local", hours(24), hours(12));
   REQUIRE((ca && stranger));
-  auto trust = TrustBundle::from(chain_of(ca->anchor.get()));
-  REQUIRE(trust);
+  auto trust = testing::trust_of(*ca);
 
   auto foreign =
-      LocalIssuer::from(chain_of(stranger->issuer.get()), std::move(stranger->issuer_key), *trust);
+      LocalIssuer::from(chain_of(stranger->issuer.get()), std::move(stranger->issuer_key), trust);
   REQUIRE_FALSE(foreign);
   CHECK(foreign.error().message.find("does not chain to the trust anchor") != std::string::npos);
 
   auto other_key = generate_p256_key();
   REQUIRE(other_key);
-  auto mismatched = LocalIssuer::from(chain_of(ca->issuer.get()), std::move(*other_key), *trust);
+  auto mismatched = LocalIssuer::from(chain_of(ca->issuer.get()), std::move(*other_key), trust);
   REQUIRE_FALSE(mismatched);
   CHECK(mismatched.error().message.find("does not match") != std::string::npos);
 
@@ -106,7 +95,7 @@ TEST_CASE("an issuer from another mesh, a leaf or a foreign key is refused at lo
   auto leaf = sign_certificate({{}, kId, false, -1, now - hours(1), now + hours(1)},
                                leaf_key->get(), ca->issuer.get(), ca->issuer_key.get());
   REQUIRE(leaf);
-  auto not_ca = LocalIssuer::from(chain_of(leaf->get()), std::move(*leaf_key), *trust);
+  auto not_ca = LocalIssuer::from(chain_of(leaf->get()), std::move(*leaf_key), trust);
   REQUIRE_FALSE(not_ca);
   CHECK(not_ca.error().message.find("not a CA") != std::string::npos);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <memory>
@@ -18,11 +19,23 @@ struct OpenSslDeleter {
   void operator()(X509_REQ* p) const { X509_REQ_free(p); }
   void operator()(X509_STORE* p) const { X509_STORE_free(p); }
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+  void operator()(SSL* p) const { SSL_free(p); }
+  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
+  void operator()(SSL_SESSION* p) const { SSL_SESSION_free(p); }
 };
 using X509Ptr = std::unique_ptr<X509, OpenSslDeleter>;
 using X509ReqPtr = std::unique_ptr<X509_REQ, OpenSslDeleter>;
 using X509StorePtr = std::unique_ptr<X509_STORE, OpenSslDeleter>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter>;
+using SslPtr = std::unique_ptr<SSL, OpenSslDeleter>;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslDeleter>;
+using SslSessionPtr = std::unique_ptr<SSL_SESSION, OpenSslDeleter>;
+
+/// Another owning reference to `cert` (X509 objects are reference counted).
+inline X509Ptr share(X509* cert) {
+  X509_up_ref(cert);
+  return X509Ptr(cert);
+}
 
 /// Empties OpenSSL's thread-local error queue into one line ("" when it was empty).
 std::string drain_openssl_errors();

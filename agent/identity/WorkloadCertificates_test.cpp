@@ -5,8 +5,7 @@
 #include <prometheus/text_serializer.h>
 #include <sys/timerfd.h>
 
-#include "agent/identity/LocalIssuer.hpp"
-#include "agent/identity/MeshCa.hpp"
+#include "agent/identity/TestSupport.hpp"
 
 namespace weft::identity {
 namespace {
@@ -16,20 +15,6 @@ using std::chrono::seconds;
 
 constexpr const char* kEcho = "spiffe://cluster.local/ns/demo/sa/echo";
 constexpr const char* kWeb = "spiffe://cluster.local/ns/demo/sa/web";
-
-std::unique_ptr<CertificateIssuer> local_issuer(MeshCa& ca) {
-  X509_up_ref(ca.anchor.get());
-  std::vector<X509Ptr> anchors;
-  anchors.emplace_back(ca.anchor.get());
-  X509_up_ref(ca.issuer.get());
-  std::vector<X509Ptr> chain;
-  chain.emplace_back(ca.issuer.get());
-  auto trust = TrustBundle::from(std::move(anchors));
-  REQUIRE(trust);
-  auto issuer = LocalIssuer::from(std::move(chain), std::move(ca.issuer_key), *trust);
-  REQUIRE(issuer);
-  return std::move(*issuer);
-}
 
 /// Refuses every request, like an unreachable remote issuer.
 class BrokenIssuer final : public CertificateIssuer {
@@ -53,7 +38,7 @@ TEST_CASE("one certificate per wanted identity, renewed between 40% and 60% of i
   auto ca = MeshCa::create("cluster.local", hours(24), hours(24));
   REQUIRE(ca);
   prometheus::Registry registry;
-  auto certs = WorkloadCertificates::create(local_issuer(*ca), seconds(1000), registry);
+  auto certs = WorkloadCertificates::create(testing::issuer_of(*ca), seconds(1000), registry);
   REQUIRE(certs);
   auto& c = **certs;
 
@@ -85,7 +70,7 @@ TEST_CASE("a due renewal brings a new key and generation; the old credential sta
   REQUIRE(ca);
   prometheus::Registry registry;
   // 10 s of life (the agent's minimum): renewal is due 4 to 6 s after issuance.
-  auto certs = WorkloadCertificates::create(local_issuer(*ca), seconds(10), registry);
+  auto certs = WorkloadCertificates::create(testing::issuer_of(*ca), seconds(10), registry);
   REQUIRE(certs);
   auto& c = **certs;
   REQUIRE(c.sync({kEcho}));

@@ -11,18 +11,14 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/identity/OpenSsl.hpp"
 #include "common/Error.hpp"
 
 namespace weft::tunnel {
 
-struct SslDeleter {
-  void operator()(SSL* s) const { SSL_free(s); }
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-  void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
-};
-using SslPtr = std::unique_ptr<SSL, SslDeleter>;
-using SslCtxPtr = std::unique_ptr<SSL_CTX, SslDeleter>;
-using SslSessionPtr = std::unique_ptr<SSL_SESSION, SslDeleter>;
+using identity::SslCtxPtr;
+using identity::SslPtr;
+using identity::SslSessionPtr;
 
 /// Receives the session tickets a server sends on a client channel (for resumption). Set as the
 /// SSL's app data; the client context's new-session callback hands every ticket to it.

@@ -6,7 +6,7 @@
 
 #include "agent/identity/CertificateBuilder.hpp"
 #include "agent/identity/MeshCa.hpp"
-#include "agent/identity/TrustBundle.hpp"
+#include "agent/identity/TestSupport.hpp"
 #include "agent/tunnel/TlsIdentity.hpp"
 
 namespace weft::tunnel {
@@ -27,12 +27,8 @@ struct Mesh {
   static Mesh create() {
     auto ca = identity::MeshCa::create("cluster.local", hours(24), hours(24));
     REQUIRE(ca);
-    X509_up_ref(ca->anchor.get());
-    std::vector<identity::X509Ptr> anchors;
-    anchors.emplace_back(ca->anchor.get());
-    auto trust = identity::TrustBundle::from(std::move(anchors));
-    REQUIRE(trust);
-    return Mesh{std::move(*ca), std::move(*trust)};
+    auto trust = identity::testing::trust_of(*ca);
+    return Mesh{std::move(*ca), std::move(trust)};
   }
 
   /// TLS contexts for `id` with a certificate of this mesh valid over [from, until).

@@ -15,6 +15,8 @@ import socket
 import sys
 import time
 
+from echo_wire import recv_to_eof
+
 
 def _read_exact(sock, n):
     got = bytearray()
@@ -68,13 +70,8 @@ def main():
         try:
             s.sendall(payload)
             s.shutdown(socket.SHUT_WR)
-            got = bytearray()
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
-            if bytes(got) == payload:
+            got = recv_to_eof(s)
+            if got == payload:
                 ok += 1
             else:
                 failed += 1

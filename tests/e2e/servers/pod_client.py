@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from echo_wire import recv_to_eof
+
 
 def _send_and_half_close(sock, payload):
     try:
@@ -38,16 +40,11 @@ def _echo(args):
                 # send, and large payloads would otherwise fill every buffer and stall.
                 sender = threading.Thread(target=_send_and_half_close, args=(s, payload))
                 sender.start()
-                got = bytearray()
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    got += chunk
+                got = recv_to_eof(s)
                 sender.join()
             sent += len(payload)
             received += len(got)
-            if bytes(got) == payload:
+            if got == payload:
                 ok += 1
             else:
                 failed += 1

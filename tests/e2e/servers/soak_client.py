@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 
+from echo_wire import recv_to_eof
+
 
 def _long_stream(host, port, seconds, rate, out):
     sent_digest, got_digest = hashlib.sha256(), hashlib.sha256()
@@ -58,13 +60,8 @@ def _one_short(host, port):
     with socket.create_connection((host, port), timeout=10) as s:
         s.sendall(payload)
         s.shutdown(socket.SHUT_WR)
-        got = bytearray()
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-    if bytes(got) != payload:
+        got = recv_to_eof(s)
+    if got != payload:
         raise ValueError(f"echo mismatch: sent {len(payload)} got {len(got)}")
 
 
