@@ -365,10 +365,21 @@ void TunnelSession::after_event() {
   reap();
 }
 
-void TunnelSession::reap() {
-  for (auto it = streams_.begin(); it != streams_.end();) {
-    it = it->second->finished() ? streams_.erase(it) : std::next(it);
+void TunnelSession::stream_touched(const TunnelStream& stream) {
+  if (stream.id >= 0) {
+    touched_.push_back(stream.id);
   }
+}
+
+void TunnelSession::reap() {
+  // Only streams whose state changed since the last reap can have finished: no scan of every
+  // stream on every completion.
+  for (int32_t id : touched_) {
+    if (auto it = streams_.find(id); it != streams_.end() && it->second->finished()) {
+      streams_.erase(it);
+    }
+  }
+  touched_.clear();
   if (!streams_.empty()) {
     idle_since_ = Clock::now();
   } else if (!dead_ && !draining_ && established_ && nghttp2_session_want_read(h2_) == 0 &&

@@ -79,6 +79,9 @@ class TunnelSession final : public tunnel::TicketSink {
   /// streams and, once closed and idle, the session itself (`this` may be gone afterwards).
   void after_event();
   void store_ticket(tunnel::SslSessionPtr ticket) override;
+  /// The stream's state changed (an I/O completed, its h2 stream closed, it was reset): the
+  /// next reap checks whether it has finished.
+  void stream_touched(const TunnelStream& stream);
   /// Server side: the stream's connection to the app completed with `res` (0 or -errno).
   void stream_connected(TunnelStream& stream, int res);
 
@@ -123,6 +126,7 @@ class TunnelSession final : public tunnel::TicketSink {
   std::optional<tunnel::TlsChannel> tls_;
   nghttp2_session* h2_ = nullptr;
   std::unordered_map<int32_t, std::unique_ptr<TunnelStream>> streams_;
+  std::vector<int32_t> touched_;  ///< ids reap() looks at (see stream_touched)
   /// Server: pseudo-headers of requests whose HEADERS frame is still being received.
   struct Request {
     std::string method;

@@ -13,6 +13,7 @@ namespace weft::proxy {
 void TunnelStream::Op::complete(int res, unsigned /*flags*/) {
   TunnelSession& session = stream->session_;
   (stream->*handler)(res);
+  session.stream_touched(*stream);
   session.after_event();  // may erase the stream
 }
 
@@ -206,6 +207,7 @@ void TunnelStream::peer_finished() {
 
 void TunnelStream::h2_closed(uint32_t error_code) {
   h2_closed_ = true;
+  session_.stream_touched(*this);
   if (error_code != NGHTTP2_NO_ERROR) {
     reset();
   }
@@ -220,6 +222,7 @@ void TunnelStream::reset() {
     return;
   }
   aborted_ = true;
+  session_.stream_touched(*this);
   if (!h2_closed_ && id >= 0) {
     nghttp2_submit_rst_stream(session_.h2(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
   }
