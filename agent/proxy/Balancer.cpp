@@ -14,11 +14,4 @@ uint32_t Balancer::load(const SockAddr& endpoint) const {
   return it == active_.end() ? 0 : it->second;
 }
 
-uint64_t Balancer::next() {
-  state_ ^= state_ >> 12;
-  state_ ^= state_ << 25;
-  state_ ^= state_ >> 27;
-  return state_ * 0x2545F4914F6CDD1DULL;
-}
-
 }  // namespace weft::proxy

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common/IpAddr.hpp"
+#include "l7/PowerOfTwoChoices.hpp"
 
 namespace weft::proxy {
 
@@ -13,20 +14,13 @@ namespace weft::proxy {
 /// candidates avoid the herd effect of always taking the global minimum with stale counts.
 class Balancer {
  public:
-  explicit Balancer(uint64_t seed) : state_(seed | 1) {}
+  explicit Balancer(uint64_t seed) : random_(seed) {}
 
   /// Index into `endpoints` of the chosen one; `endpoints` must not be empty.
   template <class Endpoint>
   std::size_t pick(std::span<const Endpoint> endpoints) {
-    if (endpoints.size() == 1) {
-      return 0;
-    }
-    std::size_t a = next() % endpoints.size();
-    std::size_t b = next() % (endpoints.size() - 1);
-    if (b >= a) {
-      ++b;  // b is uniform over the others
-    }
-    return load(endpoints[b].addr) < load(endpoints[a].addr) ? b : a;
+    return l7::pick_two(endpoints.size(), random_,
+                        [&](std::size_t i) { return load(endpoints[i].addr); });
   }
 
   void opened(const SockAddr& endpoint) { ++active_[endpoint]; }
@@ -34,9 +28,7 @@ class Balancer {
   uint32_t load(const SockAddr& endpoint) const;
 
  private:
-  uint64_t next();  // xorshift64*
-
-  uint64_t state_;
+  l7::FastRandom random_;
   std::unordered_map<SockAddr, uint32_t> active_;
 };
 

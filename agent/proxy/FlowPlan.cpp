@@ -49,26 +49,37 @@ agent::WorkloadIdentity identity_of_ip(const NodeView& view, const IpAddr& ip) {
 
 std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedPod& src,
                                       const SockAddr& original_dst, Balancer& balancer) {
-  FlowPlan plan;
-  plan.labels.reporter = "source";
-  plan.labels.source = identity_of_local(view, src);
-  plan.target = original_dst;
-  const discovery::PodInfo* dst_pod = nullptr;
   if (view.world) {
     discovery::Resolution r = view.world->resolve(original_dst);
     if (r.kind == discovery::Resolution::Kind::Service) {
       if (r.endpoints.empty()) {
         return std::nullopt;
       }
-      const discovery::Endpoint& ep = r.endpoints[balancer.pick(r.endpoints)];
-      plan.target = ep.addr;
-      plan.service_address = original_dst;
-      plan.labels.destination_service = r.service->fqdn();
-      dst_pod = ep.pod;
-    } else if (r.kind == discovery::Resolution::Kind::Pod) {
-      dst_pod = r.pod;
+      return plan_endpoint(view, src, r.endpoints[balancer.pick(r.endpoints)], *r.service,
+                           original_dst);
+    }
+    if (r.kind == discovery::Resolution::Kind::Pod) {
+      return plan_to(view, src, original_dst, r.pod);
     }
   }
+  return plan_to(view, src, original_dst, nullptr);
+}
+
+FlowPlan plan_endpoint(const NodeView& view, const agent::MeshedPod& src,
+                       const discovery::Endpoint& endpoint, const discovery::Service& service,
+                       const SockAddr& service_address) {
+  FlowPlan plan = plan_to(view, src, endpoint.addr, endpoint.pod, service.fqdn());
+  plan.service_address = service_address;
+  return plan;
+}
+
+FlowPlan plan_to(const NodeView& view, const agent::MeshedPod& src, const SockAddr& target,
+                 const discovery::PodInfo* dst_pod, std::string destination_service) {
+  FlowPlan plan;
+  plan.labels.reporter = "source";
+  plan.labels.source = identity_of_local(view, src);
+  plan.labels.destination_service = std::move(destination_service);
+  plan.target = target;
   if (auto local = view.local_pods.find(plan.target.ip); local != view.local_pods.end()) {
     // Both ends are this agent's: no wire to encrypt, but the agent itself vouches for both
     // identities, so the flow is authorized and labelled as mutually authenticated.

@@ -43,6 +43,16 @@ struct FlowPlan {
 std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedPod& src,
                                       const SockAddr& original_dst, Balancer& balancer);
 
+/// Outbound to `endpoint`, chosen among the endpoints of `service` (dialled at
+/// `service_address`).
+FlowPlan plan_endpoint(const NodeView& view, const agent::MeshedPod& src,
+                       const discovery::Endpoint& endpoint, const discovery::Service& service,
+                       const SockAddr& service_address);
+
+/// Outbound to `target` itself: `dst_pod` is the pod discovery says owns it (nullptr: none).
+FlowPlan plan_to(const NodeView& view, const agent::MeshedPod& src, const SockAddr& target,
+                 const discovery::PodInfo* dst_pod, std::string destination_service = {});
+
 /// Inbound plaintext (captured by tc into 15006): `peer` connected to `local` (the app's
 /// address) in `dst`. Authorized as an unauthenticated source.
 FlowPlan plan_inbound(const NodeView& view, const agent::MeshedPod& dst, const SockAddr& peer,

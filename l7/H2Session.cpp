@@ -1,0 +1,304 @@
+#include "l7/H2Session.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+namespace weft::l7 {
+namespace {
+
+/// RFC 9113 §6.5.2: each header counts its name, its value and 32 octets of overhead.
+constexpr std::size_t kHeaderOverhead = 32;
+
+std::vector<nghttp2_nv> to_nv(const Headers& headers) {
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(headers.size());
+  for (const Header& h : headers) {
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
+                  h.value.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  return nv;
+}
+
+H2Session& self(void* user) { return *static_cast<H2Session*>(user); }
+
+}  // namespace
+
+const std::string* find_header(const Headers& headers, std::string_view name) {
+  for (const Header& h : headers) {
+    if (h.name == name) {
+      return &h.value;
+    }
+  }
+  return nullptr;
+}
+
+H2Session::H2Session(Role role, const H2Limits& limits, Acceptor* acceptor)
+    : role_(role), limits_(limits), acceptor_(acceptor) {
+  nghttp2_session_callbacks* cbs = nullptr;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  if (role == Role::Client) {
+    nghttp2_session_client_new2(&h2_, cbs, this, opt);
+  } else {
+    nghttp2_session_server_new2(&h2_, cbs, this, opt);
+  }
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits.stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(limits.max_header_list)},
+  };
+  nghttp2_submit_settings(h2_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(h2_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<int32_t>(limits.connection_window));
+}
+
+H2Session::~H2Session() { nghttp2_session_del(h2_); }
+
+Result<void> H2Session::receive(std::span<const uint8_t> bytes) {
+  ssize_t n = nghttp2_session_mem_recv(h2_, bytes.data(), bytes.size());
+  if (n < 0) {
+    nghttp2_session_terminate_session(h2_, NGHTTP2_PROTOCOL_ERROR);
+    return fail(Error::Kind::Protocol,
+                std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(n)));
+  }
+  return {};
+}
+
+Result<void> H2Session::produce(std::vector<uint8_t>& out) {
+  for (;;) {
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(h2_, &data);
+    if (n < 0) {
+      return fail(Error::Kind::Protocol,
+                  std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(n)));
+    }
+    if (n == 0) {
+      return {};
+    }
+    out.insert(out.end(), data, data + n);
+  }
+}
+
+bool H2Session::alive() const {
+  return nghttp2_session_want_read(h2_) != 0 || nghttp2_session_want_write(h2_) != 0;
+}
+
+bool H2Session::accepts_requests() const {
+  return nghttp2_session_check_request_allowed(h2_) != 0 &&
+         streams_.size() <
+             nghttp2_session_get_remote_settings(h2_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+}
+
+nghttp2_data_provider H2Session::provider() {
+  nghttp2_data_provider p{};
+  p.read_callback = read_body;
+  return p;
+}
+
+int32_t H2Session::submit_request(const Headers& headers, bool has_body, H2Stream* stream) {
+  auto nv = to_nv(headers);
+  nghttp2_data_provider body = provider();
+  int32_t id = nghttp2_submit_request(h2_, nullptr, nv.data(), nv.size(),
+                                      has_body ? &body : nullptr, nullptr);
+  if (id > 0) {
+    streams_[id] = stream;
+  }
+  return id;
+}
+
+int H2Session::submit_response(int32_t id, const Headers& headers, bool has_body) {
+  auto nv = to_nv(headers);
+  const std::string* status = find_header(headers, ":status");
+  if (status != nullptr && !status->empty() && (*status)[0] == '1') {
+    return nghttp2_submit_headers(h2_, NGHTTP2_FLAG_NONE, id, nullptr, nv.data(), nv.size(),
+                                  nullptr);
+  }
+  nghttp2_data_provider body = provider();
+  return nghttp2_submit_response(h2_, id, nv.data(), nv.size(), has_body ? &body : nullptr);
+}
+
+int H2Session::submit_trailers(int32_t id, const Headers& trailers) {
+  auto nv = to_nv(trailers);
+  return nghttp2_submit_trailer(h2_, id, nv.data(), nv.size());
+}
+
+void H2Session::resume(int32_t id) { nghttp2_session_resume_data(h2_, id); }
+
+void H2Session::consume(int32_t id, std::size_t n) {
+  if (n > 0) {
+    nghttp2_session_consume(h2_, id, n);
+  }
+}
+
+void H2Session::reset(int32_t id, uint32_t error_code) {
+  nghttp2_submit_rst_stream(h2_, NGHTTP2_FLAG_NONE, id, error_code);
+}
+
+void H2Session::detach(int32_t id) {
+  streams_.erase(id);
+  incoming_.erase(id);
+  if (nghttp2_session_find_stream(h2_, id) != nullptr) {
+    nghttp2_submit_rst_stream(h2_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
+}
+
+void H2Session::goaway(uint32_t error_code) {
+  if (error_code == NGHTTP2_NO_ERROR) {
+    nghttp2_submit_goaway(h2_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h2_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+  } else {
+    nghttp2_session_terminate_session(h2_, error_code);
+  }
+}
+
+void H2Session::close_all(uint32_t error_code) {
+  auto streams = std::move(streams_);
+  streams_.clear();
+  incoming_.clear();
+  for (auto& [id, s] : streams) {
+    s->on_close(error_code);
+  }
+}
+
+H2Stream* H2Session::stream(int32_t id) const {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  H2Session& s = self(user);
+  if (frame->hd.type != NGHTTP2_HEADERS) {
+    return 0;
+  }
+  int32_t id = frame->hd.stream_id;
+  if (s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    H2Stream* owner = s.acceptor_ != nullptr ? s.acceptor_->accept_stream(id) : nullptr;
+    if (owner == nullptr) {
+      nghttp2_submit_rst_stream(s.h2_, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+      return 0;  // its headers and data are dropped: no Incoming, no owner
+    }
+    s.streams_[id] = owner;
+  }
+  s.incoming_[id] = Incoming{};
+  return 0;
+}
+
+int H2Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                         size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                         void* user) {
+  H2Session& s = self(user);
+  auto it = s.incoming_.find(frame->hd.stream_id);
+  if (it == s.incoming_.end()) {
+    return 0;
+  }
+  Incoming& in = it->second;
+  in.size += namelen + valuelen + kHeaderOverhead;
+  if (in.size > s.limits_.max_header_list) {
+    in.too_large = true;
+    in.headers.clear();
+    return 0;
+  }
+  in.headers.push_back({std::string(reinterpret_cast<const char*>(name), namelen),
+                        std::string(reinterpret_cast<const char*>(value), valuelen)});
+  return 0;
+}
+
+int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  H2Session& s = self(user);
+  int32_t id = frame->hd.stream_id;
+  bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    auto it = s.incoming_.find(id);
+    if (it == s.incoming_.end()) {
+      return 0;
+    }
+    Incoming in = std::move(it->second);
+    s.incoming_.erase(it);
+    H2Stream* owner = s.stream(id);
+    if (owner == nullptr) {
+      return 0;
+    }
+    if (in.too_large) {
+      if (s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        Headers too_large{{":status", "431"}};
+        s.submit_response(id, too_large, false);
+      } else {
+        s.reset(id, NGHTTP2_PROTOCOL_ERROR);
+      }
+      return 0;
+    }
+    owner->on_headers(std::move(in.headers), end);
+  } else if (frame->hd.type == NGHTTP2_DATA && end) {
+    if (H2Stream* owner = s.stream(id)) {
+      owner->on_end_stream();
+    }
+  }
+  return 0;
+}
+
+int H2Session::on_data_chunk(nghttp2_session* h2, uint8_t, int32_t id, const uint8_t* data,
+                             size_t len, void* user) {
+  H2Session& s = self(user);
+  if (H2Stream* owner = s.stream(id)) {
+    owner->on_data({data, len});
+  } else {
+    nghttp2_session_consume(h2, id, len);  // nobody will pass it on: do not stall the connection
+  }
+  return 0;
+}
+
+int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code, void* user) {
+  H2Session& s = self(user);
+  s.incoming_.erase(id);
+  auto it = s.streams_.find(id);
+  if (it == s.streams_.end()) {
+    return 0;
+  }
+  H2Stream* owner = it->second;
+  s.streams_.erase(it);
+  owner->on_close(error_code);
+  return 0;
+}
+
+ssize_t H2Session::read_body(nghttp2_session* h2, int32_t id, uint8_t* buf, size_t length,
+                             uint32_t* flags, nghttp2_data_source*, void* user) {
+  H2Session& s = self(user);
+  H2Stream* owner = s.stream(id);
+  if (owner == nullptr) {
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // owner gone: reset the stream
+  }
+  BodyChunk chunk = owner->read_body(buf, length);
+  switch (chunk.state) {
+    case BodyChunk::State::More:
+      break;
+    case BodyChunk::State::Deferred:
+      if (chunk.size == 0) {
+        return NGHTTP2_ERR_DEFERRED;
+      }
+      break;
+    case BodyChunk::State::End:
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      break;
+    case BodyChunk::State::Trailers: {
+      *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      auto nv = to_nv(owner->trailers());
+      if (nghttp2_submit_trailer(h2, id, nv.data(), nv.size()) != 0) {
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+      break;
+    }
+  }
+  return static_cast<ssize_t>(chunk.size);
+}
+
+}  // namespace weft::l7

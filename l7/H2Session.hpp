@@ -1,0 +1,147 @@
+// An HTTP/2 connection's protocol state (nghttp2), without I/O: bytes in, frames out, and events
+// to the owner of each stream. The proxy moves the bytes on its io_uring; this class never
+// touches a socket, so the same code serves app connections, upstream pools and tests.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/Error.hpp"
+
+namespace weft::l7 {
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+using Headers = std::vector<Header>;
+
+/// The first value of `name` (lower case) in `headers`, or nullptr.
+const std::string* find_header(const Headers& headers, std::string_view name);
+
+/// How much of an outgoing body the stream's owner has ready.
+struct BodyChunk {
+  enum class State {
+    More,      ///< `size` bytes copied, more may follow
+    Deferred,  ///< nothing ready yet: the owner calls H2Session::resume() when there is
+    End,       ///< `size` bytes copied, then END_STREAM
+    Trailers,  ///< `size` bytes copied, then the owner's trailers() end the stream
+  };
+  std::size_t size = 0;
+  State state = State::More;
+};
+
+/// Events of one stream, implemented by whoever owns it. After on_close() nothing more is
+/// called and the session forgets the stream.
+class H2Stream {
+ public:
+  /// A complete header block: the request or response head, an informational (1xx) head, or
+  /// trailers (a block after the head). `end_stream`: nothing follows on this stream.
+  virtual void on_headers(Headers headers, bool end_stream) = 0;
+  virtual void on_data(std::span<const uint8_t> data) = 0;
+  /// END_STREAM arrived on a DATA frame.
+  virtual void on_end_stream() = 0;
+  /// The stream is closed: `error_code` is NGHTTP2_NO_ERROR after a clean end, else the reset
+  /// (received or sent) or the connection's failure.
+  virtual void on_close(uint32_t error_code) = 0;
+  /// Copies up to `max` bytes of the outgoing body into `out`.
+  virtual BodyChunk read_body(uint8_t* out, std::size_t max) = 0;
+  /// The trailers to send after a body whose last chunk said State::Trailers.
+  virtual Headers trailers() = 0;
+
+ protected:
+  ~H2Stream() = default;
+};
+
+struct H2Limits {
+  uint32_t max_concurrent_streams = 1000;  ///< what we accept from the peer
+  uint32_t stream_window = 1u << 20;       ///< receive window per stream
+  uint32_t connection_window = 16u << 20;  ///< receive window of the connection
+  std::size_t max_header_list = 64 * 1024; ///< received header block (names + values + 32 each)
+};
+
+class H2Session {
+ public:
+  enum class Role { Client, Server };
+
+  /// Server role: a peer opened stream `id`; return its owner (nullptr refuses the stream).
+  class Acceptor {
+   public:
+    virtual H2Stream* accept_stream(int32_t id) = 0;
+
+   protected:
+    ~Acceptor() = default;
+  };
+
+  /// Windows are returned only through consume(): the owner says when the bytes it was given
+  /// have left the agent, so a slow receiver slows the sender instead of filling memory.
+  H2Session(Role role, const H2Limits& limits, Acceptor* acceptor = nullptr);
+  ~H2Session();
+  H2Session(const H2Session&) = delete;
+  H2Session& operator=(const H2Session&) = delete;
+
+  /// Feeds received bytes. An error is a connection-level protocol error: produce() then yields
+  /// the GOAWAY to send, and the connection should close once it is written.
+  Result<void> receive(std::span<const uint8_t> bytes);
+  /// Appends every frame ready to send to `out`.
+  Result<void> produce(std::vector<uint8_t>& out);
+  /// Whether the connection still has anything to do (reading or writing).
+  bool alive() const;
+  /// Client role: whether a new request may start (no GOAWAY either way, below the peer's
+  /// concurrent-stream limit).
+  bool accepts_requests() const;
+  std::size_t stream_count() const { return streams_.size(); }
+
+  /// Client role: starts a request; returns the stream id or a negative nghttp2 error.
+  int32_t submit_request(const Headers& headers, bool has_body, H2Stream* stream);
+  /// Server role: answers stream `id` (informational heads have `has_body` false and are
+  /// followed by another head).
+  int submit_response(int32_t id, const Headers& headers, bool has_body);
+  /// Ends stream `id` with trailers (only after a body or in place of one).
+  int submit_trailers(int32_t id, const Headers& trailers);
+  /// A deferred body has more to read.
+  void resume(int32_t id);
+  /// `n` received DATA bytes of stream `id` have been passed on: open the windows by as much.
+  void consume(int32_t id, std::size_t n);
+  /// Resets stream `id`; its owner still gets on_close.
+  void reset(int32_t id, uint32_t error_code);
+  /// The owner of `id` goes away: no more events for it (the stream is reset if still open).
+  void detach(int32_t id);
+  /// Says GOAWAY (graceful when `error_code` is NO_ERROR: streams already open finish).
+  void goaway(uint32_t error_code);
+  /// The transport failed: every stream gets on_close(`error_code`).
+  void close_all(uint32_t error_code);
+
+ private:
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
+                       const uint8_t*, size_t, uint8_t, void*);
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
+  static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
+  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
+                           nghttp2_data_source*, void*);
+  H2Stream* stream(int32_t id) const;
+  nghttp2_data_provider provider();
+
+  struct Incoming {
+    Headers headers;
+    std::size_t size = 0;
+    bool too_large = false;
+  };
+
+  Role role_;
+  H2Limits limits_;
+  Acceptor* acceptor_;
+  nghttp2_session* h2_ = nullptr;
+  std::unordered_map<int32_t, H2Stream*> streams_;
+  std::unordered_map<int32_t, Incoming> incoming_;  ///< header blocks being received
+};
+
+}  // namespace weft::l7

@@ -1,0 +1,190 @@
+#include "l7/H2Session.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace weft::l7 {
+namespace {
+
+/// A stream owner that records what it is told and sends a fixed body (and trailers).
+struct Recorder final : H2Stream {
+  Headers head;
+  Headers trailers_in;
+  std::string data;
+  bool ended = false;
+  std::optional<uint32_t> closed;
+  std::string body_out;
+  std::size_t sent = 0;
+  Headers trailers_out;
+
+  void on_headers(Headers headers, bool end_stream) override {
+    (head.empty() ? head : trailers_in) = std::move(headers);
+    ended = ended || end_stream;
+  }
+  void on_data(std::span<const uint8_t> d) override {
+    data.append(reinterpret_cast<const char*>(d.data()), d.size());
+  }
+  void on_end_stream() override { ended = true; }
+  void on_close(uint32_t error_code) override { closed = error_code; }
+  BodyChunk read_body(uint8_t* out, std::size_t max) override {
+    std::size_t n = std::min(max, body_out.size() - sent);
+    std::copy_n(body_out.data() + sent, n, out);
+    sent += n;
+    if (sent < body_out.size()) {
+      return {n, BodyChunk::State::More};
+    }
+    return {n, trailers_out.empty() ? BodyChunk::State::End : BodyChunk::State::Trailers};
+  }
+  Headers trailers() override { return trailers_out; }
+};
+
+struct Server final : H2Session::Acceptor {
+  std::map<int32_t, std::unique_ptr<Recorder>> streams;
+  H2Stream* accept_stream(int32_t id) override {
+    return (streams[id] = std::make_unique<Recorder>()).get();
+  }
+};
+
+/// Moves frames between the two sessions until neither has anything to say.
+void pump(H2Session& client, H2Session& server) {
+  for (int round = 0; round < 100; ++round) {
+    std::vector<uint8_t> c2s;
+    std::vector<uint8_t> s2c;
+    REQUIRE(client.produce(c2s));
+    REQUIRE(server.receive(c2s));
+    REQUIRE(server.produce(s2c));
+    REQUIRE(client.receive(s2c));
+    if (c2s.empty() && s2c.empty()) {
+      return;
+    }
+  }
+  FAIL("the sessions never went quiet");
+}
+
+Headers request(std::string path) {
+  return {{":method", "POST"},
+          {":scheme", "http"},
+          {":authority", "svc"},
+          {":path", std::move(path)},
+          {"content-type", "application/grpc"}};
+}
+
+TEST_CASE("a request and a response travel with bodies and trailers (gRPC's shape)") {
+  Server acceptor;
+  H2Session server(H2Session::Role::Server, H2Limits{}, &acceptor);
+  H2Session client(H2Session::Role::Client, H2Limits{});
+  Recorder call;
+  call.body_out = "hello";
+  int32_t id = client.submit_request(request("/echo.Echo/Say"), true, &call);
+  REQUIRE(id > 0);
+  pump(client, server);
+  REQUIRE(acceptor.streams.count(id) == 1);
+  Recorder& handled = *acceptor.streams[id];
+  CHECK(*find_header(handled.head, ":path") == "/echo.Echo/Say");
+  CHECK(handled.data == "hello");
+  CHECK(handled.ended);
+  server.consume(id, handled.data.size());
+
+  handled.body_out = "world";
+  handled.trailers_out = {{"grpc-status", "0"}};
+  REQUIRE(server.submit_response(id, {{":status", "200"}}, true) == 0);
+  pump(client, server);
+  CHECK(*find_header(call.head, ":status") == "200");
+  CHECK(call.data == "world");
+  CHECK(*find_header(call.trailers_in, "grpc-status") == "0");
+  CHECK(call.ended);
+  CHECK(call.closed == NGHTTP2_NO_ERROR);
+  CHECK(handled.closed == NGHTTP2_NO_ERROR);
+  CHECK(client.stream_count() == 0);
+}
+
+TEST_CASE("window opens only as the receiver consumes") {
+  Server acceptor;
+  H2Limits small;
+  small.stream_window = 16384;
+  small.connection_window = 65535;
+  H2Session server(H2Session::Role::Server, small, &acceptor);
+  H2Session client(H2Session::Role::Client, H2Limits{});
+  pump(client, server);  // SETTINGS first: before them a sender may use the default 64 KiB
+  Recorder call;
+  call.body_out = std::string(100000, 'x');
+  int32_t id = client.submit_request(request("/big"), true, &call);
+  pump(client, server);
+  Recorder& handled = *acceptor.streams[id];
+  CHECK(handled.data.size() == 16384);
+  CHECK_FALSE(handled.ended);
+  std::size_t consumed = 0;
+  while (!handled.ended) {
+    std::size_t before = handled.data.size();
+    server.consume(id, before - consumed);
+    consumed = before;
+    pump(client, server);
+    REQUIRE(handled.data.size() > before);
+  }
+  CHECK(handled.data == call.body_out);
+}
+
+TEST_CASE("a reset reaches the other side's owner") {
+  Server acceptor;
+  H2Session server(H2Session::Role::Server, H2Limits{}, &acceptor);
+  H2Session client(H2Session::Role::Client, H2Limits{});
+  Recorder call;
+  int32_t id = client.submit_request(request("/slow"), true, &call);
+  call.body_out = "partial";
+  pump(client, server);
+  client.reset(id, NGHTTP2_CANCEL);
+  pump(client, server);
+  CHECK(call.closed == NGHTTP2_CANCEL);
+  CHECK(acceptor.streams[id]->closed == NGHTTP2_CANCEL);
+}
+
+TEST_CASE("a header list over the limit is answered 431, the connection lives on") {
+  Server acceptor;
+  H2Limits limits;
+  limits.max_header_list = 4096;
+  H2Session server(H2Session::Role::Server, limits, &acceptor);
+  H2Session client(H2Session::Role::Client, H2Limits{});
+  Headers big = request("/big-headers");
+  big.push_back({"x-filler", std::string(8000, 'a')});
+  Recorder call;
+  int32_t id = client.submit_request(big, false, &call);
+  pump(client, server);
+  CHECK(*find_header(call.head, ":status") == "431");
+  CHECK(acceptor.streams[id]->head.empty());  // the owner never saw the oversized block
+
+  Recorder second;
+  int32_t id2 = client.submit_request(request("/small"), false, &second);
+  pump(client, server);
+  CHECK(*find_header(acceptor.streams[id2]->head, ":path") == "/small");
+}
+
+TEST_CASE("a connection that does not start with the preface is a protocol error") {
+  Server acceptor;
+  H2Session server(H2Session::Role::Server, H2Limits{}, &acceptor);
+  std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto r = server.receive({reinterpret_cast<const uint8_t*>(junk.data()), junk.size()});
+  CHECK_FALSE(r);
+  std::vector<uint8_t> out;
+  CHECK(server.produce(out));
+  CHECK_FALSE(server.alive());
+}
+
+TEST_CASE("transport failure closes every stream for its owner") {
+  H2Session client(H2Session::Role::Client, H2Limits{});
+  Recorder a;
+  Recorder b;
+  client.submit_request(request("/a"), false, &a);
+  client.submit_request(request("/b"), false, &b);
+  client.close_all(NGHTTP2_INTERNAL_ERROR);
+  CHECK(a.closed == NGHTTP2_INTERNAL_ERROR);
+  CHECK(b.closed == NGHTTP2_INTERNAL_ERROR);
+  CHECK(client.stream_count() == 0);
+}
+
+}  // namespace
+}  // namespace weft::l7
