@@ -84,6 +84,7 @@ Result<void> Agent::init() {
   registry_ = std::make_shared<prometheus::Registry>();
   tcp_metrics_ = std::make_unique<TcpMetrics>(*registry_);
   tunnel_metrics_ = std::make_unique<TunnelMetrics>(*registry_);
+  request_metrics_ = std::make_unique<RequestMetrics>(*registry_);
   auto trust = identity::TrustBundle::load(config_.trust_anchor_file);
   if (!trust) {
     Error e = trust.error();
@@ -128,8 +129,13 @@ Result<void> Agent::init() {
   auto view = std::make_shared<proxy::NodeView>();
   view->world = manifests_->world();
   view->trust_domain = config_.trust_domain;
-  proxy::WorkerContext ctx{*redirector_, *tcp_metrics_, *tunnel_metrics_,
-                           config_.connect_timeout_ms, config_.socket_mark};
+  proxy::WorkerContext ctx{*redirector_,
+                           *tcp_metrics_,
+                           *tunnel_metrics_,
+                           *request_metrics_,
+                           config_.connect_timeout_ms,
+                           config_.socket_mark,
+                           config_.protocol_detection_timeout_ms};
   for (unsigned i = 0; i < config_.workers; ++i) {
     auto worker = proxy::Worker::create(i, ctx, view);
     if (!worker) {

@@ -20,7 +20,9 @@ std::vector<nghttp2_nv> to_nv(const Headers& headers) {
   return nv;
 }
 
-H2Session& self(void* user) { return *static_cast<H2Session*>(user); }
+H2Session& self(void* user) {
+  return *static_cast<H2Session*>(user);
+}
 
 }  // namespace
 
@@ -62,7 +64,9 @@ H2Session::H2Session(Role role, const H2Limits& limits, Acceptor* acceptor)
                                         static_cast<int32_t>(limits.connection_window));
 }
 
-H2Session::~H2Session() { nghttp2_session_del(h2_); }
+H2Session::~H2Session() {
+  nghttp2_session_del(h2_);
+}
 
 Result<void> H2Session::receive(std::span<const uint8_t> bytes) {
   ssize_t n = nghttp2_session_mem_recv(h2_, bytes.data(), bytes.size());
@@ -132,7 +136,9 @@ int H2Session::submit_trailers(int32_t id, const Headers& trailers) {
   return nghttp2_submit_trailer(h2_, id, nv.data(), nv.size());
 }
 
-void H2Session::resume(int32_t id) { nghttp2_session_resume_data(h2_, id); }
+void H2Session::resume(int32_t id) {
+  nghttp2_session_resume_data(h2_, id);
+}
 
 void H2Session::consume(int32_t id, std::size_t n) {
   if (n > 0) {

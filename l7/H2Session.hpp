@@ -60,10 +60,10 @@ class H2Stream {
 };
 
 struct H2Limits {
-  uint32_t max_concurrent_streams = 1000;  ///< what we accept from the peer
-  uint32_t stream_window = 1u << 20;       ///< receive window per stream
-  uint32_t connection_window = 16u << 20;  ///< receive window of the connection
-  std::size_t max_header_list = 64 * 1024; ///< received header block (names + values + 32 each)
+  uint32_t max_concurrent_streams = 1000;   ///< what we accept from the peer
+  uint32_t stream_window = 1u << 20;        ///< receive window per stream
+  uint32_t connection_window = 16u << 20;   ///< receive window of the connection
+  std::size_t max_header_list = 64 * 1024;  ///< received header block (names + values + 32 each)
 };
 
 class H2Session {

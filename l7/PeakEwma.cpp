@@ -28,13 +28,13 @@ void PeakEwma::finished(Clock::time_point sent, Clock::time_point now) {
     --pending_;
   }
   double rtt = now > sent ? ns(now - sent) : 0;
-  double current = estimate(now);
-  if (rtt > current) {
+  double elapsed = now > updated_ ? ns(now - updated_) : 0;
+  double weight = std::exp(-elapsed / decay_ns_);
+  if (rtt > rtt_ns_ * weight) {
     rtt_ns_ = rtt;  // the peak: a slower answer counts in full, at once
   } else {
-    double elapsed = now > updated_ ? ns(now - updated_) : 0;
-    double weight = std::exp(-elapsed / decay_ns_);
-    rtt_ns_ = current * weight + rtt * (1 - weight);
+    // Continuous-time EWMA: the older the last update, the more the new sample counts.
+    rtt_ns_ = rtt_ns_ * weight + rtt * (1 - weight);
   }
   updated_ = now;
 }

@@ -9,7 +9,9 @@ constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// RFC 9110 defines no method longer than this; longer tokens are not HTTP/1 in practice.
 constexpr std::size_t kMaxMethod = 20;
 
-bool is_method_char(uint8_t c) { return (c >= 'A' && c <= 'Z') || c == '-' || c == '_'; }
+bool is_method_char(uint8_t c) {
+  return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+}
 
 /// Matches `<METHOD> SP <target> SP HTTP/1.<digit> CRLF` incrementally.
 Protocol detect_http1(std::span<const uint8_t> in) {

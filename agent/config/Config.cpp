@@ -222,6 +222,20 @@ const Field kFields[] = {
        return {};
      },
      [](const Config& c) -> std::string { return std::to_string(c.connect_timeout_ms); }},
+    {"protocol_detection_timeout_ms", "MS",
+     "how long a client to a Service may stay silent before its connection is carried as TCP "
+     "(server-speaks-first protocols); a Service port's appProtocol skips the wait",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto n = parse_number<unsigned>(v, "protocol_detection_timeout_ms", 1, 60000);
+       if (!n) {
+         return std::unexpected(n.error());
+       }
+       c.protocol_detection_timeout_ms = *n;
+       return {};
+     },
+     [](const Config& c) -> std::string {
+       return std::to_string(c.protocol_detection_timeout_ms);
+     }},
     {"log_level", "LEVEL", "debug, info, warn or error",
      [](Config& c, std::string_view v) -> Result<void> {
        log::Level level{};

@@ -10,21 +10,6 @@ prometheus::Family<prometheus::Counter>& counter_family(prometheus::Registry& re
   return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
 }
 
-prometheus::Labels to_labels(const FlowLabels& l) {
-  return {
-      {"reporter", l.reporter},
-      {"source_workload", l.source.workload},
-      {"source_workload_namespace", l.source.ns},
-      {"source_principal", l.source.principal},
-      {"destination_service", l.destination_service},
-      {"destination_workload", l.destination.workload},
-      {"destination_workload_namespace", l.destination.ns},
-      {"destination_principal", l.destination.principal},
-      {"request_protocol", "tcp"},
-      {"connection_security_policy", l.security_policy},
-  };
-}
-
 }  // namespace
 
 TcpMetrics::TcpMetrics(prometheus::Registry& registry)
@@ -40,12 +25,12 @@ TcpMetrics::TcpMetrics(prometheus::Registry& registry)
                              "TCP connections refused by the destination's mesh policy")) {}
 
 FlowCounters TcpMetrics::counters_for(const FlowLabels& labels) {
-  auto l = to_labels(labels);
+  auto l = to_prometheus(labels, "tcp");
   return {&opened_.Add(l), &closed_.Add(l), &sent_.Add(l), &received_.Add(l)};
 }
 
 void TcpMetrics::denied(const FlowLabels& labels, std::string_view reason) {
-  auto l = to_labels(labels);
+  auto l = to_prometheus(labels, "tcp");
   l.emplace("reason", std::string(reason));
   denied_.Add(l).Increment();
 }

@@ -8,18 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "agent/identity/WorkloadIdentity.hpp"
+#include "agent/metrics/FlowLabels.hpp"
 
 namespace weft::agent {
-
-/// The labels of one TCP flow as one reporter sees it.
-struct FlowLabels {
-  std::string reporter;  ///< "source" or "destination"
-  WorkloadIdentity source;
-  WorkloadIdentity destination;
-  std::string destination_service;  ///< Service FQDN, empty when the flow did not target one
-  std::string security_policy = "none";
-};
 
 /// Counter handles for one label set; resolved once per connection, then only atomics are touched.
 struct FlowCounters {

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "agent/proxy/ReadSizing.hpp"
@@ -40,6 +41,18 @@ Relay::Relay(Worker& worker, Fd downstream, Fd upstream, FlowPlan plan,
   }
 }
 
+void Relay::preload(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) {
+    return;
+  }
+  Direction& d = down_to_up_;
+  d.cap = std::max(kInitialReadBuffer, bytes.size());
+  d.buf = std::make_unique<char[]>(d.cap);
+  std::memcpy(d.buf.get(), bytes.data(), bytes.size());
+  d.len = bytes.size();
+  d.off = 0;
+}
+
 void Relay::start(unsigned timeout_ms) {
   target_len_ = plan_.target.to_sockaddr(target_);
   connect_timeout_.tv_sec = timeout_ms / 1000;
@@ -73,7 +86,11 @@ void Relay::on_connected(int res) {
   log::debug("flow.open", "worker={} reporter={} src={}/{} dst={} service={}", worker_.index(),
              plan_.labels.reporter, plan_.labels.source.ns, plan_.labels.source.workload,
              plan_.target.str(), plan_.labels.destination_service);
-  arm_recv(down_to_up_);
+  if (down_to_up_.len > 0) {
+    arm_send(down_to_up_);  // what protocol detection read goes first
+  } else {
+    arm_recv(down_to_up_);
+  }
   arm_recv(up_to_down_);
 }
 

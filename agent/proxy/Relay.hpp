@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "agent/metrics/TcpMetrics.hpp"
@@ -27,6 +28,9 @@ class Relay {
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
+  /// Bytes already read from downstream (protocol detection): sent upstream first. Call
+  /// before start().
+  void preload(std::span<const uint8_t> bytes);
   /// Connects upstream to plan.target, bounded by `timeout_ms`, then starts relaying.
   void start(unsigned timeout_ms);
   /// Tears the connection down with RST on both sides (pod removed, agent stopping).

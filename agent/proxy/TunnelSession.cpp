@@ -422,8 +422,8 @@ void TunnelSession::store_ticket(tunnel::SslSessionPtr ticket) {
   worker_.store_ticket(key_, std::move(ticket));
 }
 
-void TunnelSession::open_stream(Fd local, FlowPlan plan,
-                                std::vector<agent::FlowCounters> counters) {
+void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
+                                std::span<const uint8_t> initial) {
   std::string authority = plan.target.str();
   auto stream = std::make_unique<TunnelStream>(*this, TunnelStream::Side::Source, std::move(local),
                                                std::move(plan), std::move(counters));
@@ -452,6 +452,7 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan,
     return;  // the stream (and the app's socket, with RST) goes away here
   }
   stream->id = id;
+  stream->preload(initial);
   stream->start_reading();
   streams_.emplace(id, std::move(stream));
   after_event();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -59,8 +60,10 @@ class TunnelSession final : public tunnel::TicketSink {
 
   /// Connects (client) or starts the handshake (server).
   void start(unsigned connect_timeout_ms);
-  /// Client: carries the app connection `local` in a new CONNECT stream.
-  void open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters);
+  /// Client: carries the app connection `local` in a new CONNECT stream; `initial` are bytes
+  /// already read from it.
+  void open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
+                   std::span<const uint8_t> initial);
   /// Whether a new stream may join: handshake not failed, not draining, same credential
   /// generation, below the peer's concurrent-stream limit.
   bool accepts_streams(uint64_t generation) const;

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "agent/proxy/ReadSizing.hpp"
@@ -98,8 +99,20 @@ void TunnelStream::on_connect(int res) {
   }
 }
 
+void TunnelStream::preload(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) {
+    return;
+  }
+  in_cap_ = std::max(kInitialReadBuffer, bytes.size());
+  in_ = std::make_unique<char[]>(in_cap_);
+  std::memcpy(in_.get(), bytes.data(), bytes.size());
+  in_len_ = bytes.size();
+  in_off_ = 0;
+}
+
 void TunnelStream::start_reading() {
-  if (!reading_ && !local_eof_ && !aborted_) {
+  // Preloaded bytes are framed first; take_payload reads again once they are used up.
+  if (!reading_ && !local_eof_ && !aborted_ && in_off_ == in_len_) {
     arm_recv();
   }
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ class TunnelStream {
   FlowPlan& plan() { return plan_; }
   int local_fd() const { return local_.get(); }
 
+  /// Source side: bytes already read from the app (protocol detection), framed first. Call
+  /// before start_reading().
+  void preload(std::span<const uint8_t> bytes);
   /// Server side: the local socket is connected to `plan().target` first.
   void connect(unsigned timeout_ms);
   /// Starts reading the local socket (client: at once; server: once connected).

@@ -74,7 +74,9 @@ Worker::Worker(unsigned index, WorkerContext context, std::shared_ptr<const Node
       ring_(std::move(ring)),
       home_(std::move(home)),
       wakeup_fd_(std::move(wakeup_fd)),
-      balancer_(0x5eed0000ULL + index) {
+      balancer_(0x5eed0000ULL + index),
+      random_(0x1a7e0000ULL + index),
+      upstreams_(*this) {
   wakeup_.worker = this;
   tick_.worker = this;
 }
@@ -129,6 +131,7 @@ void Worker::run() {
       log::error("worker.ring_failed", "worker={} error=\"{}\"", index_, ok.error().message);
       break;
     }
+    settle();
   }
 }
 
@@ -207,7 +210,7 @@ void Worker::on_accept(Listener& l, int res, unsigned flags) {
     if (l.closing) {
       reset(std::move(downstream));
     } else if (l.kind == ListenerKind::Outbound) {
-      accept_outbound(*l.pod, std::move(downstream));
+      accept_outbound(l.pod, std::move(downstream));
     } else if (l.kind == ListenerKind::Inbound) {
       accept_inbound(*l.pod, std::move(downstream));
     } else {
@@ -226,34 +229,91 @@ void Worker::on_accept(Listener& l, int res, unsigned flags) {
   }
 }
 
-void Worker::accept_outbound(const agent::MeshedPod& pod, Fd downstream) {
+void Worker::accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
   auto peer = socket_address(downstream.get(), /*peer=*/true);
   if (!peer) {
-    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod->display_name(),
               peer.error().message);
     return reset(std::move(downstream));
   }
-  auto original = context_.redirector.original_destination(pod.netns_cookie, *peer);
+  auto original = context_.redirector.original_destination(pod->netns_cookie, *peer);
   if (!original) {
     // Someone inside the pod connected to 127.0.0.1:15001 itself, or the LRU map evicted the
     // entry under pressure: there is no destination to forward to.
     log::warn("flow.rejected", "worker={} pod={} peer={} reason=\"no original destination\"",
-              index_, pod.display_name(), peer->str());
+              index_, pod->display_name(), peer->str());
     return reset(std::move(downstream));
   }
-  auto plan = plan_outbound(*view_, pod, *original, balancer_);
+  // Only traffic to a Service has endpoints to balance requests over; the Service port's
+  // appProtocol, when it names one, spares the detection wait.
+  l7::Protocol protocol = l7::Protocol::Opaque;
+  if (view_->world) {
+    discovery::Resolution r = view_->world->resolve(*original);
+    if (r.kind == discovery::Resolution::Kind::Service && r.port != nullptr) {
+      protocol = l7::declared_protocol(r.port->app_protocol);
+    }
+  }
+  if (protocol == l7::Protocol::Undecided) {
+    auto sniffer =
+        std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *original,
+                                          context_.protocol_detection_timeout_ms);
+    ProtocolSniffer& ref = *sniffer;
+    sniffers_.emplace(&ref, std::move(sniffer));
+    ref.start();
+    return;
+  }
+  dispatch_outbound(std::move(pod), std::move(downstream), *original, protocol, {});
+}
+
+void Worker::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
+  auto owned = std::move(sniffers_.extract(&sniffer).mapped());
+  if (protocol == l7::Protocol::Undecided) {
+    return reset(std::move(owned->downstream));
+  }
+  dispatch_outbound(std::move(owned->pod), std::move(owned->downstream),
+                    owned->original_destination, protocol, owned->received);
+}
+
+bool Worker::balances_http(const agent::MeshedPod& pod, const SockAddr& original) const {
+  if (!view_->world) {
+    return false;
+  }
+  discovery::Resolution r = view_->world->resolve(original);
+  if (r.kind != discovery::Resolution::Kind::Service || r.endpoints.empty()) {
+    return false;
+  }
+  // Requests to pods behind another node's agent travel in the tunnel as L4 until HTTP streams
+  // are carried there.
+  return std::all_of(r.endpoints.begin(), r.endpoints.end(), [&](const discovery::Endpoint& ep) {
+    return plan_endpoint(*view_, pod, ep, *r.service, original).route == FlowPlan::Route::Direct;
+  });
+}
+
+void Worker::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, Fd downstream,
+                               const SockAddr& original, l7::Protocol protocol,
+                               std::span<const uint8_t> received) {
+  const agent::MeshedPod& pod = *pod_ptr;
+  if (protocol == l7::Protocol::Http2 && balances_http(pod, original)) {
+    auto http =
+        std::make_unique<OutboundHttp>(*this, std::move(pod_ptr), original, std::move(downstream));
+    OutboundHttp& ref = *http;
+    http_.emplace(&ref, std::move(http));
+    ref.start(received);
+    return;
+  }
+  auto plan = plan_outbound(*view_, pod, original, balancer_);
   if (!plan) {
     log::warn("flow.rejected", "worker={} pod={} dst={} reason=\"service has no ready endpoints\"",
-              index_, pod.display_name(), original->str());
+              index_, pod.display_name(), original.str());
     return reset(std::move(downstream));
   }
   if (!plan->denied.empty()) {
     return refuse(std::move(downstream), *plan);
   }
   if (plan->route == FlowPlan::Route::Tunnel) {
-    return launch_tunneled(pod, std::move(downstream), std::move(*plan));
+    return launch_tunneled(pod, std::move(downstream), std::move(*plan), received);
   }
-  launch(pod, std::move(downstream), std::move(*plan));
+  launch(pod, std::move(downstream), std::move(*plan), received);
 }
 
 void Worker::accept_inbound(const agent::MeshedPod& pod, Fd downstream) {
@@ -303,7 +363,8 @@ void Worker::refuse(Fd downstream, const FlowPlan& plan) {
   reset(std::move(downstream));
 }
 
-void Worker::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan) {
+void Worker::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+                             std::span<const uint8_t> received) {
   const std::string& principal = plan.labels.source.principal;
   auto id = view_->identities.find(principal);
   if (id == view_->identities.end()) {
@@ -337,7 +398,7 @@ void Worker::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPla
     session->start(context_.connect_timeout_ms);
   }
   auto counters = counters_for(plan);
-  session->open_stream(std::move(downstream), std::move(plan), std::move(counters));
+  session->open_stream(std::move(downstream), std::move(plan), std::move(counters), received);
 }
 
 std::vector<agent::FlowCounters> Worker::counters_for(const FlowPlan& plan) {
@@ -408,6 +469,7 @@ void Worker::on_tick() {
       s->tick(now);
     }
   }
+  upstreams_.tick(now);
   // Tickets of destinations that went away would otherwise pile up with pod churn.
   auto wall = static_cast<long>(std::time(nullptr));
   std::erase_if(tickets_, [wall](const auto& entry) {
@@ -447,7 +509,8 @@ Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family
   });
 }
 
-void Worker::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan) {
+void Worker::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+                    std::span<const uint8_t> received) {
   // Outbound relays connect from the source pod (client_ip is empty); inbound ones deliver as
   // the client.
   auto upstream = open_upstream(pod, plan.target.ip.family, plan.client_ip);
@@ -463,12 +526,63 @@ void Worker::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan) {
   Relay& ref = *relay;
   relays_.emplace(relay.get(), std::move(relay));
   balancer_.opened(target);
+  ref.preload(received);
   ref.start(context_.connect_timeout_ms);
 }
 
 void Worker::destroy(Relay* relay) {
   balancer_.closed(relay->plan().target);
   relays_.erase(relay);
+}
+
+void Worker::needs_flush(H2Connection& connection) {
+  flush_.push_back(&connection);
+}
+
+void Worker::forget(H2Connection& connection) {
+  if (connection.dirty) {
+    std::erase(flush_, &connection);
+  }
+}
+
+void Worker::retire(L7Exchange* exchange) {
+  exchange->retired = true;
+  retired_.push_back(exchange);
+}
+
+void Worker::unretire(L7Exchange* exchange) {
+  std::erase(retired_, exchange);
+}
+
+void Worker::destroy(OutboundHttp* http) {
+  http_.erase(http);
+}
+
+// Runs after every batch of completions. Destruction happens only here, never inside a
+// callback: flushing first (which may touch more connections), then erasing finished exchanges,
+// then finished connections (which may retire more exchanges), until nothing is left to do.
+void Worker::settle() {
+  while (!flush_.empty() || !retired_.empty()) {
+    std::vector<H2Connection*> batch;
+    batch.swap(flush_);
+    std::vector<H2Connection*> finished;
+    for (H2Connection* c : batch) {
+      c->dirty = false;
+      c->flush();
+      if (c->finished()) {
+        finished.push_back(c);
+      }
+    }
+    std::vector<L7Exchange*> retired;
+    retired.swap(retired_);
+    for (L7Exchange* x : retired) {
+      x->retired = false;
+      x->owner().erase(x);
+    }
+    for (H2Connection* c : finished) {
+      c->owner().connection_finished(*c);
+    }
+  }
 }
 
 }  // namespace weft::proxy

@@ -11,16 +11,23 @@
 #include <variant>
 #include <vector>
 
+#include "agent/metrics/RequestMetrics.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/netns/Netns.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/proxy/Balancer.hpp"
+#include "agent/proxy/EndpointLoads.hpp"
 #include "agent/proxy/FlowPlan.hpp"
 #include "agent/proxy/NodeView.hpp"
+#include "agent/proxy/OutboundHttp.hpp"
+#include "agent/proxy/ProtocolSniffer.hpp"
 #include "agent/proxy/Ring.hpp"
 #include "agent/proxy/TunnelSession.hpp"
+#include "agent/proxy/UpstreamPool.hpp"
 #include "common/Fd.hpp"
+#include "l7/PowerOfTwoChoices.hpp"
+#include "l7/ProtocolDetector.hpp"
 
 namespace weft::redirect {
 class Redirector;
@@ -36,8 +43,12 @@ struct WorkerContext {
   const redirect::Redirector& redirector;
   agent::TcpMetrics& metrics;
   agent::TunnelMetrics& tunnel_metrics;
+  agent::RequestMetrics& request_metrics;
   unsigned connect_timeout_ms = 5000;
   uint32_t socket_mark = 0;
+  /// How long an outbound connection to a Service may stay silent before it is carried as TCP
+  /// (server-speaks-first protocols).
+  unsigned protocol_detection_timeout_ms = 100;
 };
 
 /// Listeners for one pod on one worker (each is one socket of a SO_REUSEPORT group).
@@ -101,6 +112,24 @@ class Worker {
   void store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket);
   void destroy(TunnelSession* session);
 
+  // Used by the L7 path (OutboundHttp, L7Exchange, H2Connection, ProtocolSniffer), on this
+  // worker's thread only.
+  const std::shared_ptr<const NodeView>& view() const { return view_; }
+  UpstreamPool& upstreams() { return upstreams_; }
+  EndpointLoads& endpoint_loads() { return endpoint_loads_; }
+  l7::FastRandom& random() { return random_; }
+  /// The connection has something to send or has closed: settle() looks at it before the
+  /// worker waits for I/O again.
+  void needs_flush(H2Connection& connection);
+  /// The connection is being destroyed: drop it from the flush list.
+  void forget(H2Connection& connection);
+  /// The exchange is over: settle() erases it.
+  void retire(L7Exchange* exchange);
+  void unretire(L7Exchange* exchange);
+  void destroy(OutboundHttp* http);
+  /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
+  void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
+
  private:
   enum class ListenerKind { Outbound, Inbound, Tunnel };
 
@@ -139,14 +168,25 @@ class Worker {
   void add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd, ListenerKind kind);
   void arm_accept(Listener& l);
   void on_accept(Listener& l, int res, unsigned flags);
-  void accept_outbound(const agent::MeshedPod& pod, Fd downstream);
+  void accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
+  /// Carries an outbound connection by its protocol; `received` was read by detection.
+  void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
+                         const SockAddr& original, l7::Protocol protocol,
+                         std::span<const uint8_t> received);
+  /// Whether HTTP to `original` can be balanced per request here: a Service whose endpoints
+  /// are all reached directly (this node's pods, or pods outside the mesh).
+  bool balances_http(const agent::MeshedPod& pod, const SockAddr& original) const;
+  /// Flushes touched HTTP/2 connections and erases finished exchanges and connections.
+  void settle();
   void accept_inbound(const agent::MeshedPod& pod, Fd downstream);
   void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   /// Counts and refuses a connection the destination's policy does not allow.
   void refuse(Fd downstream, const FlowPlan& plan);
-  void launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan);
+  void launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+              std::span<const uint8_t> received = {});
   /// Carries `downstream` over a pooled (or new) tunnel session to the destination's agent.
-  void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan);
+  void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+                       std::span<const uint8_t> received = {});
   void arm_tick();
   void on_tick();
 
@@ -166,6 +206,15 @@ class Worker {
   std::unordered_map<TunnelKey, std::vector<TunnelSession*>, TunnelKeyHash> pool_;
   /// The newest resumption ticket per key; expired ones are dropped on the tick.
   std::unordered_map<TunnelKey, tunnel::SslSessionPtr, TunnelKeyHash> tickets_;
+  // L7. Declared in this order so that destruction runs exchanges (in http_) first, then the
+  // pooled connections they used, while the lists they report to still exist.
+  std::vector<H2Connection*> flush_;
+  std::vector<L7Exchange*> retired_;
+  EndpointLoads endpoint_loads_;
+  l7::FastRandom random_;
+  UpstreamPool upstreams_;
+  std::unordered_map<ProtocolSniffer*, std::unique_ptr<ProtocolSniffer>> sniffers_;
+  std::unordered_map<OutboundHttp*, std::unique_ptr<OutboundHttp>> http_;
   std::mutex mutex_;  // guards commands_ and stopping_ between the control thread and this one
   std::deque<WorkerCommand> commands_;
   bool stopping_ = false;

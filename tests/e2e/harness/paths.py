@@ -9,6 +9,8 @@ POD_CLIENT = os.path.join(SERVERS_DIR, "pod_client.py")
 TLS_PEER = os.path.join(SERVERS_DIR, "tls_peer.py")
 SOAK_CLIENT = os.path.join(SERVERS_DIR, "soak_client.py")
 PARALLEL_CLIENT = os.path.join(SERVERS_DIR, "parallel_client.py")
+GRPC_ECHO_SERVER = os.path.join(SERVERS_DIR, "grpc_echo_server.py")
+GRPC_CLIENT = os.path.join(SERVERS_DIR, "grpc_client.py")
 PYTHON = "/usr/bin/python3"
 SYSTEM_CNI_DIR = "/usr/lib/cni"
 

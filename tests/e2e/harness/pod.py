@@ -45,13 +45,20 @@ class Pod:
                 "--name", self.name]
         if cpu is not None:
             argv = ["taskset", "-c", str(cpu)] + argv
-        svc = procs.Service(self.exec_argv(argv), f"{workdir}/{self.netns}-{mode}-{port}.log",
-                            f"{mode} server in {self.name}", stdout_pipe=True)
+        svc = self.start_process(argv, f"{mode}-{port}", f"{mode} server", workdir, cleanup)
+        self.servers[port] = svc
+        return svc
+
+    def start_process(self, argv, tag, what, workdir, cleanup, ready_timeout=15):
+        """Starts argv in the pod (log <workdir>/<netns>-<tag>.log, stopped in cleanup) and
+        returns the procs.Service once it printed its "ready ..." line on stdout (the
+        convention of the servers/ scripts), so callers never race its listen()."""
+        svc = procs.Service(self.exec_argv(argv), f"{workdir}/{self.netns}-{tag}.log",
+                            f"{what} in {self.name}", stdout_pipe=True)
         cleanup.push(f"stop {svc.name}", svc.stop)
-        line = svc.readline(timeout=15)
+        line = svc.readline(timeout=ready_timeout)
         if not line.startswith("ready"):
             raise RuntimeError(f"{svc.name} printed {line!r} instead of ready\n{svc.log()}")
-        self.servers[port] = svc
         return svc
 
     def client(self, *args, timeout=120):

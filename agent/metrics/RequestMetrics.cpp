@@ -1,0 +1,54 @@
+#include "agent/metrics/RequestMetrics.hpp"
+
+#include <string>
+
+namespace weft::agent {
+namespace {
+
+/// Seconds; Istio's millisecond buckets from 1 ms to 10 s, in base units.
+const prometheus::Histogram::BucketBoundaries kBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+}  // namespace
+
+RequestMetrics::RequestMetrics(prometheus::Registry& registry)
+    : total_(prometheus::BuildCounter()
+                 .Name("weft_requests_total")
+                 .Help("HTTP requests and gRPC calls through the agent, by outcome")
+                 .Register(registry)),
+      duration_(prometheus::BuildHistogram()
+                    .Name("weft_request_duration_seconds")
+                    .Help("Time from a request's head to the end of its response")
+                    .Register(registry)) {}
+
+RequestMetrics::Handles RequestMetrics::resolve(const FlowLabels& labels, RequestProtocol protocol,
+                                                int response_code, int grpc_status) {
+  auto l = to_prometheus(labels, protocol == RequestProtocol::Grpc ? "grpc" : "http");
+  l.emplace("response_code", std::to_string(response_code));
+  l.emplace("grpc_response_status", grpc_status < 0 ? std::string() : std::to_string(grpc_status));
+  return {&total_.Add(l), &duration_.Add(l, kBuckets)};
+}
+
+RequestSeries::RequestSeries(RequestMetrics& metrics, FlowLabels labels)
+    : metrics_(&metrics), labels_(std::move(labels)) {}
+
+void RequestSeries::record(RequestProtocol protocol, int response_code, int grpc_status,
+                           double seconds) {
+  const RequestMetrics::Handles* handles = nullptr;
+  for (const Entry& e : entries_) {
+    if (e.protocol == protocol && e.response_code == response_code &&
+        e.grpc_status == grpc_status) {
+      handles = &e.handles;
+      break;
+    }
+  }
+  if (handles == nullptr) {
+    entries_.push_back({protocol, response_code, grpc_status,
+                        metrics_->resolve(labels_, protocol, response_code, grpc_status)});
+    handles = &entries_.back().handles;
+  }
+  handles->total->Increment();
+  handles->duration->Observe(seconds);
+}
+
+}  // namespace weft::agent

@@ -1,0 +1,295 @@
+#include "agent/proxy/L7Exchange.hpp"
+
+#include <charconv>
+#include <string>
+
+#include "agent/proxy/OutboundHttp.hpp"
+#include "agent/proxy/Worker.hpp"
+#include "common/Log.hpp"
+
+namespace weft::proxy {
+namespace {
+
+// gRPC status codes (grpc/doc/statuscodes.md).
+constexpr int kGrpcPermissionDenied = 7;
+constexpr int kGrpcUnavailable = 14;
+
+int parse_int(const std::string* s, int fallback) {
+  int v = fallback;
+  if (s != nullptr) {
+    std::from_chars(s->data(), s->data() + s->size(), v);
+  }
+  return v;
+}
+
+bool is_grpc(const l7::Headers& headers) {
+  const std::string* ct = l7::find_header(headers, "content-type");
+  return ct != nullptr && ct->starts_with("application/grpc");
+}
+
+}  // namespace
+
+L7Exchange::L7Exchange(OutboundHttp& owner, int32_t id) : owner_(owner), down_id_(id) {
+  down_.x = this;
+  up_.x = this;
+}
+
+L7Exchange::~L7Exchange() {
+  if (retired) {
+    owner_.worker().unretire(this);
+  }
+  if (!down_closed_) {
+    owner_.downstream().session().detach(down_id_);
+    owner_.downstream().touch();
+  }
+  if (!up_closed_ && up_conn_ != nullptr) {
+    up_conn_->session().detach(up_id_);
+    up_conn_->touch();
+  }
+  if (load_ != nullptr) {
+    load_->finished(start_, Clock::now());
+  }
+}
+
+// --- the app's stream ---
+
+void L7Exchange::Down::on_headers(l7::Headers headers, bool end_stream) {
+  if (!x->request_head_seen_) {
+    x->request_head_seen_ = true;
+    x->request_head(std::move(headers), end_stream);
+    return;
+  }
+  x->request_.finish(std::move(headers));  // trailers
+  x->request_more();
+}
+
+void L7Exchange::Down::on_data(std::span<const uint8_t> data) {
+  x->request_.append(data);
+  x->request_more();
+}
+
+void L7Exchange::Down::on_end_stream() {
+  x->request_.finish();
+  x->request_more();
+}
+
+void L7Exchange::Down::on_close(uint32_t /*error_code*/) {
+  x->down_closed();
+}
+
+l7::BodyChunk L7Exchange::Down::read_body(uint8_t* out, std::size_t max) {
+  l7::BodyChunk chunk = x->response_.read(out, max);
+  if (chunk.size > 0 && x->up_conn_ != nullptr && !x->up_closed_) {
+    x->up_conn_->session().consume(x->up_id_, chunk.size);
+    x->up_conn_->touch();
+  }
+  return chunk;
+}
+
+l7::Headers L7Exchange::Down::trailers() {
+  return x->response_.take_trailers();
+}
+
+// --- the endpoint's stream ---
+
+void L7Exchange::Up::on_headers(l7::Headers headers, bool end_stream) {
+  if (l7::find_header(headers, ":status") != nullptr) {
+    x->response_head(std::move(headers), end_stream);
+    return;
+  }
+  if (const std::string* s = l7::find_header(headers, "grpc-status")) {
+    x->grpc_status_ = parse_int(s, -1);
+  }
+  x->response_.finish(std::move(headers));  // trailers
+  x->response_more();
+}
+
+void L7Exchange::Up::on_data(std::span<const uint8_t> data) {
+  x->response_.append(data);
+  x->response_more();
+}
+
+void L7Exchange::Up::on_end_stream() {
+  x->response_.finish();
+  x->response_more();
+}
+
+void L7Exchange::Up::on_close(uint32_t error_code) {
+  x->up_closed(error_code);
+}
+
+l7::BodyChunk L7Exchange::Up::read_body(uint8_t* out, std::size_t max) {
+  l7::BodyChunk chunk = x->request_.read(out, max);
+  if (chunk.size > 0 && !x->down_closed_) {
+    x->owner_.downstream().session().consume(x->down_id_, chunk.size);
+    x->owner_.downstream().touch();
+  }
+  return chunk;
+}
+
+l7::Headers L7Exchange::Up::trailers() {
+  return x->request_.take_trailers();
+}
+
+// --- the exchange ---
+
+void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
+  grpc_ = is_grpc(headers);
+  if (end_stream) {
+    request_.finish();
+  }
+  target_ = owner_.route();
+  if (target_ == nullptr) {
+    return respond_locally(503, kGrpcUnavailable, "no healthy upstream");
+  }
+  if (!target_->plan.denied.empty()) {
+    return respond_locally(403, kGrpcPermissionDenied, "denied by the destination's policy");
+  }
+  if (target_->plan.route != FlowPlan::Route::Direct) {
+    return respond_locally(502, kGrpcUnavailable, "upstream not reachable for HTTP");
+  }
+  auto connection = owner_.worker().upstreams().get(owner_.pod(), target_->plan.target);
+  if (!connection) {
+    log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.worker().index(),
+              target_->plan.target.str(), connection.error().message);
+    return respond_locally(503, kGrpcUnavailable, "upstream connect error");
+  }
+  int32_t id = (*connection)->session().submit_request(headers, !end_stream, &up_);
+  if (id < 0) {
+    return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
+  }
+  up_conn_ = *connection;
+  up_id_ = id;
+  up_closed_ = false;
+  load_ = &owner_.worker().endpoint_loads().of(target_->plan.target, start_);
+  load_->started();
+  up_conn_->touch();
+}
+
+void L7Exchange::request_more() {
+  if (up_conn_ != nullptr && !up_closed_) {
+    up_conn_->session().resume(up_id_);
+    up_conn_->touch();
+  }
+}
+
+void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
+  int status = parse_int(l7::find_header(headers, ":status"), 0);
+  if (status >= 100 && status < 200) {
+    if (!down_closed_) {
+      owner_.downstream().session().submit_response(down_id_, headers, false);
+      owner_.downstream().touch();
+    }
+    return;
+  }
+  endpoint_done();
+  status_ = status;
+  response_started_ = true;
+  if (end_stream) {
+    if (const std::string* s = l7::find_header(headers, "grpc-status")) {
+      grpc_status_ = parse_int(s, -1);  // trailers-only response
+    }
+    response_.finish();
+  }
+  if (!down_closed_) {
+    owner_.downstream().session().submit_response(down_id_, headers, !end_stream);
+    owner_.downstream().touch();
+  }
+}
+
+void L7Exchange::response_more() {
+  if (!down_closed_) {
+    owner_.downstream().session().resume(down_id_);
+    owner_.downstream().touch();
+  }
+}
+
+void L7Exchange::up_closed(uint32_t error_code) {
+  up_closed_ = true;
+  up_conn_ = nullptr;
+  if (error_code != NGHTTP2_NO_ERROR) {
+    endpoint_done();
+    if (!response_started_) {
+      // Nothing reached the app yet: answer it here. A refused stream never reached the app.
+      bool refused = error_code == NGHTTP2_REFUSED_STREAM;
+      respond_locally(refused ? 503 : 502, kGrpcUnavailable,
+                      refused ? "upstream connect error" : "upstream reset");
+    } else if (!down_closed_) {
+      owner_.downstream().session().reset(down_id_, error_code);
+      owner_.downstream().touch();
+    }
+  } else if (!response_.finished()) {
+    response_.finish();  // closed cleanly without END_STREAM seen: end the app's stream too
+    response_more();
+  }
+  check_finished();
+}
+
+// The app's stream is over, cleanly or not; a response that never reached the app is counted
+// with response_code 0, as Istio does.
+void L7Exchange::down_closed() {
+  down_closed_ = true;
+  if (!up_closed_ && up_conn_ != nullptr) {
+    // The app reset or went away: cancel the request upstream.
+    up_conn_->session().detach(up_id_);
+    up_conn_->touch();
+    up_closed_ = true;
+    up_conn_ = nullptr;
+    endpoint_done();
+  }
+  record();
+  check_finished();
+}
+
+void L7Exchange::respond_locally(int status, int grpc_status, std::string_view message) {
+  response_started_ = true;
+  if (grpc_) {
+    status_ = 200;
+    grpc_status_ = grpc_status;
+    response_.finish();
+    l7::Headers head{{":status", "200"},
+                     {"content-type", "application/grpc"},
+                     {"grpc-status", std::to_string(grpc_status)},
+                     {"grpc-message", std::string(message)}};
+    owner_.downstream().session().submit_response(down_id_, head, false);
+  } else {
+    status_ = status;
+    std::string body = std::string(message) + "\n";
+    response_.append({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+    response_.finish();
+    l7::Headers head{{":status", std::to_string(status)},
+                     {"content-type", "text/plain"},
+                     {"content-length", std::to_string(body.size())}};
+    owner_.downstream().session().submit_response(down_id_, head, true);
+  }
+  owner_.downstream().touch();
+}
+
+void L7Exchange::endpoint_done() {
+  if (load_ != nullptr) {
+    load_->finished(start_, Clock::now());
+    load_ = nullptr;
+  }
+}
+
+void L7Exchange::record() {
+  if (recorded_) {
+    return;
+  }
+  recorded_ = true;
+  double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  auto protocol = grpc_ ? agent::RequestProtocol::Grpc : agent::RequestProtocol::Http;
+  if (target_ != nullptr) {
+    for (agent::RequestSeries& s : target_->series) {
+      s.record(protocol, status_, grpc_status_, seconds);
+    }
+  }
+}
+
+void L7Exchange::check_finished() {
+  if (finished() && !retired) {
+    owner_.worker().retire(this);
+  }
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,70 @@
+#include "agent/proxy/UpstreamPool.hpp"
+
+#include "agent/proxy/Worker.hpp"
+
+namespace weft::proxy {
+
+UpstreamPool::~UpstreamPool() {
+  keys_.clear();
+  pools_.clear();
+}
+
+Result<H2Connection*> UpstreamPool::get(const agent::MeshedPod& pod, const SockAddr& endpoint) {
+  Key key{pod.id, endpoint};
+  auto& pool = pools_[key];
+  for (Pooled& p : pool) {
+    if (p.connection->accepts_requests()) {
+      return p.connection.get();
+    }
+  }
+  auto socket = worker_.open_upstream(pod, endpoint.ip.family);
+  if (!socket) {
+    return std::unexpected(socket.error());
+  }
+  auto connection = std::make_unique<H2Connection>(worker_, *this, std::move(*socket),
+                                                   l7::H2Session::Role::Client, l7::H2Limits{});
+  H2Connection* raw = connection.get();
+  pool.push_back({std::move(connection), Clock::now()});
+  keys_.emplace(raw, key);
+  raw->connect(endpoint, worker_.context().connect_timeout_ms);
+  return raw;
+}
+
+void UpstreamPool::tick(Clock::time_point now) {
+  for (auto& [key, pool] : pools_) {
+    for (Pooled& p : pool) {
+      if (p.connection->session().stream_count() > 0) {
+        p.idle_since = now;
+      } else if (now - p.idle_since > kIdleTimeout) {
+        p.connection->session().goaway(NGHTTP2_NO_ERROR);
+        p.connection->touch();
+      }
+    }
+  }
+}
+
+void UpstreamPool::abort_all() {
+  for (auto& [key, pool] : pools_) {
+    for (Pooled& p : pool) {
+      p.connection->abort();
+    }
+  }
+}
+
+void UpstreamPool::connection_finished(H2Connection& connection) {
+  auto k = keys_.find(&connection);
+  if (k == keys_.end()) {
+    return;
+  }
+  auto it = pools_.find(k->second);
+  keys_.erase(k);
+  if (it == pools_.end()) {
+    return;
+  }
+  std::erase_if(it->second, [&](const Pooled& p) { return p.connection.get() == &connection; });
+  if (it->second.empty()) {
+    pools_.erase(it);
+  }
+}
+
+}  // namespace weft::proxy

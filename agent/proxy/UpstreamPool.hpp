@@ -1,0 +1,60 @@
+// HTTP/2 connections to endpoints, pooled per (calling pod, endpoint) and shared by requests.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/pods/MeshedPod.hpp"
+#include "agent/proxy/H2Connection.hpp"
+#include "common/Error.hpp"
+#include "common/IpAddr.hpp"
+
+namespace weft::proxy {
+
+class Worker;
+
+/// A connection is opened from inside the calling pod (so the endpoint sees the pod's address)
+/// and carries requests of that pod only. A new one is opened when every pooled one is at the
+/// endpoint's concurrent-stream limit or going away; idle ones close after kIdleTimeout.
+class UpstreamPool final : public H2Connection::Owner {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr auto kIdleTimeout = std::chrono::seconds(60);
+
+  explicit UpstreamPool(Worker& worker) : worker_(worker) {}
+  ~UpstreamPool();
+
+  /// A connection from `pod` to `endpoint` that takes one more request.
+  Result<H2Connection*> get(const agent::MeshedPod& pod, const SockAddr& endpoint);
+  /// Closes connections without streams that have been idle for kIdleTimeout.
+  void tick(Clock::time_point now);
+  /// Resets every connection (agent stopping).
+  void abort_all();
+  std::size_t size() const { return keys_.size(); }
+
+  void connection_finished(H2Connection& connection) override;
+
+ private:
+  struct Key {
+    uint32_t pod_id = 0;
+    SockAddr endpoint;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept {
+      return std::hash<SockAddr>{}(k.endpoint) * 31 + k.pod_id;
+    }
+  };
+  struct Pooled {
+    std::unique_ptr<H2Connection> connection;
+    Clock::time_point idle_since;
+  };
+
+  Worker& worker_;
+  std::unordered_map<Key, std::vector<Pooled>, KeyHash> pools_;
+  std::unordered_map<H2Connection*, Key> keys_;
+};
+
+}  // namespace weft::proxy

@@ -1,0 +1,163 @@
+"""L7 gRPC: a meshed client's ONE gRPC channel (one HTTP/2 connection) to a Service ClusterIP
+is split by the agent call by call over the Service's endpoints (power of two choices over
+peak-EWMA latency x outstanding requests), every call is counted in weft_requests_total and
+weft_request_duration_seconds with Istio's labels, and streaming calls of every kind pass
+through intact. The Service port has no appProtocol and a neutral name: the agent must detect
+HTTP/2 itself. One node: the source agent reports both sides."""
+import subprocess
+
+import pytest
+
+from harness import paths, procs
+from harness.manifests import principal
+from harness.metrics import delta
+from harness.scenarios import grpc_echo_service
+
+CALLS = 3000
+CONCURRENCY = 8
+REPLICAS = 3
+SLOW_DELAY_MS = 50
+# Identical replicas answer in a fixed few ms, so that their speed is set by the test and not
+# by which Python server the scheduler favours on a 2-core machine: a balancer that weighs
+# latency rightly sends more to a replica that is really faster.
+SERVICE_TIME_MS = 5
+STREAM_CALLS = 10
+STREAM_CONCURRENCY = 5
+STREAM_MESSAGES = 100
+
+REQUESTS = "weft_requests_total"
+DURATION_COUNT = "weft_request_duration_seconds_count"
+DURATION_SUM = "weft_request_duration_seconds_sum"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _grpcio():
+    """The pod-side scripts need Debian's python3-grpcio; fail (never skip) without it."""
+    r = subprocess.run([paths.PYTHON, "-c", "import grpc"], capture_output=True, text=True,
+                       check=False)
+    if r.returncode != 0:
+        pytest.fail(f"{paths.PYTHON} cannot import grpc (apt-get install python3-grpcio): "
+                    f"{r.stderr.strip()[-200:]}", pytrace=False)
+
+
+def _request_labels(sc, reporter):
+    """Every label of a successful gRPC call from the client to the Service, except
+    destination_workload (queries sum over it)."""
+    return {
+        "reporter": reporter,
+        "source_workload": "client",
+        "source_workload_namespace": sc.namespace,
+        "source_principal": principal(sc.namespace, "client"),
+        "destination_service": sc.service_host,
+        "destination_workload_namespace": sc.namespace,
+        "destination_principal": principal(sc.namespace, sc.name),
+        "request_protocol": "grpc",
+        "response_code": "200",
+        "grpc_response_status": "0",
+        # Meshed to meshed on one node counts as mutual_tls (issue 3's contract).
+        "connection_security_policy": "mutual_tls",
+    }
+
+
+def _wait_requests(agent, before, sc, expected):
+    """Waits until both reporters counted `expected` successful calls in the request counter
+    and the duration histogram; returns the last scrape."""
+    queries = [(reporter, name) for reporter in ("source", "destination")
+               for name in (REQUESTS, DURATION_COUNT)]
+
+    def counts(now):
+        return {f"{name}{{reporter={reporter}}}": delta(before, now, name,
+                                                        **_request_labels(sc, reporter))
+                for reporter, name in queries}
+    seen = {}
+
+    def settled():
+        now = agent.metrics()
+        seen.update(counts(now))
+        return now if all(v == expected for v in seen.values()) else None
+    try:
+        return procs.wait_until(settled, 10, what=f"{expected} requests on both reporters")
+    except TimeoutError as e:
+        lines = [line for line in agent.metrics().text.splitlines()
+                 if line.startswith(("weft_request", "# TYPE weft_request"))]
+        raise AssertionError(f"{e}\ncounted {seen}, want {expected} each\n"
+                             f"labels={_request_labels(sc, 'source')}\n" + "\n".join(lines)
+                             ) from None
+
+
+def _settled_metrics(agent):
+    """A scrape once the request counters stopped moving: the readiness probe's last call
+    may be counted a moment after its client saw the answer."""
+    last = [None]
+
+    def still():
+        now = agent.metrics()
+        total = now.sum(REQUESTS)
+        same = last[0] is not None and last[0][0] == total
+        last[0] = (total, now)
+        return now if same else None
+    return procs.wait_until(still, 10, interval=0.2, what=f"{REQUESTS} to settle")
+
+
+def _share(result, pod):
+    return result["by_pod"].get(pod.name, 0) / CALLS
+
+
+def test_one_channel_spreads_unary_calls_evenly(cluster):
+    node = cluster.add_node("node1")
+    sc = grpc_echo_service(cluster, node, replicas=REPLICAS,
+                           server_args=lambda i: ["--delay-ms", SERVICE_TIME_MS])
+    agent = node.agent
+    before = _settled_metrics(agent)
+
+    result = sc.grpc(calls=CALLS, concurrency=CONCURRENCY, timeout=10)
+    assert result["ok"] == CALLS, result
+    assert set(result["by_pod"]) <= {s.name for s in sc.servers}, result
+    # 33% +- 5% each: 840..1140 of 3000.
+    for pod in sc.servers:
+        served = result["by_pod"].get(pod.name, 0)
+        assert 0.28 * CALLS <= served <= 0.38 * CALLS, (
+            f"{pod.name} served {served} of {CALLS} calls on one channel: {result}")
+    # The endpoints see the client pod's address, as for TCP flows.
+    assert result["by_peer"] == {sc.client.ip: CALLS}, result
+
+    after = _wait_requests(agent, before, sc, CALLS)
+    for reporter in ("source", "destination"):
+        labels = _request_labels(sc, reporter)
+        seconds = delta(before, after, DURATION_SUM, **labels)
+        assert 0 < seconds < CALLS * 10, f"{reporter}: duration sum {seconds}s"
+        workloads = {ls.get("destination_workload")
+                     for ls in after.series(REQUESTS, **labels)}
+        assert workloads == {sc.name}, f"{reporter}: destination_workload {workloads}"
+
+
+def test_slow_replica_gets_few_calls(cluster):
+    node = cluster.add_node("node1")
+    sc = grpc_echo_service(cluster, node, replicas=REPLICAS,
+                           server_args=lambda i: ["--delay-ms", SLOW_DELAY_MS] if i == 0
+                           else [])
+    slow = sc.servers[0]
+
+    result = sc.grpc(calls=CALLS, concurrency=CONCURRENCY, timeout=10)
+    assert result["ok"] == CALLS, result
+    assert _share(result, slow) <= 0.15, (
+        f"the {SLOW_DELAY_MS} ms replica {slow.name} served "
+        f"{result['by_pod'].get(slow.name, 0)} of {CALLS} calls: {result}")
+    assert all(result["by_pod"].get(p.name, 0) > 0 for p in sc.servers[1:]), result
+
+
+def test_streaming_calls_stream_through(cluster):
+    node = cluster.add_node("node1")
+    sc = grpc_echo_service(cluster, node, replicas=REPLICAS)
+    agent = node.agent
+    before = _settled_metrics(agent)
+
+    for method in ("stream", "collect", "chat"):
+        result = sc.grpc(method=method, calls=STREAM_CALLS, concurrency=STREAM_CONCURRENCY,
+                         messages=STREAM_MESSAGES, timeout=30)
+        assert result["ok"] == STREAM_CALLS, result
+        assert result["messages_per_call"] == [STREAM_MESSAGES] * STREAM_CALLS, result
+        # Calls of one channel are balanced one by one, streaming ones too.
+        assert len(result["by_pod"]) >= 2, f"{method}: every call went to one pod: {result}"
+
+    _wait_requests(agent, before, sc, 3 * STREAM_CALLS)
