@@ -44,6 +44,7 @@ H2Session::H2Session(Role role, const H2Limits& limits, Acceptor* acceptor)
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_send_data_callback(cbs, on_send_data);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);
@@ -78,19 +79,28 @@ Result<void> H2Session::receive(std::span<const uint8_t> bytes) {
   return {};
 }
 
-Result<void> H2Session::produce(std::vector<uint8_t>& out) {
-  for (;;) {
+Result<void> H2Session::produce(std::vector<uint8_t>& out, std::size_t batch) {
+  producing_ = &out;
+  batch_ = batch;
+  while (out.size() < batch) {
     const uint8_t* data = nullptr;
     ssize_t n = nghttp2_session_mem_send(h2_, &data);
     if (n < 0) {
+      producing_ = nullptr;
       return fail(Error::Kind::Protocol,
                   std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(n)));
     }
     if (n == 0) {
-      return {};
+      break;
     }
     out.insert(out.end(), data, data + n);
   }
+  producing_ = nullptr;
+  return {};
+}
+
+bool H2Session::wants_write() const {
+  return nghttp2_session_want_write(h2_) != 0;
 }
 
 bool H2Session::alive() const {
@@ -186,16 +196,7 @@ int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, vo
   if (frame->hd.type != NGHTTP2_HEADERS) {
     return 0;
   }
-  int32_t id = frame->hd.stream_id;
-  if (s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-    H2Stream* owner = s.acceptor_ != nullptr ? s.acceptor_->accept_stream(id) : nullptr;
-    if (owner == nullptr) {
-      nghttp2_submit_rst_stream(s.h2_, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
-      return 0;  // its headers and data are dropped: no Incoming, no owner
-    }
-    s.streams_[id] = owner;
-  }
-  s.incoming_[id] = Incoming{};
+  s.incoming_[frame->hd.stream_id] = Incoming{};
   return 0;
 }
 
@@ -230,17 +231,26 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
     }
     Incoming in = std::move(it->second);
     s.incoming_.erase(it);
-    H2Stream* owner = s.stream(id);
-    if (owner == nullptr) {
-      return 0;
-    }
+    bool request = s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST;
     if (in.too_large) {
-      if (s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      if (request) {
         Headers too_large{{":status", "431"}};
         s.submit_response(id, too_large, false);
       } else {
         s.reset(id, NGHTTP2_PROTOCOL_ERROR);
       }
+      return 0;
+    }
+    if (request) {
+      H2Stream* owner =
+          s.acceptor_ != nullptr ? s.acceptor_->accept_stream(id, in.headers, end) : nullptr;
+      if (owner == nullptr) {
+        return 0;  // answered (or reset) by the acceptor; its DATA is dropped
+      }
+      s.streams_[id] = owner;
+    }
+    H2Stream* owner = s.stream(id);
+    if (owner == nullptr) {
       return 0;
     }
     owner->on_headers(std::move(in.headers), end);
@@ -284,6 +294,9 @@ ssize_t H2Session::read_body(nghttp2_session* h2, int32_t id, uint8_t* buf, size
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // owner gone: reset the stream
   }
   BodyChunk chunk = owner->read_body(buf, length);
+  if (chunk.no_copy) {
+    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  }
   switch (chunk.state) {
     case BodyChunk::State::More:
       break;
@@ -305,6 +318,24 @@ ssize_t H2Session::read_body(nghttp2_session* h2, int32_t id, uint8_t* buf, size
     }
   }
   return static_cast<ssize_t>(chunk.size);
+}
+
+// DATA whose read_body said no_copy: the frame header and the payload go straight into the
+// output of produce(); a full batch defers the frame to the next produce().
+int H2Session::on_send_data(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
+                            size_t length, nghttp2_data_source*, void* user) {
+  H2Session& s = self(user);
+  if (s.producing_ == nullptr || s.producing_->size() >= s.batch_) {
+    return NGHTTP2_ERR_WOULDBLOCK;
+  }
+  H2Stream* owner = s.stream(frame->hd.stream_id);
+  if (owner == nullptr || frame->data.padlen != 0) {
+    return NGHTTP2_ERR_CALLBACK_FAILURE;  // no padding is ever selected
+  }
+  constexpr std::size_t kFrameHeader = 9;
+  s.producing_->insert(s.producing_->end(), framehd, framehd + kFrameHeader);
+  owner->take_body(length, *s.producing_);
+  return 0;
 }
 
 }  // namespace weft::l7

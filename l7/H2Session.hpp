@@ -35,6 +35,9 @@ struct BodyChunk {
   };
   std::size_t size = 0;
   State state = State::More;
+  /// Nothing was copied: the session asks H2Stream::take_body for the `size` bytes when it
+  /// writes the frame, straight into the output (bulk streams skip nghttp2's buffer).
+  bool no_copy = false;
 };
 
 /// Events of one stream, implemented by whoever owns it. After on_close() nothing more is
@@ -50,8 +53,11 @@ class H2Stream {
   /// The stream is closed: `error_code` is NGHTTP2_NO_ERROR after a clean end, else the reset
   /// (received or sent) or the connection's failure.
   virtual void on_close(uint32_t error_code) = 0;
-  /// Copies up to `max` bytes of the outgoing body into `out`.
+  /// Copies up to `max` bytes of the outgoing body into `out`, or (no_copy) only says how many
+  /// are ready.
   virtual BodyChunk read_body(uint8_t* out, std::size_t max) = 0;
+  /// Appends the next `length` body bytes to `out`, for a chunk read_body marked no_copy.
+  virtual void take_body(std::size_t /*length*/, std::vector<uint8_t>& /*out*/) {}
   /// The trailers to send after a body whose last chunk said State::Trailers.
   virtual Headers trailers() = 0;
 
@@ -70,10 +76,12 @@ class H2Session {
  public:
   enum class Role { Client, Server };
 
-  /// Server role: a peer opened stream `id`; return its owner (nullptr refuses the stream).
+  /// Server role: a peer sent the head of a new request on stream `id`; return its owner,
+  /// which is then given the head. nullptr: the acceptor has answered or reset the stream
+  /// itself and nobody owns it (its DATA is dropped).
   class Acceptor {
    public:
-    virtual H2Stream* accept_stream(int32_t id) = 0;
+    virtual H2Stream* accept_stream(int32_t id, const Headers& head, bool end_stream) = 0;
 
    protected:
     ~Acceptor() = default;
@@ -89,8 +97,10 @@ class H2Session {
   /// Feeds received bytes. An error is a connection-level protocol error: produce() then yields
   /// the GOAWAY to send, and the connection should close once it is written.
   Result<void> receive(std::span<const uint8_t> bytes);
-  /// Appends every frame ready to send to `out`.
-  Result<void> produce(std::vector<uint8_t>& out);
+  /// Appends the frames ready to send to `out`, stopping once it holds `batch` bytes or more.
+  Result<void> produce(std::vector<uint8_t>& out, std::size_t batch = SIZE_MAX);
+  /// Whether frames are waiting (more than one produce() batch may be needed).
+  bool wants_write() const;
   /// Whether the connection still has anything to do (reading or writing).
   bool alive() const;
   /// Client role: whether a new request may start (no GOAWAY either way, below the peer's
@@ -127,6 +137,8 @@ class H2Session {
   static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
   static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
                            nghttp2_data_source*, void*);
+  static int on_send_data(nghttp2_session*, nghttp2_frame*, const uint8_t*, size_t,
+                          nghttp2_data_source*, void*);
   H2Stream* stream(int32_t id) const;
   nghttp2_data_provider provider();
 
@@ -142,6 +154,8 @@ class H2Session {
   nghttp2_session* h2_ = nullptr;
   std::unordered_map<int32_t, H2Stream*> streams_;
   std::unordered_map<int32_t, Incoming> incoming_;  ///< header blocks being received
+  std::vector<uint8_t>* producing_ = nullptr;       ///< produce()'s output, for on_send_data
+  std::size_t batch_ = SIZE_MAX;
 };
 
 }  // namespace weft::l7

@@ -29,7 +29,8 @@ void OutboundHttp::start(std::span<const uint8_t> received) {
   downstream_.touch();
 }
 
-l7::H2Stream* OutboundHttp::accept_stream(int32_t id) {
+l7::H2Stream* OutboundHttp::accept_stream(int32_t id, const l7::Headers& /*head*/,
+                                          bool /*end_stream*/) {
   auto exchange = std::make_unique<L7Exchange>(*this, id);
   L7Exchange* raw = exchange.get();
   exchanges_.emplace(raw, std::move(exchange));

@@ -46,7 +46,7 @@ class OutboundHttp final : public H2Connection::Owner, public l7::H2Session::Acc
   /// Erases a finished exchange.
   void erase(L7Exchange* exchange);
 
-  l7::H2Stream* accept_stream(int32_t id) override;
+  l7::H2Stream* accept_stream(int32_t id, const l7::Headers& head, bool end_stream) override;
   void connection_finished(H2Connection& connection) override;
 
  private:

@@ -25,15 +25,17 @@ constexpr uint32_t kMaxConcurrentStreams = 1024;
 /// Per-stream receive window: what one connection may have in flight towards a slow reader.
 /// It must cover the bytes a stream moves while a busy CPU runs other tasks (a few ms at
 /// several Gbit/s): with 1 MiB, a bulk stream stalled on window updates (bench/results).
-constexpr int32_t kStreamWindow = 4 * 1024 * 1024;
-constexpr int32_t kConnectionWindow = 32 * 1024 * 1024;
+constexpr uint32_t kStreamWindow = 4 * 1024 * 1024;
+constexpr uint32_t kConnectionWindow = 32 * 1024 * 1024;
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 
-nghttp2_nv header(std::string_view name, std::string_view value) {
-  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
+l7::H2Limits tunnel_limits() {
+  l7::H2Limits limits;
+  limits.max_concurrent_streams = kMaxConcurrentStreams;
+  limits.stream_window = kStreamWindow;
+  limits.connection_window = kConnectionWindow;
+  return limits;
 }
 
 }  // namespace
@@ -52,11 +54,12 @@ TunnelSession::TunnelSession(Worker& worker, TunnelKey key, Fd socket,
       key_(std::move(key)),
       socket_(std::move(socket)),
       identity_(std::move(identity)),
-      expected_peer_(std::move(expected_peer)) {
+      expected_peer_(std::move(expected_peer)),
+      h2_(l7::H2Session::Role::Client, tunnel_limits()) {
   if (auto ch = tunnel::TlsChannel::client(identity_->client.get(), resume, this)) {
     tls_.emplace(std::move(*ch));
   }
-  init_h2();
+  init_ops();
 }
 
 TunnelSession::TunnelSession(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
@@ -67,56 +70,28 @@ TunnelSession::TunnelSession(Worker& worker, std::shared_ptr<const agent::Meshed
       pod_(std::move(pod)),
       socket_(std::move(socket)),
       identity_(std::move(identity)),
-      expected_peer_(std::move(expected_peer)) {
+      expected_peer_(std::move(expected_peer)),
+      h2_(l7::H2Session::Role::Server, tunnel_limits(), this) {
   if (auto ch = tunnel::TlsChannel::server(identity_->server.get())) {
     tls_.emplace(std::move(*ch));
   }
-  init_h2();
+  init_ops();
 }
 
 TunnelSession::~TunnelSession() {
-  streams_.clear();  // before the nghttp2 session their data providers point into
-  if (h2_ != nullptr) {
-    nghttp2_session_del(h2_);
-  }
+  streams_.clear();  // before the h2 session they are registered with
   if (established_) {
     worker_.context().tunnel_metrics.session_closed(role_);
   }
 }
 
-void TunnelSession::init_h2() {
+void TunnelSession::init_ops() {
   for (auto [op, handler] : {std::pair{&connect_op_, &TunnelSession::on_connected},
                              std::pair{&recv_op_, &TunnelSession::on_recv},
                              std::pair{&send_op_, &TunnelSession::on_send}}) {
     op->session = this;
     op->handler = handler;
   }
-  nghttp2_session_callbacks* cbs = nullptr;
-  nghttp2_session_callbacks_new(&cbs);
-  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
-  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
-  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
-  nghttp2_session_callbacks_set_send_data_callback(cbs, on_send_data);
-  nghttp2_option* opt = nullptr;
-  nghttp2_option_new(&opt);
-  // Windows open only as bytes reach the local socket (TunnelStream::on_send): end-to-end
-  // backpressure instead of unbounded buffering in the agent.
-  nghttp2_option_set_no_auto_window_update(opt, 1);
-  if (role_ == agent::TunnelRole::Client) {
-    nghttp2_session_client_new2(&h2_, cbs, this, opt);
-  } else {
-    nghttp2_session_server_new2(&h2_, cbs, this, opt);
-  }
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cbs);
-  nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
-  };
-  nghttp2_submit_settings(h2_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  nghttp2_session_set_local_window_size(h2_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
 }
 
 void TunnelSession::start(unsigned connect_timeout_ms) {
@@ -202,11 +177,13 @@ void TunnelSession::on_recv(int res) {
   auto st = tunnel::TlsChannel::Status::Ok;
   for (std::size_t got = kRecvBuffer; st == tunnel::TlsChannel::Status::Ok && got == kRecvBuffer;) {
     st = tls_->read(plain_.get(), kRecvBuffer, got);
-    ssize_t rv = got > 0 ? nghttp2_session_mem_recv(h2_, plain_.get(), got) : 0;
-    if (rv < 0) {
+    if (got == 0) {
+      continue;
+    }
+    if (auto ok = h2_.receive({plain_.get(), got}); !ok) {
       log::warn("tunnel.h2_error", "worker={} role={} peer={} error=\"{}\"", worker_.index(),
                 role_ == agent::TunnelRole::Client ? "client" : "server", peer_principal_,
-                nghttp2_strerror(static_cast<int>(rv)));
+                ok.error().message);
       close_transport(/*graceful=*/false);
       return;
     }
@@ -255,19 +232,11 @@ void TunnelSession::flush() {
   if (tls_->handshake_done() && established_) {
     while (queued_.size() + sending_.size() - sent_ < kMaxQueued) {
       frames_.clear();
-      while (frames_.size() < kFrameBatch) {
-        const uint8_t* data = nullptr;
-        ssize_t n = nghttp2_session_mem_send(h2_, &data);
-        if (n < 0) {
-          log::warn("tunnel.h2_error", "worker={} peer={} error=\"{}\"", worker_.index(),
-                    peer_principal_, nghttp2_strerror(static_cast<int>(n)));
-          close_transport(/*graceful=*/false);
-          return;
-        }
-        if (n == 0) {
-          break;
-        }
-        frames_.insert(frames_.end(), data, data + n);
+      if (auto ok = h2_.produce(frames_, kFrameBatch); !ok) {
+        log::warn("tunnel.h2_error", "worker={} peer={} error=\"{}\"", worker_.index(),
+                  peer_principal_, ok.error().message);
+        close_transport(/*graceful=*/false);
+        return;
       }
       if (frames_.empty()) {
         break;
@@ -344,8 +313,8 @@ void TunnelSession::close_transport(bool graceful) {
   }
   dead_ = true;
   worker_.tunnel_unusable(this);
+  h2_.close_all(graceful ? NGHTTP2_NO_ERROR : NGHTTP2_CONNECT_ERROR);
   for (auto& [id, stream] : streams_) {
-    stream->h2_closed(graceful ? NGHTTP2_NO_ERROR : NGHTTP2_CONNECT_ERROR);
     if (!stream->finished()) {
       stream->reset();  // a connection cut mid-stream must look cut to the app
     }
@@ -382,8 +351,7 @@ void TunnelSession::reap() {
   touched_.clear();
   if (!streams_.empty()) {
     idle_since_ = Clock::now();
-  } else if (!dead_ && !draining_ && established_ && nghttp2_session_want_read(h2_) == 0 &&
-             nghttp2_session_want_write(h2_) == 0) {
+  } else if (!dead_ && !draining_ && established_ && !h2_.alive()) {
     close_transport(/*graceful=*/true);  // both sides said GOAWAY and nothing is left
   }
   if (dead_ && streams_.empty() && inflight_ == 0) {
@@ -395,9 +363,7 @@ bool TunnelSession::accepts_streams(uint64_t generation) const {
   if (dead_ || draining_ || identity_->generation != generation) {
     return false;
   }
-  uint32_t limit =
-      nghttp2_session_get_remote_settings(h2_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-  return streams_.size() < std::min(limit, kMaxConcurrentStreams);
+  return h2_.accepts_requests() && streams_.size() < kMaxConcurrentStreams;
 }
 
 void TunnelSession::tick(Clock::time_point now) {
@@ -413,7 +379,7 @@ void TunnelSession::tick(Clock::time_point now) {
     // Idle, or carrying a renewed-away certificate: say GOAWAY and close once it is out.
     draining_ = true;
     worker_.tunnel_unusable(this);
-    nghttp2_session_terminate_session(h2_, NGHTTP2_NO_ERROR);
+    h2_.goaway(NGHTTP2_NO_ERROR);
   }
   after_event();
 }
@@ -436,15 +402,14 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::Flow
   const FlowPlan& p = stream->plan();
   std::string forwarded = p.client_ip ? forwarded_for(*p.client_ip) : std::string();
   std::string service = p.service_address ? p.service_address->str() : std::string();
-  std::vector<nghttp2_nv> hdrs = {header(":method", "CONNECT"), header(":authority", authority)};
+  l7::Headers head{{":method", "CONNECT"}, {":authority", std::move(authority)}};
   if (!forwarded.empty()) {
-    hdrs.push_back(header("forwarded", forwarded));
+    head.push_back({"forwarded", std::move(forwarded)});
   }
   if (!service.empty()) {
-    hdrs.push_back(header(kServiceAddressHeader, service));
+    head.push_back({std::string(kServiceAddressHeader), std::move(service)});
   }
-  nghttp2_data_provider body = stream->provider();
-  int32_t id = nghttp2_submit_request(h2_, nullptr, hdrs.data(), hdrs.size(), &body, nullptr);
+  int32_t id = h2_.submit_request(head, /*has_body=*/true, stream.get());
   if (id < 0) {
     log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", worker_.index(),
               key_.destination.str(), nghttp2_strerror(id));
@@ -458,44 +423,46 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::Flow
   after_event();
 }
 
-void TunnelSession::respond(int32_t id, int status, nghttp2_data_provider* body) {
-  std::string code = std::to_string(status);
-  nghttp2_nv hdrs[] = {header(":status", code)};
-  nghttp2_submit_response(h2_, id, hdrs, std::size(hdrs), body);
+void TunnelSession::respond(int32_t id, int status) {
+  h2_.submit_response(id, {{":status", std::to_string(status)}}, /*has_body=*/false);
 }
 
-void TunnelSession::on_connect_request(int32_t id) {
-  auto req = requests_.extract(id);
-  if (req.empty()) {
-    return;
-  }
-  auto target =
-      req.mapped().method == "CONNECT" ? SockAddr::parse(req.mapped().authority) : std::nullopt;
+l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
+                                           bool /*end_stream*/) {
+  const std::string* method = l7::find_header(head, ":method");
+  const std::string* authority = l7::find_header(head, ":authority");
+  const std::string* forwarded = l7::find_header(head, "forwarded");
+  const std::string* service = l7::find_header(head, kServiceAddressHeader);
+  auto target = method != nullptr && *method == "CONNECT" && authority != nullptr
+                    ? SockAddr::parse(*authority)
+                    : std::nullopt;
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   ::getpeername(socket_.get(), reinterpret_cast<sockaddr*>(&ss), &len);
   auto source = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
   std::optional<FlowPlan> plan;
   if (target && source) {
-    TunnelRequest request{*target, parse_forwarded_for(req.mapped().forwarded).value_or(source->ip),
-                          SockAddr::parse(req.mapped().service_address)};
+    TunnelRequest request{
+        *target,
+        parse_forwarded_for(forwarded != nullptr ? *forwarded : std::string()).value_or(source->ip),
+        SockAddr::parse(service != nullptr ? *service : std::string())};
     plan = worker_.plan_tunnel_stream(*pod_, request, peer_principal_);
   }
   if (!plan) {
     log::warn("tunnel.bad_request", "worker={} pod={} peer={} method={} authority=\"{}\"",
-              worker_.index(), pod_->display_name(), peer_principal_, req.mapped().method,
-              req.mapped().authority);
-    respond(id, 400, nullptr);
-    return;
+              worker_.index(), pod_->display_name(), peer_principal_,
+              method != nullptr ? *method : "", authority != nullptr ? *authority : "");
+    respond(id, 400);
+    return nullptr;
   }
   if (!plan->denied.empty()) {
-    respond(id, 403, nullptr);
-    return;
+    respond(id, 403);
+    return nullptr;
   }
   auto upstream = worker_.open_upstream(*pod_, plan->target.ip.family, plan->client_ip);
   if (!upstream) {
-    respond(id, 503, nullptr);
-    return;
+    respond(id, 503);
+    return nullptr;
   }
   auto counters = worker_.counters_for(*plan);
   auto stream =
@@ -505,129 +472,20 @@ void TunnelSession::on_connect_request(int32_t id) {
   TunnelStream& ref = *stream;
   streams_.emplace(id, std::move(stream));
   ref.connect(worker_.context().connect_timeout_ms);
+  return &ref;
 }
 
 void TunnelSession::stream_connected(TunnelStream& stream, int res) {
   if (res < 0) {
     log::debug("tunnel.app_connect_failed", "worker={} target={} error=\"{}\"", worker_.index(),
                stream.plan().target.str(), std::strerror(-res));
-    respond(stream.id, res == -ECONNREFUSED ? 502 : 504, nullptr);
+    respond(stream.id, res == -ECONNREFUSED ? 502 : 504);
     stream.reset();
     return;
   }
-  nghttp2_data_provider body = stream.provider();
-  respond(stream.id, 200, &body);
+  h2_.submit_response(stream.id, {{":status", "200"}}, /*has_body=*/true);
   stream.opened();
   stream.start_reading();
-}
-
-// --- nghttp2 callbacks -------------------------------------------------------------------------
-
-int TunnelSession::on_begin_headers(nghttp2_session* /*h2*/, const nghttp2_frame* frame,
-                                    void* user) {
-  auto* s = static_cast<TunnelSession*>(user);
-  if (s->role_ == agent::TunnelRole::Server && frame->hd.type == NGHTTP2_HEADERS &&
-      frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-    s->requests_[frame->hd.stream_id];
-  }
-  return 0;
-}
-
-int TunnelSession::on_header(nghttp2_session* /*h2*/, const nghttp2_frame* frame,
-                             const uint8_t* name, size_t namelen, const uint8_t* value,
-                             size_t valuelen, uint8_t /*flags*/, void* user) {
-  auto* s = static_cast<TunnelSession*>(user);
-  std::string_view n(reinterpret_cast<const char*>(name), namelen);
-  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-  int32_t id = frame->hd.stream_id;
-  if (s->role_ == agent::TunnelRole::Server) {
-    if (auto it = s->requests_.find(id); it != s->requests_.end()) {
-      if (n == ":method") {
-        it->second.method = v;
-      } else if (n == ":authority") {
-        it->second.authority = v;
-      } else if (n == "forwarded") {
-        it->second.forwarded = v;
-      } else if (n == kServiceAddressHeader) {
-        it->second.service_address = v;
-      }
-    }
-  } else if (n == ":status") {
-    if (auto it = s->streams_.find(id); it != s->streams_.end()) {
-      int status = 0;
-      std::from_chars(v.data(), v.data() + v.size(), status);
-      it->second->status = status;
-    }
-  }
-  return 0;
-}
-
-int TunnelSession::on_frame_recv(nghttp2_session* /*h2*/, const nghttp2_frame* frame, void* user) {
-  auto* s = static_cast<TunnelSession*>(user);
-  int32_t id = frame->hd.stream_id;
-  if (frame->hd.type == NGHTTP2_HEADERS) {
-    if (s->role_ == agent::TunnelRole::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-      s->on_connect_request(id);
-    } else if (s->role_ == agent::TunnelRole::Client &&
-               frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
-      if (auto it = s->streams_.find(id); it != s->streams_.end()) {
-        TunnelStream& st = *it->second;
-        if (st.status / 100 == 2) {
-          st.opened();
-        } else {
-          log::debug("tunnel.stream_refused", "worker={} target={} status={}", s->worker_.index(),
-                     st.plan().target.str(), st.status);
-          st.reset();  // refused (403: policy) or unreachable: the app sees a reset
-        }
-      }
-    }
-  }
-  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
-      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
-    if (auto it = s->streams_.find(id); it != s->streams_.end()) {
-      it->second->peer_finished();
-    }
-  }
-  return 0;
-}
-
-// DATA payload is not copied into nghttp2 (TunnelStream::read_cb sets NO_COPY): it goes from
-// the stream's read buffer straight into the batch that becomes the next TLS write.
-int TunnelSession::on_send_data(nghttp2_session* /*h2*/, nghttp2_frame* frame,
-                                const uint8_t* framehd, size_t length, nghttp2_data_source* source,
-                                void* user) {
-  auto* s = static_cast<TunnelSession*>(user);
-  if (s->frames_.size() >= kFrameBatch) {
-    return NGHTTP2_ERR_WOULDBLOCK;  // flush() encrypts the batch and asks again
-  }
-  if (frame->data.padlen != 0) {
-    return NGHTTP2_ERR_CALLBACK_FAILURE;  // no padding is ever selected
-  }
-  s->frames_.insert(s->frames_.end(), framehd, framehd + 9);
-  static_cast<TunnelStream*>(source->ptr)->take_payload(length, s->frames_);
-  return 0;
-}
-
-int TunnelSession::on_data_chunk(nghttp2_session* h2, uint8_t /*flags*/, int32_t id,
-                                 const uint8_t* data, size_t len, void* user) {
-  auto* s = static_cast<TunnelSession*>(user);
-  auto it = s->streams_.find(id);
-  if (it == s->streams_.end()) {
-    nghttp2_session_consume(h2, id, len);  // nobody will write it: give the window back
-    return 0;
-  }
-  it->second->deliver(data, len);
-  return 0;
-}
-
-int TunnelSession::on_stream_close(nghttp2_session* /*h2*/, int32_t id, uint32_t error_code,
-                                   void* user) {
-  auto* s = static_cast<TunnelSession*>(user);
-  s->requests_.erase(id);
-  if (auto it = s->streams_.find(id); it != s->streams_.end()) {
-    it->second->h2_closed(error_code);
-  }
-  return 0;
 }
 
 }  // namespace weft::proxy

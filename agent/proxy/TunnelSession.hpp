@@ -3,8 +3,6 @@
 // (HBONE-style, the original destination in :authority), so many share one TLS session.
 #pragma once
 
-#include <nghttp2/nghttp2.h>
-
 #include <linux/time_types.h>
 #include <chrono>
 #include <cstdint>
@@ -22,6 +20,7 @@
 #include "agent/tunnel/TlsChannel.hpp"
 #include "agent/tunnel/TlsIdentity.hpp"
 #include "common/Fd.hpp"
+#include "l7/H2Session.hpp"
 
 namespace weft::proxy {
 
@@ -41,7 +40,7 @@ struct TunnelKeyHash {
   }
 };
 
-class TunnelSession final : public tunnel::TicketSink {
+class TunnelSession final : public tunnel::TicketSink, public l7::H2Session::Acceptor {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -75,7 +74,7 @@ class TunnelSession final : public tunnel::TicketSink {
 
   // Used by TunnelStream.
   Worker& worker() { return worker_; }
-  nghttp2_session* h2() { return h2_; }
+  l7::H2Session& h2() { return h2_; }
   /// Produces and sends whatever nghttp2 and TLS have queued.
   void flush();
   /// Called last by every completion that touched the session: flushes, then erases finished
@@ -87,6 +86,8 @@ class TunnelSession final : public tunnel::TicketSink {
   void stream_touched(const TunnelStream& stream);
   /// Server side: the stream's connection to the app completed with `res` (0 or -errno).
   void stream_connected(TunnelStream& stream, int res);
+  /// Server side: a request arrived; a CONNECT becomes a TunnelStream to the pod's app.
+  l7::H2Stream* accept_stream(int32_t id, const l7::Headers& head, bool end_stream) override;
 
  private:
   struct IoOp final : Operation {
@@ -95,7 +96,7 @@ class TunnelSession final : public tunnel::TicketSink {
     void complete(int res, unsigned flags) override;
   };
 
-  void init_h2();
+  void init_ops();
   void on_connected(int res);
   void arm_recv();
   void on_recv(int res);
@@ -106,17 +107,7 @@ class TunnelSession final : public tunnel::TicketSink {
   /// Erases finished streams and, once everything is idle, the session itself.
   void reap();
 
-  // nghttp2 callbacks.
-  static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
-  static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t,
-                       const uint8_t*, size_t, uint8_t, void*);
-  static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
-  static int on_send_data(nghttp2_session* h2, nghttp2_frame* frame, const uint8_t* framehd,
-                          size_t length, nghttp2_data_source* source, void* user);
-  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
-  static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
-  void on_connect_request(int32_t id);
-  void respond(int32_t id, int status, nghttp2_data_provider* body);
+  void respond(int32_t id, int status);
 
   Worker& worker_;
   agent::TunnelRole role_;
@@ -127,17 +118,9 @@ class TunnelSession final : public tunnel::TicketSink {
   std::string expected_peer_;
   std::string peer_principal_;
   std::optional<tunnel::TlsChannel> tls_;
-  nghttp2_session* h2_ = nullptr;
+  l7::H2Session h2_;  ///< before streams_: they detach from it when destroyed
   std::unordered_map<int32_t, std::unique_ptr<TunnelStream>> streams_;
   std::vector<int32_t> touched_;  ///< ids reap() looks at (see stream_touched)
-  /// Server: pseudo-headers of requests whose HEADERS frame is still being received.
-  struct Request {
-    std::string method;
-    std::string authority;
-    std::string forwarded;
-    std::string service_address;
-  };
-  std::unordered_map<int32_t, Request> requests_;
 
   sockaddr_storage peer_addr_{};
   socklen_t peer_addr_len_ = 0;

@@ -4,11 +4,13 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "agent/proxy/ReadSizing.hpp"
 #include "agent/proxy/TunnelSession.hpp"
 #include "agent/proxy/Worker.hpp"
+#include "common/Log.hpp"
 
 namespace weft::proxy {
 void TunnelStream::Op::complete(int res, unsigned /*flags*/) {
@@ -34,30 +36,36 @@ TunnelStream::TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan
   }
 }
 
-nghttp2_data_provider TunnelStream::provider() {
-  nghttp2_data_provider p{};
-  p.source.ptr = this;
-  p.read_callback = &TunnelStream::read_cb;
-  return p;
+void TunnelStream::on_headers(l7::Headers headers, bool end_stream) {
+  if (to_peer_is_sent_) {
+    const std::string* code = l7::find_header(headers, ":status");
+    if (code != nullptr) {
+      std::from_chars(code->data(), code->data() + code->size(), status);
+    }
+    if (status / 100 == 2) {
+      opened();
+    } else {
+      log::debug("tunnel.stream_refused", "worker={} target={} status={}",
+                 session_.worker().index(), plan_.target.str(), status);
+      reset();  // refused (403: policy) or unreachable: the app sees a reset
+      return;
+    }
+  }
+  if (end_stream) {
+    peer_finished();
+  }
 }
 
-// nghttp2 asks for DATA payload: hand over what the last local read brought, or defer until the
-// next read completes (resumed by on_recv), or end the stream after the local FIN.
-ssize_t TunnelStream::read_cb(nghttp2_session* /*h2*/, int32_t /*id*/, uint8_t* /*buf*/,
-                              size_t length, uint32_t* flags, nghttp2_data_source* source,
-                              void* /*user*/) {
-  auto* s = static_cast<TunnelStream*>(source->ptr);
-  std::size_t avail = s->in_len_ - s->in_off_;
+l7::BodyChunk TunnelStream::read_body(uint8_t* /*out*/, std::size_t max) {
+  std::size_t avail = in_len_ - in_off_;
   if (avail == 0) {
-    if (s->local_eof_) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      return 0;
+    if (local_eof_) {
+      return {0, l7::BodyChunk::State::End};
     }
-    s->deferred_ = true;
-    return NGHTTP2_ERR_DEFERRED;
+    deferred_ = true;
+    return {0, l7::BodyChunk::State::Deferred};
   }
-  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;  // the payload is copied by take_payload
-  return static_cast<ssize_t>(std::min(avail, length));
+  return {std::min(avail, max), l7::BodyChunk::State::More, /*no_copy=*/true};
 }
 
 void TunnelStream::take_payload(std::size_t length, std::vector<uint8_t>& out) {
@@ -157,7 +165,7 @@ void TunnelStream::on_recv(int res) {
   }
   if (deferred_ && id >= 0) {
     deferred_ = false;
-    nghttp2_session_resume_data(session_.h2(), id);
+    session_.h2().resume(id);
   }
 }
 
@@ -196,7 +204,7 @@ void TunnelStream::on_send(int res) {
   }
   // Only bytes the app's socket took are acknowledged: the peer's window is our buffer.
   if (id >= 0 && !h2_closed_) {
-    nghttp2_session_consume(session_.h2(), id, n);
+    session_.h2().consume(id, n);
   }
   if (sent_ == sending_.size()) {
     sending_.clear();
@@ -237,7 +245,7 @@ void TunnelStream::reset() {
   aborted_ = true;
   session_.stream_touched(*this);
   if (!h2_closed_ && id >= 0) {
-    nghttp2_submit_rst_stream(session_.h2(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    session_.h2().reset(id, NGHTTP2_CANCEL);
   }
   // SO_LINGER {on, 0}: close() sends RST, so the app sees the reset, not a clean end.
   linger lg{1, 0};
@@ -260,6 +268,9 @@ bool TunnelStream::finished() const {
 }
 
 TunnelStream::~TunnelStream() {
+  if (!h2_closed_ && id >= 0) {
+    session_.h2().detach(id);
+  }
   if (counted_open_) {
     for (auto& c : counters_) {
       c.closed->Increment();

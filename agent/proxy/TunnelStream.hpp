@@ -16,6 +16,7 @@
 #include "agent/proxy/FlowPlan.hpp"
 #include "agent/proxy/Ring.hpp"
 #include "common/Fd.hpp"
+#include "l7/H2Session.hpp"
 
 namespace weft::proxy {
 
@@ -25,7 +26,7 @@ class TunnelSession;
 /// framed the previous read (and nghttp2 frames only within the peer's window); bytes from the
 /// peer are acknowledged (nghttp2_session_consume -> WINDOW_UPDATE) only once written to the
 /// local socket. END_STREAM <-> FIN, RST_STREAM <-> RST.
-class TunnelStream {
+class TunnelStream final : public l7::H2Stream {
  public:
   /// Source: `local` is the app's accepted connection (bytes read from it flow source ->
   /// destination). Destination: `local` is still to be connected to the app (connect()).
@@ -33,18 +34,27 @@ class TunnelStream {
 
   TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
                std::vector<agent::FlowCounters> counters);
-  /// Counts the connection closed if it was counted open.
+  /// Counts the connection closed if it was counted open; detaches from the h2 session.
   ~TunnelStream();
   TunnelStream(const TunnelStream&) = delete;
   TunnelStream& operator=(const TunnelStream&) = delete;
 
   int32_t id = -1;
-  /// Request pseudo-headers as received (server side).
-  std::string method;
-  std::string authority;
-  int status = 0;  ///< response :status (client side)
+  int status = 0;  ///< response :status (source side)
 
-  nghttp2_data_provider provider();
+  // l7::H2Stream: the peer's side of the stream.
+  /// Source side: the CONNECT response (2xx opens the connection, anything else resets it).
+  void on_headers(l7::Headers headers, bool end_stream) override;
+  void on_data(std::span<const uint8_t> data) override { deliver(data.data(), data.size()); }
+  void on_end_stream() override { peer_finished(); }
+  void on_close(uint32_t error_code) override { h2_closed(error_code); }
+  /// What the last local read brought, without copying (take_body frames it), or deferred
+  /// until the next read, or the end of the stream after the local FIN.
+  l7::BodyChunk read_body(uint8_t* out, std::size_t max) override;
+  void take_body(std::size_t length, std::vector<uint8_t>& out) override {
+    take_payload(length, out);
+  }
+  l7::Headers trailers() override { return {}; }
   const FlowPlan& plan() const { return plan_; }
   FlowPlan& plan() { return plan_; }
   int local_fd() const { return local_.get(); }
@@ -79,8 +89,6 @@ class TunnelStream {
     void complete(int res, unsigned flags) override;
   };
 
-  static ssize_t read_cb(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                         nghttp2_data_source* source, void*);
   void arm_recv();
   void on_recv(int res);
   void arm_send();
