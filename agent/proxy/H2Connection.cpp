@@ -89,6 +89,13 @@ void H2Connection::touch() {
   }
 }
 
+void H2Connection::flush_pending() {
+  flush();
+  if (finished()) {
+    owner_.connection_finished(*this);  // `this` may be gone
+  }
+}
+
 void H2Connection::arm_recv() {
   io_uring_prep_recv(worker_.ring().prepare(&recv_op_), socket_.get(), rbuf_.get(), kRecvBuffer, 0);
   ++inflight_;

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "agent/proxy/H2Carrier.hpp"
 #include "agent/proxy/Ring.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
@@ -19,7 +20,7 @@ namespace weft::proxy {
 
 class Worker;
 
-class H2Connection {
+class H2Connection final : public H2Carrier {
  public:
   /// Told once the connection has closed and nothing is in flight: it may be destroyed.
   class Owner {
@@ -43,18 +44,18 @@ class H2Connection {
   /// Server role: `received` are the bytes already read from the socket (protocol detection).
   void start(std::span<const uint8_t> received);
 
-  l7::H2Session& session() { return session_; }
+  l7::H2Session& session() override { return session_; }
   /// Whether a new request may go out on it (client role).
   bool accepts_requests() const { return !closing_ && session_.accepts_requests(); }
-  /// Something changed: the worker flushes the connection before it waits for I/O again.
-  void touch();
+  void touch() override;
+  /// flush(), then tells the owner once the connection is finished (which may destroy it).
+  void flush_pending() override;
   /// Sends what the session has queued; closes once the session has nothing left to do.
   void flush();
   /// Resets every stream and closes.
   void abort();
   bool finished() const { return closed_ && inflight_ == 0; }
   Owner& owner() { return owner_; }
-  bool dirty = false;  ///< queued in the worker's flush list
 
  private:
   struct IoOp final : Operation {

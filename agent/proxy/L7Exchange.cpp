@@ -3,7 +3,8 @@
 #include <charconv>
 #include <string>
 
-#include "agent/proxy/OutboundHttp.hpp"
+#include "agent/proxy/ExchangeOwner.hpp"
+#include "agent/proxy/HttpTarget.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "common/Log.hpp"
 
@@ -29,7 +30,7 @@ bool is_grpc(const l7::Headers& headers) {
 
 }  // namespace
 
-L7Exchange::L7Exchange(OutboundHttp& owner, int32_t id) : owner_(owner), down_id_(id) {
+L7Exchange::L7Exchange(ExchangeOwner& owner, int32_t id) : owner_(owner), down_id_(id) {
   down_.x = this;
   up_.x = this;
 }
@@ -138,31 +139,33 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   if (end_stream) {
     request_.finish();
   }
-  target_ = owner_.route();
+  target_ = owner_.route(headers);
   if (target_ == nullptr) {
     return respond_locally(503, kGrpcUnavailable, "no healthy upstream");
   }
   if (!target_->plan.denied.empty()) {
     return respond_locally(403, kGrpcPermissionDenied, "denied by the destination's policy");
   }
-  if (target_->plan.route != FlowPlan::Route::Direct) {
-    return respond_locally(502, kGrpcUnavailable, "upstream not reachable for HTTP");
-  }
-  auto connection = owner_.worker().upstreams().get(owner_.pod(), target_->plan.target);
+  auto connection = owner_.upstream(*target_);
   if (!connection) {
     log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.worker().index(),
               target_->plan.target.str(), connection.error().message);
     return respond_locally(503, kGrpcUnavailable, "upstream connect error");
   }
-  int32_t id = (*connection)->session().submit_request(headers, !end_stream, &up_);
+  int32_t id =
+      (*connection)
+          ->session()
+          .submit_request(owner_.upstream_head(std::move(headers), *target_), !end_stream, &up_);
   if (id < 0) {
     return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
   }
   up_conn_ = *connection;
   up_id_ = id;
   up_closed_ = false;
-  load_ = &owner_.worker().endpoint_loads().of(target_->plan.target, start_);
-  load_->started();
+  load_ = owner_.load(*target_);
+  if (load_ != nullptr) {
+    load_->started();
+  }
   up_conn_->touch();
 }
 

@@ -15,8 +15,8 @@
 
 namespace weft::proxy {
 
-class OutboundHttp;
-class H2Connection;
+class ExchangeOwner;
+class H2Carrier;
 struct HttpTarget;
 
 /// Bodies flow both ways with end-to-end flow control: bytes received on one side are
@@ -27,14 +27,14 @@ class L7Exchange {
  public:
   using Clock = std::chrono::steady_clock;
 
-  L7Exchange(OutboundHttp& owner, int32_t id);
+  L7Exchange(ExchangeOwner& owner, int32_t id);
   /// Detaches from both connections (resetting streams still open).
   ~L7Exchange();
   L7Exchange(const L7Exchange&) = delete;
   L7Exchange& operator=(const L7Exchange&) = delete;
 
   l7::H2Stream* downstream_stream() { return &down_; }
-  OutboundHttp& owner() { return owner_; }
+  ExchangeOwner& owner() { return owner_; }
   /// Both streams are closed: the owner may erase it.
   bool finished() const { return down_closed_ && up_closed_; }
   bool retired = false;  ///< queued for erasure in the worker
@@ -75,12 +75,12 @@ class L7Exchange {
   void record();
   void check_finished();
 
-  OutboundHttp& owner_;
+  ExchangeOwner& owner_;
   Down down_;
   Up up_;
   int32_t down_id_;
   bool down_closed_ = false;
-  H2Connection* up_conn_ = nullptr;
+  H2Carrier* up_conn_ = nullptr;
   int32_t up_id_ = -1;
   bool up_closed_ = true;  ///< until a request is submitted upstream
   std::shared_ptr<HttpTarget> target_;

@@ -1,5 +1,6 @@
 #include "agent/proxy/OutboundHttp.hpp"
 
+#include "agent/proxy/TunnelHeaders.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
 
@@ -45,7 +46,7 @@ void OutboundHttp::connection_finished(H2Connection& /*connection*/) {
   worker_.destroy(this);
 }
 
-std::shared_ptr<HttpTarget> OutboundHttp::route() {
+std::shared_ptr<HttpTarget> OutboundHttp::route(const l7::Headers& /*head*/) {
   const NodeView& view = *worker_.view();
   if (worker_.view() != targets_view_) {
     targets_.clear();  // endpoints, identities or policies may have changed
@@ -66,16 +67,39 @@ std::shared_ptr<HttpTarget> OutboundHttp::route() {
   const discovery::Endpoint& endpoint = r.endpoints[i];
   std::shared_ptr<HttpTarget>& cached = targets_[endpoint.addr];
   if (!cached) {
-    cached = std::make_shared<HttpTarget>();
-    HttpTarget& target = *cached;
-    target.plan = plan_endpoint(view, *pod_, endpoint, *r.service, service_address_);
-    agent::RequestMetrics& metrics = worker_.context().request_metrics;
-    target.series.emplace_back(metrics, target.plan.labels);
-    if (target.plan.local_destination_labels) {
-      target.series.emplace_back(metrics, *target.plan.local_destination_labels);
-    }
+    cached = std::make_shared<HttpTarget>(
+        plan_endpoint(view, *pod_, endpoint, *r.service, service_address_),
+        worker_.context().request_metrics);
   }
   return cached;
+}
+
+Result<H2Carrier*> OutboundHttp::upstream(const HttpTarget& target) {
+  if (target.plan.route == FlowPlan::Route::Tunnel) {
+    auto session = worker_.tunnel_for(*pod_, target.plan);
+    if (!session) {
+      return std::unexpected(session.error());
+    }
+    return *session;
+  }
+  auto connection = worker_.upstreams().get(*pod_, target.plan.target);
+  if (!connection) {
+    return std::unexpected(connection.error());
+  }
+  return *connection;
+}
+
+l7::Headers OutboundHttp::upstream_head(l7::Headers head, const HttpTarget& target) {
+  std::erase_if(head, [](const l7::Header& h) { return is_tunnel_header(h.name); });
+  if (target.plan.route == FlowPlan::Route::Tunnel) {
+    head.push_back({std::string(kDestinationHeader), target.plan.target.str()});
+    add_tunnel_claims(head, target.plan, kRequestClientHeader);
+  }
+  return head;
+}
+
+l7::PeakEwma* OutboundHttp::load(const HttpTarget& target) {
+  return &worker_.endpoint_loads().of(target.plan.target, l7::PeakEwma::Clock::now());
 }
 
 }  // namespace weft::proxy

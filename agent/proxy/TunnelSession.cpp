@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "agent/proxy/TunnelHeaders.hpp"
 #include "agent/proxy/TunnelStream.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "agent/redirect/MeshAbi.hpp"
@@ -15,8 +16,6 @@
 namespace weft::proxy {
 namespace {
 
-/// CONNECT request header: the Service address (ip:port) the app dialled.
-constexpr std::string_view kServiceAddressHeader = "weft-service-address";
 constexpr std::size_t kRecvBuffer = 256 * 1024;
 /// Ciphertext waiting for the socket beyond which nghttp2 is not asked for more frames.
 constexpr std::size_t kMaxQueued = 1024 * 1024;
@@ -79,6 +78,8 @@ TunnelSession::TunnelSession(Worker& worker, std::shared_ptr<const agent::Meshed
 }
 
 TunnelSession::~TunnelSession() {
+  worker_.forget(*this);
+  http_.reset();
   streams_.clear();  // before the h2 session they are registered with
   if (established_) {
     worker_.context().tunnel_metrics.session_closed(role_);
@@ -280,7 +281,7 @@ void TunnelSession::on_send(int res) {
     sending_.clear();
     sent_ = 0;
   }
-  if (draining_ && sending_.empty() && queued_.empty() && streams_.empty()) {
+  if (draining_ && sending_.empty() && queued_.empty() && h2_.stream_count() == 0) {
     close_transport(/*graceful=*/true);
   }
 }
@@ -349,7 +350,7 @@ void TunnelSession::reap() {
     }
   }
   touched_.clear();
-  if (!streams_.empty()) {
+  if (h2_.stream_count() > 0) {
     idle_since_ = Clock::now();
   } else if (!dead_ && !draining_ && established_ && !h2_.alive()) {
     close_transport(/*graceful=*/true);  // both sides said GOAWAY and nothing is left
@@ -363,7 +364,7 @@ bool TunnelSession::accepts_streams(uint64_t generation) const {
   if (dead_ || draining_ || identity_->generation != generation) {
     return false;
   }
-  return h2_.accepts_requests() && streams_.size() < kMaxConcurrentStreams;
+  return h2_.accepts_requests() && h2_.stream_count() < kMaxConcurrentStreams;
 }
 
 void TunnelSession::tick(Clock::time_point now) {
@@ -373,7 +374,7 @@ void TunnelSession::tick(Clock::time_point now) {
   }
   if (!established_ && now - created_ > kHandshakeTimeout) {
     fail(agent::HandshakeFailure::Timeout, "handshake timed out");
-  } else if (role_ == agent::TunnelRole::Client && streams_.empty() && !draining_ &&
+  } else if (role_ == agent::TunnelRole::Client && h2_.stream_count() == 0 && !draining_ &&
              (now - idle_since_ > kIdleTimeout ||
               worker_.identity_generation(identity_->spiffe_id) != identity_->generation)) {
     // Idle, or carrying a renewed-away certificate: say GOAWAY and close once it is out.
@@ -399,16 +400,8 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::Flow
   }
   // forwarded (RFC 7239): which workload of the shared session this stream is for;
   // weft-service-address: the Service the app dialled, so the peer can label it too.
-  const FlowPlan& p = stream->plan();
-  std::string forwarded = p.client_ip ? forwarded_for(*p.client_ip) : std::string();
-  std::string service = p.service_address ? p.service_address->str() : std::string();
   l7::Headers head{{":method", "CONNECT"}, {":authority", std::move(authority)}};
-  if (!forwarded.empty()) {
-    head.push_back({"forwarded", std::move(forwarded)});
-  }
-  if (!service.empty()) {
-    head.push_back({std::string(kServiceAddressHeader), std::move(service)});
-  }
+  add_tunnel_claims(head, stream->plan(), kConnectClientHeader);
   int32_t id = h2_.submit_request(head, /*has_body=*/true, stream.get());
   if (id < 0) {
     log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", worker_.index(),
@@ -427,26 +420,34 @@ void TunnelSession::respond(int32_t id, int status) {
   h2_.submit_response(id, {{":status", std::to_string(status)}}, /*has_body=*/false);
 }
 
+void TunnelSession::touch() {
+  if (!dirty) {
+    dirty = true;
+    worker_.needs_flush(*this);
+  }
+}
+
 l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
                                            bool /*end_stream*/) {
-  const std::string* method = l7::find_header(head, ":method");
-  const std::string* authority = l7::find_header(head, ":authority");
-  const std::string* forwarded = l7::find_header(head, "forwarded");
-  const std::string* service = l7::find_header(head, kServiceAddressHeader);
-  auto target = method != nullptr && *method == "CONNECT" && authority != nullptr
-                    ? SockAddr::parse(*authority)
-                    : std::nullopt;
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   ::getpeername(socket_.get(), reinterpret_cast<sockaddr*>(&ss), &len);
   auto source = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  const std::string* method = l7::find_header(head, ":method");
+  if (method != nullptr && *method != "CONNECT" && source) {
+    if (!http_) {
+      http_ = std::make_unique<InboundHttp>(worker_, *this, pod_, peer_principal_, source->ip);
+    }
+    return http_->accept(id);
+  }
+  const std::string* authority = l7::find_header(head, ":authority");
+  auto target =
+      method != nullptr && authority != nullptr ? SockAddr::parse(*authority) : std::nullopt;
   std::optional<FlowPlan> plan;
   if (target && source) {
-    TunnelRequest request{
-        *target,
-        parse_forwarded_for(forwarded != nullptr ? *forwarded : std::string()).value_or(source->ip),
-        SockAddr::parse(service != nullptr ? *service : std::string())};
-    plan = worker_.plan_tunnel_stream(*pod_, request, peer_principal_);
+    plan = worker_.plan_tunnel_stream(
+        *pod_, read_tunnel_claims(head, kConnectClientHeader, *target, source->ip),
+        peer_principal_);
   }
   if (!plan) {
     log::warn("tunnel.bad_request", "worker={} pod={} peer={} method={} authority=\"{}\"",

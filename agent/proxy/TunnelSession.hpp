@@ -16,6 +16,8 @@
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/proxy/FlowPlan.hpp"
+#include "agent/proxy/H2Carrier.hpp"
+#include "agent/proxy/InboundHttp.hpp"
 #include "agent/proxy/Ring.hpp"
 #include "agent/tunnel/TlsChannel.hpp"
 #include "agent/tunnel/TlsIdentity.hpp"
@@ -40,7 +42,9 @@ struct TunnelKeyHash {
   }
 };
 
-class TunnelSession final : public tunnel::TicketSink, public l7::H2Session::Acceptor {
+class TunnelSession final : public tunnel::TicketSink,
+                            public l7::H2Session::Acceptor,
+                            public H2Carrier {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -75,6 +79,10 @@ class TunnelSession final : public tunnel::TicketSink, public l7::H2Session::Acc
   // Used by TunnelStream.
   Worker& worker() { return worker_; }
   l7::H2Session& h2() { return h2_; }
+  // H2Carrier: HTTP exchanges send their requests (client) or answers (server) on the session.
+  l7::H2Session& session() override { return h2_; }
+  void touch() override;
+  void flush_pending() override { after_event(); }
   /// Produces and sends whatever nghttp2 and TLS have queued.
   void flush();
   /// Called last by every completion that touched the session: flushes, then erases finished
@@ -86,7 +94,8 @@ class TunnelSession final : public tunnel::TicketSink, public l7::H2Session::Acc
   void stream_touched(const TunnelStream& stream);
   /// Server side: the stream's connection to the app completed with `res` (0 or -errno).
   void stream_connected(TunnelStream& stream, int res);
-  /// Server side: a request arrived; a CONNECT becomes a TunnelStream to the pod's app.
+  /// Server side: a request arrived; a CONNECT becomes a TunnelStream to the pod's app, any
+  /// other request an HTTP exchange with it (InboundHttp).
   l7::H2Stream* accept_stream(int32_t id, const l7::Headers& head, bool end_stream) override;
 
  private:
@@ -120,7 +129,8 @@ class TunnelSession final : public tunnel::TicketSink, public l7::H2Session::Acc
   std::optional<tunnel::TlsChannel> tls_;
   l7::H2Session h2_;  ///< before streams_: they detach from it when destroyed
   std::unordered_map<int32_t, std::unique_ptr<TunnelStream>> streams_;
-  std::vector<int32_t> touched_;  ///< ids reap() looks at (see stream_touched)
+  std::unique_ptr<InboundHttp> http_;  ///< server: HTTP requests, created on the first one
+  std::vector<int32_t> touched_;       ///< ids reap() looks at (see stream_touched)
 
   sockaddr_storage peer_addr_{};
   socklen_t peer_addr_len_ = 0;

@@ -9,15 +9,16 @@ UpstreamPool::~UpstreamPool() {
   pools_.clear();
 }
 
-Result<H2Connection*> UpstreamPool::get(const agent::MeshedPod& pod, const SockAddr& endpoint) {
-  Key key{pod.id, endpoint};
+Result<H2Connection*> UpstreamPool::get(const agent::MeshedPod& pod, const SockAddr& endpoint,
+                                        const std::optional<IpAddr>& source) {
+  Key key{pod.id, endpoint, source};
   auto& pool = pools_[key];
   for (Pooled& p : pool) {
     if (p.connection->accepts_requests()) {
       return p.connection.get();
     }
   }
-  auto socket = worker_.open_upstream(pod, endpoint.ip.family);
+  auto socket = worker_.open_upstream(pod, endpoint.ip.family, source);
   if (!socket) {
     return std::unexpected(socket.error());
   }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -16,8 +17,10 @@ namespace weft::proxy {
 class Worker;
 
 /// A connection is opened from inside the calling pod (so the endpoint sees the pod's address)
-/// and carries requests of that pod only. A new one is opened when every pooled one is at the
-/// endpoint's concurrent-stream limit or going away; idle ones close after kIdleTimeout.
+/// and carries requests of that pod only; delivering inbound requests, from inside the
+/// destination pod bound to the client's address (IP_TRANSPARENT, as for TCP delivery). A new one
+/// is opened when every pooled one is at the endpoint's concurrent-stream limit or going away; idle
+/// ones close after kIdleTimeout.
 class UpstreamPool final : public H2Connection::Owner {
  public:
   using Clock = std::chrono::steady_clock;
@@ -26,8 +29,10 @@ class UpstreamPool final : public H2Connection::Owner {
   explicit UpstreamPool(Worker& worker) : worker_(worker) {}
   ~UpstreamPool();
 
-  /// A connection from `pod` to `endpoint` that takes one more request.
-  Result<H2Connection*> get(const agent::MeshedPod& pod, const SockAddr& endpoint);
+  /// A connection from `pod` to `endpoint` that takes one more request; with `source`, bound
+  /// to that address.
+  Result<H2Connection*> get(const agent::MeshedPod& pod, const SockAddr& endpoint,
+                            const std::optional<IpAddr>& source = std::nullopt);
   /// Closes connections without streams that have been idle for kIdleTimeout.
   void tick(Clock::time_point now);
   /// Resets every connection (agent stopping).
@@ -40,11 +45,13 @@ class UpstreamPool final : public H2Connection::Owner {
   struct Key {
     uint32_t pod_id = 0;
     SockAddr endpoint;
+    std::optional<IpAddr> source;
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {
     std::size_t operator()(const Key& k) const noexcept {
-      return std::hash<SockAddr>{}(k.endpoint) * 31 + k.pod_id;
+      return (std::hash<SockAddr>{}(k.endpoint) * 31 + k.pod_id) * 31 +
+             (k.source ? std::hash<IpAddr>{}(*k.source) : 0);
     }
   };
   struct Pooled {

@@ -274,26 +274,11 @@ void Worker::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
                     owned->original_destination, protocol, owned->received);
 }
 
-bool Worker::balances_http(const agent::MeshedPod& pod, const SockAddr& original) const {
-  if (!view_->world) {
-    return false;
-  }
-  discovery::Resolution r = view_->world->resolve(original);
-  if (r.kind != discovery::Resolution::Kind::Service || r.endpoints.empty()) {
-    return false;
-  }
-  // Requests to pods behind another node's agent travel in the tunnel as L4 until HTTP streams
-  // are carried there.
-  return std::all_of(r.endpoints.begin(), r.endpoints.end(), [&](const discovery::Endpoint& ep) {
-    return plan_endpoint(*view_, pod, ep, *r.service, original).route == FlowPlan::Route::Direct;
-  });
-}
-
 void Worker::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, Fd downstream,
                                const SockAddr& original, l7::Protocol protocol,
                                std::span<const uint8_t> received) {
   const agent::MeshedPod& pod = *pod_ptr;
-  if (protocol == l7::Protocol::Http2 && balances_http(pod, original)) {
+  if (protocol == l7::Protocol::Http2) {
     auto http =
         std::make_unique<OutboundHttp>(*this, std::move(pod_ptr), original, std::move(downstream));
     OutboundHttp& ref = *http;
@@ -365,40 +350,42 @@ void Worker::refuse(Fd downstream, const FlowPlan& plan) {
 
 void Worker::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
                              std::span<const uint8_t> received) {
+  auto session = tunnel_for(pod, plan);
+  if (!session) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+              session.error().message);
+    return reset(std::move(downstream));
+  }
+  auto counters = counters_for(plan);
+  (*session)->open_stream(std::move(downstream), std::move(plan), std::move(counters), received);
+}
+
+Result<TunnelSession*> Worker::tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) {
   const std::string& principal = plan.labels.source.principal;
   auto id = view_->identities.find(principal);
   if (id == view_->identities.end()) {
-    log::warn("flow.rejected", "worker={} pod={} reason=\"no certificate for {} yet\"", index_,
-              pod.display_name(), principal);
-    return reset(std::move(downstream));
+    return fail(Error::Kind::Protocol, "no certificate for " + principal + " yet");
   }
   TunnelKey key{principal, plan.target.ip};
-  TunnelSession* session = nullptr;
   auto& pooled = pool_[key];
   for (TunnelSession* s : pooled) {
     if (s->accepts_streams(id->second->generation)) {
-      session = s;
-      break;
+      return s;
     }
   }
-  if (session == nullptr) {
-    auto socket = open_upstream(pod, plan.target.ip.family);
-    if (!socket) {
-      log::error("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
-                 socket.error().message);
-      return reset(std::move(downstream));
-    }
-    auto ticket = tickets_.find(key);
-    auto owned = std::make_unique<TunnelSession>(
-        *this, key, std::move(*socket), id->second, plan.expected_peer,
-        ticket != tickets_.end() ? ticket->second.get() : nullptr);
-    session = owned.get();
-    tunnels_.emplace(session, std::move(owned));
-    pooled.push_back(session);
-    session->start(context_.connect_timeout_ms);
+  auto socket = open_upstream(pod, plan.target.ip.family);
+  if (!socket) {
+    return std::unexpected(socket.error());
   }
-  auto counters = counters_for(plan);
-  session->open_stream(std::move(downstream), std::move(plan), std::move(counters), received);
+  auto ticket = tickets_.find(key);
+  auto owned = std::make_unique<TunnelSession>(
+      *this, key, std::move(*socket), id->second, plan.expected_peer,
+      ticket != tickets_.end() ? ticket->second.get() : nullptr);
+  TunnelSession* session = owned.get();
+  tunnels_.emplace(session, std::move(owned));
+  pooled.push_back(session);
+  session->start(context_.connect_timeout_ms);
+  return session;
 }
 
 std::vector<agent::FlowCounters> Worker::counters_for(const FlowPlan& plan) {
@@ -535,13 +522,13 @@ void Worker::destroy(Relay* relay) {
   relays_.erase(relay);
 }
 
-void Worker::needs_flush(H2Connection& connection) {
-  flush_.push_back(&connection);
+void Worker::needs_flush(H2Carrier& carrier) {
+  flush_.push_back(&carrier);
 }
 
-void Worker::forget(H2Connection& connection) {
-  if (connection.dirty) {
-    std::erase(flush_, &connection);
+void Worker::forget(H2Carrier& carrier) {
+  if (carrier.dirty) {
+    std::erase(flush_, &carrier);
   }
 }
 
@@ -559,28 +546,21 @@ void Worker::destroy(OutboundHttp* http) {
 }
 
 // Runs after every batch of completions. Destruction happens only here, never inside a
-// callback: flushing first (which may touch more connections), then erasing finished exchanges,
-// then finished connections (which may retire more exchanges), until nothing is left to do.
+// callback: a carrier is flushed (which may touch others, or finish and destroy it: forget()
+// drops it from the list), then finished exchanges are erased, until nothing is left to do.
 void Worker::settle() {
   while (!flush_.empty() || !retired_.empty()) {
-    std::vector<H2Connection*> batch;
-    batch.swap(flush_);
-    std::vector<H2Connection*> finished;
-    for (H2Connection* c : batch) {
+    while (!flush_.empty()) {
+      H2Carrier* c = flush_.back();
+      flush_.pop_back();
       c->dirty = false;
-      c->flush();
-      if (c->finished()) {
-        finished.push_back(c);
-      }
+      c->flush_pending();
     }
     std::vector<L7Exchange*> retired;
     retired.swap(retired_);
     for (L7Exchange* x : retired) {
       x->retired = false;
       x->owner().erase(x);
-    }
-    for (H2Connection* c : finished) {
-      c->owner().connection_finished(*c);
     }
   }
 }

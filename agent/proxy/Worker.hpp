@@ -118,11 +118,14 @@ class Worker {
   UpstreamPool& upstreams() { return upstreams_; }
   EndpointLoads& endpoint_loads() { return endpoint_loads_; }
   l7::FastRandom& random() { return random_; }
-  /// The connection has something to send or has closed: settle() looks at it before the
-  /// worker waits for I/O again.
-  void needs_flush(H2Connection& connection);
-  /// The connection is being destroyed: drop it from the flush list.
-  void forget(H2Connection& connection);
+  /// The carrier has something to send or has closed: settle() flushes it before the worker
+  /// waits for I/O again.
+  void needs_flush(H2Carrier& carrier);
+  /// The carrier is being destroyed: drop it from the flush list.
+  void forget(H2Carrier& carrier);
+  /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
+  /// one more stream.
+  Result<TunnelSession*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan);
   /// The exchange is over: settle() erases it.
   void retire(L7Exchange* exchange);
   void unretire(L7Exchange* exchange);
@@ -173,9 +176,6 @@ class Worker {
   void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
                          const SockAddr& original, l7::Protocol protocol,
                          std::span<const uint8_t> received);
-  /// Whether HTTP to `original` can be balanced per request here: a Service whose endpoints
-  /// are all reached directly (this node's pods, or pods outside the mesh).
-  bool balances_http(const agent::MeshedPod& pod, const SockAddr& original) const;
   /// Flushes touched HTTP/2 connections and erases finished exchanges and connections.
   void settle();
   void accept_inbound(const agent::MeshedPod& pod, Fd downstream);
@@ -208,7 +208,7 @@ class Worker {
   std::unordered_map<TunnelKey, tunnel::SslSessionPtr, TunnelKeyHash> tickets_;
   // L7. Declared in this order so that destruction runs exchanges (in http_) first, then the
   // pooled connections they used, while the lists they report to still exist.
-  std::vector<H2Connection*> flush_;
+  std::vector<H2Carrier*> flush_;
   std::vector<L7Exchange*> retired_;
   EndpointLoads endpoint_loads_;
   l7::FastRandom random_;

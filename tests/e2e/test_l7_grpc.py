@@ -59,10 +59,10 @@ def _request_labels(sc, reporter):
     }
 
 
-def _wait_requests(agent, before, sc, expected):
-    """Waits until both reporters counted `expected` successful calls in the request counter
-    and the duration histogram; returns the last scrape."""
-    queries = [(reporter, name) for reporter in ("source", "destination")
+def _wait_requests(agent, before, sc, expected, reporters=("source", "destination")):
+    """Waits until `agent` counted `expected` successful calls for each of `reporters` in the
+    request counter and the duration histogram; returns the last scrape."""
+    queries = [(reporter, name) for reporter in reporters
                for name in (REQUESTS, DURATION_COUNT)]
 
     def counts(now):
@@ -76,13 +76,34 @@ def _wait_requests(agent, before, sc, expected):
         seen.update(counts(now))
         return now if all(v == expected for v in seen.values()) else None
     try:
-        return procs.wait_until(settled, 10, what=f"{expected} requests on both reporters")
+        return procs.wait_until(settled, 10, what=f"{expected} requests on {reporters}")
     except TimeoutError as e:
         lines = [line for line in agent.metrics().text.splitlines()
                  if line.startswith(("weft_request", "# TYPE weft_request"))]
         raise AssertionError(f"{e}\ncounted {seen}, want {expected} each\n"
-                             f"labels={_request_labels(sc, 'source')}\n" + "\n".join(lines)
+                             f"labels={_request_labels(sc, reporters[0])}\n" + "\n".join(lines)
                              ) from None
+
+
+def _assert_even(result, sc):
+    assert result["ok"] == CALLS, result
+    assert set(result["by_pod"]) <= {s.name for s in sc.servers}, result
+    # 33% +- 5% each: 840..1140 of 3000.
+    for pod in sc.servers:
+        served = result["by_pod"].get(pod.name, 0)
+        assert 0.28 * CALLS <= served <= 0.38 * CALLS, (
+            f"{pod.name} served {served} of {CALLS} calls on one channel: {result}")
+    # The endpoints see the client pod's address, as for TCP flows.
+    assert result["by_peer"] == {sc.client.ip: CALLS}, result
+
+
+def _assert_slow_avoided(result, sc):
+    slow = sc.servers[0]
+    assert result["ok"] == CALLS, result
+    assert _share(result, slow) <= 0.15, (
+        f"the {SLOW_DELAY_MS} ms replica {slow.name} served "
+        f"{result['by_pod'].get(slow.name, 0)} of {CALLS} calls: {result}")
+    assert all(result["by_pod"].get(p.name, 0) > 0 for p in sc.servers[1:]), result
 
 
 def _settled_metrics(agent):
@@ -111,15 +132,7 @@ def test_one_channel_spreads_unary_calls_evenly(cluster):
     before = _settled_metrics(agent)
 
     result = sc.grpc(calls=CALLS, concurrency=CONCURRENCY, timeout=10)
-    assert result["ok"] == CALLS, result
-    assert set(result["by_pod"]) <= {s.name for s in sc.servers}, result
-    # 33% +- 5% each: 840..1140 of 3000.
-    for pod in sc.servers:
-        served = result["by_pod"].get(pod.name, 0)
-        assert 0.28 * CALLS <= served <= 0.38 * CALLS, (
-            f"{pod.name} served {served} of {CALLS} calls on one channel: {result}")
-    # The endpoints see the client pod's address, as for TCP flows.
-    assert result["by_peer"] == {sc.client.ip: CALLS}, result
+    _assert_even(result, sc)
 
     after = _wait_requests(agent, before, sc, CALLS)
     for reporter in ("source", "destination"):
@@ -136,14 +149,9 @@ def test_slow_replica_gets_few_calls(cluster):
     sc = grpc_echo_service(cluster, node, replicas=REPLICAS,
                            server_args=lambda i: ["--delay-ms", SLOW_DELAY_MS] if i == 0
                            else [])
-    slow = sc.servers[0]
 
     result = sc.grpc(calls=CALLS, concurrency=CONCURRENCY, timeout=10)
-    assert result["ok"] == CALLS, result
-    assert _share(result, slow) <= 0.15, (
-        f"the {SLOW_DELAY_MS} ms replica {slow.name} served "
-        f"{result['by_pod'].get(slow.name, 0)} of {CALLS} calls: {result}")
-    assert all(result["by_pod"].get(p.name, 0) > 0 for p in sc.servers[1:]), result
+    _assert_slow_avoided(result, sc)
 
 
 def test_streaming_calls_stream_through(cluster):
@@ -161,3 +169,37 @@ def test_streaming_calls_stream_through(cluster):
         assert len(result["by_pod"]) >= 2, f"{method}: every call went to one pod: {result}"
 
     _wait_requests(agent, before, sc, 3 * STREAM_CALLS)
+
+
+def _two_nodes(cluster):
+    n1 = cluster.add_node("node1")
+    n2 = cluster.add_node("node2")
+    cluster.link(n1, n2)
+    return n1, n2
+
+
+def test_one_channel_spreads_calls_over_replicas_across_nodes(cluster):
+    """The replicas run behind another node's agent: each call travels as its own stream in
+    the mTLS tunnel, and the destination agent delivers it to the app and counts it."""
+    n1, n2 = _two_nodes(cluster)
+    sc = grpc_echo_service(cluster, n1, replicas=REPLICAS, server_node=n2,
+                           server_args=lambda i: ["--delay-ms", SERVICE_TIME_MS])
+    before1, before2 = _settled_metrics(n1.agent), _settled_metrics(n2.agent)
+
+    result = sc.grpc(calls=CALLS, concurrency=CONCURRENCY, timeout=10)
+    _assert_even(result, sc)
+    _wait_requests(n1.agent, before1, sc, CALLS, reporters=("source",))
+    after2 = _wait_requests(n2.agent, before2, sc, CALLS, reporters=("destination",))
+    # One tunnel session per replica pod (per worker) carried the calls, not one per call.
+    sessions = after2.sum("weft_tunnel_sessions_opened_total", role="server") - \
+        before2.sum("weft_tunnel_sessions_opened_total", role="server")
+    assert sessions <= 2 * REPLICAS, f"{sessions} tunnel sessions for {CALLS} calls"
+
+
+def test_slow_replica_across_nodes_gets_few_calls(cluster):
+    n1, n2 = _two_nodes(cluster)
+    sc = grpc_echo_service(cluster, n1, replicas=REPLICAS, server_node=n2,
+                           server_args=lambda i: ["--delay-ms", SLOW_DELAY_MS] if i == 0
+                           else [])
+    result = sc.grpc(calls=CALLS, concurrency=CONCURRENCY, timeout=10)
+    _assert_slow_avoided(result, sc)

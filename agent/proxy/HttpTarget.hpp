@@ -1,0 +1,25 @@
+// Where the requests to one destination go and the metric series they count in.
+#pragma once
+
+#include <vector>
+
+#include "agent/metrics/RequestMetrics.hpp"
+#include "agent/proxy/FlowPlan.hpp"
+
+namespace weft::proxy {
+
+/// Resolved once per destination and cached by the exchange owner until the NodeView changes;
+/// requests in flight keep theirs (shared_ptr).
+struct HttpTarget {
+  FlowPlan plan;
+  std::vector<agent::RequestSeries> series;  ///< this reporter's, and the destination's when local
+
+  HttpTarget(FlowPlan p, agent::RequestMetrics& metrics) : plan(std::move(p)) {
+    series.emplace_back(metrics, plan.labels);
+    if (plan.local_destination_labels) {
+      series.emplace_back(metrics, *plan.local_destination_labels);
+    }
+  }
+};
+
+}  // namespace weft::proxy

@@ -1,0 +1,68 @@
+#include "agent/proxy/InboundHttp.hpp"
+
+#include "agent/proxy/TunnelHeaders.hpp"
+#include "agent/proxy/Worker.hpp"
+#include "common/Log.hpp"
+
+namespace weft::proxy {
+
+InboundHttp::InboundHttp(Worker& worker, H2Carrier& session,
+                         std::shared_ptr<const agent::MeshedPod> pod, std::string peer_principal,
+                         IpAddr tunnel_source)
+    : worker_(worker),
+      session_(session),
+      pod_(std::move(pod)),
+      peer_principal_(std::move(peer_principal)),
+      tunnel_source_(tunnel_source) {}
+
+InboundHttp::~InboundHttp() = default;
+
+l7::H2Stream* InboundHttp::accept(int32_t id) {
+  auto exchange = std::make_unique<L7Exchange>(*this, id);
+  L7Exchange* raw = exchange.get();
+  exchanges_.emplace(raw, std::move(exchange));
+  return raw->downstream_stream();
+}
+
+std::shared_ptr<HttpTarget> InboundHttp::route(const l7::Headers& head) {
+  const std::string* destination = l7::find_header(head, kDestinationHeader);
+  auto target = destination != nullptr ? SockAddr::parse(*destination) : std::nullopt;
+  if (!target) {
+    log::warn("tunnel.bad_request", "worker={} pod={} peer={} reason=\"no {} header\"",
+              worker_.index(), pod_->display_name(), peer_principal_, kDestinationHeader);
+    return nullptr;
+  }
+  if (worker_.view() != targets_view_) {
+    targets_.clear();
+    targets_view_ = worker_.view();
+  }
+  TunnelRequest claims = read_tunnel_claims(head, kRequestClientHeader, *target, tunnel_source_);
+  Key key{*target, claims.claimed_client, claims.service_address.value_or(SockAddr{})};
+  std::shared_ptr<HttpTarget>& cached = targets_[key];
+  if (!cached) {
+    auto plan = plan_tunnel_inbound(*worker_.view(), *pod_, claims, peer_principal_);
+    if (!plan) {
+      log::warn("tunnel.bad_request", "worker={} pod={} peer={} destination={}", worker_.index(),
+                pod_->display_name(), peer_principal_, target->str());
+      targets_.erase(key);
+      return nullptr;
+    }
+    cached = std::make_shared<HttpTarget>(std::move(*plan), worker_.context().request_metrics);
+  }
+  return cached;
+}
+
+Result<H2Carrier*> InboundHttp::upstream(const HttpTarget& target) {
+  auto connection = worker_.upstreams().get(*pod_, target.plan.target, target.plan.client_ip);
+  if (!connection) {
+    return std::unexpected(connection.error());
+  }
+  return *connection;
+}
+
+l7::Headers InboundHttp::upstream_head(l7::Headers head, const HttpTarget& /*target*/) {
+  std::erase_if(head, [](const l7::Header& h) { return is_tunnel_header(h.name); });
+  return head;
+}
+
+}  // namespace weft::proxy
