@@ -30,9 +30,16 @@ bool is_grpc(const l7::Headers& headers) {
 
 }  // namespace
 
-L7Exchange::L7Exchange(ExchangeOwner& owner, int32_t id) : owner_(owner), down_id_(id) {
+L7Exchange::L7Exchange(ExchangeOwner& owner, ExchangePeer* downstream)
+    : owner_(owner), down_peer_(downstream) {
   down_.x = this;
   up_.x = this;
+}
+
+L7Exchange::L7Exchange(ExchangeOwner& owner, H2Carrier& downstream, int32_t id)
+    : L7Exchange(owner, nullptr) {
+  down_h2_.emplace(downstream, id);
+  down_peer_ = &*down_h2_;
 }
 
 L7Exchange::~L7Exchange() {
@@ -40,19 +47,17 @@ L7Exchange::~L7Exchange() {
     owner_.worker().unretire(this);
   }
   if (!down_closed_) {
-    owner_.downstream().session().detach(down_id_);
-    owner_.downstream().touch();
+    down_peer_->detach();
   }
-  if (!up_closed_ && up_conn_ != nullptr) {
-    up_conn_->session().detach(up_id_);
-    up_conn_->touch();
+  if (!up_closed_) {
+    up_peer_->detach();
   }
   if (load_ != nullptr) {
     load_->finished(start_, Clock::now());
   }
 }
 
-// --- the app's stream ---
+// --- the client's side ---
 
 void L7Exchange::Down::on_headers(l7::Headers headers, bool end_stream) {
   if (!x->request_head_seen_) {
@@ -80,9 +85,8 @@ void L7Exchange::Down::on_close(uint32_t /*error_code*/) {
 
 l7::BodyChunk L7Exchange::Down::read_body(uint8_t* out, std::size_t max) {
   l7::BodyChunk chunk = x->response_.read(out, max);
-  if (chunk.size > 0 && x->up_conn_ != nullptr && !x->up_closed_) {
-    x->up_conn_->session().consume(x->up_id_, chunk.size);
-    x->up_conn_->touch();
+  if (chunk.size > 0 && !x->up_closed_) {
+    x->up_peer_->consume(chunk.size);
   }
   return chunk;
 }
@@ -91,7 +95,7 @@ l7::Headers L7Exchange::Down::trailers() {
   return x->response_.take_trailers();
 }
 
-// --- the endpoint's stream ---
+// --- the endpoint's side ---
 
 void L7Exchange::Up::on_headers(l7::Headers headers, bool end_stream) {
   if (l7::find_header(headers, ":status") != nullptr) {
@@ -122,8 +126,7 @@ void L7Exchange::Up::on_close(uint32_t error_code) {
 l7::BodyChunk L7Exchange::Up::read_body(uint8_t* out, std::size_t max) {
   l7::BodyChunk chunk = x->request_.read(out, max);
   if (chunk.size > 0 && !x->down_closed_) {
-    x->owner_.downstream().session().consume(x->down_id_, chunk.size);
-    x->owner_.downstream().touch();
+    x->down_peer_->consume(chunk.size);
   }
   return chunk;
 }
@@ -146,33 +149,30 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   if (!target_->plan.denied.empty()) {
     return respond_locally(403, kGrpcPermissionDenied, "denied by the destination's policy");
   }
-  auto connection = owner_.upstream(*target_);
-  if (!connection) {
+  auto carrier = owner_.upstream(*target_);
+  if (!carrier) {
     log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.worker().index(),
-              target_->plan.target.str(), connection.error().message);
+              target_->plan.target.str(), carrier.error().message);
     return respond_locally(503, kGrpcUnavailable, "upstream connect error");
   }
-  int32_t id =
-      (*connection)
-          ->session()
-          .submit_request(owner_.upstream_head(std::move(headers), *target_), !end_stream, &up_);
+  l7::Headers head = owner_.upstream_head(std::move(headers), *target_);
+  int32_t id = (*carrier)->session().submit_request(head, !end_stream, &up_);
   if (id < 0) {
     return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
   }
-  up_conn_ = *connection;
-  up_id_ = id;
+  (*carrier)->touch();
+  up_h2_.emplace(**carrier, id);
+  up_peer_ = &*up_h2_;
   up_closed_ = false;
   load_ = owner_.load(*target_);
   if (load_ != nullptr) {
     load_->started();
   }
-  up_conn_->touch();
 }
 
 void L7Exchange::request_more() {
-  if (up_conn_ != nullptr && !up_closed_) {
-    up_conn_->session().resume(up_id_);
-    up_conn_->touch();
+  if (!up_closed_) {
+    up_peer_->resume();
   }
 }
 
@@ -180,8 +180,7 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
   int status = parse_int(l7::find_header(headers, ":status"), 0);
   if (status >= 100 && status < 200) {
     if (!down_closed_) {
-      owner_.downstream().session().submit_response(down_id_, headers, false);
-      owner_.downstream().touch();
+      down_peer_->send_head(headers, false);  // informational: the final head follows
     }
     return;
   }
@@ -195,49 +194,43 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
     response_.finish();
   }
   if (!down_closed_) {
-    owner_.downstream().session().submit_response(down_id_, headers, !end_stream);
-    owner_.downstream().touch();
+    down_peer_->send_head(headers, !end_stream);
   }
 }
 
 void L7Exchange::response_more() {
   if (!down_closed_) {
-    owner_.downstream().session().resume(down_id_);
-    owner_.downstream().touch();
+    down_peer_->resume();
   }
 }
 
 void L7Exchange::up_closed(uint32_t error_code) {
   up_closed_ = true;
-  up_conn_ = nullptr;
   if (error_code != NGHTTP2_NO_ERROR) {
     endpoint_done();
     if (!response_started_) {
-      // Nothing reached the app yet: answer it here. A refused stream never reached the app.
+      // Nothing reached the client yet: answer it here. A refused stream never reached the app.
       bool refused = error_code == NGHTTP2_REFUSED_STREAM;
       respond_locally(refused ? 503 : 502, kGrpcUnavailable,
                       refused ? "upstream connect error" : "upstream reset");
     } else if (!down_closed_) {
-      owner_.downstream().session().reset(down_id_, error_code);
-      owner_.downstream().touch();
+      down_peer_->reset(error_code);
     }
   } else if (!response_.finished()) {
-    response_.finish();  // closed cleanly without END_STREAM seen: end the app's stream too
+    response_.finish();  // closed cleanly without END_STREAM seen: end the client's side too
     response_more();
   }
   check_finished();
 }
 
-// The app's stream is over, cleanly or not; a response that never reached the app is counted
-// with response_code 0, as Istio does.
+// The client's side is over, cleanly or not; a response that never reached the client is
+// counted with response_code 0, as Istio does.
 void L7Exchange::down_closed() {
   down_closed_ = true;
-  if (!up_closed_ && up_conn_ != nullptr) {
-    // The app reset or went away: cancel the request upstream.
-    up_conn_->session().detach(up_id_);
-    up_conn_->touch();
+  if (!up_closed_) {
+    // The client reset or went away: cancel the request upstream.
+    up_peer_->detach();
     up_closed_ = true;
-    up_conn_ = nullptr;
     endpoint_done();
   }
   record();
@@ -254,18 +247,17 @@ void L7Exchange::respond_locally(int status, int grpc_status, std::string_view m
                      {"content-type", "application/grpc"},
                      {"grpc-status", std::to_string(grpc_status)},
                      {"grpc-message", std::string(message)}};
-    owner_.downstream().session().submit_response(down_id_, head, false);
-  } else {
-    status_ = status;
-    std::string body = std::string(message) + "\n";
-    response_.append({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
-    response_.finish();
-    l7::Headers head{{":status", std::to_string(status)},
-                     {"content-type", "text/plain"},
-                     {"content-length", std::to_string(body.size())}};
-    owner_.downstream().session().submit_response(down_id_, head, true);
+    down_peer_->send_head(head, false);
+    return;
   }
-  owner_.downstream().touch();
+  status_ = status;
+  std::string body = std::string(message) + "\n";
+  response_.append({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+  response_.finish();
+  l7::Headers head{{":status", std::to_string(status)},
+                   {"content-type", "text/plain"},
+                   {"content-length", std::to_string(body.size())}};
+  down_peer_->send_head(head, true);
 }
 
 void L7Exchange::endpoint_done() {

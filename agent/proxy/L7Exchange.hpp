@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
 #include "agent/metrics/RequestMetrics.hpp"
+#include "agent/proxy/ExchangePeer.hpp"
 #include "l7/BodyBuffer.hpp"
 #include "l7/H2Session.hpp"
 #include "l7/PeakEwma.hpp"
@@ -16,7 +18,6 @@
 namespace weft::proxy {
 
 class ExchangeOwner;
-class H2Carrier;
 struct HttpTarget;
 
 /// Bodies flow both ways with end-to-end flow control: bytes received on one side are
@@ -27,7 +28,10 @@ class L7Exchange {
  public:
   using Clock = std::chrono::steady_clock;
 
-  L7Exchange(ExchangeOwner& owner, int32_t id);
+  /// The request arrived as stream `id` of an HTTP/2 carrier.
+  L7Exchange(ExchangeOwner& owner, H2Carrier& downstream, int32_t id);
+  /// The request arrived on another kind of connection (HTTP/1.1), which is `downstream`.
+  L7Exchange(ExchangeOwner& owner, ExchangePeer* downstream);
   /// Detaches from both connections (resetting streams still open).
   ~L7Exchange();
   L7Exchange(const L7Exchange&) = delete;
@@ -78,11 +82,12 @@ class L7Exchange {
   ExchangeOwner& owner_;
   Down down_;
   Up up_;
-  int32_t down_id_;
+  std::optional<H2Peer> down_h2_;
+  ExchangePeer* down_peer_;
   bool down_closed_ = false;
-  H2Carrier* up_conn_ = nullptr;
-  int32_t up_id_ = -1;
-  bool up_closed_ = true;  ///< until a request is submitted upstream
+  std::optional<H2Peer> up_h2_;
+  ExchangePeer* up_peer_ = nullptr;
+  bool up_closed_ = true;  ///< until a request is sent upstream
   std::shared_ptr<HttpTarget> target_;
   l7::PeakEwma* load_ = nullptr;  ///< the endpoint's estimate, while this request counts in it
   l7::BodyBuffer request_;

@@ -32,7 +32,7 @@ void OutboundHttp::start(std::span<const uint8_t> received) {
 
 l7::H2Stream* OutboundHttp::accept_stream(int32_t id, const l7::Headers& /*head*/,
                                           bool /*end_stream*/) {
-  auto exchange = std::make_unique<L7Exchange>(*this, id);
+  auto exchange = std::make_unique<L7Exchange>(*this, downstream_, id);
   L7Exchange* raw = exchange.get();
   exchanges_.emplace(raw, std::move(exchange));
   return raw->downstream_stream();
