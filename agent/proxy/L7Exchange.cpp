@@ -7,11 +7,13 @@
 #include "agent/proxy/HttpTarget.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "common/Log.hpp"
+#include "l7/GrpcTimeout.hpp"
 
 namespace weft::proxy {
 namespace {
 
 // gRPC status codes (grpc/doc/statuscodes.md).
+constexpr int kGrpcDeadlineExceeded = 4;
 constexpr int kGrpcPermissionDenied = 7;
 constexpr int kGrpcUnavailable = 14;
 
@@ -46,6 +48,7 @@ L7Exchange::~L7Exchange() {
   if (retired) {
     owner_.worker().unretire(this);
   }
+  cancel_deadline();
   if (!down_closed_) {
     down_peer_->detach();
   }
@@ -142,6 +145,7 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   if (end_stream) {
     request_.finish();
   }
+  set_deadline(headers);
   target_ = owner_.route(headers);
   if (target_ == nullptr) {
     return respond_locally(503, kGrpcUnavailable, "no healthy upstream");
@@ -233,7 +237,43 @@ void L7Exchange::down_closed() {
     up_closed_ = true;
     endpoint_done();
   }
+  cancel_deadline();
   record();
+  check_finished();
+}
+
+void L7Exchange::set_deadline(const l7::Headers& head) {
+  std::optional<Clock::duration> timeout;
+  if (const std::string* t = l7::find_header(head, "grpc-timeout"); t != nullptr && grpc_) {
+    timeout = l7::parse_grpc_timeout(*t);
+  }
+  if (timeout) {
+    deadline_ = owner_.worker().add_deadline(start_ + *timeout, this);
+  }
+}
+
+void L7Exchange::cancel_deadline() {
+  if (deadline_) {
+    owner_.worker().cancel_deadline(*deadline_);
+    deadline_.reset();
+  }
+}
+
+void L7Exchange::deadline_expired() {
+  deadline_.reset();
+  if (down_closed_) {
+    return;
+  }
+  if (!up_closed_) {
+    up_peer_->detach();  // RST_STREAM(CANCEL) upstream: the app stops working on it
+    up_closed_ = true;
+    endpoint_done();
+  }
+  if (!response_started_) {
+    respond_locally(504, kGrpcDeadlineExceeded, "request timeout");
+  } else {
+    down_peer_->reset(NGHTTP2_CANCEL);
+  }
   check_finished();
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "agent/metrics/RequestMetrics.hpp"
+#include "agent/proxy/Deadlines.hpp"
 #include "agent/proxy/ExchangePeer.hpp"
 #include "l7/BodyBuffer.hpp"
 #include "l7/H2Session.hpp"
@@ -42,6 +43,9 @@ class L7Exchange {
   /// Both streams are closed: the owner may erase it.
   bool finished() const { return down_closed_ && up_closed_; }
   bool retired = false;  ///< queued for erasure in the worker
+  /// The request's deadline passed (route timeout or grpc-timeout): 504 / DEADLINE_EXCEEDED
+  /// when nothing was answered yet, else the streams are reset.
+  void deadline_expired();
 
  private:
   /// The app's side.
@@ -78,6 +82,10 @@ class L7Exchange {
   /// Counts the request in the metrics, once.
   void record();
   void check_finished();
+  /// Arms the deadline: the sooner of the route's request timeout and the client's
+  /// grpc-timeout.
+  void set_deadline(const l7::Headers& head);
+  void cancel_deadline();
 
   ExchangeOwner& owner_;
   Down down_;
@@ -99,6 +107,7 @@ class L7Exchange {
   int status_ = 0;
   int grpc_status_ = -1;
   Clock::time_point start_ = Clock::now();
+  std::optional<Deadlines::iterator> deadline_;
 };
 
 }  // namespace weft::proxy

@@ -79,6 +79,7 @@ Worker::Worker(unsigned index, WorkerContext context, std::shared_ptr<const Node
       upstreams_(*this) {
   wakeup_.worker = this;
   tick_.worker = this;
+  deadline_timer_.worker = this;
 }
 
 Worker::~Worker() {
@@ -562,6 +563,44 @@ void Worker::settle() {
       x->retired = false;
       x->owner().erase(x);
     }
+  }
+  arm_deadline_timer();
+}
+
+Deadlines::iterator Worker::add_deadline(std::chrono::steady_clock::time_point when,
+                                         L7Exchange* exchange) {
+  return deadlines_.emplace(when, exchange);
+}
+
+// CQE contract: an absolute CLOCK_MONOTONIC timeout (steady_clock's clock) completes with
+// -ETIME when it fires; more than one may be in flight, each just expires what is due.
+void Worker::arm_deadline_timer() {
+  if (deadlines_.empty()) {
+    return;
+  }
+  auto earliest = deadlines_.begin()->first;
+  if (timer_armed_for_ && *timer_armed_for_ <= earliest) {
+    return;
+  }
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(earliest.time_since_epoch());
+  deadline_timer_.at.tv_sec = ns.count() / 1000000000;
+  deadline_timer_.at.tv_nsec = ns.count() % 1000000000;
+  io_uring_prep_timeout(ring_->prepare(&deadline_timer_), &deadline_timer_.at, 0,
+                        IORING_TIMEOUT_ABS);
+  timer_armed_for_ = earliest;
+}
+
+void Worker::DeadlineTimer::complete(int /*res*/, unsigned /*flags*/) {
+  worker->timer_armed_for_.reset();
+  worker->expire_deadlines();
+}
+
+void Worker::expire_deadlines() {
+  auto now = std::chrono::steady_clock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    L7Exchange* x = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    x->deadline_expired();
   }
 }
 

@@ -2,6 +2,7 @@
 // accepted on them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "agent/netns/Netns.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/proxy/Balancer.hpp"
+#include "agent/proxy/Deadlines.hpp"
 #include "agent/proxy/EndpointLoads.hpp"
 #include "agent/proxy/FlowPlan.hpp"
 #include "agent/proxy/NodeView.hpp"
@@ -130,6 +132,10 @@ class Worker {
   void retire(L7Exchange* exchange);
   void unretire(L7Exchange* exchange);
   void destroy(OutboundHttp* http);
+  /// Calls `exchange->deadline_expired()` at `when` unless cancelled first.
+  Deadlines::iterator add_deadline(std::chrono::steady_clock::time_point when,
+                                   L7Exchange* exchange);
+  void cancel_deadline(Deadlines::iterator it) { deadlines_.erase(it); }
   /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
   void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
 
@@ -150,6 +156,13 @@ class Worker {
   struct Tick final : Operation {
     Worker* worker = nullptr;
     __kernel_timespec interval{1, 0};
+    void complete(int res, unsigned flags) override;
+  };
+
+  /// An absolute timeout at the earliest request deadline; every completion expires what is due.
+  struct DeadlineTimer final : Operation {
+    Worker* worker = nullptr;
+    __kernel_timespec at{};
     void complete(int res, unsigned flags) override;
   };
 
@@ -178,6 +191,9 @@ class Worker {
                          std::span<const uint8_t> received);
   /// Flushes touched HTTP/2 connections and erases finished exchanges and connections.
   void settle();
+  /// Arms the deadline timer when the earliest deadline is sooner than the one it waits for.
+  void arm_deadline_timer();
+  void expire_deadlines();
   void accept_inbound(const agent::MeshedPod& pod, Fd downstream);
   void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   /// Counts and refuses a connection the destination's policy does not allow.
@@ -210,6 +226,9 @@ class Worker {
   // pooled connections they used, while the lists they report to still exist.
   std::vector<H2Carrier*> flush_;
   std::vector<L7Exchange*> retired_;
+  Deadlines deadlines_;
+  DeadlineTimer deadline_timer_;
+  std::optional<std::chrono::steady_clock::time_point> timer_armed_for_;
   EndpointLoads endpoint_loads_;
   l7::FastRandom random_;
   UpstreamPool upstreams_;
