@@ -17,7 +17,8 @@ fi
 ninja -C build-fuzz
 fuzz_pass=0
 fuzz_fail=0
-for target in registration_fuzz manifest_fuzz cni_config_fuzz tunnel_request_fuzz; do
+for target in registration_fuzz manifest_fuzz cni_config_fuzz tunnel_request_fuzz \
+    http1_parser_fuzz protocol_detect_fuzz; do
   corpus=$(mktemp -d)
   seeds=fuzz/corpus/${target%_fuzz}
   echo "== fuzz $target for ${FUZZ_SECONDS}s"

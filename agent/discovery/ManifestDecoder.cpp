@@ -6,11 +6,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <exception>
 #include <initializer_list>
 #include <optional>
+#include <regex>
 #include <sstream>
+#include <utility>
 
 #include "agent/discovery/FieldReader.hpp"
 #include "agent/discovery/SpiffeId.hpp"
@@ -26,6 +31,8 @@ constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
 /// weft's own API group; every kind and version in it must be one this decoder reads.
 constexpr std::string_view kSecurityGroup = "security.weft.io";
 constexpr std::string_view kSecurityVersion = "security.weft.io/v1alpha1";
+/// The Gateway API version whose HTTPRoute and GRPCRoute the decoder reads.
+constexpr std::string_view kGatewayVersion = "gateway.networking.k8s.io/v1";
 
 /// Thrown only inside this file, from the parser's callbacks, and caught in decode_manifests().
 struct TooLarge {
@@ -77,6 +84,7 @@ class SizeCheck final : public YAML::EventHandler {
 struct DecodeState {
   const DecodeLimits& limits;
   std::size_t visits_left;
+  std::size_t regex_states_left;  ///< see DecodeLimits::max_regex_states
   Decoded out;
 };
 
@@ -445,6 +453,904 @@ MeshPolicy read_mesh_policy(FieldReader& r, const Field& root, Meta meta) {
   return policy;
 }
 
+// ---- Gateway API routes ----
+
+/// Gateway API's MaxItems: fails when `list` has more than `max` entries.
+std::vector<Field> bounded_items(FieldReader& r, const Field& list, std::size_t max) {
+  std::vector<Field> items = r.items(list);
+  if (r.ok() && items.size() > max) {
+    r.fail(list.path, fmt::format("at most {} entries, got {}", max, items.size()));
+    items.clear();
+  }
+  return items;
+}
+
+/// Fails when `text` is longer than `max` bytes (Gateway API's MaxLength).
+void check_length(FieldReader& r, const Field& field, std::string_view text, std::size_t max) {
+  if (r.ok() && text.size() > max) {
+    r.fail(field.path, fmt::format("at most {} bytes, got {}", max, text.size()));
+  }
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  return out;
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/// A namespace reference (DNS-1123 label); `fallback` when absent.
+std::string read_namespace(FieldReader& r, const Field& field, std::string_view fallback) {
+  std::string ns = r.text(field, fallback);
+  if (field.present && r.ok() && !detail::is_dns_label(ns)) {
+    r.fail(field.path, fmt::format("expected a DNS-1123 label, got {}", quoted_excerpt(ns)));
+  }
+  return ns;
+}
+
+/// Gateway API Group: empty (the core group) or a DNS subdomain.
+std::string read_group(FieldReader& r, const Field& field, std::string_view fallback) {
+  std::string group = r.text(field, fallback);
+  if (field.present && r.ok() && !group.empty() && !detail::is_dns_subdomain(group)) {
+    r.fail(field.path, fmt::format("expected an API group (\"\" or a DNS-1123 subdomain), got {}",
+                                   quoted_excerpt(group)));
+  }
+  return group;
+}
+
+/// Gateway API Kind: a letter, then letters, digits and '-', at most 63.
+std::string read_kind(FieldReader& r, const Field& field, std::string_view fallback) {
+  std::string kind = r.text(field, fallback);
+  bool valid = !kind.empty() && kind.size() <= 63 && is_alpha(kind.front()) && kind.back() != '-' &&
+               std::all_of(kind.begin(), kind.end(),
+                           [](char c) { return is_alpha(c) || is_digit(c) || c == '-'; });
+  if (field.present && r.ok() && !valid) {
+    r.fail(field.path,
+           fmt::format("expected a kind (letters, digits, '-'), got {}", quoted_excerpt(kind)));
+  }
+  return kind;
+}
+
+/// An RFC 3339 time ("2024-05-01T12:00:00Z"; a fraction is dropped, an offset applied).
+std::optional<std::chrono::sys_seconds> parse_time(std::string_view text) {
+  auto number = [&text](std::size_t at, std::size_t digits) -> std::optional<int> {
+    if (at + digits > text.size()) {
+      return std::nullopt;
+    }
+    int value = 0;
+    for (std::size_t i = at; i < at + digits; ++i) {
+      if (!is_digit(text[i])) {
+        return std::nullopt;
+      }
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  auto at_is = [&text](std::size_t at, std::string_view chars) {
+    return at < text.size() && chars.find(text[at]) != std::string_view::npos;
+  };
+  auto year = number(0, 4);
+  auto month = number(5, 2);
+  auto day = number(8, 2);
+  auto hour = number(11, 2);
+  auto minute = number(14, 2);
+  auto second = number(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || !at_is(4, "-") || !at_is(7, "-") ||
+      !at_is(10, "Tt ") || !at_is(13, ":") || !at_is(16, ":") || *hour > 23 || *minute > 59 ||
+      *second > 59) {
+    return std::nullopt;
+  }
+  std::chrono::year_month_day date{std::chrono::year(*year),
+                                   std::chrono::month(static_cast<unsigned>(*month)),
+                                   std::chrono::day(static_cast<unsigned>(*day))};
+  if (!date.ok()) {
+    return std::nullopt;
+  }
+  std::size_t at = 19;
+  if (at_is(at, ".")) {
+    std::size_t digits = at + 1;
+    while (digits < text.size() && is_digit(text[digits])) {
+      ++digits;
+    }
+    if (digits == at + 1) {
+      return std::nullopt;
+    }
+    at = digits;
+  }
+  std::chrono::minutes offset{0};
+  if (at_is(at, "Zz") && at + 1 == text.size()) {
+    // UTC
+  } else if (at_is(at, "+-") && at + 6 == text.size() && at_is(at + 3, ":")) {
+    auto oh = number(at + 1, 2);
+    auto om = number(at + 4, 2);
+    if (!oh || !om || *oh > 23 || *om > 59) {
+      return std::nullopt;
+    }
+    offset = std::chrono::hours(*oh) + std::chrono::minutes(*om);
+    if (text[at] == '-') {
+      offset = -offset;
+    }
+  } else {
+    return std::nullopt;
+  }
+  return std::chrono::sys_days(date) + std::chrono::hours(*hour) + std::chrono::minutes(*minute) +
+         std::chrono::seconds(*second) - offset;
+}
+
+/// A Gateway API Duration (GEP-2257): 1-4 components, each 1-5 digits and a unit h, m, s or ms.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  int64_t total = 0;
+  for (int components = 1; !text.empty(); ++components) {
+    std::size_t digits = 0;
+    int64_t value = 0;
+    while (digits < text.size() && digits <= 5 && is_digit(text[digits])) {
+      value = value * 10 + (text[digits] - '0');
+      ++digits;
+    }
+    if (digits == 0 || digits > 5 || components > 4) {
+      return std::nullopt;
+    }
+    text.remove_prefix(digits);
+    int64_t unit = 0;
+    if (text.starts_with("ms")) {
+      unit = 1;
+      text.remove_prefix(2);
+    } else if (text.starts_with("h")) {
+      unit = 3'600'000;
+      text.remove_prefix(1);
+    } else if (text.starts_with("m")) {
+      unit = 60'000;
+      text.remove_prefix(1);
+    } else if (text.starts_with("s")) {
+      unit = 1000;
+      text.remove_prefix(1);
+    } else {
+      return std::nullopt;
+    }
+    total += value * unit;
+  }
+  return std::chrono::milliseconds(total);
+}
+
+std::optional<std::chrono::milliseconds> read_duration(FieldReader& r, const Field& field) {
+  std::string text = r.text(field);
+  if (!field.present || !r.ok()) {
+    return std::nullopt;
+  }
+  auto duration = parse_duration(text);
+  if (!duration) {
+    r.fail(field.path, fmt::format("expected a Gateway API duration such as \"10s\", \"500ms\" or "
+                                   "\"1h30m\" (1-4 parts of 1-5 digits and h, m, s or ms), got {}",
+                                   quoted_excerpt(text)));
+  }
+  return duration;
+}
+
+/// An upper estimate of the NFA states libstdc++ builds for `pattern`: one per character,
+/// multiplied by the bounds of {n,m} repetitions (which copy their operand). Saturates.
+std::size_t estimate_regex_states(std::string_view pattern) {
+  static constexpr uint64_t kCap = uint64_t{1} << 40;  // above any limit, below overflow
+  auto saturate = [](uint64_t v) { return std::min(v, kCap); };
+  auto times = [](uint64_t a, uint64_t b) { return a != 0 && b > kCap / a ? kCap : a * b; };
+  std::vector<uint64_t> groups{0};  // states of each open group so far
+  uint64_t last = 0;                // states of the last atom, which a quantifier repeats
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '(') {
+      groups.push_back(0);
+      last = 0;
+      continue;
+    }
+    if (c == ')' && groups.size() > 1) {
+      last = saturate(groups.back() + 2);
+      groups.pop_back();
+      groups.back() = saturate(groups.back() + last);
+      continue;
+    }
+    if (c == '{') {
+      std::size_t close = pattern.find('}', i);
+      std::string_view inside = close == std::string_view::npos
+                                    ? std::string_view()
+                                    : pattern.substr(i + 1, close - i - 1);
+      uint64_t bound = 0;
+      bool valid = !inside.empty();
+      for (char d : inside) {
+        if (is_digit(d)) {
+          bound = saturate(bound * 10 + static_cast<uint64_t>(d - '0'));
+        } else if (d != ',') {
+          valid = false;
+        }
+      }
+      if (valid) {
+        // {n,m}: the operand m times plus the repeat states; {n,}: n + 1 times.
+        uint64_t copies = saturate(bound + 1);
+        groups.back() = saturate(groups.back() + times(last, copies));
+        last = times(last, copies + 1);
+        i = close;
+        continue;
+      }
+    }
+    if (c == '\\' && i + 1 < pattern.size()) {
+      ++i;
+    } else if (c == '[') {
+      // A class is one state whatever it holds.
+      std::size_t j = i + 1;
+      if (j < pattern.size() && pattern[j] == '^') {
+        ++j;
+      }
+      if (j < pattern.size() && pattern[j] == ']') {
+        ++j;
+      }
+      while (j < pattern.size() && pattern[j] != ']') {
+        j += pattern[j] == '\\' ? 2 : 1;
+      }
+      i = std::min(j, pattern.size());
+    }
+    last = 1;
+    groups.back() = saturate(groups.back() + 1);
+  }
+  uint64_t total = 0;
+  for (uint64_t g : groups) {
+    total = saturate(total + g);
+  }
+  return static_cast<std::size_t>(total);
+}
+
+/// Compiles a RegularExpression match value, charging its estimated size to the input's budget.
+Regex read_regex(FieldReader& r, std::size_t& states_left, const DecodeLimits& limits,
+                 const Field& field, std::string_view pattern) {
+  if (!r.ok()) {
+    return nullptr;
+  }
+  constexpr std::size_t kMaxStates = 100'000;  // libstdc++'s own limit per expression
+  std::size_t states = estimate_regex_states(pattern);
+  if (states > kMaxStates) {
+    r.fail(field.path, fmt::format("regular expression {} is too large (about {} NFA states, at "
+                                   "most {}); lower its {{n,m}} bounds",
+                                   quoted_excerpt(pattern), states, kMaxStates));
+    return nullptr;
+  }
+  if (states > states_left) {
+    r.fail(field.path, fmt::format("the regular expressions of this input need more than {} NFA "
+                                   "states; move some routes to another file",
+                                   limits.max_regex_states));
+    return nullptr;
+  }
+  states_left -= states;
+  try {
+    return compile_regex(pattern);
+  } catch (const std::regex_error& e) {
+    std::string reason = e.code() == std::regex_constants::error_complexity
+                             ? std::string("back-references are not supported")
+                         : e.code() == std::regex_constants::error_space
+                             ? fmt::format("too large (more than {} NFA states)", kMaxStates)
+                             : escape(e.what());
+    r.fail(field.path, fmt::format("invalid ECMAScript regular expression {}: {}",
+                                   quoted_excerpt(pattern), reason));
+    return nullptr;
+  }
+}
+
+/// What the route readers share while reading one route.
+struct RouteReader {
+  FieldReader& r;
+  std::size_t& regex_states_left;
+  const DecodeLimits& limits;
+  Route::Kind kind;
+  std::string ns;  ///< the route's namespace: default of parentRef and backendRef namespaces
+
+  Regex regex(const Field& field, std::string_view pattern) {
+    return read_regex(r, regex_states_left, limits, field, pattern);
+  }
+};
+
+/// HTTP header names (RFC 7230 tokens), as Gateway API's HeaderName pattern allows.
+bool is_header_name(std::string_view text) {
+  return !text.empty() && text.size() <= 256 && std::all_of(text.begin(), text.end(), [](char c) {
+    return is_alpha(c) || is_digit(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+/// Reads a header (or query parameter) name; fails unless it is an RFC 7230 token.
+std::string read_header_name(FieldReader& r, const Field& field, std::string_view what) {
+  std::string name = r.required_text(field);
+  if (r.ok() && !is_header_name(name)) {
+    r.fail(field.path,
+           fmt::format("expected {} (1-256 letters, digits and !#$%&'*+-.^_`|~), got {}", what,
+                       quoted_excerpt(name)));
+  }
+  return name;
+}
+
+MatchType read_match_type(FieldReader& r, const Field& field) {
+  std::string type = r.text(field, "Exact");
+  if (r.ok() && type == "RegularExpression") {
+    return MatchType::RegularExpression;
+  }
+  if (r.ok() && type != "Exact") {
+    r.fail(field.path,
+           fmt::format("expected Exact or RegularExpression, got {}", quoted_excerpt(type)));
+  }
+  return MatchType::Exact;
+}
+
+/// headers[] (`header`: names compare case-insensitively) or queryParams[] of a match.
+std::vector<ValueMatch> read_value_matches(RouteReader& rr, const Field& list, bool header) {
+  FieldReader& r = rr.r;
+  std::vector<ValueMatch> out;
+  std::vector<std::string> written;  // names as written: the API rejects exact duplicates
+  for (const Field& f : bounded_items(r, list, 16)) {
+    ValueMatch match;
+    match.type = read_match_type(r, r.at(f, "type"));
+    Field name = r.at(f, "name");
+    std::string as_written =
+        read_header_name(r, name, header ? "an HTTP header name" : "a query parameter name");
+    Field value = r.at(f, "value");
+    match.value = r.required_text(value);
+    check_length(r, value, match.value, header ? 4096 : 1024);
+    if (match.type == MatchType::RegularExpression) {
+      match.regex = rr.regex(value, match.value);
+    }
+    only_known_keys(r, f, {"type", "name", "value"});
+    if (r.ok() && std::find(written.begin(), written.end(), as_written) != written.end()) {
+      r.fail(name.path, fmt::format("duplicate name {}", quoted_excerpt(as_written)));
+    }
+    if (!r.ok()) {
+      return {};
+    }
+    written.push_back(as_written);
+    match.name = header ? lower(as_written) : as_written;
+    bool equivalent = std::any_of(out.begin(), out.end(),
+                                  [&match](const ValueMatch& m) { return m.name == match.name; });
+    if (!equivalent) {  // "Foo" after "foo": the Gateway API says only the first one counts
+      out.push_back(std::move(match));
+    }
+  }
+  return out;
+}
+
+/// Why a path value of an Exact or PathPrefix match is invalid (Gateway API's CEL rules), or
+/// nullopt.
+std::optional<std::string_view> path_problem(std::string_view path) {
+  if (!path.starts_with('/')) {
+    return "expected an absolute path starting with \"/\"";
+  }
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kForbidden = {{
+      {"//", "must not contain \"//\""},
+      {"/./", "must not contain \"/./\""},
+      {"/../", "must not contain \"/../\""},
+      {"%2f", "must not contain \"%2f\""},
+      {"%2F", "must not contain \"%2F\""},
+      {"#", "must not contain \"#\""},
+  }};
+  for (const auto& [bad, reason] : kForbidden) {
+    if (path.find(bad) != std::string_view::npos) {
+      return reason;
+    }
+  }
+  if (path.ends_with("/..")) {
+    return "must not end with \"/..\"";
+  }
+  if (path.ends_with("/.")) {
+    return "must not end with \"/.\"";
+  }
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    char c = path[i];
+    if (c == '%') {
+      auto hex = [](char h) {
+        return is_digit(h) || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F');
+      };
+      if (i + 2 >= path.size() || !hex(path[i + 1]) || !hex(path[i + 2])) {
+        return "has a '%' not followed by two hex digits";
+      }
+      i += 2;
+    } else if (!is_alpha(c) && !is_digit(c) &&
+               std::string_view("-/._~!$&'()*+,;=:@").find(c) == std::string_view::npos) {
+      return "may only hold letters, digits, -/._~!$&'()*+,;=:@ and %XX escapes";
+    }
+  }
+  return std::nullopt;
+}
+
+PathMatch read_path_match(RouteReader& rr, const Field& f) {
+  FieldReader& r = rr.r;
+  PathMatch path;
+  Field type = r.at(f, "type");
+  std::string name = r.text(type, "PathPrefix");
+  if (name == "Exact") {
+    path.type = PathMatch::Type::Exact;
+  } else if (name == "RegularExpression") {
+    path.type = PathMatch::Type::RegularExpression;
+  } else if (r.ok() && name != "PathPrefix") {
+    r.fail(type.path, fmt::format("expected Exact, PathPrefix or RegularExpression, got {}",
+                                  quoted_excerpt(name)));
+  }
+  Field value = r.at(f, "value");
+  path.value = r.text(value, "/");
+  check_length(r, value, path.value, 1024);
+  if (!r.ok()) {
+    return path;
+  }
+  if (path.type == PathMatch::Type::RegularExpression) {
+    path.regex = rr.regex(value, path.value);
+  } else if (auto problem = path_problem(path.value)) {
+    r.fail(value.path, fmt::format("{}, got {}", *problem, quoted_excerpt(path.value)));
+  }
+  only_known_keys(r, f, {"type", "value"});
+  return path;
+}
+
+bool is_http_method(std::string_view method) {
+  static constexpr std::array<std::string_view, 9> kMethods = {
+      "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  return std::find(kMethods.begin(), kMethods.end(), method) != kMethods.end();
+}
+
+HttpRouteMatch read_http_match(RouteReader& rr, const Field& f) {
+  FieldReader& r = rr.r;
+  HttpRouteMatch match;
+  match.path = read_path_match(rr, r.at(f, "path"));
+  match.headers = read_value_matches(rr, r.at(f, "headers"), true);
+  match.query_params = read_value_matches(rr, r.at(f, "queryParams"), false);
+  Field method = r.at(f, "method");
+  match.method = r.text(method);
+  if (method.present && r.ok() && !is_http_method(match.method)) {
+    r.fail(method.path,
+           fmt::format("expected GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE or PATCH, "
+                       "got {}",
+                       quoted_excerpt(match.method)));
+  }
+  only_known_keys(r, f, {"path", "headers", "queryParams", "method"});
+  return match;
+}
+
+/// A protobuf full name ("pkg.v1.Service", an optional leading '.') or, with `dots` false, a
+/// method name: identifiers of letters, digits and '_' that do not start with a digit.
+bool is_proto_name(std::string_view text, bool dots) {
+  if (dots && text.starts_with('.')) {
+    text.remove_prefix(1);
+  }
+  bool start = true;
+  for (char c : text) {
+    if (dots && c == '.' && !start) {
+      start = true;
+    } else if (is_alpha(c) || c == '_' || (!start && is_digit(c))) {
+      start = false;
+    } else {
+      return false;
+    }
+  }
+  return !start;
+}
+
+GrpcMethodMatch read_grpc_method(RouteReader& rr, const Field& f) {
+  FieldReader& r = rr.r;
+  GrpcMethodMatch match;
+  match.type = read_match_type(r, r.at(f, "type"));
+  Field service = r.at(f, "service");
+  match.service = r.text(service);
+  check_length(r, service, match.service, 1024);
+  Field method = r.at(f, "method");
+  match.method = r.text(method);
+  check_length(r, method, match.method, 1024);
+  if (r.ok() && match.service.empty() && match.method.empty()) {
+    r.fail(f.path, "service or method (or both) required");
+  }
+  if (match.type == MatchType::RegularExpression) {
+    if (!match.service.empty()) {
+      match.service_regex = rr.regex(service, match.service);
+    }
+    if (!match.method.empty()) {
+      match.method_regex = rr.regex(method, match.method);
+    }
+  } else if (r.ok() && !match.service.empty() && !is_proto_name(match.service, true)) {
+    r.fail(service.path, fmt::format("expected a gRPC service name such as "
+                                     "\"helloworld.Greeter\", got {}",
+                                     quoted_excerpt(match.service)));
+  } else if (r.ok() && !match.method.empty() && !is_proto_name(match.method, false)) {
+    r.fail(method.path, fmt::format("expected a gRPC method name such as \"SayHello\", got {}",
+                                    quoted_excerpt(match.method)));
+  }
+  only_known_keys(r, f, {"type", "service", "method"});
+  return match;
+}
+
+GrpcRouteMatch read_grpc_match(RouteReader& rr, const Field& f) {
+  FieldReader& r = rr.r;
+  GrpcRouteMatch match;
+  Field method = r.at(f, "method");
+  if (method.present) {
+    match.method = read_grpc_method(rr, method);
+  }
+  match.headers = read_value_matches(rr, r.at(f, "headers"), true);
+  only_known_keys(r, f, {"method", "headers"});
+  return match;
+}
+
+/// Headers a filter may not touch: they belong to the connection or to the message framing,
+/// which the proxy manages (and HTTP/2 forbids the connection-specific ones).
+bool is_managed_header(std::string_view lower_name) {
+  static constexpr std::array<std::string_view, 7> kManaged = {
+      "connection", "keep-alive",        "proxy-connection", "te",
+      "upgrade",    "transfer-encoding", "content-length"};
+  return std::find(kManaged.begin(), kManaged.end(), lower_name) != kManaged.end();
+}
+
+/// A header value a proxy can send: no NUL, CR, LF or other control byte but tab, and no
+/// whitespace at either end (RFC 9110 5.5, RFC 9113 8.2.1).
+bool is_header_value(std::string_view value) {
+  auto space = [](char c) { return c == ' ' || c == '\t'; };
+  if (!value.empty() && (space(value.front()) || space(value.back()))) {
+    return false;
+  }
+  return std::none_of(value.begin(), value.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && c != '\t') || byte == 0x7f;
+  });
+}
+
+HeaderModifier read_header_modifier(FieldReader& r, const Field& f) {
+  HeaderModifier mod;
+  std::vector<std::string> names;  // lower case, across set, add and remove
+  auto claim = [&r, &names](const Field& field, const std::string& name) {
+    std::string key = lower(name);
+    if (r.ok() && is_managed_header(key)) {
+      r.fail(field.path, fmt::format("{} is managed by the proxy and cannot be modified",
+                                     quoted_excerpt(name)));
+    }
+    if (r.ok() && std::find(names.begin(), names.end(), key) != names.end()) {
+      r.fail(field.path, fmt::format("header {} appears more than once in this filter (names are "
+                                     "case-insensitive)",
+                                     quoted_excerpt(name)));
+    }
+    names.push_back(key);
+    return key;
+  };
+  for (std::string_view list : {"set", "add"}) {
+    for (const Field& item : bounded_items(r, r.at(f, list), 16)) {
+      Field name = r.at(item, "name");
+      std::string written = read_header_name(r, name, "an HTTP header name");
+      Field value = r.at(item, "value");
+      HttpHeader header{claim(name, written), r.required_text(value)};
+      check_length(r, value, header.value, 4096);
+      if (r.ok() && !is_header_value(header.value)) {
+        r.fail(value.path, fmt::format("expected a header value without control characters or "
+                                       "whitespace at either end, got {}",
+                                       quoted_excerpt(header.value)));
+      }
+      only_known_keys(r, item, {"name", "value"});
+      if (!r.ok()) {
+        return mod;
+      }
+      (list == "set" ? mod.set : mod.add).push_back(std::move(header));
+    }
+  }
+  for (const Field& item : bounded_items(r, r.at(f, "remove"), 16)) {
+    std::string written = read_header_name(r, item, "an HTTP header name");
+    std::string key = claim(item, written);
+    if (!r.ok()) {
+      return mod;
+    }
+    mod.remove.push_back(std::move(key));
+  }
+  only_known_keys(r, f, {"set", "add", "remove"});
+  return mod;
+}
+
+void read_filters(FieldReader& r, const Field& list, RouteRule& rule) {
+  for (const Field& f : bounded_items(r, list, 16)) {
+    Field type = r.at(f, "type");
+    std::string name = r.required_text(type);
+    if (!r.ok()) {
+      return;
+    }
+    bool request = name == "RequestHeaderModifier";
+    if (!request && name != "ResponseHeaderModifier") {
+      r.fail(type.path, fmt::format("unsupported filter type {} (weft supports "
+                                    "RequestHeaderModifier and ResponseHeaderModifier)",
+                                    quoted_excerpt(name)));
+      return;
+    }
+    std::optional<HeaderModifier>& slot = request ? rule.request_headers : rule.response_headers;
+    if (slot) {
+      r.fail(type.path, fmt::format("{} filter cannot be repeated", name));
+      return;
+    }
+    Field config = r.at(f, request ? "requestHeaderModifier" : "responseHeaderModifier");
+    Field other = r.at(f, request ? "responseHeaderModifier" : "requestHeaderModifier");
+    if (!config.present) {
+      r.fail(config.path, fmt::format("required when type is {}", name));
+    } else if (other.present) {
+      r.fail(other.path, fmt::format("must be absent when type is {}", name));
+    }
+    only_known_keys(r, f, {"type", "requestHeaderModifier", "responseHeaderModifier"});
+    slot = read_header_modifier(r, config);
+  }
+}
+
+BackendRef read_backend_ref(RouteReader& rr, const Field& f) {
+  FieldReader& r = rr.r;
+  BackendRef backend;
+  backend.group = read_group(r, r.at(f, "group"), "");
+  backend.kind = read_kind(r, r.at(f, "kind"), "Service");
+  Field name = r.at(f, "name");
+  backend.name = r.name(name);
+  if (r.ok() && backend.name.empty()) {
+    r.fail(name.path, "required");
+  }
+  backend.ns = read_namespace(r, r.at(f, "namespace"), rr.ns);
+  Field port = r.at(f, "port");
+  if (port.present) {
+    backend.port = r.port(port);
+  } else if (r.ok() && backend.is_service()) {
+    r.fail(port.path, "required for a Service backend");
+  }
+  Field weight = r.at(f, "weight");
+  constexpr std::string_view kWeight = "an integer 0-1000000";
+  auto value = r.integer(weight, kWeight);
+  if (value && (*value < 0 || *value > 1'000'000)) {
+    r.fail(weight.path, fmt::format("expected {}, got {}", kWeight, *value));
+  }
+  backend.weight = static_cast<uint32_t>(r.ok() ? value.value_or(1) : 1);
+  Field filters = r.at(f, "filters");
+  if (r.ok() && !r.items(filters).empty()) {
+    r.fail(filters.path, "not supported by weft; put the filters on the rule");
+  }
+  only_known_keys(r, f, {"group", "kind", "name", "namespace", "port", "weight", "filters"});
+  return backend;
+}
+
+RouteTimeouts read_timeouts(FieldReader& r, const Field& f) {
+  RouteTimeouts timeouts;
+  timeouts.request = read_duration(r, r.at(f, "request"));
+  Field backend = r.at(f, "backendRequest");
+  timeouts.backend_request = read_duration(r, backend);
+  if (r.ok() && timeouts.request && timeouts.backend_request && timeouts.request->count() != 0 &&
+      *timeouts.backend_request > *timeouts.request) {
+    r.fail(backend.path, "cannot be longer than the request timeout");
+  }
+  only_known_keys(r, f, {"request", "backendRequest"});
+  return timeouts;
+}
+
+/// gRPC status names by code (https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
+constexpr std::array<std::string_view, 17> kGrpcStatusNames = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+RouteRetry read_retry(RouteReader& rr, const Field& f) {
+  FieldReader& r = rr.r;
+  RouteRetry retry;
+  for (const Field& item : r.items(r.at(f, "codes"))) {
+    uint16_t code = 0;
+    if (rr.kind == Route::Kind::Http) {
+      constexpr std::string_view kExpected = "an HTTP status code 400-599";
+      auto value = r.integer(item, kExpected);
+      if (r.ok() && !item.present) {
+        r.fail(item.path, "required");
+      } else if (value && (*value < 400 || *value > 599)) {
+        r.fail(item.path, fmt::format("expected {}, got {}", kExpected, *value));
+      }
+      code = static_cast<uint16_t>(r.ok() ? *value : 0);
+    } else {
+      std::string name = r.required_text(item);
+      auto it = std::find(kGrpcStatusNames.begin() + 1, kGrpcStatusNames.end(), name);
+      if (r.ok() && it == kGrpcStatusNames.end()) {
+        r.fail(item.path, fmt::format("expected a gRPC status name (CANCELLED, UNKNOWN, "
+                                      "INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, "
+                                      "ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, "
+                                      "FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, UNIMPLEMENTED, "
+                                      "INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED), got {}",
+                                      quoted_excerpt(name)));
+      }
+      code = static_cast<uint16_t>(r.ok() ? it - kGrpcStatusNames.begin() : 0);
+    }
+    if (r.ok() && std::find(retry.codes.begin(), retry.codes.end(), code) != retry.codes.end()) {
+      r.fail(item.path, fmt::format("duplicate code {}", detail::describe(item.node)));
+    }
+    if (!r.ok()) {
+      return retry;
+    }
+    retry.codes.push_back(code);
+  }
+  Field attempts = r.at(f, "attempts");
+  constexpr std::string_view kAttempts = "an integer 1-2147483647";
+  auto value = r.integer(attempts, kAttempts);
+  if (value && (*value < 1 || *value > INT32_MAX)) {
+    r.fail(attempts.path, fmt::format("expected {}, got {}", kAttempts, *value));
+  } else if (value) {
+    retry.attempts = static_cast<uint32_t>(*value);
+  }
+  retry.backoff = read_duration(r, r.at(f, "backoff"));
+  only_known_keys(r, f, {"codes", "attempts", "backoff"});
+  return retry;
+}
+
+/// The fields HTTPRoute and GRPCRoute rules share.
+void read_rule(RouteReader& rr, const Field& f, RouteRule& rule) {
+  FieldReader& r = rr.r;
+  Field name = r.at(f, "name");
+  rule.name = r.text(name);
+  if (name.present && r.ok() && !detail::is_dns_subdomain(rule.name)) {
+    r.fail(name.path, fmt::format("expected a DNS-1123 name (lowercase letters, digits, '-', '.'), "
+                                  "got {}",
+                                  quoted_excerpt(rule.name)));
+  }
+  read_filters(r, r.at(f, "filters"), rule);
+  for (const Field& b : bounded_items(r, r.at(f, "backendRefs"), 16)) {
+    rule.backends.push_back(read_backend_ref(rr, b));
+  }
+  Field timeouts = r.at(f, "timeouts");
+  if (timeouts.present) {
+    rule.timeouts = read_timeouts(r, timeouts);
+  }
+  Field retry = r.at(f, "retry");
+  if (retry.present) {
+    rule.retry = read_retry(rr, retry);
+  }
+  Field persistence = r.at(f, "sessionPersistence");
+  if (r.ok() && persistence.present) {
+    r.fail(persistence.path, "not supported by weft");
+  }
+  only_known_keys(
+      r, f,
+      {"name", "matches", "filters", "backendRefs", "timeouts", "retry", "sessionPersistence"});
+}
+
+/// A hostname of spec.hostnames: a DNS name, optionally "*." first; not an IP address.
+bool is_route_hostname(std::string_view text) {
+  if (text.size() > 253 || IpAddr::parse(text)) {
+    return false;
+  }
+  if (text.starts_with("*.")) {
+    text.remove_prefix(2);
+  }
+  return detail::is_dns_subdomain(text);
+}
+
+ParentRef read_parent_ref(RouteReader& rr, const Field& f) {
+  FieldReader& r = rr.r;
+  ParentRef parent;
+  parent.group = read_group(r, r.at(f, "group"), "gateway.networking.k8s.io");
+  parent.kind = read_kind(r, r.at(f, "kind"), "Gateway");
+  parent.ns = read_namespace(r, r.at(f, "namespace"), rr.ns);
+  Field name = r.at(f, "name");
+  parent.name = r.name(name);
+  if (r.ok() && parent.name.empty()) {
+    r.fail(name.path, "required");
+  }
+  parent.section_name = r.name(r.at(f, "sectionName"));
+  Field port = r.at(f, "port");
+  if (port.present) {
+    parent.port = r.port(port);
+  }
+  only_known_keys(r, f, {"group", "kind", "namespace", "name", "sectionName", "port"});
+  return parent;
+}
+
+/// metadata.creationTimestamp, spec.parentRefs and spec.hostnames; returns spec.
+Field read_route_head(RouteReader& rr, const Field& root, Route& route, Meta meta) {
+  FieldReader& r = rr.r;
+  route.name = std::move(meta.name);
+  route.ns = std::move(meta.ns);
+  Field created = r.at(r.at(root, "metadata"), "creationTimestamp");
+  std::string text = r.text(created);
+  if (created.present && r.ok()) {
+    route.created = parse_time(text);
+    if (!route.created) {
+      r.fail(created.path, fmt::format("expected an RFC 3339 time such as "
+                                       "\"2024-05-01T12:00:00Z\", got {}",
+                                       quoted_excerpt(text)));
+    }
+  }
+  Field spec = r.at(root, "spec");
+  for (const Field& f : bounded_items(r, r.at(spec, "parentRefs"), 32)) {
+    route.parents.push_back(read_parent_ref(rr, f));
+  }
+  for (const Field& f : bounded_items(r, r.at(spec, "hostnames"), 16)) {
+    std::string hostname = r.required_text(f);
+    if (r.ok() && !is_route_hostname(hostname)) {
+      r.fail(f.path, fmt::format("expected a hostname such as \"example.com\" or "
+                                 "\"*.example.com\" (lowercase, not an IP address), got {}",
+                                 quoted_excerpt(hostname)));
+    }
+    if (!r.ok()) {
+      break;
+    }
+    route.hostnames.push_back(std::move(hostname));
+  }
+  return spec;
+}
+
+/// Reads spec.rules with `read_matches(rule field, rule)`; checks the Gateway API bounds.
+template <class Rule, class ReadMatches>
+std::vector<Rule> read_rules(RouteReader& rr, const Field& spec, ReadMatches read_matches) {
+  FieldReader& r = rr.r;
+  std::vector<Rule> rules;
+  std::size_t total_matches = 0;
+  Field list = r.at(spec, "rules");
+  for (const Field& f : bounded_items(r, list, 16)) {
+    Rule rule;
+    Field matches = r.at(f, "matches");
+    std::vector<Field> items = bounded_items(r, matches, 64);
+    total_matches += items.size();
+    for (const Field& m : items) {
+      read_matches(m, rule);
+    }
+    read_rule(rr, f, rule);
+    if (r.ok() && !rule.name.empty() &&
+        std::any_of(rules.begin(), rules.end(),
+                    [&rule](const Rule& other) { return other.name == rule.name; })) {
+      r.fail(f.path + ".name", fmt::format("duplicate rule name {}", quoted_excerpt(rule.name)));
+    }
+    if (!r.ok()) {
+      return rules;
+    }
+    rules.push_back(std::move(rule));
+  }
+  if (r.ok() && total_matches > 128) {
+    r.fail(list.path, fmt::format("at most 128 matches across all rules, got {}", total_matches));
+  }
+  return rules;
+}
+
+HttpRoute read_http_route(RouteReader& rr, const Field& root, Meta meta) {
+  FieldReader& r = rr.r;
+  HttpRoute route;
+  Field spec = read_route_head(rr, root, route, std::move(meta));
+  Field rules = r.at(spec, "rules");
+  if (r.ok() && rules.present && r.items(rules).empty()) {
+    r.fail(rules.path, "at least one rule required (omit rules for the default rule)");
+  }
+  route.rules = read_rules<HttpRouteRule>(rr, spec, [&rr](const Field& m, HttpRouteRule& rule) {
+    rule.matches.push_back(read_http_match(rr, m));
+  });
+  if (r.ok() && !rules.present) {
+    // The API's default: one rule matching every request and sending it nowhere (a 500).
+    route.rules.emplace_back();
+  }
+  for (HttpRouteRule& rule : route.rules) {
+    if (rule.matches.empty()) {
+      rule.matches.emplace_back();  // PathPrefix "/"
+    }
+  }
+  only_known_keys(r, spec, {"parentRefs", "hostnames", "rules"});
+  only_known_keys(r, root, {"apiVersion", "kind", "metadata", "spec", "status"});
+  return route;
+}
+
+GrpcRoute read_grpc_route(RouteReader& rr, const Field& root, Meta meta) {
+  FieldReader& r = rr.r;
+  GrpcRoute route;
+  Field spec = read_route_head(rr, root, route, std::move(meta));
+  route.rules = read_rules<GrpcRouteRule>(rr, spec, [&rr](const Field& m, GrpcRouteRule& rule) {
+    rule.matches.push_back(read_grpc_match(rr, m));
+  });
+  for (GrpcRouteRule& rule : route.rules) {
+    if (rule.matches.empty()) {
+      rule.matches.emplace_back();  // every call
+    }
+  }
+  only_known_keys(r, spec, {"parentRefs", "hostnames", "rules"});
+  only_known_keys(r, root, {"apiVersion", "kind", "metadata", "spec", "status"});
+  return route;
+}
+
 bool is_typed_list(std::string_view kind) {
   return kind.size() > 4 && kind.ends_with("List");
 }
@@ -477,6 +1383,8 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
   bool core = api_version == "v1";
   bool discovery = api_version == "discovery.k8s.io/v1";
   bool security = api_version == kSecurityVersion;
+  bool gateway = api_version == kGatewayVersion;
+  bool route = gateway && (kind == "HTTPRoute" || kind == "GRPCRoute");
   if (api_version.starts_with(fmt::format("{}/", kSecurityGroup))) {
     // Never skip an object of our own security group: a policy the agent did not read would
     // leave pods open without a word.
@@ -485,7 +1393,7 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
                          shown_kind(kind), quoted_excerpt(api_version), kSecurityVersion);
     }
   }
-  if (kind == "List" || (is_typed_list(kind) && (core || discovery || security))) {
+  if (kind == "List" || (is_typed_list(kind) && (core || discovery || security || gateway))) {
     if (in_list) {
       return fmt::format("{} ({}): a list inside a list", where, shown_kind(kind));
     }
@@ -507,7 +1415,7 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
     return std::nullopt;
   }
   if (!(core && (kind == "Service" || kind == "Pod")) && !(discovery && kind == "EndpointSlice") &&
-      !security) {
+      !security && !route) {
     ++state.out.ignored;
     return std::nullopt;
   }
@@ -530,6 +1438,20 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
     MeshPolicy policy = read_mesh_policy(r, root, std::move(meta));
     if (r.ok()) {
       state.out.objects.emplace_back(std::move(policy));
+    }
+  } else if (route) {
+    RouteReader rr{r, state.regex_states_left, state.limits,
+                   kind == "HTTPRoute" ? Route::Kind::Http : Route::Kind::Grpc, meta.ns};
+    if (rr.kind == Route::Kind::Http) {
+      HttpRoute http = read_http_route(rr, root, std::move(meta));
+      if (r.ok()) {
+        state.out.objects.emplace_back(std::move(http));
+      }
+    } else {
+      GrpcRoute grpc = read_grpc_route(rr, root, std::move(meta));
+      if (r.ok()) {
+        state.out.objects.emplace_back(std::move(grpc));
+      }
     }
   } else {
     auto slice = read_slice(r, root, std::move(meta));
@@ -576,7 +1498,7 @@ Result<Decoded> decode_manifests(std::string_view source, std::string_view bytes
       }
     }
     std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    DecodeState state{limits, limits.max_visits, {}};
+    DecodeState state{limits, limits.max_visits, limits.max_regex_states, {}};
     for (std::size_t i = 0; i < documents.size(); ++i) {
       auto error =
           decode_node(state, documents[i], fmt::format("document {}", i + 1), false, nullptr);
@@ -602,7 +1524,7 @@ Result<Decoded> decode_manifests(std::string_view source, std::string_view bytes
 Result<Decoded> decode_object(const YAML::Node& object, std::string_view source,
                               const DecodeLimits& limits) {
   try {
-    DecodeState state{limits, limits.max_visits, {}};
+    DecodeState state{limits, limits.max_visits, limits.max_regex_states, {}};
     if (auto error = decode_node(state, object, std::string(source), false, nullptr)) {
       return std::unexpected(protocol_error(std::move(*error)));
     }

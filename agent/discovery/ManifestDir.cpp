@@ -308,9 +308,9 @@ void ManifestDir::rebuild() {
       log::warn("manifest.conflict", "dir=\"{}\" warning=\"{}\"", escape(path_), escape(warning));
     }
   }
-  log::info("manifest.world", "generation={} services={} pods={} endpoints={} errors={}",
+  log::info("manifest.world", "generation={} services={} pods={} endpoints={} routes={} errors={}",
             generation_, world_->service_count(), world_->pod_count(), world_->endpoint_count(),
-            errors().size());
+            world_->route_count(), errors().size());
 }
 
 std::vector<FileError> ManifestDir::errors() const {

@@ -92,8 +92,18 @@ void World::populate(std::vector<Object> objects) {
       if (claim(policies_by_name_, "MeshPolicy", policy->ns, policy->name, policies_.size())) {
         policies_.push_back(std::move(*policy));
       }
+    } else if (auto* http = std::get_if<HttpRoute>(&object)) {
+      if (claim(http_routes_by_name_, "HTTPRoute", http->ns, http->name, http_routes_.size())) {
+        http_routes_.push_back(std::move(*http));
+      }
+    } else if (auto* grpc = std::get_if<GrpcRoute>(&object)) {
+      if (claim(grpc_routes_by_name_, "GRPCRoute", grpc->ns, grpc->name, grpc_routes_.size())) {
+        grpc_routes_.push_back(std::move(*grpc));
+      }
     }
   }
+  // services_ and the routes are final from here on: pointers into them stay valid.
+  attach_routes();
   // policies_ is final from here on: pointers into it stay valid.
   for (const MeshPolicy& policy : policies_) {
     policies_by_ns_[policy.ns].push_back(&policy);
@@ -233,6 +243,128 @@ void World::populate(std::vector<Object> objects) {
       }
     }
   }
+}
+
+namespace {
+
+uint64_t port_key(std::size_t service, uint16_t port) {
+  return (static_cast<uint64_t>(service) << 16) | port;
+}
+
+}  // namespace
+
+void World::attach_routes() {
+  auto attach = [this](const Route& route) {
+    for (const ParentRef& parent : route.parents) {
+      if (!parent.is_service()) {
+        if (parent.kind == "Service") {
+          warnings_.push_back(fmt::format(
+              "{} {}/{}: parentRef to Service {}/{} has group \"{}\" and attaches nowhere (a "
+              "core Service needs group: \"\")",
+              route.kind_name(), route.ns, route.name, parent.ns, parent.name, parent.group));
+        }
+        continue;  // a Gateway or another kind of parent: not the mesh's
+      }
+      const std::size_t* index = find(services_by_name_, parent.ns, parent.name);
+      if (index == nullptr) {
+        warnings_.push_back(fmt::format("{} {}/{}: parent Service {}/{} does not exist",
+                                        route.kind_name(), route.ns, route.name, parent.ns,
+                                        parent.name));
+        continue;
+      }
+      bool attached = false;
+      for (const ServicePort& port : services_[*index].ports) {
+        if ((parent.port && *parent.port != port.port) ||
+            (!parent.section_name.empty() && parent.section_name != port.name)) {
+          continue;
+        }
+        attached = true;
+        std::vector<const Route*>& routes = routes_by_port_[port_key(*index, port.port)];
+        if (std::find(routes.begin(), routes.end(), &route) == routes.end()) {
+          routes.push_back(&route);
+        }
+      }
+      if (!attached) {
+        std::string wanted = parent.port ? fmt::format("port {}", *parent.port) : std::string();
+        if (!parent.section_name.empty()) {
+          wanted += fmt::format("{}port named \"{}\"", wanted.empty() ? "" : " and ",
+                                parent.section_name);
+        }
+        warnings_.push_back(fmt::format("{} {}/{}: parent Service {}/{} has no {}",
+                                        route.kind_name(), route.ns, route.name, parent.ns,
+                                        parent.name, wanted));
+      }
+    }
+  };
+  auto check_backends = [this](const auto& route) {
+    for (std::size_t r = 0; r < route.rules.size(); ++r) {
+      const auto& backends = route.rules[r].backends;
+      for (std::size_t b = 0; b < backends.size(); ++b) {
+        const BackendRef& backend = backends[b];
+        std::string where = fmt::format("{} {}/{} rules[{}].backendRefs[{}]", route.kind_name(),
+                                        route.ns, route.name, r, b);
+        const Service* svc = service_by_name(backend.ns, backend.name);
+        if (!backend.is_service()) {
+          warnings_.push_back(
+              fmt::format("{}: backend kind {} (group \"{}\") is not supported; "
+                          "requests sent to it fail",
+                          where, backend.kind, backend.group));
+        } else if (svc == nullptr) {
+          warnings_.push_back(
+              fmt::format("{}: Service {}/{} does not exist; requests sent to it "
+                          "find no endpoints",
+                          where, backend.ns, backend.name));
+        } else if (backend.port && std::none_of(svc->ports.begin(), svc->ports.end(),
+                                                [&backend](const ServicePort& p) {
+                                                  return p.port == *backend.port;
+                                                })) {
+          warnings_.push_back(
+              fmt::format("{}: Service {}/{} has no port {}; requests sent to it "
+                          "find no endpoints",
+                          where, backend.ns, backend.name, *backend.port));
+        }
+      }
+    }
+  };
+  for (const HttpRoute& route : http_routes_) {
+    attach(route);
+    check_backends(route);
+  }
+  for (const GrpcRoute& route : grpc_routes_) {
+    attach(route);
+    check_backends(route);
+  }
+  for (auto& [key, routes] : routes_by_port_) {
+    std::stable_sort(routes.begin(), routes.end(),
+                     [](const Route* a, const Route* b) { return route_precedes(*a, *b); });
+  }
+}
+
+std::span<const Route* const> World::routes_for(const Service& service, uint16_t port) const {
+  std::size_t index = 0;
+  if (!services_.empty() && &service >= services_.data() &&
+      &service < services_.data() + services_.size()) {
+    index = static_cast<std::size_t>(&service - services_.data());
+  } else if (const std::size_t* known = find(services_by_name_, service.ns, service.name)) {
+    index = *known;
+  } else {
+    return {};
+  }
+  auto it = routes_by_port_.find(port_key(index, port));
+  if (it == routes_by_port_.end()) {
+    return {};
+  }
+  return it->second;
+}
+
+const HttpRoute* World::http_route_by_name(std::string_view ns, std::string_view name) const {
+  const std::size_t* index = find(http_routes_by_name_, ns, name);
+  return index == nullptr ? nullptr : &http_routes_[*index];
+}
+
+const GrpcRoute* World::grpc_route_by_name(std::string_view ns, std::string_view name) const {
+  const std::size_t* index = find(grpc_routes_by_name_, ns, name);
+  return index == nullptr ? nullptr : &grpc_routes_[*index];
 }
 
 Resolution World::resolve(const SockAddr& dst) const {

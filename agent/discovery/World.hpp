@@ -86,20 +86,37 @@ class World {
   std::span<const MeshPolicy* const> policies_in(std::string_view ns) const;
   const MeshPolicy* policy_by_name(std::string_view ns, std::string_view name) const;
 
+  /// The HTTPRoutes and GRPCRoutes attached to `port` of `service` (a Service of this World, or
+  /// one with the same namespace and name): those with a parentRef to that core Service (group
+  /// "" or "core", kind Service, namespace defaulting to the route's) whose port is absent or
+  /// `port` and whose sectionName is absent or the name of that Service port. Each route once,
+  /// in route_precedes() order, HTTPRoutes and GRPCRoutes mixed (l7::match_route tells them
+  /// apart). One hash lookup; empty when none attach.
+  std::span<const Route* const> routes_for(const Service& service, uint16_t port) const;
+  const HttpRoute* http_route_by_name(std::string_view ns, std::string_view name) const;
+  const GrpcRoute* grpc_route_by_name(std::string_view ns, std::string_view name) const;
+
   std::span<const Service> services() const { return services_; }
   std::span<const PodInfo> pods() const { return pods_; }
   std::span<const MeshPolicy> policies() const { return policies_; }
+  std::span<const HttpRoute> http_routes() const { return http_routes_; }
+  std::span<const GrpcRoute> grpc_routes() const { return grpc_routes_; }
   std::size_t service_count() const { return services_.size(); }
   std::size_t pod_count() const { return pods_.size(); }
   std::size_t policy_count() const { return policies_.size(); }
+  std::size_t route_count() const { return http_routes_.size() + grpc_routes_.size(); }
   /// Ready endpoints summed over every Service port and IP family.
   std::size_t endpoint_count() const;
-  /// Duplicates and conflicts found while building, one sentence each.
+  /// Duplicates and conflicts found while building, and route references that lead nowhere
+  /// (a parent or backend Service that does not exist, a missing port), one sentence each.
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   World() = default;
   void populate(std::vector<Object> objects);
+  /// Indexes routes by the Service ports they attach to and warns about dangling references;
+  /// needs services_, http_routes_ and grpc_routes_ final.
+  void attach_routes();
 
   struct StringHash {
     using is_transparent = void;
@@ -132,6 +149,12 @@ class World {
   std::vector<MeshPolicy> policies_;
   NameIndex policies_by_name_;
   StringMap<std::vector<const MeshPolicy*>> policies_by_ns_;  ///< -> into policies_
+  std::vector<HttpRoute> http_routes_;
+  std::vector<GrpcRoute> grpc_routes_;
+  NameIndex http_routes_by_name_;
+  NameIndex grpc_routes_by_name_;
+  /// (index into services_) << 16 | Service port -> the routes attached there
+  std::unordered_map<uint64_t, std::vector<const Route*>> routes_by_port_;
   std::vector<std::string> warnings_;
 };
 

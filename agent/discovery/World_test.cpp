@@ -1,7 +1,9 @@
 #include "agent/discovery/World.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
+#include <chrono>
 #include <string>
 
 #include "agent/discovery/ManifestDecoder.hpp"
@@ -391,6 +393,256 @@ TEST_CASE("an empty World has no policies") {
   auto world = World::empty();
   CHECK(world->policies().empty());
   CHECK(world->policies_in("default").empty());
+}
+
+// ---- Gateway API routes ----
+
+constexpr std::string_view kRouted = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: demo}
+spec:
+  clusterIP: 10.96.0.30
+  ports: [{name: http, port: 80}, {name: grpc, port: 9090}, {name: dns, port: 53, protocol: UDP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo-v2, namespace: demo}
+spec: {clusterIP: 10.96.0.31, ports: [{port: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: every-port, namespace: demo}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo}]
+  rules: [{backendRefs: [{name: echo-v2, port: 8080}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: port-80, namespace: demo}
+spec:
+  parentRefs: [{group: core, kind: Service, name: echo, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: grpc-section, namespace: demo}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo, sectionName: grpc}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: both, namespace: demo}
+spec:
+  parentRefs:
+  - {group: "", kind: Service, name: echo, port: 9090, sectionName: grpc}
+  - {group: "", kind: Service, name: echo, sectionName: grpc}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: from-client-ns, namespace: client}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo, namespace: demo, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: gateway-parent, namespace: demo}
+spec:
+  parentRefs: [{name: echo}, {kind: Gateway, name: edge}, {group: "", kind: Pod, name: echo}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: other-service, namespace: demo}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo-v2}]
+)";
+
+std::vector<std::string> route_names(std::span<const Route* const> routes) {
+  std::vector<std::string> out;
+  for (const Route* route : routes) {
+    out.push_back(fmt::format("{} {}/{}", route->kind_name(), route->ns, route->name));
+  }
+  return out;
+}
+
+TEST_CASE("routes attach to the Service ports their parentRefs name") {
+  auto world = world_of(kRouted);
+  CHECK(world->route_count() == 7);
+  CHECK(world->http_routes().size() == 6);
+  CHECK(world->grpc_routes().size() == 1);
+  const Service* echo = world->service_by_name("demo", "echo");
+  REQUIRE(echo != nullptr);
+  // No creationTimestamps: "{namespace}/{name}" order, HTTPRoutes and GRPCRoutes mixed.
+  CHECK(route_names(world->routes_for(*echo, 80)) ==
+        std::vector<std::string>{"HTTPRoute client/from-client-ns", "HTTPRoute demo/every-port",
+                                 "HTTPRoute demo/port-80"});
+  // "both" names port 9090 twice and is listed once.
+  CHECK(route_names(world->routes_for(*echo, 9090)) ==
+        std::vector<std::string>{"HTTPRoute demo/both", "HTTPRoute demo/every-port",
+                                 "GRPCRoute demo/grpc-section"});
+  CHECK(route_names(world->routes_for(*echo, 53)) ==
+        std::vector<std::string>{"HTTPRoute demo/every-port"});
+  CHECK(world->routes_for(*echo, 81).empty());
+  const Service* v2 = world->service_by_name("demo", "echo-v2");
+  CHECK(route_names(world->routes_for(*v2, 8080)) ==
+        std::vector<std::string>{"HTTPRoute demo/other-service"});
+  // Gateway and Pod parents attach nowhere, without a warning: they are not the mesh's.
+  CHECK(world->warnings().empty());
+  CHECK(world->http_route_by_name("demo", "port-80")->parents.at(0).port ==
+        std::optional<uint16_t>(80));
+  CHECK(world->grpc_route_by_name("demo", "grpc-section") != nullptr);
+  CHECK(world->grpc_route_by_name("demo", "port-80") == nullptr);
+  CHECK(world->http_route_by_name("nope", "port-80") == nullptr);
+}
+
+TEST_CASE("routes_for finds a Service that is not the World's own object by name") {
+  auto world = world_of(kRouted);
+  Service copy = *world->service_by_name("demo", "echo");
+  CHECK(world->routes_for(copy, 80).size() == 3);
+  Service stranger;
+  stranger.name = "echo";
+  stranger.ns = "elsewhere";
+  CHECK(world->routes_for(stranger, 80).empty());
+  CHECK(World::empty()->routes_for(copy, 80).empty());
+}
+
+TEST_CASE("routes_for orders routes oldest first, then by namespace/name") {
+  auto world = world_of(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec: {clusterIP: 10.96.0.40, ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: z-old, creationTimestamp: "2023-01-01T00:00:00Z"}
+spec: {parentRefs: [{group: "", kind: Service, name: echo}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a-new, creationTimestamp: "2024-01-01T00:00:00Z"}
+spec: {parentRefs: [{group: "", kind: Service, name: echo}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: m-older, creationTimestamp: "2022-06-01T00:00:00+00:00"}
+spec: {parentRefs: [{group: "", kind: Service, name: echo, namespace: default}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b-no-timestamp}
+spec: {parentRefs: [{group: "", kind: Service, name: echo}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a-no-timestamp, namespace: a-b}
+spec: {parentRefs: [{group: "", kind: Service, name: echo, namespace: default}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: c-no-timestamp, namespace: a}
+spec: {parentRefs: [{group: "", kind: Service, name: echo, namespace: default}]}
+)");
+  const Service* echo = world->service_by_name("default", "echo");
+  // Without timestamps "a-b/..." sorts before "a/..." ('-' < '/'), as the spec's
+  // "{namespace}/{name}" string comparison says.
+  CHECK(route_names(world->routes_for(*echo, 80)) ==
+        std::vector<std::string>{"GRPCRoute default/m-older", "HTTPRoute default/z-old",
+                                 "HTTPRoute default/a-new", "HTTPRoute a-b/a-no-timestamp",
+                                 "HTTPRoute a/c-no-timestamp", "HTTPRoute default/b-no-timestamp"});
+}
+
+TEST_CASE("route_precedes: older first, a route without timestamp last, then namespace/name") {
+  HttpRoute a;
+  a.ns = "demo";
+  a.name = "a";
+  GrpcRoute b;
+  b.ns = "demo";
+  b.name = "b";
+  CHECK(route_precedes(a, b));
+  CHECK_FALSE(route_precedes(b, a));
+  CHECK_FALSE(route_precedes(a, a));
+  b.created = std::chrono::sys_seconds(std::chrono::seconds(100));
+  CHECK(route_precedes(b, a));
+  a.created = std::chrono::sys_seconds(std::chrono::seconds(50));
+  CHECK(route_precedes(a, b));
+  b.created = a.created;
+  CHECK(route_precedes(a, b));
+  a.ns = "demo-x";  // "demo-x/a" < "demo/b"
+  CHECK(route_precedes(a, b));
+  a.ns = "demo";
+  a.name = "b";
+  CHECK_FALSE(route_precedes(a, b));
+  CHECK_FALSE(route_precedes(b, a));
+  b.name = "bb";
+  CHECK(route_precedes(a, b));
+}
+
+TEST_CASE("routes that lead nowhere stay and are listed in warnings") {
+  auto world = world_of(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: demo}
+spec: {clusterIP: 10.96.0.50, ports: [{name: http, port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: canary, namespace: demo}
+spec:
+  parentRefs:
+  - {group: "", kind: Service, name: echo}
+  - {group: "", kind: Service, name: missing}
+  - {group: "", kind: Service, name: echo, port: 81}
+  - {group: "", kind: Service, name: echo, port: 80, sectionName: grpc}
+  - {kind: Service, name: echo}
+  rules:
+  - backendRefs:
+    - {name: echo, port: 80, weight: 90}
+    - {name: echo-v2, port: 80, weight: 10}
+  - backendRefs:
+    - {name: echo, port: 8080}
+    - {group: example.com, kind: Bucket, name: b}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: g, namespace: demo}
+spec:
+  rules: [{backendRefs: [{name: gone, namespace: other, port: 9090}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: g, namespace: demo}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: g, namespace: demo}
+)");
+  CHECK(world->warnings() ==
+        std::vector<std::string>{
+            "duplicate GRPCRoute demo/g: the first one is used",
+            "HTTPRoute demo/canary: parent Service demo/missing does not exist",
+            "HTTPRoute demo/canary: parent Service demo/echo has no port 81",
+            "HTTPRoute demo/canary: parent Service demo/echo has no port 80 and port named "
+            "\"grpc\"",
+            "HTTPRoute demo/canary: parentRef to Service demo/echo has group "
+            "\"gateway.networking.k8s.io\" and attaches nowhere (a core Service needs group: "
+            "\"\")",
+            "HTTPRoute demo/canary rules[0].backendRefs[1]: Service demo/echo-v2 does not exist; "
+            "requests sent to it find no endpoints",
+            "HTTPRoute demo/canary rules[1].backendRefs[0]: Service demo/echo has no port 8080; "
+            "requests sent to it find no endpoints",
+            "HTTPRoute demo/canary rules[1].backendRefs[1]: backend kind Bucket (group "
+            "\"example.com\") is not supported; requests sent to it fail",
+            "GRPCRoute demo/g rules[0].backendRefs[0]: Service other/gone does not exist; "
+            "requests sent to it find no endpoints",
+        });
+  // The route still attaches through its valid parentRef, with every rule and backend.
+  const Service* echo = world->service_by_name("demo", "echo");
+  auto routes = world->routes_for(*echo, 80);
+  REQUIRE(routes.size() == 1);
+  const auto* canary = static_cast<const HttpRoute*>(routes[0]);
+  CHECK(canary->rules.at(0).backends.size() == 2);
+  CHECK(world->route_count() == 3);  // HTTPRoute g is another kind: no conflict
+  CHECK(world->grpc_route_by_name("demo", "g")->rules.size() == 1);
 }
 
 }  // namespace

@@ -19,7 +19,23 @@ RequestMetrics::RequestMetrics(prometheus::Registry& registry)
       duration_(prometheus::BuildHistogram()
                     .Name("weft_request_duration_seconds")
                     .Help("Time from a request's head to the end of its response")
-                    .Register(registry)) {}
+                    .Register(registry)),
+      retries_(prometheus::BuildCounter()
+                   .Name("weft_request_retries_total")
+                   .Help("Requests sent again after a retryable failure, within the retry budget")
+                   .Register(registry)),
+      ejections_(prometheus::BuildCounter()
+                     .Name("weft_endpoint_ejections_total")
+                     .Help("Times an endpoint was ejected after consecutive failures")
+                     .Register(registry)) {}
+
+prometheus::Counter& RequestMetrics::retries(const FlowLabels& labels) {
+  return retries_.Add(to_prometheus(labels, "http"));
+}
+
+prometheus::Counter& RequestMetrics::ejections(const FlowLabels& labels) {
+  return ejections_.Add(to_prometheus(labels, "http"));
+}
 
 RequestMetrics::Handles RequestMetrics::resolve(const FlowLabels& labels, RequestProtocol protocol,
                                                 int response_code, int grpc_status) {

@@ -31,10 +31,16 @@ class RequestMetrics {
   /// `grpc_status` < 0: not a gRPC answer (the label is empty).
   Handles resolve(const FlowLabels& labels, RequestProtocol protocol, int response_code,
                   int grpc_status);
+  /// weft_request_retries_total: requests sent again to another try.
+  prometheus::Counter& retries(const FlowLabels& labels);
+  /// weft_endpoint_ejections_total: times the circuit breaker took the endpoint out.
+  prometheus::Counter& ejections(const FlowLabels& labels);
 
  private:
   prometheus::Family<prometheus::Counter>& total_;
   prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Counter>& retries_;
+  prometheus::Family<prometheus::Counter>& ejections_;
 };
 
 /// The series of one label set (one caller, one destination, one reporter), cached by the

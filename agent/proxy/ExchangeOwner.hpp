@@ -5,30 +5,50 @@
 
 #include <memory>
 
+#include "agent/discovery/Objects.hpp"
+#include "agent/proxy/EndpointLoads.hpp"
 #include "agent/proxy/H2Carrier.hpp"
 #include "common/Error.hpp"
 #include "l7/H2Session.hpp"
-#include "l7/PeakEwma.hpp"
 
 namespace weft::proxy {
 
+class Http1Upstream;
 class L7Exchange;
 class Worker;
 struct HttpTarget;
+struct NodeView;
+
+/// The routing decision for one request.
+struct Routed {
+  /// Its target (plan and metric series); nullptr: nowhere to send it (503 / UNAVAILABLE).
+  std::shared_ptr<HttpTarget> target;
+  /// The Gateway API rule that matched (filters, timeouts, retry), or nullptr.
+  const discovery::RouteRule* rule = nullptr;
+  /// Keeps `rule` alive while the request lasts.
+  std::shared_ptr<const NodeView> view;
+  /// The rule has no backend to send to: answer 500 (gRPC: UNAVAILABLE), as Gateway API says.
+  bool no_backend = false;
+};
+
+/// Where one request goes: a new stream of an HTTP/2 carrier, or an idle HTTP/1.1 connection.
+struct UpstreamLink {
+  H2Carrier* h2 = nullptr;
+  Http1Upstream* h1 = nullptr;
+};
 
 class ExchangeOwner {
  public:
   virtual Worker& worker() = 0;
-  /// The connection the requests arrived on.
-  virtual H2Carrier& downstream() = 0;
-  /// The target of one request (its plan and metric series); nullptr: nowhere to send it.
-  virtual std::shared_ptr<HttpTarget> route(const l7::Headers& head) = 0;
+  /// Where one request goes; a retry asks to `avoid` the endpoint that just failed.
+  virtual Routed route(const l7::Headers& head, const SockAddr* avoid = nullptr) = 0;
   /// A connection to the target that takes one more request.
-  virtual Result<H2Carrier*> upstream(const HttpTarget& target) = 0;
+  virtual Result<UpstreamLink> upstream(const HttpTarget& target) = 0;
   /// The head to send upstream for `head` (headers added or removed on the way).
   virtual l7::Headers upstream_head(l7::Headers head, const HttpTarget& target) = 0;
-  /// The latency estimate the request counts in, when the owner balances by latency.
-  virtual l7::PeakEwma* load(const HttpTarget& target) = 0;
+  /// The endpoint state (latency estimate, failure accrual) the request counts in, when the
+  /// owner balances over endpoints; nullptr otherwise.
+  virtual EndpointState* endpoint(const HttpTarget& target) = 0;
   /// Erases a finished exchange.
   virtual void erase(L7Exchange* exchange) = 0;
 

@@ -3,19 +3,14 @@
 // agents (TunnelSession) both carry requests.
 #pragma once
 
+#include "agent/proxy/Flushable.hpp"
 #include "l7/H2Session.hpp"
 
 namespace weft::proxy {
 
-class H2Carrier {
+class H2Carrier : public Flushable {
  public:
   virtual l7::H2Session& session() = 0;
-  /// Something changed: the worker calls flush_pending() before it waits for I/O again.
-  virtual void touch() = 0;
-  /// Sends what the session has queued; may destroy the carrier once it is finished.
-  virtual void flush_pending() = 0;
-
-  bool dirty = false;  ///< queued in the worker's flush list
 
  protected:
   ~H2Carrier() = default;

@@ -13,8 +13,13 @@ namespace weft::proxy {
 struct HttpTarget {
   FlowPlan plan;
   std::vector<agent::RequestSeries> series;  ///< this reporter's, and the destination's when local
+  bool http1 = false;  ///< the app is spoken to in HTTP/1.1 (the client spoke it)
+  prometheus::Counter* retries = nullptr;    ///< weft_request_retries_total of these labels
+  prometheus::Counter* ejections = nullptr;  ///< weft_endpoint_ejections_total of these labels
 
   HttpTarget(FlowPlan p, agent::RequestMetrics& metrics) : plan(std::move(p)) {
+    retries = &metrics.retries(plan.labels);
+    ejections = &metrics.ejections(plan.labels);
     series.emplace_back(metrics, plan.labels);
     if (plan.local_destination_labels) {
       series.emplace_back(metrics, *plan.local_destination_labels);

@@ -24,20 +24,22 @@ l7::H2Stream* InboundHttp::accept(int32_t id) {
   return raw->downstream_stream();
 }
 
-std::shared_ptr<HttpTarget> InboundHttp::route(const l7::Headers& head) {
+Routed InboundHttp::route(const l7::Headers& head, const SockAddr* /*avoid*/) {
   const std::string* destination = l7::find_header(head, kDestinationHeader);
   auto target = destination != nullptr ? SockAddr::parse(*destination) : std::nullopt;
   if (!target) {
     log::warn("tunnel.bad_request", "worker={} pod={} peer={} reason=\"no {} header\"",
               worker_.index(), pod_->display_name(), peer_principal_, kDestinationHeader);
-    return nullptr;
+    return {};
   }
   if (worker_.view() != targets_view_) {
     targets_.clear();
     targets_view_ = worker_.view();
   }
   TunnelRequest claims = read_tunnel_claims(head, kRequestClientHeader, *target, tunnel_source_);
-  Key key{*target, claims.claimed_client, claims.service_address.value_or(SockAddr{})};
+  const std::string* protocol = l7::find_header(head, kProtocolHeader);
+  bool http1 = protocol != nullptr && *protocol == kHttp1Protocol;
+  Key key{*target, claims.claimed_client, claims.service_address.value_or(SockAddr{}), http1};
   std::shared_ptr<HttpTarget>& cached = targets_[key];
   if (!cached) {
     auto plan = plan_tunnel_inbound(*worker_.view(), *pod_, claims, peer_principal_);
@@ -45,19 +47,28 @@ std::shared_ptr<HttpTarget> InboundHttp::route(const l7::Headers& head) {
       log::warn("tunnel.bad_request", "worker={} pod={} peer={} destination={}", worker_.index(),
                 pod_->display_name(), peer_principal_, target->str());
       targets_.erase(key);
-      return nullptr;
+      return {};
     }
     cached = std::make_shared<HttpTarget>(std::move(*plan), worker_.context().request_metrics);
+    cached->http1 = http1;
   }
-  return cached;
+  return Routed{cached, nullptr, nullptr, false};
 }
 
-Result<H2Carrier*> InboundHttp::upstream(const HttpTarget& target) {
-  auto connection = worker_.upstreams().get(*pod_, target.plan.target, target.plan.client_ip);
+Result<UpstreamLink> InboundHttp::upstream(const HttpTarget& target) {
+  UpstreamPool& pool = worker_.upstreams();
+  if (target.http1) {
+    auto connection = pool.get_http1(*pod_, target.plan.target, target.plan.client_ip);
+    if (!connection) {
+      return std::unexpected(connection.error());
+    }
+    return UpstreamLink{nullptr, *connection};
+  }
+  auto connection = pool.get(*pod_, target.plan.target, target.plan.client_ip);
   if (!connection) {
     return std::unexpected(connection.error());
   }
-  return *connection;
+  return UpstreamLink{*connection, nullptr};
 }
 
 l7::Headers InboundHttp::upstream_head(l7::Headers head, const HttpTarget& /*target*/) {

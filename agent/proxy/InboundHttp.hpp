@@ -31,15 +31,15 @@ class InboundHttp final : public ExchangeOwner {
   l7::H2Stream* accept(int32_t id);
 
   Worker& worker() override { return worker_; }
-  H2Carrier& downstream() override { return session_; }
   /// The app named by weft-destination, if it is an app port of this pod; the claims of the
   /// request are believed as for CONNECT streams (plan_tunnel_inbound), and the pod's policy
   /// decides with the certificate's principal.
-  std::shared_ptr<HttpTarget> route(const l7::Headers& head) override;
-  Result<H2Carrier*> upstream(const HttpTarget& target) override;
+  Routed route(const l7::Headers& head, const SockAddr* avoid = nullptr) override;
+  /// HTTP/1.1 when the source agent says the client spoke it (weft-protocol), else HTTP/2.
+  Result<UpstreamLink> upstream(const HttpTarget& target) override;
   /// Without the weft-* headers: they were for this agent.
   l7::Headers upstream_head(l7::Headers head, const HttpTarget& target) override;
-  l7::PeakEwma* load(const HttpTarget& /*target*/) override { return nullptr; }
+  EndpointState* endpoint(const HttpTarget& /*target*/) override { return nullptr; }
   void erase(L7Exchange* exchange) override { exchanges_.erase(exchange); }
 
  private:
@@ -47,12 +47,13 @@ class InboundHttp final : public ExchangeOwner {
     SockAddr target;
     IpAddr client;
     SockAddr service;  ///< port 0 when none was claimed
+    bool http1 = false;
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {
     std::size_t operator()(const Key& k) const noexcept {
       return (std::hash<SockAddr>{}(k.target) * 31 + std::hash<IpAddr>{}(k.client)) * 31 +
-             std::hash<SockAddr>{}(k.service);
+             std::hash<SockAddr>{}(k.service) + (k.http1 ? 1 : 0);
     }
   };
 

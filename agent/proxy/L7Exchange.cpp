@@ -1,13 +1,16 @@
 #include "agent/proxy/L7Exchange.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
 #include "agent/proxy/ExchangeOwner.hpp"
+#include "agent/proxy/Http1Upstream.hpp"
 #include "agent/proxy/HttpTarget.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "common/Log.hpp"
 #include "l7/GrpcTimeout.hpp"
+#include "l7/RouteMatch.hpp"
 
 namespace weft::proxy {
 namespace {
@@ -15,6 +18,7 @@ namespace {
 // gRPC status codes (grpc/doc/statuscodes.md).
 constexpr int kGrpcDeadlineExceeded = 4;
 constexpr int kGrpcPermissionDenied = 7;
+constexpr int kGrpcInternal = 13;
 constexpr int kGrpcUnavailable = 14;
 
 int parse_int(const std::string* s, int fallback) {
@@ -24,6 +28,24 @@ int parse_int(const std::string* s, int fallback) {
   }
   return v;
 }
+
+/// RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+bool idempotent(const std::string* method) {
+  if (method == nullptr) {
+    return false;
+  }
+  for (std::string_view m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}) {
+    if (*method == m) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// A request body larger than this is not kept for another attempt: it is not retried.
+constexpr std::size_t kMaxReplay = 64 * 1024;
+/// The first backoff when the rule names none.
+constexpr auto kDefaultBackoff = std::chrono::milliseconds(25);
 
 bool is_grpc(const l7::Headers& headers) {
   const std::string* ct = l7::find_header(headers, "content-type");
@@ -48,16 +70,17 @@ L7Exchange::~L7Exchange() {
   if (retired) {
     owner_.worker().unretire(this);
   }
-  cancel_deadline();
+  for (TimerKind kind : {TimerKind::Request, TimerKind::Try, TimerKind::Retry}) {
+    cancel(kind);
+  }
   if (!down_closed_) {
     down_peer_->detach();
   }
   if (!up_closed_) {
     up_peer_->detach();
   }
-  if (load_ != nullptr) {
-    load_->finished(start_, Clock::now());
-  }
+  endpoint_done();
+  report_outcome(false, /*abandoned=*/true);
 }
 
 // --- the client's side ---
@@ -68,11 +91,22 @@ void L7Exchange::Down::on_headers(l7::Headers headers, bool end_stream) {
     x->request_head(std::move(headers), end_stream);
     return;
   }
+  if (x->rule_ != nullptr && x->rule_->retry) {
+    x->request_trailers_ = headers;
+  }
   x->request_.finish(std::move(headers));  // trailers
   x->request_more();
 }
 
 void L7Exchange::Down::on_data(std::span<const uint8_t> data) {
+  if (x->rule_ != nullptr && x->rule_->retry && x->replayable_) {
+    if (x->replay_.size() + data.size() <= kMaxReplay) {
+      x->replay_.insert(x->replay_.end(), data.begin(), data.end());
+    } else {
+      x->replayable_ = false;
+      x->replay_ = {};
+    }
+  }
   x->request_.append(data);
   x->request_more();
 }
@@ -128,8 +162,11 @@ void L7Exchange::Up::on_close(uint32_t error_code) {
 
 l7::BodyChunk L7Exchange::Up::read_body(uint8_t* out, std::size_t max) {
   l7::BodyChunk chunk = x->request_.read(out, max);
-  if (chunk.size > 0 && !x->down_closed_) {
-    x->down_peer_->consume(chunk.size);
+  // A retry reads the body again: only bytes no attempt read before open the client's window.
+  x->attempt_read_ += chunk.size;
+  if (x->attempt_read_ > x->consumed_ && !x->down_closed_) {
+    x->down_peer_->consume(x->attempt_read_ - x->consumed_);
+    x->consumed_ = x->attempt_read_;
   }
   return chunk;
 }
@@ -142,36 +179,130 @@ l7::Headers L7Exchange::Up::trailers() {
 
 void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   grpc_ = is_grpc(headers);
+  request_has_body_ = !end_stream;
   if (end_stream) {
     request_.finish();
   }
+  Routed routed = owner_.route(headers);
+  rule_ = routed.rule;
+  route_view_ = std::move(routed.view);
+  target_ = std::move(routed.target);
   set_deadline(headers);
-  target_ = owner_.route(headers);
+  if (routed.no_backend) {
+    return respond_locally(500, kGrpcUnavailable, "the matching route has no backend");
+  }
   if (target_ == nullptr) {
     return respond_locally(503, kGrpcUnavailable, "no healthy upstream");
   }
   if (!target_->plan.denied.empty()) {
     return respond_locally(403, kGrpcPermissionDenied, "denied by the destination's policy");
   }
-  auto carrier = owner_.upstream(*target_);
-  if (!carrier) {
+  if (rule_ != nullptr && rule_->retry) {
+    original_head_ = headers;
+    budget_key_ = target_->plan.service_address.value_or(target_->plan.target);
+    owner_.worker().retry_budget(budget_key_).request(start_);
+  }
+  send_attempt(std::move(headers), end_stream);
+}
+
+void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
+  auto link = owner_.upstream(*target_);
+  if (!link) {
     log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.worker().index(),
-              target_->plan.target.str(), carrier.error().message);
+              target_->plan.target.str(), link.error().message);
     return respond_locally(503, kGrpcUnavailable, "upstream connect error");
   }
   l7::Headers head = owner_.upstream_head(std::move(headers), *target_);
-  int32_t id = (*carrier)->session().submit_request(head, !end_stream, &up_);
-  if (id < 0) {
-    return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
+  if (rule_ != nullptr && rule_->request_headers) {
+    l7::apply_header_filter(*rule_->request_headers, head);
   }
-  (*carrier)->touch();
-  up_h2_.emplace(**carrier, id);
-  up_peer_ = &*up_h2_;
+  if (link->h1 != nullptr) {
+    link->h1->start(head, !end_stream, up_);
+    up_peer_ = link->h1;
+  } else {
+    int32_t id = link->h2->session().submit_request(head, !end_stream, &up_);
+    if (id < 0) {
+      return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
+    }
+    link->h2->touch();
+    up_h2_.emplace(*link->h2, id);
+    up_peer_ = &*up_h2_;
+  }
   up_closed_ = false;
-  load_ = owner_.load(*target_);
-  if (load_ != nullptr) {
-    load_->started();
+  endpoint_ = owner_.endpoint(*target_);
+  if (endpoint_ != nullptr) {
+    endpoint_->load.started();
+    load_open_ = true;
   }
+  if (rule_ != nullptr && rule_->timeouts.backend_request &&
+      rule_->timeouts.backend_request->count() > 0) {
+    arm(TimerKind::Try, *rule_->timeouts.backend_request);
+  }
+}
+
+bool L7Exchange::retryable_answer(int status, const l7::Headers& head, bool end_stream) const {
+  if (rule_ == nullptr || !rule_->retry) {
+    return false;
+  }
+  int code = status;
+  if (grpc_) {
+    const std::string* s = l7::find_header(head, "grpc-status");
+    if (!end_stream || s == nullptr) {
+      return false;  // a gRPC failure is only known here when it is a trailers-only answer
+    }
+    code = parse_int(s, -1);
+  }
+  const auto& codes = rule_->retry->codes;
+  return std::find(codes.begin(), codes.end(), code) != codes.end();
+}
+
+bool L7Exchange::try_retry() {
+  if (rule_ == nullptr || !rule_->retry || down_closed_ || response_started_ ||
+      retries_ >= rule_->retry->attempts.value_or(1) || !request_.finished() || !replayable_ ||
+      (!grpc_ && !idempotent(l7::find_header(original_head_, ":method")))) {
+    return false;
+  }
+  auto now = Clock::now();
+  if (!owner_.worker().retry_budget(budget_key_).try_spend(now)) {
+    return false;  // retries must never multiply an outage
+  }
+  if (!up_closed_) {
+    up_peer_->detach();  // the failed attempt's answer is dropped
+    up_closed_ = true;
+  }
+  cancel(TimerKind::Try);
+  endpoint_done();
+  report_outcome(true);
+  failed_endpoint_ = target_->plan.target;
+  ++retries_;
+  target_->retries->Increment();
+  auto base = rule_->retry->backoff.value_or(kDefaultBackoff) * (1u << std::min(retries_ - 1, 6u));
+  double jitter = 0.5 + static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-53;
+  arm(TimerKind::Retry, std::chrono::duration_cast<Clock::duration>(base * jitter));
+  return true;
+}
+
+void L7Exchange::resend() {
+  if (down_closed_) {
+    return;
+  }
+  Routed routed = owner_.route(original_head_, &failed_endpoint_);
+  target_ = std::move(routed.target);
+  if (target_ == nullptr) {
+    respond_locally(503, kGrpcUnavailable, "no healthy upstream");
+    check_finished();
+    return;
+  }
+  endpoint_ = nullptr;
+  outcome_reported_ = false;
+  status_ = 0;
+  grpc_status_ = -1;
+  request_ = l7::BodyBuffer();
+  request_.append(replay_);
+  request_.finish(request_trailers_);
+  attempt_read_ = 0;
+  response_ = l7::BodyBuffer();
+  send_attempt(original_head_, !request_has_body_);
 }
 
 void L7Exchange::request_more() {
@@ -188,9 +319,16 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
     }
     return;
   }
+  if (retryable_answer(status, headers, end_stream) && try_retry()) {
+    return;
+  }
+  cancel(TimerKind::Try);
   endpoint_done();
   status_ = status;
   response_started_ = true;
+  if (rule_ != nullptr && rule_->response_headers) {
+    l7::apply_header_filter(*rule_->response_headers, headers);
+  }
   if (end_stream) {
     if (const std::string* s = l7::find_header(headers, "grpc-status")) {
       grpc_status_ = parse_int(s, -1);  // trailers-only response
@@ -210,8 +348,19 @@ void L7Exchange::response_more() {
 
 void L7Exchange::up_closed(uint32_t error_code) {
   up_closed_ = true;
+  if (error_code == NGHTTP2_NO_ERROR) {
+    bool server_error =
+        status_ >= 500 ||
+        (grpc_ && (grpc_status_ == kGrpcUnavailable || grpc_status_ == kGrpcInternal));
+    report_outcome(server_error);
+  } else {
+    report_outcome(true);
+  }
   if (error_code != NGHTTP2_NO_ERROR) {
     endpoint_done();
+    if (!response_started_ && try_retry()) {
+      return;
+    }
     if (!response_started_) {
       // Nothing reached the client yet: answer it here. A refused stream never reached the app.
       bool refused = error_code == NGHTTP2_REFUSED_STREAM;
@@ -236,39 +385,73 @@ void L7Exchange::down_closed() {
     up_peer_->detach();
     up_closed_ = true;
     endpoint_done();
+    report_outcome(false, /*abandoned=*/!response_started_);
   }
-  cancel_deadline();
+  for (TimerKind kind : {TimerKind::Request, TimerKind::Try, TimerKind::Retry}) {
+    cancel(kind);
+  }
   record();
   check_finished();
 }
 
 void L7Exchange::set_deadline(const l7::Headers& head) {
   std::optional<Clock::duration> timeout;
+  if (rule_ != nullptr && rule_->timeouts.request && rule_->timeouts.request->count() > 0) {
+    timeout = *rule_->timeouts.request;  // "0s" means no timeout
+  }
   if (const std::string* t = l7::find_header(head, "grpc-timeout"); t != nullptr && grpc_) {
-    timeout = l7::parse_grpc_timeout(*t);
+    if (auto client = l7::parse_grpc_timeout(*t); client && (!timeout || *client < *timeout)) {
+      timeout = *client;
+    }
   }
   if (timeout) {
-    deadline_ = owner_.worker().add_deadline(start_ + *timeout, this);
+    arm(TimerKind::Request, *timeout - (Clock::now() - start_));
   }
 }
 
-void L7Exchange::cancel_deadline() {
-  if (deadline_) {
-    owner_.worker().cancel_deadline(*deadline_);
-    deadline_.reset();
+void L7Exchange::arm(TimerKind kind, Clock::duration after) {
+  cancel(kind);
+  timers_[static_cast<int>(kind)] = owner_.worker().add_deadline(Clock::now() + after, this, kind);
+}
+
+void L7Exchange::cancel(TimerKind kind) {
+  auto& timer = timers_[static_cast<int>(kind)];
+  if (timer) {
+    owner_.worker().cancel_deadline(*timer);
+    timer.reset();
   }
 }
 
-void L7Exchange::deadline_expired() {
-  deadline_.reset();
+void L7Exchange::timer_fired(TimerKind kind) {
+  timers_[static_cast<int>(kind)].reset();
   if (down_closed_) {
     return;
+  }
+  if (kind == TimerKind::Retry) {
+    resend();
+    return;
+  }
+  if (kind == TimerKind::Try && !response_started_) {
+    if (!up_closed_) {
+      up_peer_->detach();  // this attempt took too long: RST_STREAM(CANCEL) upstream
+      up_closed_ = true;
+    }
+    endpoint_done();
+    report_outcome(true);
+    if (try_retry()) {
+      return;
+    }
+  }
+  if (kind == TimerKind::Try && response_started_) {
+    return;  // the attempt answered in time; the body streams under the request timeout
   }
   if (!up_closed_) {
     up_peer_->detach();  // RST_STREAM(CANCEL) upstream: the app stops working on it
     up_closed_ = true;
     endpoint_done();
+    report_outcome(true);
   }
+  cancel(TimerKind::Retry);
   if (!response_started_) {
     respond_locally(504, kGrpcDeadlineExceeded, "request timeout");
   } else {
@@ -301,9 +484,32 @@ void L7Exchange::respond_locally(int status, int grpc_status, std::string_view m
 }
 
 void L7Exchange::endpoint_done() {
-  if (load_ != nullptr) {
-    load_->finished(start_, Clock::now());
-    load_ = nullptr;
+  if (load_open_) {
+    endpoint_->load.finished(start_, Clock::now());
+    load_open_ = false;
+  }
+}
+
+void L7Exchange::report_outcome(bool failed, bool abandoned) {
+  if (endpoint_ == nullptr || outcome_reported_) {
+    return;
+  }
+  outcome_reported_ = true;
+  auto now = Clock::now();
+  if (abandoned) {
+    endpoint_->breaker.abandoned(now);
+  } else if (failed) {
+    uint32_t before = endpoint_->breaker.ejections();
+    double jitter = static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-53;
+    endpoint_->breaker.failed(now, jitter);
+    if (endpoint_->breaker.ejections() != before) {
+      log::info("http.endpoint_ejected", "worker={} endpoint={} service={}",
+                owner_.worker().index(), target_->plan.target.str(),
+                target_->plan.labels.destination_service);
+      target_->ejections->Increment();
+    }
+  } else {
+    endpoint_->breaker.succeeded();
   }
 }
 

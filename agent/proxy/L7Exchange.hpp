@@ -8,9 +8,12 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
+#include "agent/discovery/Objects.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/proxy/Deadlines.hpp"
+#include "agent/proxy/EndpointLoads.hpp"
 #include "agent/proxy/ExchangePeer.hpp"
 #include "l7/BodyBuffer.hpp"
 #include "l7/H2Session.hpp"
@@ -19,6 +22,7 @@
 namespace weft::proxy {
 
 class ExchangeOwner;
+struct NodeView;
 struct HttpTarget;
 
 /// Bodies flow both ways with end-to-end flow control: bytes received on one side are
@@ -43,9 +47,10 @@ class L7Exchange {
   /// Both streams are closed: the owner may erase it.
   bool finished() const { return down_closed_ && up_closed_; }
   bool retired = false;  ///< queued for erasure in the worker
-  /// The request's deadline passed (route timeout or grpc-timeout): 504 / DEADLINE_EXCEEDED
-  /// when nothing was answered yet, else the streams are reset.
-  void deadline_expired();
+  /// A timer of this exchange fired: the request's deadline (route timeout or grpc-timeout:
+  /// 504 / DEADLINE_EXCEEDED when nothing was answered yet, else the streams are reset), one
+  /// attempt's timeout (retried when the rule allows, else 504), or the backoff before a retry.
+  void timer_fired(TimerKind kind);
 
  private:
   /// The app's side.
@@ -70,6 +75,16 @@ class L7Exchange {
   };
 
   void request_head(l7::Headers headers, bool end_stream);
+  /// Sends the request (again) to target_.
+  void send_attempt(l7::Headers head, bool end_stream);
+  /// The attempt failed before anything reached the client: when the rule's retry block, the
+  /// method, the buffered body and the retry budget allow, abandons it and schedules the next.
+  bool try_retry();
+  /// The backoff passed: routes the request again (avoiding the endpoint that failed).
+  void resend();
+  /// Whether a final response head is one the rule retries (its HTTP status, or the gRPC
+  /// status of a trailers-only response).
+  bool retryable_answer(int status, const l7::Headers& head, bool end_stream) const;
   void request_more();
   void response_head(l7::Headers headers, bool end_stream);
   void response_more();
@@ -79,13 +94,18 @@ class L7Exchange {
   void respond_locally(int status, int grpc_status, std::string_view message);
   /// The endpoint answered (its head) or failed: feeds its latency estimate, once.
   void endpoint_done();
+  /// Tells the endpoint's circuit breaker how the request went, once: a failure is a reset or
+  /// lost connection, a 5xx, or gRPC UNAVAILABLE / INTERNAL; `abandoned`: the client left
+  /// before the endpoint said anything.
+  void report_outcome(bool failed, bool abandoned = false);
   /// Counts the request in the metrics, once.
   void record();
   void check_finished();
   /// Arms the deadline: the sooner of the route's request timeout and the client's
   /// grpc-timeout.
   void set_deadline(const l7::Headers& head);
-  void cancel_deadline();
+  void arm(TimerKind kind, Clock::duration after);
+  void cancel(TimerKind kind);
 
   ExchangeOwner& owner_;
   Down down_;
@@ -97,7 +117,11 @@ class L7Exchange {
   ExchangePeer* up_peer_ = nullptr;
   bool up_closed_ = true;  ///< until a request is sent upstream
   std::shared_ptr<HttpTarget> target_;
-  l7::PeakEwma* load_ = nullptr;  ///< the endpoint's estimate, while this request counts in it
+  const discovery::RouteRule* rule_ = nullptr;  ///< the Gateway API rule that matched
+  std::shared_ptr<const NodeView> route_view_;  ///< keeps rule_ alive
+  EndpointState* endpoint_ = nullptr;           ///< the balanced endpoint's state (outbound only)
+  bool load_open_ = false;                      ///< the request counts in the endpoint's estimate
+  bool outcome_reported_ = false;               ///< the endpoint's breaker heard how it went
   l7::BodyBuffer request_;
   l7::BodyBuffer response_;
   bool grpc_ = false;
@@ -107,7 +131,19 @@ class L7Exchange {
   int status_ = 0;
   int grpc_status_ = -1;
   Clock::time_point start_ = Clock::now();
-  std::optional<Deadlines::iterator> deadline_;
+  std::optional<Deadlines::iterator> timers_[3];  ///< by TimerKind
+
+  // Retries (only when the matched rule has a retry block).
+  l7::Headers original_head_;  ///< the client's head, for another attempt
+  bool request_has_body_ = false;
+  std::vector<uint8_t> replay_;  ///< the request body, while it fits kMaxReplay
+  bool replayable_ = true;
+  l7::Headers request_trailers_;
+  std::size_t consumed_ = 0;      ///< request body bytes the client side was told were passed on
+  std::size_t attempt_read_ = 0;  ///< request body bytes the current attempt has read
+  uint32_t retries_ = 0;
+  SockAddr failed_endpoint_;
+  SockAddr budget_key_;  ///< the Service the retry budget is kept for
 };
 
 }  // namespace weft::proxy

@@ -1,8 +1,11 @@
 #include "agent/proxy/OutboundHttp.hpp"
 
+#include <algorithm>
+
 #include "agent/proxy/TunnelHeaders.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
+#include "l7/RouteMatch.hpp"
 
 namespace weft::proxy {
 namespace {
@@ -16,26 +19,55 @@ l7::H2Limits downstream_limits() {
 }  // namespace
 
 OutboundHttp::OutboundHttp(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod,
-                           SockAddr service_address, Fd socket)
+                           SockAddr service_address, Fd socket, l7::Protocol protocol)
     : worker_(worker),
       pod_(std::move(pod)),
       service_address_(service_address),
-      downstream_(worker, *this, std::move(socket), l7::H2Session::Role::Server,
-                  downstream_limits(), this) {}
+      http1_(protocol == l7::Protocol::Http1) {
+  if (http1_) {
+    h1_ = std::make_unique<Http1Downstream>(worker, *this, std::move(socket));
+  } else {
+    h2_ = std::make_unique<H2Connection>(worker, *this, std::move(socket),
+                                         l7::H2Session::Role::Server, downstream_limits(), this);
+  }
+}
 
 OutboundHttp::~OutboundHttp() = default;
 
 void OutboundHttp::start(std::span<const uint8_t> received) {
-  downstream_.start(received);
-  downstream_.touch();
+  if (h1_) {
+    h1_->start(received);
+  } else {
+    h2_->start(received);
+    h2_->touch();
+  }
 }
 
 l7::H2Stream* OutboundHttp::accept_stream(int32_t id, const l7::Headers& /*head*/,
                                           bool /*end_stream*/) {
-  auto exchange = std::make_unique<L7Exchange>(*this, downstream_, id);
+  auto exchange = std::make_unique<L7Exchange>(*this, *h2_, id);
   L7Exchange* raw = exchange.get();
   exchanges_.emplace(raw, std::move(exchange));
   return raw->downstream_stream();
+}
+
+L7Exchange& OutboundHttp::open_exchange(ExchangePeer& client) {
+  auto exchange = std::make_unique<L7Exchange>(*this, &client);
+  L7Exchange& ref = *exchange;
+  exchanges_.emplace(&ref, std::move(exchange));
+  return ref;
+}
+
+void OutboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
+  // An Upgrade (WebSocket) or CONNECT: from here on the bytes are not HTTP. The connection
+  // continues on the TCP path, balanced as a whole, with the request that asked for it.
+  worker_.dispatch_outbound(pod_, std::move(socket), service_address_, l7::Protocol::Opaque,
+                            received);
+  worker_.destroy(this);
+}
+
+void OutboundHttp::downstream_finished() {
+  worker_.destroy(this);
 }
 
 void OutboundHttp::erase(L7Exchange* exchange) {
@@ -46,47 +78,106 @@ void OutboundHttp::connection_finished(H2Connection& /*connection*/) {
   worker_.destroy(this);
 }
 
-std::shared_ptr<HttpTarget> OutboundHttp::route(const l7::Headers& /*head*/) {
-  const NodeView& view = *worker_.view();
+Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
   if (worker_.view() != targets_view_) {
     targets_.clear();  // endpoints, identities or policies may have changed
     targets_view_ = worker_.view();
   }
+  Routed out;
+  out.view = targets_view_;
+  const NodeView& view = *targets_view_;
   if (!view.world) {
-    return nullptr;
+    return out;
   }
-  discovery::Resolution r = view.world->resolve(service_address_);
-  if (r.kind != discovery::Resolution::Kind::Service || r.endpoints.empty()) {
-    return nullptr;
+  const discovery::World& world = *view.world;
+  discovery::Resolution r = world.resolve(service_address_);
+  if (r.kind != discovery::Resolution::Kind::Service) {
+    return out;
+  }
+  SockAddr dialled = service_address_;
+  auto routes = world.routes_for(*r.service, r.port->port);
+  if (!routes.empty()) {
+    auto field = [&](std::string_view name) {
+      const std::string* v = l7::find_header(head, name);
+      return v != nullptr ? std::string_view(*v) : std::string_view();
+    };
+    l7::RequestFacts facts{field(":method"), field(":path"), field(":authority"), head,
+                           field("content-type").starts_with("application/grpc")};
+    if (auto choice = l7::match_route(routes, facts, worker_.random().next())) {
+      out.rule = choice->rule;
+      if (choice->backend == nullptr) {
+        out.no_backend = true;
+        return out;
+      }
+      const discovery::Service* backend =
+          world.service_by_name(choice->backend->ns, choice->backend->name);
+      auto ip = backend == nullptr ? backend->cluster_ips.end()
+                                   : std::find_if(backend->cluster_ips.begin(),
+                                                  backend->cluster_ips.end(), [&](const IpAddr& a) {
+                                                    return a.family == service_address_.ip.family;
+                                                  });
+      if (backend == nullptr || ip == backend->cluster_ips.end() || !choice->backend->port) {
+        return out;  // a backend without endpoints: 503
+      }
+      dialled = SockAddr{*ip, *choice->backend->port};
+      r = world.resolve(dialled);
+      if (r.kind != discovery::Resolution::Kind::Service) {
+        return out;
+      }
+    }
+  }
+  if (r.endpoints.empty()) {
+    return out;
   }
   auto now = l7::PeakEwma::Clock::now();
-  EndpointLoads& loads = worker_.endpoint_loads();
-  std::size_t i = l7::pick_two(r.endpoints.size(), worker_.random(), [&](std::size_t k) {
-    return loads.of(r.endpoints[k].addr, now).cost(now);
-  });
-  const discovery::Endpoint& endpoint = r.endpoints[i];
-  std::shared_ptr<HttpTarget>& cached = targets_[endpoint.addr];
-  if (!cached) {
-    cached = std::make_shared<HttpTarget>(
-        plan_endpoint(view, *pod_, endpoint, *r.service, service_address_),
-        worker_.context().request_metrics);
+  EndpointLoads& states = worker_.endpoint_loads();
+  admitted_.clear();
+  for (std::size_t k = 0; k < r.endpoints.size(); ++k) {
+    if (states.of(r.endpoints[k].addr, now).breaker.admits(now)) {
+      admitted_.push_back(k);
+    }
   }
-  return cached;
+  if (admitted_.empty()) {
+    return out;  // every endpoint is ejected: fail fast
+  }
+  if (avoid != nullptr && admitted_.size() > 1) {
+    std::erase_if(admitted_, [&](std::size_t k) { return r.endpoints[k].addr == *avoid; });
+  }
+  std::size_t i = admitted_[l7::pick_two(admitted_.size(), worker_.random(), [&](std::size_t k) {
+    return states.of(r.endpoints[admitted_[k]].addr, now).load.cost(now);
+  })];
+  const discovery::Endpoint& endpoint = r.endpoints[i];
+  states.of(endpoint.addr, now).breaker.sent(now);
+  std::shared_ptr<HttpTarget>& cached = targets_[TargetKey{endpoint.addr, dialled}];
+  if (!cached) {
+    cached = std::make_shared<HttpTarget>(plan_endpoint(view, *pod_, endpoint, *r.service, dialled),
+                                          worker_.context().request_metrics);
+    cached->http1 = http1_;
+  }
+  out.target = cached;
+  return out;
 }
 
-Result<H2Carrier*> OutboundHttp::upstream(const HttpTarget& target) {
+Result<UpstreamLink> OutboundHttp::upstream(const HttpTarget& target) {
   if (target.plan.route == FlowPlan::Route::Tunnel) {
     auto session = worker_.tunnel_for(*pod_, target.plan);
     if (!session) {
       return std::unexpected(session.error());
     }
-    return *session;
+    return UpstreamLink{*session, nullptr};
+  }
+  if (http1_) {
+    auto connection = worker_.upstreams().get_http1(*pod_, target.plan.target);
+    if (!connection) {
+      return std::unexpected(connection.error());
+    }
+    return UpstreamLink{nullptr, *connection};
   }
   auto connection = worker_.upstreams().get(*pod_, target.plan.target);
   if (!connection) {
     return std::unexpected(connection.error());
   }
-  return *connection;
+  return UpstreamLink{*connection, nullptr};
 }
 
 l7::Headers OutboundHttp::upstream_head(l7::Headers head, const HttpTarget& target) {
@@ -94,11 +185,14 @@ l7::Headers OutboundHttp::upstream_head(l7::Headers head, const HttpTarget& targ
   if (target.plan.route == FlowPlan::Route::Tunnel) {
     head.push_back({std::string(kDestinationHeader), target.plan.target.str()});
     add_tunnel_claims(head, target.plan, kRequestClientHeader);
+    if (http1_) {
+      head.push_back({std::string(kProtocolHeader), std::string(kHttp1Protocol)});
+    }
   }
   return head;
 }
 
-l7::PeakEwma* OutboundHttp::load(const HttpTarget& target) {
+EndpointState* OutboundHttp::endpoint(const HttpTarget& target) {
   return &worker_.endpoint_loads().of(target.plan.target, l7::PeakEwma::Clock::now());
 }
 

@@ -14,6 +14,10 @@ namespace weft::proxy {
 inline constexpr std::string_view kServiceAddressHeader = "weft-service-address";
 /// HTTP requests: the app's address in the destination pod (CONNECT says it in :authority).
 inline constexpr std::string_view kDestinationHeader = "weft-destination";
+/// HTTP requests: "http/1.1" when the client spoke HTTP/1.1, so the destination agent speaks it
+/// to the app too (absent: HTTP/2, as the client did).
+inline constexpr std::string_view kProtocolHeader = "weft-protocol";
+inline constexpr std::string_view kHttp1Protocol = "http/1.1";
 /// Who the stream is for, as RFC 7239 `for=<ip>`: CONNECT streams use `forwarded` itself
 /// (HBONE's convention); HTTP requests use this name, so that an app's own Forwarded header
 /// reaches the destination untouched.

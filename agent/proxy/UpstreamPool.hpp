@@ -9,6 +9,7 @@
 
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/proxy/H2Connection.hpp"
+#include "agent/proxy/Http1Upstream.hpp"
 #include "common/Error.hpp"
 #include "common/IpAddr.hpp"
 
@@ -21,7 +22,7 @@ class Worker;
 /// destination pod bound to the client's address (IP_TRANSPARENT, as for TCP delivery). A new one
 /// is opened when every pooled one is at the endpoint's concurrent-stream limit or going away; idle
 /// ones close after kIdleTimeout.
-class UpstreamPool final : public H2Connection::Owner {
+class UpstreamPool final : public H2Connection::Owner, public Http1Upstream::Owner {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr auto kIdleTimeout = std::chrono::seconds(60);
@@ -33,6 +34,9 @@ class UpstreamPool final : public H2Connection::Owner {
   /// to that address.
   Result<H2Connection*> get(const agent::MeshedPod& pod, const SockAddr& endpoint,
                             const std::optional<IpAddr>& source = std::nullopt);
+  /// An idle HTTP/1.1 connection from `pod` to `endpoint` (a new one when none is idle).
+  Result<Http1Upstream*> get_http1(const agent::MeshedPod& pod, const SockAddr& endpoint,
+                                   const std::optional<IpAddr>& source = std::nullopt);
   /// Closes connections without streams that have been idle for kIdleTimeout.
   void tick(Clock::time_point now);
   /// Resets every connection (agent stopping).
@@ -40,6 +44,8 @@ class UpstreamPool final : public H2Connection::Owner {
   std::size_t size() const { return keys_.size(); }
 
   void connection_finished(H2Connection& connection) override;
+  void upstream_idle(Http1Upstream& connection) override;
+  void upstream_finished(Http1Upstream& connection) override;
 
  private:
   struct Key {
@@ -62,6 +68,12 @@ class UpstreamPool final : public H2Connection::Owner {
   Worker& worker_;
   std::unordered_map<Key, std::vector<Pooled>, KeyHash> pools_;
   std::unordered_map<H2Connection*, Key> keys_;
+  struct Pooled1 {
+    std::unique_ptr<Http1Upstream> connection;
+    Clock::time_point idle_since;
+  };
+  std::unordered_map<Key, std::vector<Pooled1>, KeyHash> pools1_;
+  std::unordered_map<Http1Upstream*, Key> keys1_;
 };
 
 }  // namespace weft::proxy

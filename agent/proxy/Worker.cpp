@@ -279,9 +279,9 @@ void Worker::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, 
                                const SockAddr& original, l7::Protocol protocol,
                                std::span<const uint8_t> received) {
   const agent::MeshedPod& pod = *pod_ptr;
-  if (protocol == l7::Protocol::Http2) {
-    auto http =
-        std::make_unique<OutboundHttp>(*this, std::move(pod_ptr), original, std::move(downstream));
+  if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
+    auto http = std::make_unique<OutboundHttp>(*this, std::move(pod_ptr), original,
+                                               std::move(downstream), protocol);
     OutboundHttp& ref = *http;
     http_.emplace(&ref, std::move(http));
     ref.start(received);
@@ -523,11 +523,11 @@ void Worker::destroy(Relay* relay) {
   relays_.erase(relay);
 }
 
-void Worker::needs_flush(H2Carrier& carrier) {
+void Worker::needs_flush(Flushable& carrier) {
   flush_.push_back(&carrier);
 }
 
-void Worker::forget(H2Carrier& carrier) {
+void Worker::forget(Flushable& carrier) {
   if (carrier.dirty) {
     std::erase(flush_, &carrier);
   }
@@ -552,7 +552,7 @@ void Worker::destroy(OutboundHttp* http) {
 void Worker::settle() {
   while (!flush_.empty() || !retired_.empty()) {
     while (!flush_.empty()) {
-      H2Carrier* c = flush_.back();
+      Flushable* c = flush_.back();
       flush_.pop_back();
       c->dirty = false;
       c->flush_pending();
@@ -568,8 +568,8 @@ void Worker::settle() {
 }
 
 Deadlines::iterator Worker::add_deadline(std::chrono::steady_clock::time_point when,
-                                         L7Exchange* exchange) {
-  return deadlines_.emplace(when, exchange);
+                                         L7Exchange* exchange, TimerKind kind) {
+  return deadlines_.emplace(when, TimerRef{exchange, kind});
 }
 
 // CQE contract: an absolute CLOCK_MONOTONIC timeout (steady_clock's clock) completes with
@@ -598,9 +598,9 @@ void Worker::DeadlineTimer::complete(int /*res*/, unsigned /*flags*/) {
 void Worker::expire_deadlines() {
   auto now = std::chrono::steady_clock::now();
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    L7Exchange* x = deadlines_.begin()->second;
+    TimerRef t = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
-    x->deadline_expired();
+    t.exchange->timer_fired(t.kind);
   }
 }
 

@@ -30,6 +30,7 @@
 #include "common/Fd.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
 #include "l7/ProtocolDetector.hpp"
+#include "l7/RetryBudget.hpp"
 
 namespace weft::redirect {
 class Redirector;
@@ -122,9 +123,9 @@ class Worker {
   l7::FastRandom& random() { return random_; }
   /// The carrier has something to send or has closed: settle() flushes it before the worker
   /// waits for I/O again.
-  void needs_flush(H2Carrier& carrier);
+  void needs_flush(Flushable& carrier);
   /// The carrier is being destroyed: drop it from the flush list.
-  void forget(H2Carrier& carrier);
+  void forget(Flushable& carrier);
   /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
   /// one more stream.
   Result<TunnelSession*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan);
@@ -132,9 +133,15 @@ class Worker {
   void retire(L7Exchange* exchange);
   void unretire(L7Exchange* exchange);
   void destroy(OutboundHttp* http);
-  /// Calls `exchange->deadline_expired()` at `when` unless cancelled first.
-  Deadlines::iterator add_deadline(std::chrono::steady_clock::time_point when,
-                                   L7Exchange* exchange);
+  /// Carries an outbound connection by its protocol; `received` was read by detection.
+  void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
+                         const SockAddr& original, l7::Protocol protocol,
+                         std::span<const uint8_t> received);
+  /// Calls `exchange->timer_fired(kind)` at `when` unless cancelled first.
+  Deadlines::iterator add_deadline(std::chrono::steady_clock::time_point when, L7Exchange* exchange,
+                                   TimerKind kind);
+  /// The retry budget of requests to the Service at `service` (per worker).
+  l7::RetryBudget& retry_budget(const SockAddr& service) { return retry_budgets_[service]; }
   void cancel_deadline(Deadlines::iterator it) { deadlines_.erase(it); }
   /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
   void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
@@ -185,10 +192,6 @@ class Worker {
   void arm_accept(Listener& l);
   void on_accept(Listener& l, int res, unsigned flags);
   void accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
-  /// Carries an outbound connection by its protocol; `received` was read by detection.
-  void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
-                         const SockAddr& original, l7::Protocol protocol,
-                         std::span<const uint8_t> received);
   /// Flushes touched HTTP/2 connections and erases finished exchanges and connections.
   void settle();
   /// Arms the deadline timer when the earliest deadline is sooner than the one it waits for.
@@ -224,9 +227,10 @@ class Worker {
   std::unordered_map<TunnelKey, tunnel::SslSessionPtr, TunnelKeyHash> tickets_;
   // L7. Declared in this order so that destruction runs exchanges (in http_) first, then the
   // pooled connections they used, while the lists they report to still exist.
-  std::vector<H2Carrier*> flush_;
+  std::vector<Flushable*> flush_;
   std::vector<L7Exchange*> retired_;
   Deadlines deadlines_;
+  std::unordered_map<SockAddr, l7::RetryBudget> retry_budgets_;
   DeadlineTimer deadline_timer_;
   std::optional<std::chrono::steady_clock::time_point> timer_armed_for_;
   EndpointLoads endpoint_loads_;

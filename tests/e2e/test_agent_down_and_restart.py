@@ -44,8 +44,8 @@ def test_add_fails_with_cni_error_while_the_agent_is_down(cluster):
     assert seen == {s.name for s in sc.servers}
     # Counters restart with the process, so any count proves the traffic passes the agent.
     metrics = node.agent.metrics()
-    assert metrics.sum("weft_tcp_connections_opened_total", reporter="source",
-                       source_workload="client", destination_workload="echo") >= 20
+    assert metrics.sum("weft_requests_total", reporter="source", source_workload="client",
+                       destination_workload="echo", response_code="200") >= 20
 
     # And ADD works again.
     again = node.add_pod("again")

@@ -6,10 +6,11 @@ import json
 from harness import manifests, procs
 from harness.manifests import principal
 from harness.metrics import delta
-from harness.scenarios import deployment_pods, echo_service, two_nodes
+from harness.scenarios import ECHO_PORT, deployment_pods, echo_service, two_nodes
 
 DENIED = "weft_tcp_connections_denied_total"
 OPENED = "weft_tcp_connections_opened_total"
+REQUESTS = "weft_requests_total"
 ATTEMPTS = 5
 
 
@@ -23,9 +24,25 @@ def _denied_lines(metrics):
     return "\n".join(line for line in metrics.text.splitlines() if line.startswith(DENIED))
 
 
+def _http_refused(pod, url):
+    """True when the agent answered curl with 403 (an HTTP request refused by policy)."""
+    r = pod.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url],
+                check=False, timeout=15)
+    return r.stdout.strip() == "403"
+
+
+def _tcp_refused(pod, sc):
+    """True when a raw TCP connection to the Service got nothing back (reset)."""
+    result = pod.client("echo", sc.cluster_ip, ECHO_PORT, "--connections", 1, "--size", 100)
+    return result["ok"] == 0
+
+
 def test_allow_list_admits_principal_x_and_refuses_principal_y(cluster):
+    """Refusals happen on the destination's node: a raw TCP connection is reset and counted
+    in weft_tcp_connections_denied_total, an HTTP request is answered 403 and counted in
+    weft_requests_total with response_code 403."""
     n1, n2 = two_nodes(cluster)
-    sc = echo_service(cluster, client_node=n1, server_node=n2, modes=("http",))
+    sc = echo_service(cluster, client_node=n1, server_node=n2, modes=("http", "echo"))
     intruder = deployment_pods(n1, "intruder", 1, sc.namespace)[0]
     cluster.publish("intruder.json", [manifests.pod_object(intruder)])
     procs.wait_until(lambda: intruder.curl(sc.url, timeout=2, check=False).returncode == 0, 15,
@@ -34,33 +51,44 @@ def test_allow_list_admits_principal_x_and_refuses_principal_y(cluster):
     x, y = principal(sc.namespace, "client"), principal(sc.namespace, "intruder")
     cluster.publish("policy.json", [manifests.mesh_policy(
         "echo-callers", sc.namespace, match_labels={"app": "echo"}, principals=[x])])
-    procs.wait_until(lambda: _refused(intruder, sc.url), 15,
+    procs.wait_until(lambda: _http_refused(intruder, sc.url), 15,
                      what="the MeshPolicy refusing the intruder")
 
     before1, before2 = n1.agent.metrics(), n2.agent.metrics()
     for _ in range(ATTEMPTS):
         answer = json.loads(sc.client.curl(sc.url))
         assert answer["peer"] == sc.client.ip
-        r = intruder.curl(sc.url, timeout=5, check=False)
-        assert r.returncode != 0 and r.stdout == "", \
-            f"principal {y} was not refused: exit {r.returncode} body {r.stdout!r}"
+        assert sc.client.client("echo", sc.cluster_ip, ECHO_PORT, "--connections", 1,
+                                "--size", 100)["ok"] == 1
+        assert _http_refused(intruder, sc.url), f"principal {y} was not refused over HTTP"
+        assert _tcp_refused(intruder, sc), f"principal {y} was not refused over TCP"
 
-    labels = {"reason": "not_allowed", "source_principal": y,
+    denied = {"reason": "not_allowed", "source_principal": y,
               "destination_principal": principal(sc.namespace, "echo"),
               "destination_workload": "echo"}
+    forbidden = {"reporter": "destination", "source_principal": y, "response_code": "403",
+                 "destination_principal": principal(sc.namespace, "echo"),
+                 "connection_security_policy": "mutual_tls"}
 
     def counted():
-        return delta(before2, n2.agent.metrics(), DENIED, **labels) == ATTEMPTS
+        now = n2.agent.metrics()
+        return (delta(before2, now, DENIED, **denied),
+                delta(before2, now, REQUESTS, **forbidden)) == (ATTEMPTS, ATTEMPTS)
     try:
-        procs.wait_until(counted, 10, what=f"{ATTEMPTS} not_allowed denials on node2")
+        procs.wait_until(counted, 10, what=f"{ATTEMPTS} TCP denials and {ATTEMPTS} 403s on node2")
     except TimeoutError as e:
-        raise AssertionError(f"{e}\nlabels={labels}\nnode2:\n{_denied_lines(n2.agent.metrics())}"
+        now = n2.agent.metrics()
+        raise AssertionError(f"{e}\nTCP denials {delta(before2, now, DENIED, **denied)}, "
+                             f"403s {delta(before2, now, REQUESTS, **forbidden)}\n"
+                             f"node2:\n{_denied_lines(now)}"
                              f"\nnode1:\n{_denied_lines(n1.agent.metrics())}") from None
     after2 = n2.agent.metrics()
     # The allowed principal was never denied, and its calls were carried over mTLS.
     assert delta(before2, after2, DENIED, source_principal=x) == 0, _denied_lines(after2)
     assert delta(before2, after2, OPENED, reporter="destination", source_principal=x,
                  connection_security_policy="mutual_tls") >= ATTEMPTS, after2.text
+    assert delta(before2, after2, REQUESTS, reporter="destination", source_principal=x,
+                 response_code="200", connection_security_policy="mutual_tls") >= ATTEMPTS
     assert delta(before1, n1.agent.metrics(), DENIED, source_principal=x) == 0
 
 

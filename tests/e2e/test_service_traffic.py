@@ -1,5 +1,6 @@
 """Meshed client -> Service ClusterIP: balanced over both endpoints by the agent, counted
-with Istio's labels, and the endpoints see the client pod's address."""
+with Istio's labels (HTTP per request, raw TCP per connection), and the endpoints see the
+client pod's address."""
 import json
 
 from harness import procs
@@ -56,11 +57,18 @@ def test_curl_to_cluster_ip_reaches_both_endpoints_and_is_counted(cluster):
     assert {a["pod"] for a in answers} == {s.name for s in sc.servers}
     assert {a["peer"] for a in answers} == {sc.client.ip}
 
-    labels = _flow_labels(sc)
-    after = _wait_counts(agent, before, labels, CONNECTIONS)
-    assert delta(before, after, "weft_tcp_sent_bytes_total", **labels) >= CONNECTIONS * 40
-    assert delta(before, after, "weft_tcp_received_bytes_total", **labels) >= sum(
-        len(json.dumps(a)) for a in answers)
+    # curl speaks HTTP: each request is counted, on both reporters (one node: the source
+    # agent reports the destination side too).
+    for reporter in ("source", "destination"):
+        labels = dict(_flow_labels(sc), reporter=reporter, request_protocol="http",
+                      response_code="200")
+
+        def counted():
+            return delta(before, agent.metrics(), "weft_requests_total", **labels) == CONNECTIONS
+        try:
+            procs.wait_until(counted, 10, what=f"{CONNECTIONS} requests ({reporter})")
+        except TimeoutError as e:
+            raise AssertionError(f"{e}\nlabels={labels}\n{agent.metrics().text}") from None
 
 
 def test_raw_tcp_to_cluster_ip_reaches_both_endpoints_with_exact_byte_counts(cluster):

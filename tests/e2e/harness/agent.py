@@ -6,7 +6,9 @@ test's temp dir and its bpffs pins under /sys/fs/bpf/<run prefix>-<node>.
 """
 import json
 import os
+import re
 import signal
+import time
 
 from . import metrics, netns, procs
 
@@ -211,6 +213,38 @@ class Agent:
             f.seek(offset)
             return f.read().decode(errors="replace")
 
+    def wait_for_manifest(self, filename, since=0, timeout=15):
+        """Waits until the agent logged `manifest.loaded file=<filename>` after log offset
+        `since`, followed by the `manifest.world` line of the rebuild that took it in; raises
+        ManifestRejected with the agent's reason if it logged `manifest.rejected` for that
+        file instead (a rejected file keeps its previous version, if any, in force). Returns
+        the `ignored=` count of that line (documents of kinds the agent does not read)."""
+        name = re.escape(filename)
+        loaded = re.compile(rf'manifest\.loaded file="?{name}"?[ \n](?:.*ignored=(\d+))?')
+        rejected = re.compile(rf'manifest\.rejected file="?{name}"? reason="?(.*)$', re.M)
+
+        def done():
+            if not self.service or not self.service.alive():
+                raise AgentExited(f"weft-agent is not running\n{self.log()}")
+            text = self.log_since(since)
+            m = loaded.search(text)
+            if m and "manifest.world" in text[m.end():]:
+                return [int(m.group(1) or 0)]
+            bad = rejected.search(text)
+            if bad:
+                raise ManifestRejected(f"{self.node.name}: the agent rejected {filename}: "
+                                       f"{bad.group(1)}")
+            return False
+        deadline = time.monotonic() + timeout
+        while True:
+            result = done()
+            if result:
+                return result[0]
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{self.node.name}: no manifest.loaded for {filename} "
+                                   f"within {timeout}s\n{self.log_since(since)[-5000:]}")
+            time.sleep(0.1)
+
     def cpu_ticks(self):
         """utime + stime of the agent (all threads), in clock ticks, from /proc/PID/stat."""
         with open(f"/proc/{self.pid}/stat") as f:
@@ -229,3 +263,7 @@ class Agent:
 
 class AgentExited(RuntimeError):
     """The agent process died while the harness waited for it."""
+
+
+class ManifestRejected(RuntimeError):
+    """The agent logged manifest.rejected for a file the harness waited for."""

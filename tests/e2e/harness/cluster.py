@@ -1,5 +1,6 @@
 """A set of simulated nodes on one kernel, joined by veth links, plus manifest publishing."""
 import os
+import time
 
 from . import cleanup as cleanup_mod
 from . import manifests, netns
@@ -60,6 +61,26 @@ class Cluster:
             if node.agent is not None:
                 manifests.write(node.agent.manifests_dir, filename, objects)
 
+    def publish_and_wait(self, filename, objects, nodes=None, timeout=15, settle=0.5,
+                         allow_ignored=False):
+        """publish() then waits until every node's agent loaded the file and rebuilt its
+        view (Agent.wait_for_manifest: a rejection fails at once with the agent's reason),
+        then `settle` seconds more for the workers to take the new view. Unless
+        allow_ignored, an agent that skipped any of the objects as a kind it does not read
+        (`ignored=N` in its manifest.loaded line) fails it too (ManifestIgnored)."""
+        targets = [n for n in (nodes or self.nodes) if n.agent is not None]
+        offsets = {n.name: n.agent.log_size() for n in targets}
+        self.publish(filename, objects, nodes=targets)
+        for node in targets:
+            ignored = node.agent.wait_for_manifest(filename, since=offsets[node.name],
+                                                   timeout=timeout)
+            if ignored and not allow_ignored:
+                kinds = sorted({o.get("kind", "?") for o in objects})
+                raise ManifestIgnored(
+                    f"{node.name}: the agent loaded {filename} but ignored {ignored} of its "
+                    f"{len(objects)} objects (kinds {kinds}): it does not read that kind")
+        time.sleep(settle)
+
     def publish_text(self, filename, text, nodes=None):
         """Writes raw text (e.g. a malformed file) to the nodes' manifests dirs."""
         for node in nodes or self.nodes:
@@ -74,6 +95,10 @@ class Cluster:
                 out.append(f"===== agent log of {node.name} ({node.agent.log_path}) =====\n"
                            f"{node.agent.log()}")
         return "\n".join(out)
+
+
+class ManifestIgnored(RuntimeError):
+    """An agent loaded a published file but skipped objects in it as unknown kinds."""
 
 
 def publish_service(cluster, name, namespace, cluster_ip, ports, endpoints, extra_pods=(),

@@ -11,6 +11,12 @@ SOAK_CLIENT = os.path.join(SERVERS_DIR, "soak_client.py")
 PARALLEL_CLIENT = os.path.join(SERVERS_DIR, "parallel_client.py")
 GRPC_ECHO_SERVER = os.path.join(SERVERS_DIR, "grpc_echo_server.py")
 GRPC_CLIENT = os.path.join(SERVERS_DIR, "grpc_client.py")
+HTTP_APP = os.path.join(SERVERS_DIR, "http_app.py")
+HTTP_CLIENT = os.path.join(SERVERS_DIR, "http_client.py")
+WS_CLIENT = os.path.join(SERVERS_DIR, "ws_client.py")
+RAW_HTTP = os.path.join(SERVERS_DIR, "raw_http.py")
+H2_ABUSE = os.path.join(SERVERS_DIR, "h2_abuse.py")
+GRPC_RAW = os.path.join(SERVERS_DIR, "grpc_raw.py")
 PYTHON = "/usr/bin/python3"
 SYSTEM_CNI_DIR = "/usr/lib/cni"
 

@@ -10,7 +10,10 @@ Service `weft.test.Echo`:
   Chat     bidi: answers each message with {"pod", "seq": i, "echo": message as text}
 
 Options:
-  --delay-ms MS      sleep before each Say reply (a slow replica)
+  --delay-ms MS      sleep before each Say reply (a slow replica); with --http-status, answer
+                     each request MS after its stream ended (other streams go on meanwhile;
+                     a stream reset before then gets no answer). Such a server ignores
+                     grpc-timeout: only a proxy can end the call sooner
   --fail-code NAME   answer every call with that gRPC status (e.g. UNAVAILABLE) and no message
   --http-status N    not gRPC at all: a plain HTTP/2 (h2c, prior knowledge) server, python3-h2,
                      that answers every request, once its request stream has ended, with
@@ -18,6 +21,8 @@ Options:
                      (content-type application/json). A gRPC client sees the HTTP status
                      mapped to a gRPC code (e.g. 503 -> UNAVAILABLE). Bidi calls whose client
                      waits for an answer before ending its stream get none until it does.
+                     Logs "request <peer> <path> -> N" per answer and "request <peer>
+                     <path> reset before its answer" per answer whose stream was reset.
   --threads N        gRPC worker threads (default 128: every call, streaming ones included,
                      holds one while it runs)
 Prints "ready <port>" on stdout once listening (pod_server.py's convention), then serves until
@@ -116,7 +121,7 @@ def _serve_grpc(args):
     server.wait_for_termination()
 
 
-def _h2_connection(sock, peer, name, status):
+def _h2_connection(sock, peer, name, status, delay_ms=0):
     import h2.config
     import h2.connection
     import h2.events
@@ -124,40 +129,71 @@ def _h2_connection(sock, peer, name, status):
     conn = h2.connection.H2Connection(
         config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
     paths = {}
+    # The reading loop and the delayed answers' timer threads share the connection.
+    lock = threading.Lock()
+
+    def answer(stream_id, path):
+        """Sends the answer of one request (lock held)."""
+        body = _json({"pod": name, "peer": peer[0], "path": path, "status": status}) + b"\n"
+        try:
+            conn.send_headers(stream_id, [
+                (":status", str(status)), ("content-type", "application/json"),
+                ("content-length", str(len(body)))])
+            conn.send_data(stream_id, body, end_stream=True)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.StreamIDTooLowError):
+            # Reset by the client (in the same read, or while the answer was delayed):
+            # nothing to answer, the connection goes on.
+            _log(f"request {peer[0]} {path} reset before its answer")
+            return
+        _log(f"request {peer[0]} {path} -> {status}")
+
+    def delayed(stream_id, path):
+        with lock:
+            answer(stream_id, path)
+            try:
+                out = conn.data_to_send()
+                if out:
+                    sock.sendall(out)
+            except OSError:
+                pass  # the connection is gone
+
     try:
-        conn.initiate_connection()
-        sock.sendall(conn.data_to_send())
+        with lock:
+            conn.initiate_connection()
+            sock.sendall(conn.data_to_send())
         while True:
             data = sock.recv(65536)
             if not data:
                 break
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.RequestReceived):
-                    paths[event.stream_id] = dict(event.headers).get(":path", "")
-                elif isinstance(event, h2.events.DataReceived):
-                    conn.acknowledge_received_data(event.flow_controlled_length,
-                                                   event.stream_id)
-                elif isinstance(event, h2.events.StreamEnded):
-                    path = paths.pop(event.stream_id, "")
-                    body = _json({"pod": name, "peer": peer[0], "path": path,
-                                  "status": status}) + b"\n"
-                    conn.send_headers(event.stream_id, [
-                        (":status", str(status)), ("content-type", "application/json"),
-                        ("content-length", str(len(body)))])
-                    conn.send_data(event.stream_id, body, end_stream=True)
-                    _log(f"request {peer[0]} {path} -> {status}")
-                elif isinstance(event, h2.events.StreamReset):
-                    paths.pop(event.stream_id, None)
-                elif isinstance(event, h2.events.ConnectionTerminated):
-                    sock.sendall(conn.data_to_send())
-                    return
-            out = conn.data_to_send()
-            if out:
-                sock.sendall(out)
+            with lock:
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        paths[event.stream_id] = dict(event.headers).get(":path", "")
+                    elif isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(event.flow_controlled_length,
+                                                       event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        path = paths.pop(event.stream_id, "")
+                        if delay_ms:
+                            timer = threading.Timer(delay_ms / 1000.0, delayed,
+                                                    args=(event.stream_id, path))
+                            timer.daemon = True
+                            timer.start()
+                        else:
+                            answer(event.stream_id, path)
+                    elif isinstance(event, h2.events.StreamReset):
+                        paths.pop(event.stream_id, None)
+                    elif isinstance(event, h2.events.ConnectionTerminated):
+                        sock.sendall(conn.data_to_send())
+                        return
+                out = conn.data_to_send()
+                if out:
+                    sock.sendall(out)
     except (OSError, h2.exceptions.ProtocolError) as e:
         _log(f"connection from {peer[0]}:{peer[1]}: {e!r}")
     finally:
-        sock.close()
+        with lock:
+            sock.close()
 
 
 def _serve_h2(args):
@@ -168,7 +204,8 @@ def _serve_h2(args):
     print(f"ready {listener.getsockname()[1]}", flush=True)
     while True:
         sock, peer = listener.accept()
-        threading.Thread(target=_h2_connection, args=(sock, peer, args.name, args.http_status),
+        threading.Thread(target=_h2_connection,
+                         args=(sock, peer, args.name, args.http_status, args.delay_ms),
                          daemon=True).start()
 
 

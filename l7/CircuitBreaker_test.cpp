@@ -1,0 +1,59 @@
+#include "l7/CircuitBreaker.hpp"
+
+#include <doctest/doctest.h>
+
+namespace weft::l7 {
+namespace {
+
+using namespace std::chrono_literals;
+using State = CircuitBreaker::State;
+
+TEST_CASE("consecutive failures eject, a success in between resets the count") {
+  CircuitBreaker b({3, 1s, 60s});
+  CircuitBreaker::Clock::time_point t{};
+  b.failed(t, 0);
+  b.failed(t, 0);
+  b.succeeded();
+  b.failed(t, 0);
+  b.failed(t, 0);
+  CHECK(b.state() == State::Closed);
+  b.failed(t, 0);
+  CHECK(b.state() == State::Ejected);
+  CHECK_FALSE(b.admits(t + 999ms));
+  CHECK(b.ejections() == 1);
+}
+
+TEST_CASE("after the backoff exactly one probe goes; its outcome decides") {
+  CircuitBreaker b({1, 1s, 60s});
+  CircuitBreaker::Clock::time_point t{};
+  b.failed(t, 0);
+  REQUIRE(b.admits(t + 1s));
+  b.sent(t + 1s);
+  CHECK(b.state() == State::Probing);
+  CHECK_FALSE(b.admits(t + 1s));  // no second request while the probe is out
+  b.failed(t + 1s, 0);            // still broken: out for twice as long
+  CHECK_FALSE(b.admits(t + 2s + 999ms));
+  CHECK(b.admits(t + 3s));
+  b.sent(t + 3s);
+  b.succeeded();
+  CHECK(b.state() == State::Closed);
+  CHECK(b.admits(t + 3s));
+}
+
+TEST_CASE("backoff doubles up to the maximum and jitter only lengthens it") {
+  CircuitBreaker b({1, 1s, 4s});
+  CircuitBreaker::Clock::time_point t{};
+  b.failed(t, 0.99);  // 1 s + up to 0.5 s
+  CHECK_FALSE(b.admits(t + 1400ms));
+  CHECK(b.admits(t + 1500ms));
+  for (int i = 0; i < 5; ++i) {
+    t += 10s;
+    b.sent(t);
+    b.failed(t, 0);
+  }
+  CHECK_FALSE(b.admits(t + 3999ms));  // capped at 4 s
+  CHECK(b.admits(t + 4s));
+}
+
+}  // namespace
+}  // namespace weft::l7

@@ -1,0 +1,248 @@
+#include "l7/Http1Codec.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace weft::l7 {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+/// Whether `name` appears in a Connection header's comma-separated list.
+bool named_by_connection(const Headers& headers, std::string_view name) {
+  for (const Header& h : headers) {
+    if (h.name != "connection") {
+      continue;
+    }
+    std::string_view list = h.value;
+    while (!list.empty()) {
+      std::size_t comma = list.find(',');
+      std::string_view token = list.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+        token.remove_prefix(1);
+      }
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+        token.remove_suffix(1);
+      }
+      if (iequals(token, name)) {
+        return true;
+      }
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  return false;
+}
+
+/// RFC 9113 §8.2.2: fields that only mean something to one HTTP/1.1 connection.
+bool connection_specific(const Headers& all, const Header& h) {
+  if (h.name == "connection" || h.name == "keep-alive" || h.name == "proxy-connection" ||
+      h.name == "transfer-encoding" || h.name == "upgrade" || h.name == "host") {
+    return true;
+  }
+  if (h.name == "te") {
+    return !iequals(h.value, "trailers");
+  }
+  return named_by_connection(all, h.name);
+}
+
+void append_fields(std::string& out, const Headers& headers) {
+  for (const Header& h : headers) {
+    if (h.name.empty() || h.name[0] == ':') {
+      continue;
+    }
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+}
+
+}  // namespace
+
+Headers request_to_h2(const Http1Head& head) {
+  std::string authority;
+  std::string path = head.target;
+  if (std::string_view t = head.target; t.starts_with("http://") || t.starts_with("https://")) {
+    // absolute-form (a client talking to a proxy): split into :authority and :path.
+    std::size_t start = t.find("//") + 2;
+    std::size_t slash = t.find('/', start);
+    authority =
+        std::string(t.substr(start, slash == std::string_view::npos ? t.npos : slash - start));
+    path = slash == std::string_view::npos ? "/" : std::string(t.substr(slash));
+  } else if (const std::string* host = find_header(head.headers, "host")) {
+    authority = *host;
+  }
+  Headers out{{":method", head.method}, {":scheme", "http"}};
+  if (!authority.empty()) {
+    out.push_back({":authority", std::move(authority)});
+  }
+  out.push_back({":path", std::move(path)});
+  for (const Header& h : head.headers) {
+    if (!connection_specific(head.headers, h)) {
+      out.push_back(h);
+    }
+  }
+  return out;
+}
+
+Headers response_to_h2(const Http1Head& head) {
+  Headers out{{":status", std::to_string(head.status)}};
+  for (const Header& h : head.headers) {
+    if (!connection_specific(head.headers, h)) {
+      out.push_back(h);
+    }
+  }
+  return out;
+}
+
+std::string serialize_request(const Headers& head, bool has_body, Http1Framing& framing) {
+  const std::string* method = find_header(head, ":method");
+  const std::string* path = find_header(head, ":path");
+  const std::string* authority = find_header(head, ":authority");
+  std::string out = fmt::format("{} {} HTTP/1.1\r\n", method != nullptr ? *method : "GET",
+                                path != nullptr ? *path : "/");
+  if (authority != nullptr) {
+    out += "host: " + *authority + "\r\n";
+  }
+  append_fields(out, head);
+  framing = Http1Framing::None;
+  if (find_header(head, "content-length") != nullptr) {
+    framing = Http1Framing::ContentLength;
+  } else if (has_body) {
+    framing = Http1Framing::Chunked;
+    out += "transfer-encoding: chunked\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+std::string serialize_response(const Headers& head, bool has_body, bool request_was_head,
+                               int client_version_minor, bool close, Http1Framing& framing) {
+  const std::string* code = find_header(head, ":status");
+  int status = 0;
+  if (code != nullptr) {
+    status = std::atoi(code->c_str());
+  }
+  std::string out = fmt::format("HTTP/1.1 {} {}\r\n", status, reason_phrase(status));
+  append_fields(out, head);
+  framing = Http1Framing::None;
+  bool informational = status >= 100 && status < 200;
+  if (!informational && !request_was_head && status != 204 && status != 304) {
+    if (find_header(head, "content-length") != nullptr) {
+      framing = Http1Framing::ContentLength;
+    } else if (has_body && client_version_minor >= 1) {
+      framing = Http1Framing::Chunked;
+      out += "transfer-encoding: chunked\r\n";
+    } else if (has_body) {
+      framing = Http1Framing::UntilClose;
+      close = true;
+    } else {
+      out += "content-length: 0\r\n";
+    }
+  }
+  if (close && !informational) {
+    out += "connection: close\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+void append_body(std::string& out, Http1Framing framing, std::span<const uint8_t> data) {
+  if (data.empty() || framing == Http1Framing::None) {
+    return;
+  }
+  if (framing == Http1Framing::Chunked) {
+    out += fmt::format("{:x}\r\n", data.size());
+  }
+  out.append(reinterpret_cast<const char*>(data.data()), data.size());
+  if (framing == Http1Framing::Chunked) {
+    out += "\r\n";
+  }
+}
+
+void append_body_end(std::string& out, Http1Framing framing, const Headers& trailers) {
+  if (framing != Http1Framing::Chunked) {
+    return;
+  }
+  out += "0\r\n";
+  append_fields(out, trailers);
+  out += "\r\n";
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
+  }
+}
+
+}  // namespace weft::l7
