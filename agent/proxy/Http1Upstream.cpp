@@ -138,8 +138,13 @@ void Http1Upstream::parse() {
   }
 }
 
+// The parser's callbacks: the exchange may let go of this connection from inside any of them
+// (a retried answer), after which the rest of the response is dropped.
 void Http1Upstream::on_head(l7::Http1Head head) {
   informational_ = head.status >= 100 && head.status < 200;
+  if (events_ == nullptr) {
+    return;
+  }
   if (informational_) {
     if (head.status != 101) {
       events_->on_headers(l7::response_to_h2(head), false);
@@ -152,13 +157,17 @@ void Http1Upstream::on_head(l7::Http1Head head) {
 }
 
 void Http1Upstream::on_body(std::span<const uint8_t> data) {
-  unconsumed_ += data.size();
-  events_->on_data(data);
+  if (events_ != nullptr) {
+    unconsumed_ += data.size();
+    events_->on_data(data);
+  }
 }
 
 void Http1Upstream::on_trailers(l7::Headers trailers) {
   trailers_seen_ = true;
-  events_->on_headers(std::move(trailers), true);
+  if (events_ != nullptr) {
+    events_->on_headers(std::move(trailers), true);
+  }
 }
 
 void Http1Upstream::on_message_end() {
@@ -166,7 +175,7 @@ void Http1Upstream::on_message_end() {
     return;  // a 100 Continue ended: the final response follows
   }
   response_done_ = true;
-  if (response_has_body_ && !trailers_seen_) {
+  if (events_ != nullptr && response_has_body_ && !trailers_seen_) {
     events_->on_end_stream();
   }
   maybe_done();

@@ -14,6 +14,9 @@ struct HttpTarget {
   FlowPlan plan;
   std::vector<agent::RequestSeries> series;  ///< this reporter's, and the destination's when local
   bool http1 = false;  ///< the app is spoken to in HTTP/1.1 (the client spoke it)
+  /// false: the Service has no endpoint to send to (none ready, or every one ejected); the
+  /// target only names the Service, so that the 503 is counted with it.
+  bool reachable = true;
   prometheus::Counter* retries = nullptr;    ///< weft_request_retries_total of these labels
   prometheus::Counter* ejections = nullptr;  ///< weft_endpoint_ejections_total of these labels
 

@@ -191,7 +191,7 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   if (routed.no_backend) {
     return respond_locally(500, kGrpcUnavailable, "the matching route has no backend");
   }
-  if (target_ == nullptr) {
+  if (target_ == nullptr || !target_->reachable) {
     return respond_locally(503, kGrpcUnavailable, "no healthy upstream");
   }
   if (!target_->plan.denied.empty()) {
@@ -288,7 +288,7 @@ void L7Exchange::resend() {
   }
   Routed routed = owner_.route(original_head_, &failed_endpoint_);
   target_ = std::move(routed.target);
-  if (target_ == nullptr) {
+  if (target_ == nullptr || !target_->reachable) {
     respond_locally(503, kGrpcUnavailable, "no healthy upstream");
     check_finished();
     return;

@@ -127,6 +127,7 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
     }
   }
   if (r.endpoints.empty()) {
+    out.target = unreachable(view, *r.service, dialled);
     return out;
   }
   auto now = l7::PeakEwma::Clock::now();
@@ -138,7 +139,8 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
     }
   }
   if (admitted_.empty()) {
-    return out;  // every endpoint is ejected: fail fast
+    out.target = unreachable(view, *r.service, dialled);  // every endpoint is ejected: fail fast
+    return out;
   }
   if (avoid != nullptr && admitted_.size() > 1) {
     std::erase_if(admitted_, [&](std::size_t k) { return r.endpoints[k].addr == *avoid; });
@@ -156,6 +158,18 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
   }
   out.target = cached;
   return out;
+}
+
+std::shared_ptr<HttpTarget> OutboundHttp::unreachable(const NodeView& view,
+                                                      const discovery::Service& service,
+                                                      const SockAddr& dialled) {
+  std::shared_ptr<HttpTarget>& cached = targets_[TargetKey{SockAddr{}, dialled}];
+  if (!cached) {
+    cached = std::make_shared<HttpTarget>(plan_to(view, *pod_, dialled, nullptr, service.fqdn()),
+                                          worker_.context().request_metrics);
+    cached->reachable = false;
+  }
+  return cached;
 }
 
 Result<UpstreamLink> OutboundHttp::upstream(const HttpTarget& target) {

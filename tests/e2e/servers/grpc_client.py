@@ -15,8 +15,8 @@ Streaming calls run on C threads (grpc has no futures for them).
 
 Prints one JSON object and exits 0 even when calls fail (the test asserts on it):
   {"method", "calls", "ok", "failed", "by_pod": {pod: calls}, "by_peer": {ip: calls},
-   "codes": {status name: calls}, "errors": [first few], "p50_ms", "p99_ms", "max_ms",
-   "elapsed_s"}
+   "codes": {status name: calls}, "errors": [first few], "min_ms", "p50_ms", "p99_ms",
+   "max_ms", "elapsed_s"}
 streaming methods add "messages_per_call": [messages received (collect: the count the server
 reported) for each call, in completion order].
 A call is ok when its status is OK and its reply is right: say names a pod, stream delivers M
@@ -72,7 +72,8 @@ class Results:
             return round(lat[int(p * (len(lat) - 1))], 3) if lat else None
         out = {"method": args.method, "calls": args.calls, "ok": self.ok,
                "failed": args.calls - self.ok, "by_pod": self.by_pod, "by_peer": self.by_peer,
-               "codes": self.codes, "errors": self.errors, "p50_ms": pct(0.50),
+               "codes": self.codes, "errors": self.errors,
+               "min_ms": round(lat[0], 3) if lat else None, "p50_ms": pct(0.50),
                "p99_ms": pct(0.99), "max_ms": round(lat[-1], 3) if lat else None,
                "elapsed_s": round(elapsed, 3)}
         if args.method != "say":
