@@ -1,9 +1,11 @@
-"""What the bench scripts share: the e2e harness import, the pinned loads (wrk, iperf3) and
-their parsers, the backends (nginx, iperf3 -s), CPU and memory of proxy processes from /proc,
-the environment header, the result file and the run-and-clean-up wrapper of main().
+"""What the bench scripts share: the e2e harness import, the pinned loads (wrk, h2load,
+iperf3) and their parsers, the backends (nginx, iperf3 -s), the mTLS peer pairs (certificates,
+TLS settings, starting both sides of an nginx or HAProxy pair), CPU and memory of proxy
+processes from /proc, the agents' warn/error lines, formatting, the environment header, the
+result file and the run-and-clean-up wrapper of main().
 
-l4_bench.py and cross_node_bench.py import it (bench/ is on sys.path when a script in it
-runs); it puts tests/e2e on sys.path so `from harness import ...` works after it.
+l4_bench.py, cross_node_bench.py and l7_bench.py import it (bench/ is on sys.path when a script
+in it runs); it puts tests/e2e on sys.path so `from harness import ...` works after it.
 """
 import atexit
 import datetime
@@ -21,6 +23,8 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 
+from cryptography import x509  # noqa: E402
+from harness import certs  # noqa: E402
 from harness import cleanup as cleanup_mod  # noqa: E402
 from harness import paths, preflight, procs  # noqa: E402
 from harness.cluster import Cluster  # noqa: E402
@@ -51,7 +55,7 @@ http {{
         listen {port} reuseport;
         location / {{ default_type text/plain; return 200 "hello from weft bench\\n"; }}
     }}
-}}
+{extra}}}
 """
 
 
@@ -94,6 +98,55 @@ def wrk_argv(url, connections, seconds, close=False):
     return argv + [url]
 
 
+def h2load_argv(url, clients, streams, seconds, log_file, body_file=None, headers=()):
+    """`h2load -t1 -cC -mM -DSs --log-file F URL` (h2c prior knowledge for an http:// URL);
+    body_file makes every request a POST of that file's bytes, headers are `name: value`."""
+    argv = ["h2load", "-t1", f"-c{clients}", f"-m{streams}", f"-D{seconds}",
+            "--log-file", log_file]
+    if body_file:
+        argv += ["-d", body_file]
+    for h in headers:
+        argv += ["-H", h]
+    return argv + [url]
+
+
+def percentile(sorted_values, q):
+    """The q-th percentile (0..100) of an ascending list, nearest rank."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, min(len(sorted_values), int(-(-q * len(sorted_values) // 100))))
+    return float(sorted_values[rank - 1])
+
+
+def parse_h2load(out, log_file):
+    """requests/s, requests done, p50/p99 latency (µs) and failures from h2load's output and
+    its --log-file (one line per finished request: start µs, status, µs to the end of the
+    response). h2load itself only prints min/max/mean/sd; the percentiles come from the log.
+    Requests h2load counts as failed or errored, timeouts and non-2xx statuses go to
+    "errors" (h2load does not look at gRPC trailers)."""
+    m = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out)
+    r = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
+    st = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    if not (m and r and st):
+        raise ValueError(f"unparsable h2load output:\n{out}")
+    durations = []
+    with open(log_file) as f:
+        for line in f:
+            cols = line.split("\t")
+            if len(cols) >= 3:
+                durations.append(int(cols[2]))
+    durations.sort()
+    failed, errored, timeout = int(r.group(5)), int(r.group(6)), int(r.group(7))
+    non2xx = sum(int(st.group(i)) for i in (2, 3, 4))
+    errors = " ".join(f"{name}={n}" for name, n in (("failed", failed), ("errored", errored),
+                                                     ("timeout", timeout), ("non2xx", non2xx))
+                      if n)
+    return {"rps": float(m.group(1)), "requests": int(r.group(3)),
+            "p50_us": percentile(durations, 50), "p99_us": percentile(durations, 99),
+            "errors": errors}
+
+
 def iperf_argv(host, port, seconds):
     """One iperf3 stream client -> server for `seconds`, JSON output."""
     return ["iperf3", "-c", host, "-p", str(port), "-t", str(seconds), "-J"]
@@ -114,14 +167,16 @@ def run_load(pod, argv, timeout):
 # Backends
 
 
-def start_nginx(pod, workdir, cleanup, name="nginx", port=HTTP_PORT, ready=None):
+def start_nginx(pod, workdir, cleanup, name="nginx", port=HTTP_PORT, ready=None, extra=""):
     """nginx (NGINX_CONF: 1 worker, sendfile off, 22-byte `return 200`) in pod, pinned to
-    SERVER_CPU; waits for ready() (default: the port listens in the pod)."""
+    SERVER_CPU; waits for ready() (default: the port listens in the pod). extra: more of the
+    http block (e.g. server blocks), formatted with dir= the nginx run directory (so literal
+    braces are doubled); written as latin-1, so a str may carry any byte, NUL included."""
     d = os.path.join(workdir, name)
     os.makedirs(d)
     conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(dir=d, port=port))
+    with open(conf, "w", encoding="latin-1") as f:
+        f.write(NGINX_CONF.format(dir=d, port=port, extra=extra.format(dir=d)))
     svc = procs.Service(pod.exec_argv(pinned(SERVER_CPU, ["nginx", "-c", conf, "-p", d])),
                         os.path.join(d, "stderr.log"), f"{name} in {pod.name}")
     cleanup.push(f"stop {svc.name}", svc.stop)
@@ -212,12 +267,162 @@ NO_PROXY = ProcSet(())
 
 
 # ---------------------------------------------------------------------------------------------
+# mTLS peer pairs: the sidecar pattern done by nginx or HAProxy (client side in the client pod,
+# server side in the server pod, TLS 1.3 with client certificates between them)
+
+# The suite weft's agents negotiate with each other; the pairs are held to it too, so the
+# comparison is not AES-128 against their default AES-256.
+PEER_CIPHERSUITE = "TLS_AES_128_GCM_SHA256"
+SERVER_NAME = "server.bench.local"
+CLIENT_NAME = "client.bench.local"
+PAIRS = ("nginx-pair", "haproxy-pair")
+
+
+def write_pair_certs(directory):
+    """A bench CA and server/client leaves in directory: ca.crt, {server,client}.{crt,key}
+    for nginx, {server,client}.pem (cert + key) for HAProxy."""
+    ca = certs.new_ca("weft bench peers CA")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "ca.crt"), "wb") as f:
+        f.write(ca.cert_pem())
+    for stem, name in (("server", SERVER_NAME), ("client", CLIENT_NAME)):
+        pair = certs.new_leaf(ca, x509.DNSName(name))
+        pair.write(directory, stem)
+        fd = os.open(os.path.join(directory, f"{stem}.pem"),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pair.cert_pem() + pair.key_pem())
+
+
+def nginx_tls_client(prefix, certs_dir, indent="    "):
+    """The client side's upstream TLS directives (prefix `proxy_ssl` for stream and http
+    proxy_pass, `grpc_ssl` for grpc_pass): TLS 1.3 only, PEER_CIPHERSUITE, the client
+    certificate, the server's chain and name verified, sessions reused."""
+    lines = [f"{prefix}_protocols TLSv1.3;",
+             f"{prefix}_conf_command Ciphersuites {PEER_CIPHERSUITE};",
+             f"{prefix}_certificate {certs_dir}/client.crt;",
+             f"{prefix}_certificate_key {certs_dir}/client.key;",
+             f"{prefix}_trusted_certificate {certs_dir}/ca.crt;",
+             f"{prefix}_verify on;",
+             f"{prefix}_name {SERVER_NAME};",
+             f"{prefix}_server_name on;",
+             f"{prefix}_session_reuse on;"]
+    return "\n".join(indent + line for line in lines)
+
+
+def nginx_tls_server(certs_dir, cache, indent="    "):
+    """The server side's listener TLS directives: TLS 1.3 only, PEER_CIPHERSUITE, the server
+    certificate, a client certificate from the bench CA required, a session cache."""
+    lines = ["ssl_protocols TLSv1.3;",
+             f"ssl_conf_command Ciphersuites {PEER_CIPHERSUITE};",
+             f"ssl_certificate {certs_dir}/server.crt;",
+             f"ssl_certificate_key {certs_dir}/server.key;",
+             f"ssl_client_certificate {certs_dir}/ca.crt;",
+             "ssl_verify_client on;",
+             f"ssl_session_cache shared:{cache}:1m;"]
+    return "\n".join(indent + line for line in lines)
+
+
+HAPROXY_GLOBAL = f"""global
+    nbthread 1
+    maxconn 8000
+    ssl-default-bind-options ssl-min-ver TLSv1.3
+    ssl-default-server-options ssl-min-ver TLSv1.3
+    ssl-default-bind-ciphersuites {PEER_CIPHERSUITE}
+    ssl-default-server-ciphersuites {PEER_CIPHERSUITE}
+"""
+
+
+def haproxy_tls_client(certs_dir):
+    """A `server` line's TLS options on the client side: TLS 1.3 with the client certificate,
+    the server's chain and name verified."""
+    return (f"ssl crt {certs_dir}/client.pem ca-file {certs_dir}/ca.crt verify required "
+            f"verifyhost {SERVER_NAME} sni str({SERVER_NAME}) ssl-min-ver TLSv1.3")
+
+
+def haproxy_tls_server(certs_dir):
+    """A `bind` line's TLS options on the server side: TLS 1.3, a client certificate from the
+    bench CA required."""
+    return (f"ssl crt {certs_dir}/server.pem ca-file {certs_dir}/ca.crt verify required "
+            "ssl-min-ver TLSv1.3")
+
+
+def nginx_side(pod, conf, run_dir, name):
+    """nginx -c conf in pod pinned to SERVER_CPU (its master forks the worker)."""
+    return procs.Service(pod.exec_argv(pinned(
+        SERVER_CPU, ["nginx", "-c", conf, "-p", run_dir, "-e", f"{run_dir}/error.log"])),
+        os.path.join(run_dir, "stderr.log"), name)
+
+
+def haproxy_side(pod, conf, run_dir, name):
+    """haproxy -db -f conf in pod pinned to SERVER_CPU."""
+    return procs.Service(pod.exec_argv(pinned(SERVER_CPU, ["haproxy", "-db", "-f", conf])),
+                         os.path.join(run_dir, "stderr.log"), name)
+
+
+def start_pair(workdir, cleanup, way, sides, through, timeout=15):
+    """Starts one pair. sides: [(side name, pod, config text)], server side first (nginx or
+    HAProxy after way's first word); each gets <workdir>/<way>-<side>/ for its config, pid
+    file and logs. Then polls through() (a call through the pair) until it is truthy, failing
+    early if a side exited. Returns the ProcSet of every process of every side (an nginx
+    master and its worker) and the config paths."""
+    kind = way.split("-")[0]
+    start_side = {"nginx": nginx_side, "haproxy": haproxy_side}[kind]
+    services, confs = [], []
+    for side, pod, text in sides:
+        run_dir = os.path.join(workdir, f"{way}-{side}")
+        os.makedirs(run_dir)
+        conf = os.path.join(run_dir, f"{kind}.conf")
+        with open(conf, "w") as f:
+            f.write(text.replace("{run}", run_dir))
+        svc = start_side(pod, conf, run_dir, f"{kind} {side} side of {way} in {pod.name}")
+        cleanup.push(f"stop {svc.name}", svc.stop)
+        services.append(svc)
+        confs.append(conf)
+
+    def ready():
+        for svc in services:
+            if not svc.alive():
+                raise RuntimeError(f"{svc.name} exited: {svc.log()}")
+        return through()
+    procs.wait_until(ready, timeout, interval=0.3, what=f"a call through the {way}")
+    return ProcSet([pid for svc in services for pid in session_pids(svc.pid)]), confs
+
+
+def agent_log_problems(nodes):
+    """The warn and error lines the nodes' agents logged (a bench should make none)."""
+    out = []
+    for node in nodes:
+        if node.agent is None:
+            continue
+        with open(node.agent.log_path, errors="replace") as f:
+            out += [f"{node.name}: {line.strip()}" for line in f
+                    if re.search(r"Z \S+ (warn|error) ", line)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Reports, results, main()
 
 
 def median(samples, key):
     """Median of one key over a list of sample dicts."""
     return statistics.median(s[key] for s in samples)
+
+
+def ratio(a, b):
+    """a/b as `1.23x`, or n/a."""
+    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
+
+
+def ms(us):
+    """Microseconds as `1.23 ms`."""
+    return f"{us / 1000:.2f} ms"
+
+
+def cpu_cell(way, value, fmt):
+    """A proxy CPU cell: — for direct (no proxy)."""
+    return "—" if way == "direct" else fmt.format(value)
 
 
 def environment_line():

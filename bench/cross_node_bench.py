@@ -21,19 +21,17 @@ or both ends of the pair) around each measured run.
 import argparse
 import math
 import os
-import re
 import sys
 
 import benchlib
-from benchlib import CLK_TCK, HTTP_PORT, IPERF_PORT, SERVER_CPU, median
-from cryptography import x509
-from harness import certs, manifests, paths, procs
+from benchlib import (CLK_TCK, HTTP_PORT, IPERF_PORT, PAIRS, PEER_CIPHERSUITE, SERVER_CPU, median,
+                      cpu_cell as _cpu, ms as _ms, ratio as _x)
+from harness import manifests, paths, procs
 from harness.metrics import delta
 from harness.scenarios import deployment_pods, two_nodes
 
 NAMESPACE = "bench"
 WAYS = ("direct", "weft", "nginx-pair", "haproxy-pair")
-PAIRS = ("nginx-pair", "haproxy-pair")
 LOADS = ("http1", "newconn", "bulk")
 LOAD_TITLES = {"http1": "HTTP/1.1 keep-alive", "newconn": "new connections",
                "bulk": "bulk TCP"}
@@ -41,11 +39,6 @@ LOAD_TITLES = {"http1": "HTTP/1.1 keep-alive", "newconn": "new connections",
 # server side, TLS, listening on the server pod's IP).
 PAIR_PORTS = {"nginx-pair": {HTTP_PORT: (10080, 10443), IPERF_PORT: (10201, 10444)},
               "haproxy-pair": {HTTP_PORT: (20080, 20443), IPERF_PORT: (20201, 20444)}}
-# The suite weft's agents negotiate with each other; the pairs are held to it too, so the
-# comparison is not AES-128 against their default AES-256.
-PEER_CIPHERSUITE = "TLS_AES_128_GCM_SHA256"
-SERVER_NAME = "server.bench.local"
-CLIENT_NAME = "client.bench.local"
 PROXY_PROCESSES = {"direct": "none (kernel only)",
                    "weft": "weft-agent on node1 + weft-agent on node2 (`--workers 1` each)",
                    "nginx-pair": "2 nginx (master + 1 worker each)",
@@ -61,19 +54,12 @@ pid {run}/nginx.pid;
 error_log {run}/error.log warn;
 events {{ worker_connections 8192; }}
 """
+# {certs} stays a placeholder of the templates below (filled by .format with the rest).
 NGINX_CLIENT_SIDE = NGINX_STREAM_HEAD + """stream {{
     proxy_connect_timeout 5s;
     proxy_timeout 300s;
     proxy_ssl on;
-    proxy_ssl_protocols TLSv1.3;
-    proxy_ssl_conf_command Ciphersuites {ciphersuite};
-    proxy_ssl_certificate {certs}/client.crt;
-    proxy_ssl_certificate_key {certs}/client.key;
-    proxy_ssl_trusted_certificate {certs}/ca.crt;
-    proxy_ssl_verify on;
-    proxy_ssl_name {server_name};
-    proxy_ssl_server_name on;
-    proxy_ssl_session_reuse on;
+""" + benchlib.nginx_tls_client("proxy_ssl", "{certs}") + """
     server {{ listen 127.0.0.1:{http_local}; proxy_pass {peer}:{http_tls}; }}
     server {{ listen 127.0.0.1:{iperf_local}; proxy_pass {peer}:{iperf_tls}; }}
 }}
@@ -81,36 +67,19 @@ NGINX_CLIENT_SIDE = NGINX_STREAM_HEAD + """stream {{
 NGINX_SERVER_SIDE = NGINX_STREAM_HEAD + """stream {{
     proxy_connect_timeout 5s;
     proxy_timeout 300s;
-    ssl_protocols TLSv1.3;
-    ssl_conf_command Ciphersuites {ciphersuite};
-    ssl_certificate {certs}/server.crt;
-    ssl_certificate_key {certs}/server.key;
-    ssl_client_certificate {certs}/ca.crt;
-    ssl_verify_client on;
-    ssl_session_cache shared:STREAM_SSL:1m;
+""" + benchlib.nginx_tls_server("{certs}", "STREAM_SSL") + """
     server {{ listen {http_tls} ssl; proxy_pass 127.0.0.1:{http_port}; }}
     server {{ listen {iperf_tls} ssl; proxy_pass 127.0.0.1:{iperf_port}; }}
 }}
 """
-HAPROXY_HEAD = """global
-    nbthread 1
-    maxconn 8000
-    ssl-default-bind-options ssl-min-ver TLSv1.3
-    ssl-default-server-options ssl-min-ver TLSv1.3
-    ssl-default-bind-ciphersuites {ciphersuite}
-    ssl-default-server-ciphersuites {ciphersuite}
-defaults
+HAPROXY_HEAD = benchlib.HAPROXY_GLOBAL + """defaults
     mode tcp
     timeout connect 5s
     timeout client 300s
     timeout server 300s
 """
-# Client side: TLS 1.3 with the client certificate, the server's chain and name verified.
-HAPROXY_TLS_CLIENT = ("ssl crt {certs}/client.pem ca-file {certs}/ca.crt verify required "
-                      "verifyhost {server_name} sni str({server_name}) ssl-min-ver TLSv1.3")
-# Server side: TLS 1.3, a client certificate from the bench CA required.
-HAPROXY_TLS_SERVER = ("ssl crt {certs}/server.pem ca-file {certs}/ca.crt verify required "
-                      "ssl-min-ver TLSv1.3")
+HAPROXY_TLS_CLIENT = benchlib.haproxy_tls_client("{certs}")
+HAPROXY_TLS_SERVER = benchlib.haproxy_tls_server("{certs}")
 HAPROXY_CLIENT_SIDE = HAPROXY_HEAD + """frontend http_local
     bind 127.0.0.1:{http_local}
     default_backend http_tls
@@ -132,22 +101,6 @@ backend http_app
 backend iperf_app
     server app 127.0.0.1:{iperf_port}
 """
-
-
-def write_pair_certs(directory):
-    """A bench CA and server/client leaves in directory: ca.crt, {server,client}.{crt,key}
-    for nginx, {server,client}.pem (cert + key) for HAProxy."""
-    ca = certs.new_ca("weft bench peers CA")
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "ca.crt"), "wb") as f:
-        f.write(ca.cert_pem())
-    for stem, name in (("server", SERVER_NAME), ("client", CLIENT_NAME)):
-        pair = certs.new_leaf(ca, x509.DNSName(name))
-        pair.write(directory, stem)
-        fd = os.open(os.path.join(directory, f"{stem}.pem"),
-                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pair.cert_pem() + pair.key_pem())
 
 
 class CrossNodeBench(benchlib.BenchBase):
@@ -185,11 +138,10 @@ class CrossNodeBench(benchlib.BenchBase):
             self._setup_weft()
         if any(p in self.ways for p in PAIRS):
             self.pair_dir = os.path.join(self.workdir, "pairs")
-            write_pair_certs(self.pair_dir)
-        if "nginx-pair" in self.ways:
-            self._start_pair("nginx-pair", self._nginx_side)
-        if "haproxy-pair" in self.ways:
-            self._start_pair("haproxy-pair", self._haproxy_side)
+            benchlib.write_pair_certs(self.pair_dir)
+        for way in PAIRS:
+            if way in self.ways:
+                self._start_pair(way)
 
     def _start_backends(self, pod):
         d = os.path.join(self.workdir, pod.name)
@@ -219,52 +171,22 @@ class CrossNodeBench(benchlib.BenchBase):
                               "counted as mutual_tls by node1's agent")
         self.proxies["weft"] = benchlib.ProcSet([self.node1.agent.pid, self.node2.agent.pid])
 
-    @staticmethod
-    def _nginx_side(pod, conf, run_dir, name):
-        return procs.Service(pod.exec_argv(benchlib.pinned(
-            SERVER_CPU, ["nginx", "-c", conf, "-p", run_dir, "-e", f"{run_dir}/error.log"])),
-            os.path.join(run_dir, "stderr.log"), name)
-
-    @staticmethod
-    def _haproxy_side(pod, conf, run_dir, name):
-        return procs.Service(pod.exec_argv(benchlib.pinned(
-            SERVER_CPU, ["haproxy", "-db", "-f", conf])), os.path.join(run_dir, "stderr.log"),
-            name)
-
-    def _start_pair(self, way, start_side):
+    def _start_pair(self, way):
         """Server side in the plain server pod, client side in the plain client pod; waits
         for an HTTP call through both; the ProcSet is every process of both."""
         ports = PAIR_PORTS[way]
         values = {"certs": self.pair_dir, "peer": self.plain_server.ip,
-                  "server_name": SERVER_NAME,
                   "http_local": ports[HTTP_PORT][0], "http_tls": ports[HTTP_PORT][1],
                   "iperf_local": ports[IPERF_PORT][0], "iperf_tls": ports[IPERF_PORT][1],
-                  "http_port": HTTP_PORT, "iperf_port": IPERF_PORT,
-                  "ciphersuite": PEER_CIPHERSUITE}
-        kind = way.split("-")[0]
-        templates = {"nginx": (NGINX_SERVER_SIDE, NGINX_CLIENT_SIDE),
-                     "haproxy": (HAPROXY_SERVER_SIDE, HAPROXY_CLIENT_SIDE)}[kind]
-        services = []
-        for side, pod, template in (("server", self.plain_server, templates[0]),
-                                    ("client", self.plain_client, templates[1])):
-            run_dir = os.path.join(self.workdir, f"{way}-{side}")  # config, pid file, logs
-            os.makedirs(run_dir)
-            conf = os.path.join(run_dir, f"{kind}.conf")
-            with open(conf, "w") as f:
-                f.write(template.format(run=run_dir, **values))
-            svc = start_side(pod, conf, run_dir, f"{kind} {side} side in {pod.name}")
-            self.cleanup.push(f"stop {svc.name}", svc.stop)
-            services.append(svc)
+                  "http_port": HTTP_PORT, "iperf_port": IPERF_PORT}
+        server_t, client_t = {"nginx-pair": (NGINX_SERVER_SIDE, NGINX_CLIENT_SIDE),
+                              "haproxy-pair": (HAPROXY_SERVER_SIDE, HAPROXY_CLIENT_SIDE)}[way]
         url = f"http://127.0.0.1:{ports[HTTP_PORT][0]}/"
-
-        def through():
-            for svc in services:
-                if not svc.alive():
-                    raise RuntimeError(f"{svc.name} exited: {svc.log()}")
-            return self.plain_client.curl(url, timeout=2)
-        procs.wait_until(through, 15, interval=0.3, what=f"HTTP through the {way}")
-        self.proxies[way] = benchlib.ProcSet(
-            [pid for svc in services for pid in benchlib.session_pids(svc.pid)])
+        self.proxies[way], _ = benchlib.start_pair(
+            self.workdir, self.cleanup, way,
+            [("server", self.plain_server, server_t.format(run="{run}", **values)),
+             ("client", self.plain_client, client_t.format(run="{run}", **values))],
+            lambda: self.plain_client.curl(url, timeout=2))
 
     # ---- loads --------------------------------------------------------------------------
 
@@ -349,16 +271,7 @@ class CrossNodeBench(benchlib.BenchBase):
             self.whole_run = self._tunnel_counts()
             self.whole_run["server_sessions"] = self.node2.agent.metrics().sum(SESSIONS,
                                                                                 role="server")
-            self.agent_problems = self._agent_log_problems()
-
-    def _agent_log_problems(self):
-        """The warn and error lines both agents logged (a bench should make none)."""
-        out = []
-        for node in (self.node1, self.node2):
-            with open(node.agent.log_path, errors="replace") as f:
-                out += [f"{node.name}: {line.strip()}" for line in f
-                        if re.search(r"Z \S+ (warn|error) ", line)]
-        return out
+            self.agent_problems = benchlib.agent_log_problems((self.node1, self.node2))
 
 
 def _round_line(load, s):
@@ -377,15 +290,6 @@ def _round_line(load, s):
 
 
 # ---- report ---------------------------------------------------------------------------------
-
-
-def _x(a, b):
-    """a/b as `1.23x`, or n/a."""
-    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
-
-
-def _ms(us):
-    return f"{us / 1000:.2f} ms"
 
 
 def _per_handshake(conns, full):
@@ -549,10 +453,6 @@ def report(bench, args):
         lines.append("```")
     lines.append("\n</details>\n")
     return "\n".join(lines), all(ok for _, ok, _ in checks)
-
-
-def _cpu(way, value, fmt):
-    return "—" if way == "direct" else fmt.format(value)
 
 
 def _ways(text):

@@ -15,8 +15,7 @@ import sys
 
 import benchlib
 from benchlib import CLK_TCK, HTTP_PORT, IPERF_PORT, SERVER_CPU, median as _median
-from harness import paths, procs
-from harness.cluster import publish_service
+from harness import manifests, paths, procs
 from harness.scenarios import deployment_pods
 
 CLUSTER_IP = "10.96.0.20"
@@ -42,9 +41,15 @@ class Bench(benchlib.BenchBase):
                              ready=lambda: self.plain.curl(f"http://{self.server.ip}:{HTTP_PORT}/",
                                                            timeout=2))
         benchlib.start_iperf_server(self.server, self.workdir, self.cleanup)
-        publish_service(self.cluster, "server", "bench", CLUSTER_IP,
-                        [("http", 80, HTTP_PORT), ("iperf", IPERF_PORT, IPERF_PORT)],
-                        [self.server], extra_pods=[self.meshed, self.plain])
+        # appProtocol tcp: this bench measures L4 pass-through (bench/run.sh l7 measures HTTP).
+        ports = [("http", 80, HTTP_PORT), ("iperf", IPERF_PORT, IPERF_PORT)]
+        svc = manifests.service("server", "bench", CLUSTER_IP, ports)
+        for port in svc["spec"]["ports"]:
+            port["appProtocol"] = "tcp"
+        self.cluster.publish("server.json", [
+            svc, manifests.endpoint_slice("server", "bench", [self.server],
+                                          [(name, target) for name, _, target in ports])] +
+            [manifests.pod_object(p) for p in (self.server, self.meshed, self.plain)])
         procs.wait_until(lambda: self.meshed.curl(f"http://{CLUSTER_IP}/", timeout=2), 15,
                          what="the Service reachable from the meshed client")
 

@@ -10,10 +10,18 @@
 #     Two nodes (issue 3): direct vs weft (mTLS tunnel) vs an nginx and an HAProxy mTLS pair,
 #     HTTP/1.1 keep-alive, new connections and bulk TCP, plus weft's connections per full TLS
 #     handshake; writes bench/results/<UTC date>-cross-node.md.
+#
+#   bench/run.sh l7 [same options, --connections defaults to 8] [--h2-clients 4] [--h2-streams 10]
+#                   [--loads http1,h2,grpc] [--placements same-node,cross-node]
+#                   [--ways direct,weft,weft-tcp,nginx-pair,haproxy-pair]
+#     L7: HTTP/1.1 (wrk), HTTP/2 (h2load, h2c) and gRPC unary (h2load) direct vs weft (L7) vs
+#     weft as L4 pass-through (appProtocol tcp) vs an nginx and an HAProxy mTLS pair, same node
+#     and across nodes; writes bench/results/<UTC date>-l7.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
   cross-node) shift; exec /usr/bin/python3 bench/cross_node_bench.py "$@" ;;
+  l7) shift; exec /usr/bin/python3 bench/l7_bench.py "$@" ;;
   l4) shift; exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
   *) exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
 esac

@@ -79,10 +79,8 @@ Protocol declared_protocol(std::string_view app_protocol) {
   if (app_protocol == "http2" || app_protocol == "grpc" || app_protocol == "kubernetes.io/h2c") {
     return Protocol::Http2;
   }
-  if (app_protocol == "tcp") {
-    return Protocol::Opaque;
-  }
-  return Protocol::Undecided;
+  // Any other declared protocol (tcp, mysql, redis, tls...) is not HTTP: trusted, no wait.
+  return app_protocol.empty() ? Protocol::Undecided : Protocol::Opaque;
 }
 
 std::string_view protocol_name(Protocol p) {

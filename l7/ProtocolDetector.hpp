@@ -23,8 +23,8 @@ inline constexpr std::size_t kMaxDetectionBytes = 8192;
 Protocol detect_protocol(std::span<const uint8_t> prefix);
 
 /// What a Service port's `appProtocol` declares, so detection can be skipped: `http` (HTTP/1),
-/// `http2`, `grpc` or `kubernetes.io/h2c` (HTTP/2 prior knowledge), `tcp` (opaque). Undecided
-/// for anything else (also empty): detect from the bytes.
+/// `http2`, `grpc` or `kubernetes.io/h2c` (HTTP/2 prior knowledge); any other value (`tcp`,
+/// `mysql`, `tls`...) is opaque. Undecided only when it is empty: detect from the bytes.
 Protocol declared_protocol(std::string_view app_protocol);
 
 std::string_view protocol_name(Protocol p);

@@ -58,7 +58,8 @@ TEST_CASE("appProtocol declares the protocol") {
   CHECK(declared_protocol("kubernetes.io/h2c") == Protocol::Http2);
   CHECK(declared_protocol("tcp") == Protocol::Opaque);
   CHECK(declared_protocol("") == Protocol::Undecided);
-  CHECK(declared_protocol("mysql") == Protocol::Undecided);
+  CHECK(declared_protocol("mysql") == Protocol::Opaque);  // any other declared protocol
+  CHECK(declared_protocol("kubernetes.io/ws") == Protocol::Opaque);
 }
 
 }  // namespace

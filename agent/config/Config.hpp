@@ -33,7 +33,7 @@ struct Config {
   std::vector<uint16_t> exclude_inbound_ports;
   unsigned connect_timeout_ms = 5000;
   /// How long an outbound connection to a Service may stay silent before it is carried as TCP.
-  unsigned protocol_detection_timeout_ms = 100;
+  unsigned protocol_detection_timeout_ms = 1000;
   std::string log_level = "info";
 };
 

@@ -165,14 +165,6 @@ void H2Connection::on_send(int res) {
   }
 }
 
-void H2Connection::abort() {
-  if (!closed_) {
-    linger lg{1, 0};
-    ::setsockopt(socket_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    close(NGHTTP2_CANCEL);
-  }
-}
-
 void H2Connection::close(uint32_t error_code) {
   if (closed_) {
     return;

@@ -52,8 +52,6 @@ class H2Connection final : public H2Carrier {
   void flush_pending() override;
   /// Sends what the session has queued; closes once the session has nothing left to do.
   void flush();
-  /// Resets every stream and closes.
-  void abort();
   bool finished() const { return closed_ && inflight_ == 0; }
   Owner& owner() { return owner_; }
 

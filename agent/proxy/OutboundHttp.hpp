@@ -50,9 +50,6 @@ class OutboundHttp final : public ExchangeOwner,
   /// protocol (weft-destination, weft-forwarded, weft-service-address, weft-protocol); the
   /// app's own weft-* headers are dropped so that no app can forge them.
   l7::Headers upstream_head(l7::Headers head, const HttpTarget& target) override;
-  /// The target that stands for `service` when none of its endpoints can take the request.
-  std::shared_ptr<HttpTarget> unreachable(const NodeView& view, const discovery::Service& service,
-                                          const SockAddr& dialled);
   EndpointState* endpoint(const HttpTarget& target) override;
   void erase(L7Exchange* exchange) override;
 
@@ -64,6 +61,10 @@ class OutboundHttp final : public ExchangeOwner,
   void downstream_finished() override;
 
  private:
+  /// The target that stands for `service` when none of its endpoints can take the request.
+  std::shared_ptr<HttpTarget> unreachable(const NodeView& view, const discovery::Service& service,
+                                          const SockAddr& dialled);
+
   Worker& worker_;
   std::shared_ptr<const agent::MeshedPod> pod_;
   SockAddr service_address_;

@@ -105,19 +105,6 @@ void UpstreamPool::tick(Clock::time_point now) {
   }
 }
 
-void UpstreamPool::abort_all() {
-  for (auto& [key, pool] : pools1_) {
-    for (Pooled1& p : pool) {
-      p.connection->reset(NGHTTP2_CANCEL);
-    }
-  }
-  for (auto& [key, pool] : pools_) {
-    for (Pooled& p : pool) {
-      p.connection->abort();
-    }
-  }
-}
-
 void UpstreamPool::connection_finished(H2Connection& connection) {
   auto k = keys_.find(&connection);
   if (k == keys_.end()) {

@@ -39,8 +39,6 @@ class UpstreamPool final : public H2Connection::Owner, public Http1Upstream::Own
                                    const std::optional<IpAddr>& source = std::nullopt);
   /// Closes connections without streams that have been idle for kIdleTimeout.
   void tick(Clock::time_point now);
-  /// Resets every connection (agent stopping).
-  void abort_all();
   std::size_t size() const { return keys_.size(); }
 
   void connection_finished(H2Connection& connection) override;

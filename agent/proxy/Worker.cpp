@@ -208,6 +208,10 @@ void Worker::Listener::complete(int res, unsigned flags) {
 void Worker::on_accept(Listener& l, int res, unsigned flags) {
   if (res >= 0) {
     Fd downstream(res);
+    // Every proxied write is a whole message or a burst the peer waits for: Nagle would hold
+    // the tail of it back until an ACK (40 ms with a delayed-ACK peer).
+    int one = 1;
+    ::setsockopt(downstream.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (l.closing) {
       reset(std::move(downstream));
     } else if (l.kind == ListenerKind::Outbound) {

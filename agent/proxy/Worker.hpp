@@ -51,7 +51,7 @@ struct WorkerContext {
   uint32_t socket_mark = 0;
   /// How long an outbound connection to a Service may stay silent before it is carried as TCP
   /// (server-speaks-first protocols).
-  unsigned protocol_detection_timeout_ms = 100;
+  unsigned protocol_detection_timeout_ms = 1000;
 };
 
 /// Listeners for one pod on one worker (each is one socket of a SO_REUSEPORT group).

@@ -10,7 +10,7 @@ import pytest
 
 from harness import paths, procs
 from harness.manifests import principal
-from harness.metrics import delta
+from harness.metrics import delta, settled
 from harness.scenarios import grpc_echo_service
 
 CALLS = 3000
@@ -71,12 +71,12 @@ def _wait_requests(agent, before, sc, expected, reporters=("source", "destinatio
                 for reporter, name in queries}
     seen = {}
 
-    def settled():
+    def counted():
         now = agent.metrics()
         seen.update(counts(now))
         return now if all(v == expected for v in seen.values()) else None
     try:
-        return procs.wait_until(settled, 10, what=f"{expected} requests on {reporters}")
+        return procs.wait_until(counted, 10, what=f"{expected} requests on {reporters}")
     except TimeoutError as e:
         lines = [line for line in agent.metrics().text.splitlines()
                  if line.startswith(("weft_request", "# TYPE weft_request"))]
@@ -106,20 +106,6 @@ def _assert_slow_avoided(result, sc):
     assert all(result["by_pod"].get(p.name, 0) > 0 for p in sc.servers[1:]), result
 
 
-def _settled_metrics(agent):
-    """A scrape once the request counters stopped moving: the readiness probe's last call
-    may be counted a moment after its client saw the answer."""
-    last = [None]
-
-    def still():
-        now = agent.metrics()
-        total = now.sum(REQUESTS)
-        same = last[0] is not None and last[0][0] == total
-        last[0] = (total, now)
-        return now if same else None
-    return procs.wait_until(still, 10, interval=0.2, what=f"{REQUESTS} to settle")
-
-
 def _share(result, pod):
     return result["by_pod"].get(pod.name, 0) / CALLS
 
@@ -129,7 +115,7 @@ def test_one_channel_spreads_unary_calls_evenly(cluster):
     sc = grpc_echo_service(cluster, node, replicas=REPLICAS,
                            server_args=lambda i: ["--delay-ms", SERVICE_TIME_MS])
     agent = node.agent
-    before = _settled_metrics(agent)
+    before = settled(agent)
 
     result = sc.grpc(calls=CALLS, concurrency=CONCURRENCY, timeout=10)
     _assert_even(result, sc)
@@ -158,7 +144,7 @@ def test_streaming_calls_stream_through(cluster):
     node = cluster.add_node("node1")
     sc = grpc_echo_service(cluster, node, replicas=REPLICAS)
     agent = node.agent
-    before = _settled_metrics(agent)
+    before = settled(agent)
 
     for method in ("stream", "collect", "chat"):
         result = sc.grpc(method=method, calls=STREAM_CALLS, concurrency=STREAM_CONCURRENCY,
@@ -184,7 +170,7 @@ def test_one_channel_spreads_calls_over_replicas_across_nodes(cluster):
     n1, n2 = _two_nodes(cluster)
     sc = grpc_echo_service(cluster, n1, replicas=REPLICAS, server_node=n2,
                            server_args=lambda i: ["--delay-ms", SERVICE_TIME_MS])
-    before1, before2 = _settled_metrics(n1.agent), _settled_metrics(n2.agent)
+    before1, before2 = settled(n1.agent), settled(n2.agent)
 
     result = sc.grpc(calls=CALLS, concurrency=CONCURRENCY, timeout=10)
     _assert_even(result, sc)

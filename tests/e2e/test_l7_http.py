@@ -24,7 +24,7 @@ import pytest
 
 from harness import paths, procs
 from harness.manifests import principal
-from harness.metrics import delta
+from harness.metrics import delta, settled
 from harness.scenarios import (GRPC_PORT, HTTP_APP_PORT, grpc_echo_service, http_app_service,
                                two_nodes)
 
@@ -77,26 +77,12 @@ def _request_labels(sc, reporter, code="200"):
     }
 
 
-def _settled_metrics(agent):
-    """A scrape once the request counters stopped moving (the readiness probe's request may
-    be counted a moment after its client saw the answer)."""
-    last = [None]
-
-    def still():
-        now = agent.metrics()
-        total = now.sum(REQUESTS)
-        same = last[0] is not None and last[0][0] == total
-        last[0] = (total, now)
-        return now if same else None
-    return procs.wait_until(still, 10, interval=0.3, what=f"{REQUESTS} to settle")
-
-
 def _wait_requests(agent, before, sc, expected, reporters=("source", "destination")):
     """Waits until `agent` counted `expected` 200s for each reporter, in the counter and the
     duration histogram; returns the last scrape."""
     seen = {}
 
-    def settled():
+    def counted():
         now = agent.metrics()
         for reporter in reporters:
             labels = _request_labels(sc, reporter)
@@ -104,7 +90,7 @@ def _wait_requests(agent, before, sc, expected, reporters=("source", "destinatio
                 seen[f"{name}{{reporter={reporter}}}"] = delta(before, now, name, **labels)
         return now if all(v == expected for v in seen.values()) else None
     try:
-        return procs.wait_until(settled, 10, interval=0.3,
+        return procs.wait_until(counted, 10, interval=0.3,
                                 what=f"{expected} requests on {reporters}")
     except TimeoutError as e:
         lines = [line for line in agent.metrics().text.splitlines()
@@ -225,7 +211,7 @@ def _agent_healthy(node):
 def test_one_keepalive_connection_is_balanced_per_request(cluster):
     node = cluster.add_node("node1")
     sc = http_app_service(cluster, node, replicas=2)
-    before = _settled_metrics(node.agent)
+    before = settled(node.agent)
 
     r = sc.client.run(["curl", "-sS", "--fail", "--max-time", "30",
                        "-w", "## %{num_connects} %{http_code}\n"]
@@ -404,7 +390,7 @@ def test_h2c_clients_nghttp_and_h2load(cluster):
     r = sc.client.run(["nghttp", "-nv", _url(sc)], check=False, timeout=30)
     assert r.returncode == 0 and ":status: 200" in r.stdout, f"{r.stdout}\n{r.stderr}"
 
-    before = _settled_metrics(node.agent)
+    before = settled(node.agent)
     served_before = _h2_served(sc)
     summary, out = _h2load(sc)
     assert (summary["succeeded"], summary["failed"], summary["errored"], summary["2xx"]) == \
@@ -444,7 +430,7 @@ def test_h2_garbage_and_rapid_reset_end_only_that_connection(cluster):
 def test_many_http1_connections_share_few_tunnel_sessions_across_nodes(cluster):
     n1, n2 = two_nodes(cluster)
     sc = http_app_service(cluster, n1, replicas=CROSS_REPLICAS, server_node=n2)
-    before1, before2 = _settled_metrics(n1.agent), _settled_metrics(n2.agent)
+    before1, before2 = settled(n1.agent), settled(n2.agent)
 
     r = sc.client.run([paths.PYTHON, paths.HTTP_CLIENT, sc.cluster_ip, str(sc.port),
                        "--connections", str(CROSS_CONNECTIONS),

@@ -21,7 +21,7 @@ import pytest
 
 from harness import manifests as m
 from harness import paths, procs
-from harness.metrics import delta
+from harness.metrics import delta, settled
 from harness.scenarios import (GRPC_SERVICE_PORT, HTTP_APP_PORT, grpc_echo_service,
                                http_app_service)
 
@@ -93,20 +93,6 @@ def _source(sc):
             "source_workload_namespace": sc.namespace, "destination_service": sc.service_host}
 
 
-def _settled_metrics(agent):
-    """A scrape once weft_requests_total stopped moving (the readiness probes' last requests
-    may be counted a moment after their clients saw the answers)."""
-    last = [None]
-
-    def still():
-        now = agent.metrics()
-        total = now.sum(REQUESTS)
-        same = last[0] is not None and last[0][0] == total
-        last[0] = (total, now)
-        return now if same else None
-    return procs.wait_until(still, 10, interval=0.3, what=f"{REQUESTS} to settle")
-
-
 def _wait_counted(agent, before, sc, expected, **labels):
     """Waits until the source side counted `expected` more requests client -> sc with
     `labels`; returns the scrape. The message lists every series on failure."""
@@ -174,7 +160,7 @@ def test_http_route_request_timeout_answers_504(cluster):
         m.route_rule(matches=[m.http_match(path="/delay")],
                      backends=[m.backend(sc.name, PORT)], timeout=ROUTE_TIMEOUT)])
     cluster.publish_and_wait("route-web-timeout.json", [route])
-    before = _settled_metrics(node.agent)
+    before = settled(node.agent)
 
     [(status, seconds)] = _timed_gets(sc.client, _url(sc, f"/delay/{SLOW_MS}"))
     assert status == 504 and 0.4 <= seconds <= 1.5, (
@@ -204,7 +190,7 @@ def test_grpc_route_request_timeout_answers_deadline_exceeded(cluster):
                      backends=[m.backend(sc.name, GRPC_SERVICE_PORT)],
                      timeout=GRPC_ROUTE_TIMEOUT)])
     cluster.publish_and_wait("route-grpc-timeout.json", [route])
-    before = _settled_metrics(node.agent)
+    before = settled(node.agent)
 
     calls = 3
     result = sc.grpc(calls=calls, concurrency=1, timeout=10)
@@ -258,7 +244,7 @@ def test_http_retries_and_ejection_hide_a_failing_replica(cluster):
         m.route_rule(backends=[m.backend(sc.name, PORT)],
                      retry=m.retry_policy([503], attempts=2, backoff="10ms"))])
     cluster.publish_and_wait("route-web-retry.json", [route])
-    before = _settled_metrics(node.agent)
+    before = settled(node.agent)
     failing_before = _app_requests(failing)
 
     began = time.monotonic()
@@ -305,7 +291,7 @@ def test_grpc_retries_and_ejection_hide_a_failing_replica(cluster):
         m.route_rule(backends=[m.backend(sc.name, GRPC_SERVICE_PORT)],
                      retry=m.retry_policy(["UNAVAILABLE"], attempts=2))])
     cluster.publish_and_wait("route-grpc-retry.json", [route])
-    before = _settled_metrics(node.agent)
+    before = settled(node.agent)
 
     began = time.monotonic()
     result = sc.grpc(calls=GRPC_RETRY_CALLS, concurrency=GRPC_RETRY_CONCURRENCY, timeout=10)
@@ -345,7 +331,7 @@ def test_all_replicas_failing_fail_fast(cluster):
     def answered_503():
         return _timed_gets(sc.client, _url(sc), timeout=2)[0][0] == 503
     procs.wait_until(answered_503, 20, interval=0.3, what=f"{_url(sc)} answering 503")
-    before = _settled_metrics(node.agent)
+    before = settled(node.agent)
     apps_before = sum(_app_requests(p) for p in sc.servers)
 
     results = _timed_gets(sc.client, _url(sc), count=WARMUP_REQUESTS + FAST_FAIL_REQUESTS)

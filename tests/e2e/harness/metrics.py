@@ -57,3 +57,20 @@ class Metrics:
 def delta(before, after, name, **labels):
     """after.sum - before.sum for the same query."""
     return after.sum(name, **labels) - before.sum(name, **labels)
+
+
+def settled(agent, name="weft_requests_total", timeout=10, interval=0.2):
+    """A scrape of `agent` once the total of `name` stopped moving between two scrapes: a
+    request a client saw answered may be counted a moment later (tests take their baseline
+    after their readiness probes this way)."""
+    from harness import procs  # procs imports nothing from here; kept local to stay a leaf
+
+    last = [None]
+
+    def still():
+        now = agent.metrics()
+        total = now.sum(name)
+        same = last[0] is not None and last[0][0] == total
+        last[0] = (total, now)
+        return now if same else None
+    return procs.wait_until(still, timeout, interval=interval, what=f"{name} to settle")

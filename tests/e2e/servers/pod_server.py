@@ -8,6 +8,7 @@ Modes:
   sha   raw TCP: reads until EOF, then replies "<sha256 hex> <byte count>\\n" and closes
         (the client has half-closed, so this proves the reverse direction still works)
   udp   UDP: answers each datagram with JSON {"pod", "peer", "bytes"}
+  banner raw TCP, server speaks first: "hello from NAME\n" on accept, then echoes
 Prints "ready <port>" on stdout once listening, then serves until killed.
 """
 import argparse
@@ -92,10 +93,19 @@ def _serve_udp(port, pod_name):
         sock.sendto(reply, peer)
 
 
+def _banner_handler(pod_name):
+    class Handler(_EchoHandler):
+        def handle(self):
+            self.request.sendall(f"hello from {pod_name}\n".encode())
+            super().handle()
+
+    return Handler
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=["http", "echo", "sha", "udp"], required=True)
+    parser.add_argument("--mode", choices=["http", "echo", "sha", "udp", "banner"], required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", required=True, help="pod name reported to clients")
     args = parser.parse_args()
@@ -104,7 +114,7 @@ def main():
         _serve_udp(args.port, args.name)
         return
     handler = {"http": _http_handler(args.name), "echo": _EchoHandler,
-               "sha": _ShaHandler}[args.mode]
+               "sha": _ShaHandler, "banner": _banner_handler(args.name)}[args.mode]
     server = _ThreadingTCPServer(("0.0.0.0", args.port), handler)
     print(f"ready {server.server_address[1]}", flush=True)
     server.serve_forever()
