@@ -44,8 +44,8 @@ PODS = [
      "c2a8e6d4-9b1f-4e7a-b3c5-1d0f8e6a4b03", "10.77.2.2"),
 ]
 # What the demo shows from each agent's /metrics.
-SHOWN_METRICS = ("weft_tcp_", "weft_tls_handshakes_total", "weft_tunnel_sessions",
-                 "weft_identity_certificate_expiry")
+SHOWN_METRICS = ("weft_requests_total", "weft_tcp_", "weft_tls_handshakes_total",
+                 "weft_tunnel_sessions", "weft_identity_certificate_expiry")
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
 
@@ -121,7 +121,7 @@ def call(client):
 
 def show_metrics(nodes):
     for node in nodes:
-        say(f"{node.name}: agent metrics (weft_tcp_*, TLS, tunnel, certificates)",
+        say(f"{node.name}: agent metrics (requests, TCP, TLS, tunnel, certificates)",
             metric_lines(node.agent))
 
 
@@ -150,12 +150,14 @@ def run(args, cluster):
     if set(seen) != {s.name for s in servers}:
         print("demo check FAILED: both echo pods should have answered", file=sys.stderr)
         return 1
+    # curl speaks HTTP: each request crosses to node-b as a stream in the mTLS tunnel, and
+    # node-b's agent counts it as the destination reporter.
     tunnelled = nodes[1].agent.metrics().sum(
-        "weft_tcp_connections_opened_total", reporter="destination",
+        "weft_requests_total", reporter="destination", response_code="200",
         connection_security_policy="mutual_tls",
         source_principal=f"spiffe://cluster.local/ns/{NAMESPACE}/sa/client")
     if not tunnelled:
-        print("demo check FAILED: node-b counted no mutual_tls connection from the client",
+        print("demo check FAILED: node-b counted no mutual_tls request from the client",
               file=sys.stderr)
         return 1
     return 0
