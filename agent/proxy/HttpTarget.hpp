@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "agent/metrics/RequestMetrics.hpp"
+#include "agent/proxy/EndpointLoads.hpp"
 #include "agent/proxy/FlowPlan.hpp"
 
 namespace weft::proxy {
@@ -17,6 +18,9 @@ struct HttpTarget {
   /// false: the Service has no endpoint to send to (none ready, or every one ejected); the
   /// target only names the Service, so that the 503 is counted with it.
   bool reachable = true;
+  /// The endpoint's balancing state (outbound targets only; entries of the worker's
+  /// EndpointLoads never move), so a request does not look it up again.
+  EndpointState* endpoint = nullptr;
   prometheus::Counter* retries = nullptr;    ///< weft_request_retries_total of these labels
   prometheus::Counter* ejections = nullptr;  ///< weft_endpoint_ejections_total of these labels
 

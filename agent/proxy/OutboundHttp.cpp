@@ -132,10 +132,12 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
   }
   auto now = l7::PeakEwma::Clock::now();
   EndpointLoads& states = worker_.endpoint_loads();
+  // One state lookup per endpoint per request: the candidates carry their state pointer.
   admitted_.clear();
   for (std::size_t k = 0; k < r.endpoints.size(); ++k) {
-    if (states.of(r.endpoints[k].addr, now).breaker.admits(now)) {
-      admitted_.push_back(k);
+    EndpointState& state = states.of(r.endpoints[k].addr, now);
+    if (state.breaker.admits(now)) {
+      admitted_.push_back({k, &state});
     }
   }
   if (admitted_.empty()) {
@@ -143,18 +145,20 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
     return out;
   }
   if (avoid != nullptr && admitted_.size() > 1) {
-    std::erase_if(admitted_, [&](std::size_t k) { return r.endpoints[k].addr == *avoid; });
+    std::erase_if(admitted_,
+                  [&](const Candidate& c) { return r.endpoints[c.index].addr == *avoid; });
   }
-  std::size_t i = admitted_[l7::pick_two(admitted_.size(), worker_.random(), [&](std::size_t k) {
-    return states.of(r.endpoints[admitted_[k]].addr, now).load.cost(now);
-  })];
-  const discovery::Endpoint& endpoint = r.endpoints[i];
-  states.of(endpoint.addr, now).breaker.sent(now);
+  const Candidate& chosen =
+      admitted_[l7::pick_two(admitted_.size(), worker_.random(),
+                             [&](std::size_t k) { return admitted_[k].state->load.cost(now); })];
+  const discovery::Endpoint& endpoint = r.endpoints[chosen.index];
+  chosen.state->breaker.sent(now);
   std::shared_ptr<HttpTarget>& cached = targets_[TargetKey{endpoint.addr, dialled}];
   if (!cached) {
     cached = std::make_shared<HttpTarget>(plan_endpoint(view, *pod_, endpoint, *r.service, dialled),
                                           worker_.context().request_metrics);
     cached->http1 = http1_;
+    cached->endpoint = chosen.state;
   }
   out.target = cached;
   return out;
@@ -207,7 +211,7 @@ l7::Headers OutboundHttp::upstream_head(l7::Headers head, const HttpTarget& targ
 }
 
 EndpointState* OutboundHttp::endpoint(const HttpTarget& target) {
-  return &worker_.endpoint_loads().of(target.plan.target, l7::PeakEwma::Clock::now());
+  return target.endpoint;
 }
 
 }  // namespace weft::proxy

@@ -83,7 +83,11 @@ class OutboundHttp final : public ExchangeOwner,
   };
   std::unordered_map<TargetKey, std::shared_ptr<HttpTarget>, TargetKeyHash> targets_;
   std::shared_ptr<const NodeView> targets_view_;  ///< the view targets_ was filled from
-  std::vector<std::size_t> admitted_;  ///< route()'s scratch: endpoints the breakers admit
+  struct Candidate {
+    std::size_t index;     ///< into the Service's endpoints
+    EndpointState* state;  ///< its state in the worker's EndpointLoads
+  };
+  std::vector<Candidate> admitted_;  ///< route()'s scratch: endpoints the breakers admit
   // Last: destroyed first, before the exchanges they report to.
   std::unique_ptr<H2Connection> h2_;
   std::unique_ptr<Http1Downstream> h1_;
