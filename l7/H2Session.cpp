@@ -19,6 +19,8 @@ std::vector<nghttp2_nv> to_nv(const Headers& headers) {
   }
   return nv;
 }
+// nv points into the headers: a temporary would be gone before nghttp2 copies them.
+std::vector<nghttp2_nv> to_nv(Headers&&) = delete;
 
 H2Session& self(void* user) {
   return *static_cast<H2Session*>(user);
@@ -310,7 +312,8 @@ ssize_t H2Session::read_body(nghttp2_session* h2, int32_t id, uint8_t* buf, size
       break;
     case BodyChunk::State::Trailers: {
       *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      auto nv = to_nv(owner->trailers());
+      Headers trailers = owner->trailers();  // nv points into it until nghttp2 copied it
+      auto nv = to_nv(trailers);
       if (nghttp2_submit_trailer(h2, id, nv.data(), nv.size()) != 0) {
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
       }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, builds, and runs every test: unit (doctest), end-to-end (real CNI plugins, netns,
-# BPF, real clients) and the libFuzzer targets for a bounded time under ASan/UBSan.
+# BPF, real clients), the I/O-free unit tests again under ASan/UBSan, and the libFuzzer targets
+# for a bounded time under ASan/UBSan.
 # Usage: tools/test.sh   (as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,12 +10,14 @@ tools/setup.sh
 status=0
 meson test -C build --print-errorlogs --num-processes 1 || status=1
 
-# Fuzz build: clang-16 with libFuzzer + ASan/UBSan, each target for FUZZ_SECONDS.
+# Sanitizer build: clang-16 with ASan/UBSan. Its unit tests (the libraries without I/O) run
+# once, then each libFuzzer target for FUZZ_SECONDS.
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 if [ ! -f build-fuzz/build.ninja ]; then
   CXX=clang++-16 CC=clang-16 meson setup build-fuzz -Dfuzz=true
 fi
 ninja -C build-fuzz
+meson test -C build-fuzz --print-errorlogs || status=1
 fuzz_pass=0
 fuzz_fail=0
 for target in registration_fuzz manifest_fuzz cni_config_fuzz tunnel_request_fuzz \
@@ -38,13 +41,14 @@ done
 python3 - "$fuzz_pass" "$fuzz_fail" <<'PY'
 import json, sys
 passed, failed = int(sys.argv[1]), int(sys.argv[2])
-with open("build/meson-logs/testlog.json") as f:
-    for line in f:
-        r = json.loads(line)
-        if r["result"] == "OK":
-            passed += 1
-        else:
-            failed += 1
+for log in ("build/meson-logs/testlog.json", "build-fuzz/meson-logs/testlog.json"):
+    with open(log) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["result"] == "OK":
+                passed += 1
+            else:
+                failed += 1
 print(f"{passed} passed, {failed} failed")
 PY
 exit $status
