@@ -150,6 +150,7 @@ void Http1Downstream::send_head(const l7::Headers& head, bool has_body) {
   l7::Http1Framing framing = l7::Http1Framing::None;
   io_.write(l7::serialize_response(head, has_body, request_was_head_, version_minor_, close_after,
                                    framing));
+  touch();
   if (informational) {
     return;
   }
@@ -160,7 +161,6 @@ void Http1Downstream::send_head(const l7::Headers& head, bool has_body) {
   response_started_ = true;
   response_done_ = !has_body;
   maybe_finish_exchange();
-  touch();
 }
 
 void Http1Downstream::consume(std::size_t n) {
@@ -183,13 +183,14 @@ void Http1Downstream::detach() {
 }
 
 void Http1Downstream::flush_pending() {
-  if (upgrading_ && exchange_ == nullptr && io_.idle() && !io_.closed()) {
+  if (upgrading_ && exchange_ == nullptr && io_.idle() && io_.backlog() == 0 && !io_.closed()) {
     std::vector<uint8_t> received(head_bytes_.begin(), head_bytes_.end());
     received.insert(received.end(), input_.begin(), input_.end());
     owner_.hand_over(io_.release(), std::move(received));
     return;  // `this` is gone
   }
   pull_response();
+  io_.flush();
   if (closing_ && io_.backlog() == 0) {
     io_.close(/*reset=*/false);
   }

@@ -69,6 +69,7 @@ void Http1Upstream::start(const l7::Headers& head, bool has_body, l7::H2Stream& 
 void Http1Upstream::flush_pending() {
   if (connected_) {
     pull_request();
+    io_.flush();
   }
   if (closing_ && !io_.closed()) {
     io_.close(/*reset=*/false);

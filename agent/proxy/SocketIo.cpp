@@ -82,7 +82,10 @@ void SocketIo::write(std::string_view bytes) {
     return;
   }
   queued_.append(bytes);
-  if (!send_armed_) {
+}
+
+void SocketIo::flush() {
+  if (!send_armed_ && !closed_ && !queued_.empty()) {
     arm_send();
   }
 }

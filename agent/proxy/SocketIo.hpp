@@ -1,6 +1,6 @@
 // One TCP socket's I/O on the worker's io_uring for a protocol that reads into its own parser
-// and writes byte strings: connect with a timeout, one recv at a time, writes queued behind
-// the one send in flight.
+// and writes byte strings: connect with a timeout, one recv at a time, writes gathered until
+// the owner flushes and queued behind the one send in flight.
 #pragma once
 
 #include <linux/time_types.h>
@@ -47,8 +47,12 @@ class SocketIo {
   void connect(const SockAddr& target, unsigned timeout_ms);
   /// Arms a recv unless one is in flight.
   void read();
-  /// Queues `bytes` behind what is being sent.
+  /// Queues `bytes` behind what is being sent; nothing leaves before flush().
   void write(std::string_view bytes);
+  /// Sends what write() queued unless a send is in flight (its completion sends the rest).
+  /// Owners flush once per turn of the worker, so that a response head and its body, written
+  /// separately, leave in one send and wake the peer once.
+  void flush();
   /// Bytes written and not yet sent.
   std::size_t backlog() const { return sending_.size() - sent_ + queued_.size(); }
   /// Stops all I/O: shuts the socket down (with RST when `reset`); in-flight requests complete
