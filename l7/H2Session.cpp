@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <string_view>
+#include <utility>
 
 namespace weft::l7 {
 namespace {
 
 /// RFC 9113 §6.5.2: each header counts its name, its value and 32 octets of overhead.
 constexpr std::size_t kHeaderOverhead = 32;
+/// Room reserved for a header block: a gRPC request carries about ten fields.
+constexpr std::size_t kTypicalHeaders = 16;
 
 std::vector<nghttp2_nv> to_nv(const Headers& headers) {
   std::vector<nghttp2_nv> nv;
@@ -164,7 +167,9 @@ void H2Session::reset(int32_t id, uint32_t error_code) {
 
 void H2Session::detach(int32_t id) {
   streams_.erase(id);
-  incoming_.erase(id);
+  if (incoming_.id == id) {
+    incoming_ = {};
+  }
   if (nghttp2_session_find_stream(h2_, id) != nullptr) {
     nghttp2_submit_rst_stream(h2_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
   }
@@ -182,7 +187,7 @@ void H2Session::goaway(uint32_t error_code) {
 void H2Session::close_all(uint32_t error_code) {
   auto streams = std::move(streams_);
   streams_.clear();
-  incoming_.clear();
+  incoming_ = {};
   for (auto& [id, s] : streams) {
     s->on_close(error_code);
   }
@@ -198,7 +203,9 @@ int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, vo
   if (frame->hd.type != NGHTTP2_HEADERS) {
     return 0;
   }
-  s.incoming_[frame->hd.stream_id] = Incoming{};
+  s.incoming_ = {};
+  s.incoming_.id = frame->hd.stream_id;
+  s.incoming_.headers.reserve(kTypicalHeaders);
   return 0;
 }
 
@@ -206,11 +213,10 @@ int H2Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const uin
                          size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
                          void* user) {
   H2Session& s = self(user);
-  auto it = s.incoming_.find(frame->hd.stream_id);
-  if (it == s.incoming_.end()) {
+  Incoming& in = s.incoming_;
+  if (in.id != frame->hd.stream_id) {
     return 0;
   }
-  Incoming& in = it->second;
   in.size += namelen + valuelen + kHeaderOverhead;
   if (in.size > s.limits_.max_header_list) {
     in.too_large = true;
@@ -227,12 +233,10 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
   int32_t id = frame->hd.stream_id;
   bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame->hd.type == NGHTTP2_HEADERS) {
-    auto it = s.incoming_.find(id);
-    if (it == s.incoming_.end()) {
+    if (s.incoming_.id != id) {
       return 0;
     }
-    Incoming in = std::move(it->second);
-    s.incoming_.erase(it);
+    Incoming in = std::exchange(s.incoming_, {});
     bool request = s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST;
     if (in.too_large) {
       if (request) {
@@ -277,7 +281,9 @@ int H2Session::on_data_chunk(nghttp2_session* h2, uint8_t, int32_t id, const uin
 
 int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code, void* user) {
   H2Session& s = self(user);
-  s.incoming_.erase(id);
+  if (s.incoming_.id == id) {
+    s.incoming_ = {};
+  }
   auto it = s.streams_.find(id);
   if (it == s.streams_.end()) {
     return 0;

@@ -142,7 +142,10 @@ class H2Session {
   H2Stream* stream(int32_t id) const;
   nghttp2_data_provider provider();
 
+  /// The header block being received. HTTP/2 sends one block at a time per connection
+  /// (CONTINUATION frames follow their HEADERS with nothing in between), so one is enough.
   struct Incoming {
+    int32_t id = 0;  ///< 0: none
     Headers headers;
     std::size_t size = 0;
     bool too_large = false;
@@ -153,8 +156,8 @@ class H2Session {
   Acceptor* acceptor_;
   nghttp2_session* h2_ = nullptr;
   std::unordered_map<int32_t, H2Stream*> streams_;
-  std::unordered_map<int32_t, Incoming> incoming_;  ///< header blocks being received
-  std::vector<uint8_t>* producing_ = nullptr;       ///< produce()'s output, for on_send_data
+  Incoming incoming_;
+  std::vector<uint8_t>* producing_ = nullptr;  ///< produce()'s output, for on_send_data
   std::size_t batch_ = SIZE_MAX;
 };
 

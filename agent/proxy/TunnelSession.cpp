@@ -429,10 +429,14 @@ void TunnelSession::touch() {
 
 l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
                                            bool /*end_stream*/) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  ::getpeername(socket_.get(), reinterpret_cast<sockaddr*>(&ss), &len);
-  auto source = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  if (!source_) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getpeername(socket_.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      source_ = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    }
+  }
+  const std::optional<SockAddr>& source = source_;
   const std::string* method = l7::find_header(head, ":method");
   if (method != nullptr && *method != "CONNECT" && source) {
     if (!http_) {

@@ -131,6 +131,7 @@ class TunnelSession final : public tunnel::TicketSink,
   std::unordered_map<int32_t, std::unique_ptr<TunnelStream>> streams_;
   std::unique_ptr<InboundHttp> http_;  ///< server: HTTP requests, created on the first one
   std::vector<int32_t> touched_;       ///< ids reap() looks at (see stream_touched)
+  std::optional<SockAddr> source_;     ///< server: the calling agent's address, read once
 
   sockaddr_storage peer_addr_{};
   socklen_t peer_addr_len_ = 0;
