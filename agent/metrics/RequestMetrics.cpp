@@ -9,6 +9,10 @@ namespace {
 const prometheus::Histogram::BucketBoundaries kBuckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
+std::string_view name(RequestProtocol protocol) {
+  return protocol == RequestProtocol::Grpc ? "grpc" : "http";
+}
+
 }  // namespace
 
 RequestMetrics::RequestMetrics(prometheus::Registry& registry)
@@ -29,17 +33,17 @@ RequestMetrics::RequestMetrics(prometheus::Registry& registry)
                      .Help("Times an endpoint was ejected after consecutive failures")
                      .Register(registry)) {}
 
-prometheus::Counter& RequestMetrics::retries(const FlowLabels& labels) {
-  return retries_.Add(to_prometheus(labels, "http"));
+prometheus::Counter& RequestMetrics::retries(const FlowLabels& labels, RequestProtocol protocol) {
+  return retries_.Add(to_prometheus(labels, name(protocol)));
 }
 
-prometheus::Counter& RequestMetrics::ejections(const FlowLabels& labels) {
-  return ejections_.Add(to_prometheus(labels, "http"));
+prometheus::Counter& RequestMetrics::ejections(const FlowLabels& labels, RequestProtocol protocol) {
+  return ejections_.Add(to_prometheus(labels, name(protocol)));
 }
 
 RequestMetrics::Handles RequestMetrics::resolve(const FlowLabels& labels, RequestProtocol protocol,
                                                 int response_code, int grpc_status) {
-  auto l = to_prometheus(labels, protocol == RequestProtocol::Grpc ? "grpc" : "http");
+  auto l = to_prometheus(labels, name(protocol));
   l.emplace("response_code", std::to_string(response_code));
   l.emplace("grpc_response_status", grpc_status < 0 ? std::string() : std::to_string(grpc_status));
   return {&total_.Add(l), &duration_.Add(l, kBuckets)};

@@ -32,9 +32,10 @@ class RequestMetrics {
   Handles resolve(const FlowLabels& labels, RequestProtocol protocol, int response_code,
                   int grpc_status);
   /// weft_request_retries_total: requests sent again to another try.
-  prometheus::Counter& retries(const FlowLabels& labels);
-  /// weft_endpoint_ejections_total: times the circuit breaker took the endpoint out.
-  prometheus::Counter& ejections(const FlowLabels& labels);
+  prometheus::Counter& retries(const FlowLabels& labels, RequestProtocol protocol);
+  /// weft_endpoint_ejections_total: times the circuit breaker took the endpoint out, labelled
+  /// with the protocol of the request whose failure ejected it.
+  prometheus::Counter& ejections(const FlowLabels& labels, RequestProtocol protocol);
 
  private:
   prometheus::Family<prometheus::Counter>& total_;

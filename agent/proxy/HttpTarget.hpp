@@ -1,6 +1,8 @@
 // Where the requests to one destination go and the metric series they count in.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <vector>
 
 #include "agent/metrics/RequestMetrics.hpp"
@@ -21,17 +23,39 @@ struct HttpTarget {
   /// The endpoint's balancing state (outbound targets only; entries of the worker's
   /// EndpointLoads never move), so a request does not look it up again.
   EndpointState* endpoint = nullptr;
-  prometheus::Counter* retries = nullptr;    ///< weft_request_retries_total of these labels
-  prometheus::Counter* ejections = nullptr;  ///< weft_endpoint_ejections_total of these labels
 
-  HttpTarget(FlowPlan p, agent::RequestMetrics& metrics) : plan(std::move(p)) {
-    retries = &metrics.retries(plan.labels);
-    ejections = &metrics.ejections(plan.labels);
+  HttpTarget(FlowPlan p, agent::RequestMetrics& metrics) : plan(std::move(p)), metrics_(metrics) {
     series.emplace_back(metrics, plan.labels);
     if (plan.local_destination_labels) {
       series.emplace_back(metrics, *plan.local_destination_labels);
     }
   }
+
+  /// weft_request_retries_total of these labels and the request's protocol; a series appears
+  /// with its first count.
+  prometheus::Counter& retries(agent::RequestProtocol protocol) {
+    return counter(retries_, protocol, &agent::RequestMetrics::retries);
+  }
+  /// weft_endpoint_ejections_total, likewise.
+  prometheus::Counter& ejections(agent::RequestProtocol protocol) {
+    return counter(ejections_, protocol, &agent::RequestMetrics::ejections);
+  }
+
+ private:
+  using PerProtocol = std::array<prometheus::Counter*, 2>;
+  prometheus::Counter& counter(PerProtocol& slots, agent::RequestProtocol protocol,
+                               prometheus::Counter& (agent::RequestMetrics::*make)(
+                                   const agent::FlowLabels&, agent::RequestProtocol)) {
+    prometheus::Counter*& slot = slots[static_cast<std::size_t>(protocol)];
+    if (slot == nullptr) {
+      slot = &(metrics_.*make)(plan.labels, protocol);
+    }
+    return *slot;
+  }
+
+  agent::RequestMetrics& metrics_;
+  PerProtocol retries_{};
+  PerProtocol ejections_{};
 };
 
 }  // namespace weft::proxy

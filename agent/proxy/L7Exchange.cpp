@@ -275,7 +275,7 @@ bool L7Exchange::try_retry() {
   report_outcome(true);
   failed_endpoint_ = target_->plan.target;
   ++retries_;
-  target_->retries->Increment();
+  target_->retries(protocol()).Increment();
   auto base = rule_->retry->backoff.value_or(kDefaultBackoff) * (1u << std::min(retries_ - 1, 6u));
   double jitter = 0.5 + static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-53;
   arm(TimerKind::Retry, std::chrono::duration_cast<Clock::duration>(base * jitter));
@@ -506,7 +506,7 @@ void L7Exchange::report_outcome(bool failed, bool abandoned) {
       log::info("http.endpoint_ejected", "worker={} endpoint={} service={}",
                 owner_.worker().index(), target_->plan.target.str(),
                 target_->plan.labels.destination_service);
-      target_->ejections->Increment();
+      target_->ejections(protocol()).Increment();
     }
   } else {
     endpoint_->breaker.succeeded();
@@ -519,10 +519,9 @@ void L7Exchange::record() {
   }
   recorded_ = true;
   double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-  auto protocol = grpc_ ? agent::RequestProtocol::Grpc : agent::RequestProtocol::Http;
   if (target_ != nullptr) {
     for (agent::RequestSeries& s : target_->series) {
-      s.record(protocol, status_, grpc_status_, seconds);
+      s.record(protocol(), status_, grpc_status_, seconds);
     }
   }
 }

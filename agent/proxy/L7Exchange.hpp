@@ -100,6 +100,9 @@ class L7Exchange {
   void report_outcome(bool failed, bool abandoned = false);
   /// Counts the request in the metrics, once.
   void record();
+  agent::RequestProtocol protocol() const {
+    return grpc_ ? agent::RequestProtocol::Grpc : agent::RequestProtocol::Http;
+  }
   void check_finished();
   /// Arms the deadline: the sooner of the route's request timeout and the client's
   /// grpc-timeout.

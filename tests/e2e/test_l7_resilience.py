@@ -261,11 +261,11 @@ def test_http_retries_and_ejection_hide_a_failing_replica(cluster):
         f"and retry {{codes: [503], attempts: 2}}: {result}")
 
     after = _wait_counted(node.agent, before, sc, total)
-    ejections = delta(before, after, EJECTIONS, **_source(sc))
+    ejections = delta(before, after, EJECTIONS, request_protocol="http", **_source(sc))
     assert ejections >= 1, (
         f"the replica answering 503 to everything was never ejected:\n"
         f"{_series(after, EJECTIONS)}")
-    retries = delta(before, after, RETRIES, **_source(sc))
+    retries = delta(before, after, RETRIES, request_protocol="http", **_source(sc))
     budget = _budget(total, elapsed)
     assert 0 < retries <= budget, (
         f"{retries} retries for {total} requests in {elapsed:.1f}s, want 1..{budget:.0f} "
@@ -303,11 +303,11 @@ def test_grpc_retries_and_ejection_hide_a_failing_replica(cluster):
     assert failing.name not in result["by_pod"], result
 
     after = _wait_counted(node.agent, before, sc, GRPC_RETRY_CALLS)
-    ejections = delta(before, after, EJECTIONS, **_source(sc))
+    ejections = delta(before, after, EJECTIONS, request_protocol="grpc", **_source(sc))
     assert ejections >= 1, (
         f"the replica answering UNAVAILABLE to everything was never ejected:\n"
         f"{_series(after, EJECTIONS)}")
-    retries = delta(before, after, RETRIES, **_source(sc))
+    retries = delta(before, after, RETRIES, request_protocol="grpc", **_source(sc))
     budget = _budget(GRPC_RETRY_CALLS, elapsed)
     assert 0 < retries <= budget, (
         f"{retries} retries for {GRPC_RETRY_CALLS} calls in {elapsed:.1f}s, want "
