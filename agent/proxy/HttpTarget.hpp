@@ -8,6 +8,7 @@
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/proxy/EndpointLoads.hpp"
 #include "agent/proxy/FlowPlan.hpp"
+#include "l7/H2Session.hpp"
 
 namespace weft::proxy {
 
@@ -23,6 +24,9 @@ struct HttpTarget {
   /// The endpoint's balancing state (outbound targets only; entries of the worker's
   /// EndpointLoads never move), so a request does not look it up again.
   EndpointState* endpoint = nullptr;
+  /// Outbound across nodes: the weft-* headers every request carries in the tunnel (its
+  /// destination and claims), formatted once.
+  l7::Headers tunnel_headers;
 
   HttpTarget(FlowPlan p, agent::RequestMetrics& metrics) : plan(std::move(p)), metrics_(metrics) {
     series.emplace_back(metrics, plan.labels);

@@ -159,6 +159,14 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
                                           worker_.context().request_metrics);
     cached->http1 = http1_;
     cached->endpoint = chosen.state;
+    if (cached->plan.route == FlowPlan::Route::Tunnel) {
+      l7::Headers& tunnel = cached->tunnel_headers;
+      tunnel.push_back({std::string(kDestinationHeader), cached->plan.target.str()});
+      add_tunnel_claims(tunnel, cached->plan, kRequestClientHeader);
+      if (http1_) {
+        tunnel.push_back({std::string(kProtocolHeader), std::string(kHttp1Protocol)});
+      }
+    }
   }
   out.target = cached;
   return out;
@@ -200,13 +208,7 @@ Result<UpstreamLink> OutboundHttp::upstream(const HttpTarget& target) {
 
 l7::Headers OutboundHttp::upstream_head(l7::Headers head, const HttpTarget& target) {
   std::erase_if(head, [](const l7::Header& h) { return is_tunnel_header(h.name); });
-  if (target.plan.route == FlowPlan::Route::Tunnel) {
-    head.push_back({std::string(kDestinationHeader), target.plan.target.str()});
-    add_tunnel_claims(head, target.plan, kRequestClientHeader);
-    if (http1_) {
-      head.push_back({std::string(kProtocolHeader), std::string(kHttp1Protocol)});
-    }
-  }
+  head.insert(head.end(), target.tunnel_headers.begin(), target.tunnel_headers.end());
   return head;
 }
 

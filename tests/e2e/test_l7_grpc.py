@@ -17,10 +17,12 @@ CALLS = 3000
 CONCURRENCY = 8
 REPLICAS = 3
 SLOW_DELAY_MS = 50
-# Identical replicas answer in a fixed few ms, so that their speed is set by the test and not
+# Identical replicas answer in a fixed 20 ms, so that their speed is set by the test and not
 # by which Python server the scheduler favours on a 2-core machine: a balancer that weighs
-# latency rightly sends more to a replica that is really faster.
-SERVICE_TIME_MS = 5
+# latency rightly sends more to a replica that is really faster. With 5 ms, a few ms of
+# scheduling noise made one replica look slower and the 33% +- 5% spread failed about one run
+# in five on a busy machine; with 20 ms, 0 of 10.
+SERVICE_TIME_MS = 20
 STREAM_CALLS = 10
 STREAM_CONCURRENCY = 5
 STREAM_MESSAGES = 100
