@@ -130,7 +130,7 @@ int32_t H2Session::submit_request(const Headers& headers, bool has_body, H2Strea
   int32_t id = nghttp2_submit_request(h2_, nullptr, nv.data(), nv.size(),
                                       has_body ? &body : nullptr, nullptr);
   if (id > 0) {
-    streams_[id] = stream;
+    streams_[id] = Owned{stream, 0};
   }
   return id;
 }
@@ -156,8 +156,20 @@ void H2Session::resume(int32_t id) {
 }
 
 void H2Session::consume(int32_t id, std::size_t n) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) {
+    return;  // closed: what it had not consumed was released then
+  }
+  n = std::min(n, it->second.unconsumed);
+  it->second.unconsumed -= n;
   if (n > 0) {
     nghttp2_session_consume(h2_, id, n);
+  }
+}
+
+void H2Session::release(const Owned& owned) {
+  if (owned.unconsumed > 0) {
+    nghttp2_session_consume_connection(h2_, owned.unconsumed);
   }
 }
 
@@ -166,7 +178,10 @@ void H2Session::reset(int32_t id, uint32_t error_code) {
 }
 
 void H2Session::detach(int32_t id) {
-  streams_.erase(id);
+  if (auto it = streams_.find(id); it != streams_.end()) {
+    release(it->second);
+    streams_.erase(it);
+  }
   if (incoming_.id == id) {
     incoming_ = {};
   }
@@ -189,13 +204,13 @@ void H2Session::close_all(uint32_t error_code) {
   streams_.clear();
   incoming_ = {};
   for (auto& [id, s] : streams) {
-    s->on_close(error_code);
+    s.owner->on_close(error_code);
   }
 }
 
 H2Stream* H2Session::stream(int32_t id) const {
   auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second;
+  return it == streams_.end() ? nullptr : it->second.owner;
 }
 
 int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
@@ -253,7 +268,7 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
       if (owner == nullptr) {
         return 0;  // answered (or reset) by the acceptor; its DATA is dropped
       }
-      s.streams_[id] = owner;
+      s.streams_[id] = Owned{owner, 0};
     }
     H2Stream* owner = s.stream(id);
     if (owner == nullptr) {
@@ -271,8 +286,9 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
 int H2Session::on_data_chunk(nghttp2_session* h2, uint8_t, int32_t id, const uint8_t* data,
                              size_t len, void* user) {
   H2Session& s = self(user);
-  if (H2Stream* owner = s.stream(id)) {
-    owner->on_data({data, len});
+  if (auto it = s.streams_.find(id); it != s.streams_.end()) {
+    it->second.unconsumed += len;
+    it->second.owner->on_data({data, len});
   } else {
     nghttp2_session_consume(h2, id, len);  // nobody will pass it on: do not stall the connection
   }
@@ -288,7 +304,8 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code
   if (it == s.streams_.end()) {
     return 0;
   }
-  H2Stream* owner = it->second;
+  H2Stream* owner = it->second.owner;
+  s.release(it->second);
   s.streams_.erase(it);
   owner->on_close(error_code);
   return 0;

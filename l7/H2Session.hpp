@@ -155,7 +155,16 @@ class H2Session {
   H2Limits limits_;
   Acceptor* acceptor_;
   nghttp2_session* h2_ = nullptr;
-  std::unordered_map<int32_t, H2Stream*> streams_;
+  /// A stream's owner and the DATA bytes it was given and has not consumed yet: when the
+  /// stream closes first (a whole answer in one read), the session releases them, or the
+  /// connection window would shrink by every such answer until the connection stalled.
+  struct Owned {
+    H2Stream* owner = nullptr;
+    std::size_t unconsumed = 0;
+  };
+  /// Gives the connection window back for bytes nobody will consume on a closed stream.
+  void release(const Owned& owned);
+  std::unordered_map<int32_t, Owned> streams_;
   Incoming incoming_;
   std::vector<uint8_t>* producing_ = nullptr;  ///< produce()'s output, for on_send_data
   std::size_t batch_ = SIZE_MAX;

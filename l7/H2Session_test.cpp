@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace weft::l7 {
 namespace {
@@ -172,6 +173,33 @@ TEST_CASE("a connection that does not start with the preface is a protocol error
   std::vector<uint8_t> out;
   CHECK(server.produce(out));
   CHECK_FALSE(server.alive());
+}
+
+TEST_CASE("answers that end before their owners consume them give the connection window back") {
+  // The proxy's case: a small answer arrives whole in one read and its stream closes before
+  // the other side of the exchange has passed the body on (and consumed it).
+  H2Limits small;
+  small.connection_window = 64 * 1024;
+  H2Session client(H2Session::Role::Client, small);
+  Server acceptor;
+  H2Session server(H2Session::Role::Server, H2Limits{}, &acceptor);
+  constexpr int kAnswers = 200;  // 200 KiB of answers through a 64 KiB connection window
+  std::vector<std::unique_ptr<Recorder>> calls;
+  for (int i = 0; i < kAnswers; ++i) {
+    calls.push_back(std::make_unique<Recorder>());
+    REQUIRE(client.submit_request(request("/" + std::to_string(i)), false, calls.back().get()) > 0);
+  }
+  pump(client, server);
+  REQUIRE(acceptor.streams.size() == kAnswers);
+  for (auto& [id, stream] : acceptor.streams) {
+    stream->body_out = std::string(1024, 'x');
+    REQUIRE(server.submit_response(id, {{":status", "200"}}, true) == 0);
+  }
+  pump(client, server);
+  auto complete = std::count_if(calls.begin(), calls.end(), [](const auto& c) {
+    return c->closed == NGHTTP2_NO_ERROR && c->data.size() == 1024;
+  });
+  CHECK(complete == kAnswers);
 }
 
 TEST_CASE("transport failure closes every stream for its owner") {
