@@ -93,6 +93,20 @@ def _source(sc):
             "source_workload_namespace": sc.namespace, "destination_service": sc.service_host}
 
 
+def _assert_ejected_and_retried(before, after, sc, protocol, answer, total, elapsed):
+    """The failing replica (answering `answer` to everything) was ejected at least once, and
+    the source side retried within the retry budget, both counted with `protocol`."""
+    ejections = delta(before, after, EJECTIONS, request_protocol=protocol, **_source(sc))
+    assert ejections >= 1, (
+        f"the replica answering {answer} to everything was never ejected:\n"
+        f"{_series(after, EJECTIONS)}")
+    retries = delta(before, after, RETRIES, request_protocol=protocol, **_source(sc))
+    budget = _budget(total, elapsed)
+    assert 0 < retries <= budget, (
+        f"{retries} retries for {total} requests in {elapsed:.1f}s, want 1..{budget:.0f} "
+        f"(the retry budget):\n{_series(after, RETRIES)}")
+
+
 def _wait_counted(agent, before, sc, expected, **labels):
     """Waits until the source side counted `expected` more requests client -> sc with
     `labels`; returns the scrape. The message lists every series on failure."""
@@ -261,15 +275,7 @@ def test_http_retries_and_ejection_hide_a_failing_replica(cluster):
         f"and retry {{codes: [503], attempts: 2}}: {result}")
 
     after = _wait_counted(node.agent, before, sc, total)
-    ejections = delta(before, after, EJECTIONS, request_protocol="http", **_source(sc))
-    assert ejections >= 1, (
-        f"the replica answering 503 to everything was never ejected:\n"
-        f"{_series(after, EJECTIONS)}")
-    retries = delta(before, after, RETRIES, request_protocol="http", **_source(sc))
-    budget = _budget(total, elapsed)
-    assert 0 < retries <= budget, (
-        f"{retries} retries for {total} requests in {elapsed:.1f}s, want 1..{budget:.0f} "
-        f"(the retry budget):\n{_series(after, RETRIES)}")
+    _assert_ejected_and_retried(before, after, sc, "http", "503", total, elapsed)
     failing_served = _app_requests(failing) - failing_before
     assert failing_served < 0.1 * total, (
         f"the failing replica {failing.name} still got {failing_served} of {total} requests "
@@ -303,15 +309,8 @@ def test_grpc_retries_and_ejection_hide_a_failing_replica(cluster):
     assert failing.name not in result["by_pod"], result
 
     after = _wait_counted(node.agent, before, sc, GRPC_RETRY_CALLS)
-    ejections = delta(before, after, EJECTIONS, request_protocol="grpc", **_source(sc))
-    assert ejections >= 1, (
-        f"the replica answering UNAVAILABLE to everything was never ejected:\n"
-        f"{_series(after, EJECTIONS)}")
-    retries = delta(before, after, RETRIES, request_protocol="grpc", **_source(sc))
-    budget = _budget(GRPC_RETRY_CALLS, elapsed)
-    assert 0 < retries <= budget, (
-        f"{retries} retries for {GRPC_RETRY_CALLS} calls in {elapsed:.1f}s, want "
-        f"1..{budget:.0f} (the retry budget):\n{_series(after, RETRIES)}")
+    _assert_ejected_and_retried(before, after, sc, "grpc", "UNAVAILABLE", GRPC_RETRY_CALLS,
+                                elapsed)
     assert delta(before, after, REQUESTS, grpc_response_status="0", **_source(sc)) == \
         result["ok"], (f"weft_requests_total must count each call once with its final "
                        f"status:\n{_series(after, REQUESTS)}")
