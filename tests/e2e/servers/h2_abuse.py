@@ -85,7 +85,9 @@ class Conn:
                     payload = bytes(buf[9:9 + n])
                     del buf[:9 + n]
                     self.on_frame(ftype, flags, sid, payload)
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
+            # A reset seen by recv, or by the ACK this thread was sending (EPIPE): either way
+            # the server ended the connection.
             self.out["closed"] = self.out["reset"] = True
         except OSError:
             pass
