@@ -70,6 +70,10 @@ struct H2Limits {
   uint32_t stream_window = 1u << 20;        ///< receive window per stream
   uint32_t connection_window = 16u << 20;   ///< receive window of the connection
   std::size_t max_header_list = 64 * 1024;  ///< received header block (names + values + 32 each)
+  /// nghttp2 checks what it receives against HTTP's rules (pseudo-headers, field names and
+  /// values, content-length against DATA). Off only where the peer is another weft agent that
+  /// checked the same messages on their way into the mesh (the mTLS tunnel).
+  bool check_http = true;
 };
 
 class H2Session {

@@ -202,6 +202,32 @@ TEST_CASE("answers that end before their owners consume them give the connection
   CHECK(complete == kAnswers);
 }
 
+TEST_CASE("HTTP checks of received messages are on unless the peer is trusted to have made them") {
+  // A body longer than its content-length: nghttp2 resets the stream when it checks HTTP.
+  auto send = [](bool check_http) {
+    Server acceptor;
+    H2Limits limits;
+    limits.check_http = check_http;
+    H2Session server(H2Session::Role::Server, limits, &acceptor);
+    H2Session client(H2Session::Role::Client, H2Limits{});
+    Recorder call;
+    call.body_out = "five!";
+    Headers head = request("/len");
+    head.push_back({"content-length", "3"});
+    int32_t id = client.submit_request(head, true, &call);
+    REQUIRE(id > 0);
+    pump(client, server);
+    return std::make_pair(acceptor.streams.count(id) == 1 ? acceptor.streams[id]->data : "",
+                          call.closed);
+  };
+  auto [checked_data, checked_close] = send(true);
+  CHECK(checked_data != "five!");
+  CHECK(checked_close == NGHTTP2_PROTOCOL_ERROR);
+  auto [trusted_data, trusted_close] = send(false);
+  CHECK(trusted_data == "five!");
+  CHECK_FALSE(trusted_close.has_value());  // open, waiting for the answer
+}
+
 TEST_CASE("transport failure closes every stream for its owner") {
   H2Session client(H2Session::Role::Client, H2Limits{});
   Recorder a;

@@ -34,6 +34,7 @@ l7::H2Limits tunnel_limits() {
   limits.max_concurrent_streams = kMaxConcurrentStreams;
   limits.stream_window = kStreamWindow;
   limits.connection_window = kConnectionWindow;
+  limits.check_http = false;  // the agent at either end checked each message on its way in
   return limits;
 }
 
