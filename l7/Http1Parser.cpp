@@ -22,6 +22,12 @@ bool is_tchar(char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
+/// A byte scan_byte lets through anywhere in a line but at its start: visible ASCII, space, tab
+/// and obs-text (0x80-0xff).
+bool is_line_byte(uint8_t c) {
+  return c >= 0x20 ? c != 0x7f : c == '\t';
+}
+
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -346,11 +352,27 @@ std::unexpected<Http1Error> Http1Parser::parser_failed() {
 }
 
 bool Http1Parser::scan(const char* to) {
-  for (const char* p = scan_from_; p < to; ++p) {
+  const char* p = scan_from_;
+  while (p < to) {
+    // Inside a line of a head, scan_byte would only copy the start line: a run of such bytes
+    // is taken at once (one call per byte cost ~1% of the agent's CPU in HTTP/1.1 benches).
+    if (!scan_error_ && !pending_cr_ && !line_start_ && phase_ != Phase::Chunked) {
+      const char* run = p;
+      while (p < to && is_line_byte(static_cast<uint8_t>(*p))) {
+        ++p;
+      }
+      if (phase_ == Phase::Head && !first_line_done_) {
+        line_.append(run, p);  // bounded by the head's budget
+      }
+      if (p == to) {
+        break;
+      }
+    }
     if (!scan_byte(static_cast<uint8_t>(*p))) {
       scan_from_ = to;
       return false;
     }
+    ++p;
   }
   scan_from_ = to;
   return true;
