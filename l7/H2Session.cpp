@@ -12,19 +12,6 @@ constexpr std::size_t kHeaderOverhead = 32;
 /// Room reserved for a header block: a gRPC request carries about ten fields.
 constexpr std::size_t kTypicalHeaders = 16;
 
-std::vector<nghttp2_nv> to_nv(const Headers& headers) {
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(headers.size());
-  for (const Header& h : headers) {
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
-                  h.value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
-  return nv;
-}
-// nv points into the headers: a temporary would be gone before nghttp2 copies them.
-std::vector<nghttp2_nv> to_nv(Headers&&) = delete;
-
 H2Session& self(void* user) {
   return *static_cast<H2Session*>(user);
 }
@@ -128,14 +115,28 @@ bool H2Session::accepts_requests() const {
              nghttp2_session_get_remote_settings(h2_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 }
 
+std::span<const nghttp2_nv> H2Session::to_nv(const Headers& headers,
+                                             std::span<const Header> added) {
+  nv_.clear();
+  for (std::span<const Header> block : {std::span<const Header>(headers), added}) {
+    for (const Header& h : block) {
+      nv_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
+                     reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
+                     h.value.size(), NGHTTP2_NV_FLAG_NONE});
+    }
+  }
+  return nv_;
+}
+
 nghttp2_data_provider H2Session::provider() {
   nghttp2_data_provider p{};
   p.read_callback = read_body;
   return p;
 }
 
-int32_t H2Session::submit_request(const Headers& headers, bool has_body, H2Stream* stream) {
-  auto nv = to_nv(headers);
+int32_t H2Session::submit_request(const Headers& headers, bool has_body, H2Stream* stream,
+                                  std::span<const Header> added) {
+  auto nv = to_nv(headers, added);
   nghttp2_data_provider body = provider();
   int32_t id = nghttp2_submit_request(h2_, nullptr, nv.data(), nv.size(),
                                       has_body ? &body : nullptr, nullptr);
@@ -346,7 +347,7 @@ ssize_t H2Session::read_body(nghttp2_session* h2, int32_t id, uint8_t* buf, size
     case BodyChunk::State::Trailers: {
       *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
       Headers trailers = owner->trailers();  // nv points into it until nghttp2 copied it
-      auto nv = to_nv(trailers);
+      auto nv = s.to_nv(trailers);
       if (nghttp2_submit_trailer(h2, id, nv.data(), nv.size()) != 0) {
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
       }

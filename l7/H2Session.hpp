@@ -112,8 +112,10 @@ class H2Session {
   bool accepts_requests() const;
   std::size_t stream_count() const { return streams_.size(); }
 
-  /// Client role: starts a request; returns the stream id or a negative nghttp2 error.
-  int32_t submit_request(const Headers& headers, bool has_body, H2Stream* stream);
+  /// Client role: starts a request with `headers` and then `added`; returns the stream id or a
+  /// negative nghttp2 error.
+  int32_t submit_request(const Headers& headers, bool has_body, H2Stream* stream,
+                         std::span<const Header> added = {});
   /// Server role: answers stream `id` (informational heads have `has_body` false and are
   /// followed by another head).
   int submit_response(int32_t id, const Headers& headers, bool has_body);
@@ -145,6 +147,10 @@ class H2Session {
                           nghttp2_data_source*, void*);
   H2Stream* stream(int32_t id) const;
   nghttp2_data_provider provider();
+  /// `headers` and `added` as nghttp2 takes them, pointing into both: valid until the next
+  /// call (nghttp2 copies them when a frame is submitted).
+  std::span<const nghttp2_nv> to_nv(const Headers& headers, std::span<const Header> added = {});
+  std::span<const nghttp2_nv> to_nv(Headers&&, std::span<const Header> = {}) = delete;
 
   /// The header block being received. HTTP/2 sends one block at a time per connection
   /// (CONTINUATION frames follow their HEADERS with nothing in between), so one is enough.
@@ -170,6 +176,7 @@ class H2Session {
   void release(const Owned& owned);
   std::unordered_map<int32_t, Owned> streams_;
   Incoming incoming_;
+  std::vector<nghttp2_nv> nv_;                 ///< to_nv()'s output, kept for its capacity
   std::vector<uint8_t>* producing_ = nullptr;  ///< produce()'s output, for on_send_data
   std::size_t batch_ = SIZE_MAX;
 };

@@ -1,9 +1,9 @@
 #include "l7/Http1Codec.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <iterator>
 
 namespace weft::l7 {
 namespace {
@@ -64,11 +64,27 @@ void append_fields(std::string& out, const Headers& headers) {
   }
 }
 
+/// Moves the fields of an HTTP/1.1 head that mean something end to end from `fields` to `out`.
+/// Only those are moved from: the Connection fields that connection_specific() reads stay.
+void move_end_to_end_fields(Headers& fields, Headers& out) {
+  for (Header& h : fields) {
+    if (!connection_specific(fields, h)) {
+      out.push_back(std::move(h));
+    }
+  }
+}
+
+std::string* find_header_value(Headers& headers, std::string_view name) {
+  auto it =
+      std::find_if(headers.begin(), headers.end(), [&](const Header& h) { return h.name == name; });
+  return it != headers.end() ? &it->value : nullptr;
+}
+
 }  // namespace
 
-Headers request_to_h2(const Http1Head& head) {
+Headers request_to_h2(Http1Head&& head) {
   std::string authority;
-  std::string path = head.target;
+  std::string path;
   if (std::string_view t = head.target; t.starts_with("http://") || t.starts_with("https://")) {
     // absolute-form (a client talking to a proxy): split into :authority and :path.
     std::size_t start = t.find("//") + 2;
@@ -76,40 +92,45 @@ Headers request_to_h2(const Http1Head& head) {
     authority =
         std::string(t.substr(start, slash == std::string_view::npos ? t.npos : slash - start));
     path = slash == std::string_view::npos ? "/" : std::string(t.substr(slash));
-  } else if (const std::string* host = find_header(head.headers, "host")) {
-    authority = *host;
+  } else {
+    path = std::move(head.target);
+    if (std::string* host = find_header_value(head.headers, "host")) {
+      authority = std::move(*host);
+    }
   }
-  Headers out{{":method", head.method}, {":scheme", "http"}};
+  Headers out;
+  out.reserve(head.headers.size() + 4);
+  out.push_back({":method", std::move(head.method)});
+  out.push_back({":scheme", "http"});
   if (!authority.empty()) {
     out.push_back({":authority", std::move(authority)});
   }
   out.push_back({":path", std::move(path)});
-  for (const Header& h : head.headers) {
-    if (!connection_specific(head.headers, h)) {
-      out.push_back(h);
-    }
-  }
+  move_end_to_end_fields(head.headers, out);
   return out;
 }
 
-Headers response_to_h2(const Http1Head& head) {
-  Headers out{{":status", std::to_string(head.status)}};
-  for (const Header& h : head.headers) {
-    if (!connection_specific(head.headers, h)) {
-      out.push_back(h);
-    }
-  }
+Headers response_to_h2(Http1Head&& head) {
+  Headers out;
+  out.reserve(head.headers.size() + 1);
+  out.push_back({":status", std::to_string(head.status)});
+  move_end_to_end_fields(head.headers, out);
   return out;
 }
 
-std::string serialize_request(const Headers& head, bool has_body, Http1Framing& framing) {
+void append_request_head(std::string& out, const Headers& head, bool has_body,
+                         Http1Framing& framing) {
   const std::string* method = find_header(head, ":method");
   const std::string* path = find_header(head, ":path");
   const std::string* authority = find_header(head, ":authority");
-  std::string out = fmt::format("{} {} HTTP/1.1\r\n", method != nullptr ? *method : "GET",
-                                path != nullptr ? *path : "/");
+  out += method != nullptr ? std::string_view(*method) : "GET";
+  out += ' ';
+  out += path != nullptr ? std::string_view(*path) : "/";
+  out += " HTTP/1.1\r\n";
   if (authority != nullptr) {
-    out += "host: " + *authority + "\r\n";
+    out += "host: ";
+    out += *authority;
+    out += "\r\n";
   }
   append_fields(out, head);
   framing = Http1Framing::None;
@@ -120,17 +141,23 @@ std::string serialize_request(const Headers& head, bool has_body, Http1Framing& 
     out += "transfer-encoding: chunked\r\n";
   }
   out += "\r\n";
-  return out;
 }
 
-std::string serialize_response(const Headers& head, bool has_body, bool request_was_head,
-                               int client_version_minor, bool close, Http1Framing& framing) {
+void append_response_head(std::string& out, const Headers& head, bool has_body,
+                          bool request_was_head, int client_version_minor, bool close,
+                          Http1Framing& framing) {
   const std::string* code = find_header(head, ":status");
   int status = 0;
   if (code != nullptr) {
-    status = std::atoi(code->c_str());
+    std::from_chars(code->data(), code->data() + code->size(), status);
   }
-  std::string out = fmt::format("HTTP/1.1 {} {}\r\n", status, reason_phrase(status));
+  char digits[16];
+  auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), status);
+  out += "HTTP/1.1 ";
+  out.append(digits, end);
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\n";
   append_fields(out, head);
   framing = Http1Framing::None;
   bool informational = status >= 100 && status < 200;
@@ -151,7 +178,6 @@ std::string serialize_response(const Headers& head, bool has_body, bool request_
     out += "connection: close\r\n";
   }
   out += "\r\n";
-  return out;
 }
 
 void append_body(std::string& out, Http1Framing framing, std::span<const uint8_t> data) {
@@ -159,7 +185,10 @@ void append_body(std::string& out, Http1Framing framing, std::span<const uint8_t
     return;
   }
   if (framing == Http1Framing::Chunked) {
-    out += fmt::format("{:x}\r\n", data.size());
+    char size[16];
+    auto [end, ec] = std::to_chars(std::begin(size), std::end(size), data.size(), 16);
+    out.append(size, end);
+    out += "\r\n";
   }
   out.append(reinterpret_cast<const char*>(data.data()), data.size());
   if (framing == Http1Framing::Chunked) {

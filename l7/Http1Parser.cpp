@@ -13,6 +13,8 @@ namespace {
 
 /// The longest chunk-size line (size and extensions, without CRLF) accepted.
 constexpr std::size_t kMaxChunkLine = 4096;
+/// Room for this many fields is made before a head is parsed: one allocation for most heads.
+constexpr std::size_t kTypicalFields = 12;
 
 /// RFC 9110 §5.6.2 tchar.
 bool is_tchar(char c) {
@@ -295,6 +297,7 @@ void Http1Parser::start_message() {
   in_message_ = false;
   closes_ = false;
   head_ = {};
+  head_.headers.reserve(kTypicalFields);
   trailers_.clear();
   in_value_ = false;
   line_.clear();
@@ -437,9 +440,15 @@ std::optional<Http1Error> Http1Parser::finish_head() {
   std::string_view version = "HTTP/1.";
   if (request) {
     h.method = http_method_str(static_cast<http_method>(p.method));
-    std::string expected = h.method + " " + h.target + " " + std::string(version) +
-                           static_cast<char>('0' + p.http_minor);
-    if (line_ != expected) {
+    std::string_view line = line_;
+    auto take = [&line](std::string_view part) {
+      bool found = line.starts_with(part);
+      line.remove_prefix(found ? part.size() : 0);
+      return found;
+    };
+    char minor = static_cast<char>('0' + p.http_minor);
+    if (!(take(h.method) && take(" ") && take(h.target) && take(" ") && take(version) &&
+          line == std::string_view(&minor, 1))) {
       return error(400, "request line is not METHOD SP target SP HTTP/1.x");
     }
   } else {

@@ -44,8 +44,6 @@ class ExchangeOwner {
   virtual Routed route(const l7::Headers& head, const SockAddr* avoid = nullptr) = 0;
   /// A connection to the target that takes one more request.
   virtual Result<UpstreamLink> upstream(const HttpTarget& target) = 0;
-  /// The head to send upstream for `head` (headers added or removed on the way).
-  virtual l7::Headers upstream_head(l7::Headers head, const HttpTarget& target) = 0;
   /// The endpoint state (latency estimate, failure accrual) the request counts in, when the
   /// owner balances over endpoints; nullptr otherwise.
   virtual EndpointState* endpoint(const HttpTarget& target) = 0;

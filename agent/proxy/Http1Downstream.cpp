@@ -113,7 +113,7 @@ void Http1Downstream::on_head(l7::Http1Head head) {
   response_started_ = false;
   response_done_ = false;
   exchange_ = owner_.open_exchange(*this).downstream_stream();
-  exchange_->on_headers(l7::request_to_h2(head), !request_has_body_);
+  exchange_->on_headers(l7::request_to_h2(std::move(head)), !request_has_body_);
 }
 
 void Http1Downstream::on_body(std::span<const uint8_t> data) {
@@ -148,8 +148,10 @@ void Http1Downstream::send_head(const l7::Headers& head, bool has_body) {
   }
   bool close_after = !keep_alive_;
   l7::Http1Framing framing = l7::Http1Framing::None;
-  io_.write(l7::serialize_response(head, has_body, request_was_head_, version_minor_, close_after,
-                                   framing));
+  out_.clear();
+  l7::append_response_head(out_, head, has_body, request_was_head_, version_minor_, close_after,
+                           framing);
+  io_.write(out_);
   touch();
   if (informational) {
     return;
@@ -204,24 +206,24 @@ void Http1Downstream::pull_response() {
   if (exchange_ == nullptr || !response_started_ || response_done_) {
     return;
   }
-  std::string out;
+  out_.clear();
   uint8_t buf[kPullChunk];
-  while (!response_done_ && io_.backlog() + out.size() < kMaxBacklog) {
+  while (!response_done_ && io_.backlog() + out_.size() < kMaxBacklog) {
     l7::BodyChunk chunk = exchange_->read_body(buf, sizeof(buf));
     if (!request_was_head_) {
-      l7::append_body(out, framing_, {buf, chunk.size});
+      l7::append_body(out_, framing_, {buf, chunk.size});
     }
     if (chunk.state == l7::BodyChunk::State::End) {
-      l7::append_body_end(out, framing_, {});
+      l7::append_body_end(out_, framing_, {});
       response_done_ = true;
     } else if (chunk.state == l7::BodyChunk::State::Trailers) {
-      l7::append_body_end(out, framing_, exchange_->trailers());
+      l7::append_body_end(out_, framing_, exchange_->trailers());
       response_done_ = true;
     } else if (chunk.state == l7::BodyChunk::State::Deferred || chunk.size == 0) {
       break;
     }
   }
-  io_.write(out);
+  io_.write(out_);
   maybe_finish_exchange();
 }
 

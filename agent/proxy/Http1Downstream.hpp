@@ -87,6 +87,7 @@ class Http1Downstream final : public ExchangePeer,
   l7::Http1Parser parser_;
   std::vector<uint8_t> input_;  ///< received and not yet parsed
   std::string head_bytes_;      ///< the raw bytes of the head being parsed (for hand_over)
+  std::string out_;             ///< bytes being framed for io_ (kept for its capacity)
   bool in_head_ = true;
   bool parsing_ = false;
 

@@ -62,7 +62,9 @@ void Http1Upstream::start(const l7::Headers& head, bool has_body, l7::H2Stream& 
   if (method != nullptr && *method == "HEAD") {
     parser_.expect_no_body();
   }
-  io_.write(l7::serialize_request(head, has_body, framing_));
+  out_.clear();
+  l7::append_request_head(out_, head, has_body, framing_);
+  io_.write(out_);
   touch();
 }
 
@@ -84,22 +86,22 @@ void Http1Upstream::pull_request() {
   if (events_ == nullptr || request_done_) {
     return;
   }
-  std::string out;
+  out_.clear();
   uint8_t buf[kPullChunk];
-  while (!request_done_ && io_.backlog() + out.size() < kMaxBacklog) {
+  while (!request_done_ && io_.backlog() + out_.size() < kMaxBacklog) {
     l7::BodyChunk chunk = events_->read_body(buf, sizeof(buf));
-    l7::append_body(out, framing_, {buf, chunk.size});
+    l7::append_body(out_, framing_, {buf, chunk.size});
     if (chunk.state == l7::BodyChunk::State::End) {
-      l7::append_body_end(out, framing_, {});
+      l7::append_body_end(out_, framing_, {});
       request_done_ = true;
     } else if (chunk.state == l7::BodyChunk::State::Trailers) {
-      l7::append_body_end(out, framing_, events_->trailers());
+      l7::append_body_end(out_, framing_, events_->trailers());
       request_done_ = true;
     } else if (chunk.state == l7::BodyChunk::State::Deferred || chunk.size == 0) {
       break;
     }
   }
-  io_.write(out);
+  io_.write(out_);
   maybe_done();
 }
 
@@ -148,13 +150,13 @@ void Http1Upstream::on_head(l7::Http1Head head) {
   }
   if (informational_) {
     if (head.status != 101) {
-      events_->on_headers(l7::response_to_h2(head), false);
+      events_->on_headers(l7::response_to_h2(std::move(head)), false);
     }
     return;
   }
   keep_alive_ = head.keep_alive;
   response_has_body_ = head.has_body();
-  events_->on_headers(l7::response_to_h2(head), !response_has_body_);
+  events_->on_headers(l7::response_to_h2(std::move(head)), !response_has_body_);
 }
 
 void Http1Upstream::on_body(std::span<const uint8_t> data) {

@@ -78,6 +78,7 @@ class Http1Upstream final : public ExchangePeer,
   SocketIo io_;
   l7::Http1Parser parser_;
   std::vector<uint8_t> input_;
+  std::string out_;  ///< bytes being framed for io_ (kept for its capacity)
   bool connected_ = false;
 
   l7::H2Stream* events_ = nullptr;

@@ -71,9 +71,4 @@ Result<UpstreamLink> InboundHttp::upstream(const HttpTarget& target) {
   return UpstreamLink{*connection, nullptr};
 }
 
-l7::Headers InboundHttp::upstream_head(l7::Headers head, const HttpTarget& /*target*/) {
-  std::erase_if(head, [](const l7::Header& h) { return is_tunnel_header(h.name); });
-  return head;
-}
-
 }  // namespace weft::proxy

@@ -38,7 +38,6 @@ class InboundHttp final : public ExchangeOwner {
   /// HTTP/1.1 when the source agent says the client spoke it (weft-protocol), else HTTP/2.
   Result<UpstreamLink> upstream(const HttpTarget& target) override;
   /// Without the weft-* headers: they were for this agent.
-  l7::Headers upstream_head(l7::Headers head, const HttpTarget& target) override;
   EndpointState* endpoint(const HttpTarget& /*target*/) override { return nullptr; }
   void erase(L7Exchange* exchange) override { exchanges_.erase(exchange); }
 

@@ -7,6 +7,7 @@
 #include "agent/proxy/ExchangeOwner.hpp"
 #include "agent/proxy/Http1Upstream.hpp"
 #include "agent/proxy/HttpTarget.hpp"
+#include "agent/proxy/TunnelHeaders.hpp"
 #include "agent/proxy/Worker.hpp"
 #include "common/Log.hpp"
 #include "l7/GrpcTimeout.hpp"
@@ -212,15 +213,18 @@ void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
               target_->plan.target.str(), link.error().message);
     return respond_locally(503, kGrpcUnavailable, "upstream connect error");
   }
-  l7::Headers head = owner_.upstream_head(std::move(headers), *target_);
+  // weft's own headers never come from the app, nor reach it; across nodes the target adds
+  // the ones the tunnel carries.
+  std::erase_if(headers, [](const l7::Header& h) { return is_tunnel_header(h.name); });
   if (rule_ != nullptr && rule_->request_headers) {
-    l7::apply_header_filter(*rule_->request_headers, head);
+    l7::apply_header_filter(*rule_->request_headers, headers);
   }
   if (link->h1 != nullptr) {
-    link->h1->start(head, !end_stream, up_);
+    link->h1->start(headers, !end_stream, up_);
     up_peer_ = link->h1;
   } else {
-    int32_t id = link->h2->session().submit_request(head, !end_stream, &up_);
+    int32_t id =
+        link->h2->session().submit_request(headers, !end_stream, &up_, target_->tunnel_headers);
     if (id < 0) {
       return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
     }

@@ -206,12 +206,6 @@ Result<UpstreamLink> OutboundHttp::upstream(const HttpTarget& target) {
   return UpstreamLink{*connection, nullptr};
 }
 
-l7::Headers OutboundHttp::upstream_head(l7::Headers head, const HttpTarget& target) {
-  std::erase_if(head, [](const l7::Header& h) { return is_tunnel_header(h.name); });
-  head.insert(head.end(), target.tunnel_headers.begin(), target.tunnel_headers.end());
-  return head;
-}
-
 EndpointState* OutboundHttp::endpoint(const HttpTarget& target) {
   return target.endpoint;
 }

@@ -49,7 +49,6 @@ class OutboundHttp final : public ExchangeOwner,
   /// Through the tunnel, the head also says which app it is for, on whose behalf and in which
   /// protocol (weft-destination, weft-forwarded, weft-service-address, weft-protocol); the
   /// app's own weft-* headers are dropped so that no app can forge them.
-  l7::Headers upstream_head(l7::Headers head, const HttpTarget& target) override;
   EndpointState* endpoint(const HttpTarget& target) override;
   void erase(L7Exchange* exchange) override;
 

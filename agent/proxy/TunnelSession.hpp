@@ -29,17 +29,31 @@ namespace weft::proxy {
 class Worker;
 class TunnelStream;
 
+/// A TunnelKey to look up without copying the principal.
+struct TunnelKeyView {
+  std::string_view source_principal;
+  IpAddr destination;
+  bool operator==(const TunnelKeyView&) const = default;
+};
+
 /// Which pooled sessions a client stream may share: same source identity, same destination pod.
 struct TunnelKey {
   std::string source_principal;
   IpAddr destination;
-  bool operator==(const TunnelKey&) const = default;
+  operator TunnelKeyView() const { return {source_principal, destination}; }
 };
 
+/// Hash and equality of TunnelKeys that also take TunnelKeyViews (heterogeneous lookup).
 struct TunnelKeyHash {
-  std::size_t operator()(const TunnelKey& k) const noexcept {
-    return std::hash<std::string>{}(k.source_principal) * 31 + std::hash<IpAddr>{}(k.destination);
+  using is_transparent = void;
+  std::size_t operator()(const TunnelKeyView& k) const noexcept {
+    return std::hash<std::string_view>{}(k.source_principal) * 31 +
+           std::hash<IpAddr>{}(k.destination);
   }
+};
+struct TunnelKeyEqual {
+  using is_transparent = void;
+  bool operator()(const TunnelKeyView& a, const TunnelKeyView& b) const noexcept { return a == b; }
 };
 
 class TunnelSession final : public tunnel::TicketSink,

@@ -371,24 +371,27 @@ Result<TunnelSession*> Worker::tunnel_for(const agent::MeshedPod& pod, const Flo
   if (id == view_->identities.end()) {
     return fail(Error::Kind::Protocol, "no certificate for " + principal + " yet");
   }
-  TunnelKey key{principal, plan.target.ip};
-  auto& pooled = pool_[key];
-  for (TunnelSession* s : pooled) {
-    if (s->accepts_streams(id->second->generation)) {
-      return s;
+  TunnelKeyView wanted{principal, plan.target.ip};
+  auto pooled = pool_.find(wanted);
+  if (pooled != pool_.end()) {
+    for (TunnelSession* s : pooled->second) {
+      if (s->accepts_streams(id->second->generation)) {
+        return s;
+      }
     }
   }
   auto socket = open_upstream(pod, plan.target.ip.family);
   if (!socket) {
     return std::unexpected(socket.error());
   }
+  TunnelKey key{principal, plan.target.ip};
   auto ticket = tickets_.find(key);
   auto owned = std::make_unique<TunnelSession>(
       *this, key, std::move(*socket), id->second, plan.expected_peer,
       ticket != tickets_.end() ? ticket->second.get() : nullptr);
   TunnelSession* session = owned.get();
   tunnels_.emplace(session, std::move(owned));
-  pooled.push_back(session);
+  pool_[std::move(key)].push_back(session);
   session->start(context_.connect_timeout_ms);
   return session;
 }
@@ -561,12 +564,12 @@ void Worker::settle() {
       c->dirty = false;
       c->flush_pending();
     }
-    std::vector<L7Exchange*> retired;
-    retired.swap(retired_);
-    for (L7Exchange* x : retired) {
+    retiring_.swap(retired_);
+    for (L7Exchange* x : retiring_) {
       x->retired = false;
       x->owner().erase(x);
     }
+    retiring_.clear();
   }
   arm_deadline_timer();
 }

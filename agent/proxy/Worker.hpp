@@ -222,13 +222,14 @@ class Worker {
   Tick tick_;
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
   /// Client sessions that take new streams, by (source identity, destination pod).
-  std::unordered_map<TunnelKey, std::vector<TunnelSession*>, TunnelKeyHash> pool_;
+  std::unordered_map<TunnelKey, std::vector<TunnelSession*>, TunnelKeyHash, TunnelKeyEqual> pool_;
   /// The newest resumption ticket per key; expired ones are dropped on the tick.
-  std::unordered_map<TunnelKey, tunnel::SslSessionPtr, TunnelKeyHash> tickets_;
+  std::unordered_map<TunnelKey, tunnel::SslSessionPtr, TunnelKeyHash, TunnelKeyEqual> tickets_;
   // L7. Declared in this order so that destruction runs exchanges (in http_) first, then the
   // pooled connections they used, while the lists they report to still exist.
   std::vector<Flushable*> flush_;
   std::vector<L7Exchange*> retired_;
+  std::vector<L7Exchange*> retiring_;  ///< settle()'s batch of retired_, kept for its capacity
   Deadlines deadlines_;
   std::unordered_map<SockAddr, l7::RetryBudget> retry_budgets_;
   DeadlineTimer deadline_timer_;
