@@ -3,6 +3,7 @@
 #include <http_parser.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <limits>
 #include <mutex>
@@ -16,12 +17,18 @@ constexpr std::size_t kMaxChunkLine = 4096;
 /// Room for this many fields is made before a head is parsed: one allocation for most heads.
 constexpr std::size_t kTypicalFields = 12;
 
-/// RFC 9110 §5.6.2 tchar.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-    return true;
+/// RFC 9110 §5.6.2 tchar, by byte value: field names are checked a byte at a time.
+constexpr std::array<bool, 256> kTchar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
   }
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return t;
+}();
+
+bool is_tchar(char c) {
+  return kTchar[static_cast<uint8_t>(c)];
 }
 
 /// A byte scan_byte lets through anywhere in a line but at its start: visible ASCII, space, tab
@@ -173,7 +180,9 @@ struct Http1Callbacks {
       return s.refuse(400, "invalid character in a field name");
     }
     std::string& name = block.back().name;
-    std::transform(at, at + len, std::back_inserter(name), ascii_lower);
+    std::size_t had = name.size();
+    name.resize(had + len);
+    std::transform(at, at + len, name.begin() + static_cast<std::ptrdiff_t>(had), ascii_lower);
     return 0;
   }
 
