@@ -24,6 +24,7 @@ using Headers = std::vector<Header>;
 
 /// The first value of `name` (lower case) in `headers`, or nullptr.
 const std::string* find_header(const Headers& headers, std::string_view name);
+std::string* find_header(Headers& headers, std::string_view name);
 
 /// How much of an outgoing body the stream's owner has ready.
 struct BodyChunk {

@@ -74,12 +74,6 @@ void move_end_to_end_fields(Headers& fields, Headers& out) {
   }
 }
 
-std::string* find_header_value(Headers& headers, std::string_view name) {
-  auto it =
-      std::find_if(headers.begin(), headers.end(), [&](const Header& h) { return h.name == name; });
-  return it != headers.end() ? &it->value : nullptr;
-}
-
 }  // namespace
 
 Headers request_to_h2(Http1Head&& head) {
@@ -94,7 +88,7 @@ Headers request_to_h2(Http1Head&& head) {
     path = slash == std::string_view::npos ? "/" : std::string(t.substr(slash));
   } else {
     path = std::move(head.target);
-    if (std::string* host = find_header_value(head.headers, "host")) {
+    if (std::string* host = find_header(head.headers, "host")) {
       authority = std::move(*host);
     }
   }
