@@ -24,8 +24,10 @@ struct HttpTarget {
   /// The endpoint's balancing state (outbound targets only; entries of the worker's
   /// EndpointLoads never move), so a request does not look it up again.
   EndpointState* endpoint = nullptr;
-  /// Outbound across nodes: the weft-* headers every request carries in the tunnel (its
-  /// destination and claims), formatted once.
+  /// Outbound across nodes: the weft-* headers every request carries in the tunnel, formatted
+  /// once: which app it is for, on whose behalf and in which protocol (weft-destination,
+  /// weft-forwarded, weft-service-address, weft-protocol). L7Exchange drops the app's own
+  /// weft-* headers before it adds these, so that no app can forge them.
   l7::Headers tunnel_headers;
 
   HttpTarget(FlowPlan p, agent::RequestMetrics& metrics) : plan(std::move(p)), metrics_(metrics) {

@@ -37,7 +37,6 @@ class InboundHttp final : public ExchangeOwner {
   Routed route(const l7::Headers& head, const SockAddr* avoid = nullptr) override;
   /// HTTP/1.1 when the source agent says the client spoke it (weft-protocol), else HTTP/2.
   Result<UpstreamLink> upstream(const HttpTarget& target) override;
-  /// Without the weft-* headers: they were for this agent.
   EndpointState* endpoint(const HttpTarget& /*target*/) override { return nullptr; }
   void erase(L7Exchange* exchange) override { exchanges_.erase(exchange); }
 

@@ -46,9 +46,6 @@ class OutboundHttp final : public ExchangeOwner,
   /// A pooled connection from the app's pod: plain to an endpoint on this node or outside the
   /// mesh (in the app's protocol), the mTLS tunnel to an endpoint behind another node's agent.
   Result<UpstreamLink> upstream(const HttpTarget& target) override;
-  /// Through the tunnel, the head also says which app it is for, on whose behalf and in which
-  /// protocol (weft-destination, weft-forwarded, weft-service-address, weft-protocol); the
-  /// app's own weft-* headers are dropped so that no app can forge them.
   EndpointState* endpoint(const HttpTarget& target) override;
   void erase(L7Exchange* exchange) override;
 
