@@ -115,7 +115,7 @@ bool H2Session::alive() const {
 
 bool H2Session::accepts_requests() const {
   return nghttp2_session_check_request_allowed(h2_) != 0 &&
-         streams_.size() <
+         live_streams_ <
              nghttp2_session_get_remote_settings(h2_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 }
 
@@ -145,7 +145,7 @@ int32_t H2Session::submit_request(const Headers& headers, bool has_body, H2Strea
   int32_t id = nghttp2_submit_request(h2_, nullptr, nv.data(), nv.size(),
                                       has_body ? &body : nullptr, nullptr);
   if (id > 0) {
-    streams_[id] = Owned{stream, 0};
+    insert(id, stream);
   }
   return id;
 }
@@ -171,12 +171,12 @@ void H2Session::resume(int32_t id) {
 }
 
 void H2Session::consume(int32_t id, std::size_t n) {
-  auto it = streams_.find(id);
-  if (it == streams_.end()) {
+  Entry* e = find(id);
+  if (e == nullptr) {
     return;  // closed: what it had not consumed was released then
   }
-  n = std::min(n, it->second.unconsumed);
-  it->second.unconsumed -= n;
+  n = std::min(n, e->owned.unconsumed);
+  e->owned.unconsumed -= n;
   if (n > 0) {
     nghttp2_session_consume(h2_, id, n);
   }
@@ -193,9 +193,9 @@ void H2Session::reset(int32_t id, uint32_t error_code) {
 }
 
 void H2Session::detach(int32_t id) {
-  if (auto it = streams_.find(id); it != streams_.end()) {
-    release(it->second);
-    streams_.erase(it);
+  if (Entry* e = find(id)) {
+    release(e->owned);
+    erase(e);
   }
   if (incoming_.id == id) {
     incoming_ = {};
@@ -215,17 +215,50 @@ void H2Session::goaway(uint32_t error_code) {
 }
 
 void H2Session::close_all(uint32_t error_code) {
-  auto streams = std::move(streams_);
-  streams_.clear();
+  auto streams = std::exchange(streams_, {});
+  live_streams_ = 0;
   incoming_ = {};
-  for (auto& [id, s] : streams) {
-    s.owner->on_close(error_code);
+  for (const Entry& e : streams) {
+    if (e.owned.owner != nullptr) {
+      e.owned.owner->on_close(error_code);
+    }
   }
 }
 
-H2Stream* H2Session::stream(int32_t id) const {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.owner;
+H2Session::Entry* H2Session::find(int32_t id) {
+  auto it = std::lower_bound(streams_.begin(), streams_.end(), id,
+                             [](const Entry& e, int32_t key) { return e.id < key; });
+  return it != streams_.end() && it->id == id && it->owned.owner != nullptr ? &*it : nullptr;
+}
+
+void H2Session::insert(int32_t id, H2Stream* owner) {
+  ++live_streams_;
+  if (streams_.empty() || streams_.back().id < id) {
+    streams_.push_back({id, Owned{owner, 0}});
+    return;
+  }
+  auto it = std::lower_bound(streams_.begin(), streams_.end(), id,
+                             [](const Entry& e, int32_t key) { return e.id < key; });
+  if (it != streams_.end() && it->id == id) {
+    live_streams_ -= it->owned.owner != nullptr ? 1 : 0;  // a new owner, or a tombstone revived
+    it->owned = Owned{owner, 0};
+  } else {
+    streams_.insert(it, {id, Owned{owner, 0}});
+  }
+}
+
+void H2Session::erase(Entry* entry) {
+  constexpr std::size_t kSlack = 16;  // tombstones tolerated beyond the live count
+  entry->owned = {};
+  --live_streams_;
+  if (streams_.size() > 2 * live_streams_ + kSlack) {
+    std::erase_if(streams_, [](const Entry& e) { return e.owned.owner == nullptr; });
+  }
+}
+
+H2Stream* H2Session::stream(int32_t id) {
+  Entry* e = find(id);
+  return e == nullptr ? nullptr : e->owned.owner;
 }
 
 int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
@@ -283,7 +316,7 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
       if (owner == nullptr) {
         return 0;  // answered (or reset) by the acceptor; its DATA is dropped
       }
-      s.streams_[id] = Owned{owner, 0};
+      s.insert(id, owner);
     }
     H2Stream* owner = s.stream(id);
     if (owner == nullptr) {
@@ -301,9 +334,9 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
 int H2Session::on_data_chunk(nghttp2_session* h2, uint8_t, int32_t id, const uint8_t* data,
                              size_t len, void* user) {
   H2Session& s = self(user);
-  if (auto it = s.streams_.find(id); it != s.streams_.end()) {
-    it->second.unconsumed += len;
-    it->second.owner->on_data({data, len});
+  if (Entry* e = s.find(id)) {
+    e->owned.unconsumed += len;
+    e->owned.owner->on_data({data, len});
   } else {
     nghttp2_session_consume(h2, id, len);  // nobody will pass it on: do not stall the connection
   }
@@ -315,13 +348,13 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code
   if (s.incoming_.id == id) {
     s.incoming_ = {};
   }
-  auto it = s.streams_.find(id);
-  if (it == s.streams_.end()) {
+  Entry* e = s.find(id);
+  if (e == nullptr) {
     return 0;
   }
-  H2Stream* owner = it->second.owner;
-  s.release(it->second);
-  s.streams_.erase(it);
+  H2Stream* owner = e->owned.owner;
+  s.release(e->owned);
+  s.erase(e);
   owner->on_close(error_code);
   return 0;
 }

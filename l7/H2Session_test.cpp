@@ -228,6 +228,47 @@ TEST_CASE("HTTP checks of received messages are on unless the peer is trusted to
   CHECK_FALSE(trusted_close.has_value());  // open, waiting for the answer
 }
 
+TEST_CASE("streams answered out of order each reach their own owner") {
+  // Answers in an order unlike the requests' (every third, then the rest from the newest):
+  // the session forgets streams in the middle of its table, many more than it keeps spare.
+  constexpr int kCalls = 90;
+  Server acceptor;
+  H2Session server(H2Session::Role::Server, H2Limits{}, &acceptor);
+  H2Session client(H2Session::Role::Client, H2Limits{});
+  std::vector<std::unique_ptr<Recorder>> calls;
+  std::vector<int32_t> ids;
+  for (int i = 0; i < kCalls; ++i) {
+    calls.push_back(std::make_unique<Recorder>());
+    ids.push_back(
+        client.submit_request(request("/" + std::to_string(i)), false, calls.back().get()));
+    REQUIRE(ids.back() > 0);
+  }
+  pump(client, server);
+  CHECK(client.stream_count() == kCalls);
+  std::vector<int> order;
+  for (int i = 0; i < kCalls; i += 3) {
+    order.push_back(i);
+  }
+  for (int i = kCalls - 1; i >= 0; --i) {
+    if (i % 3 != 0) {
+      order.push_back(i);
+    }
+  }
+  std::size_t open = kCalls;
+  for (int i : order) {
+    Recorder& handled = *acceptor.streams.at(ids[i]);
+    handled.body_out = *find_header(handled.head, ":path");
+    REQUIRE(server.submit_response(ids[i], {{":status", "200"}}, true) == 0);
+    pump(client, server);
+    CHECK(client.stream_count() == --open);
+    CHECK(server.stream_count() == open);
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    CHECK(calls[i]->data == "/" + std::to_string(i));
+    CHECK(calls[i]->closed == NGHTTP2_NO_ERROR);
+  }
+}
+
 TEST_CASE("transport failure closes every stream for its owner") {
   H2Session client(H2Session::Role::Client, H2Limits{});
   Recorder a;
