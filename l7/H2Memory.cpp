@@ -6,12 +6,14 @@
 #include <new>
 #include <utility>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
-#define __SANITIZE_ADDRESS__ 1
-#endif
-#endif
 #if defined(__SANITIZE_ADDRESS__)
+#define WEFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+#if defined(WEFT_ASAN)
 #include <sanitizer/asan_interface.h>
 #define WEFT_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define WEFT_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
@@ -105,13 +107,16 @@ void* H2Memory::reallocate(void* ptr, size_t size, void* self) {
     return allocate(size, self);
   }
   if (size <= size_of(block_of(ptr))) {
+    WEFT_UNPOISON(ptr, size);  // the block's class had room to spare
     return ptr;
   }
   void* moved = allocate(size, self);
   if (moved == nullptr) {
     return nullptr;  // realloc's contract: the old block stays valid
   }
-  std::memcpy(moved, ptr, size_of(block_of(ptr)));
+  std::size_t old = size_of(block_of(ptr));
+  WEFT_UNPOISON(ptr, old);  // the bytes past the old size are copied too, unread
+  std::memcpy(moved, ptr, old);
   release(ptr, self);
   return moved;
 }

@@ -63,6 +63,13 @@ TEST_CASE("realloc keeps the contents, within a class, across classes and past t
   CHECK(std::memcmp(p, "0123456789", 10) == 0);
   std::memset(p + 10, 1, 64 * 1024 - 10);
   m.free(p);
+  // A recycled block (under ASan readable only up to its last size) grown within its class.
+  auto* r = static_cast<char*>(m.malloc(20));
+  m.free(r);
+  REQUIRE(m.malloc(20) == r);
+  REQUIRE(m.realloc(r, 32) == r);
+  std::memset(r, 2, 32);
+  m.free(r);
   void* big = m.malloc(1 << 20);
   REQUIRE(big != nullptr);
   m.free(big);
