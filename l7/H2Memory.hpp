@@ -1,6 +1,6 @@
 // Where one HTTP/2 session's nghttp2 keeps its objects: free lists that hand a freed block to the
 // next allocation of its size class instead of back to malloc. nghttp2 allocates and frees a
-// stream, outbound items, header arrays and buffers for every request; in a cross-node gRPC
+// stream, outbound items, header arrays and buffers for every request; in a cross-node HTTP/2
 // profile its malloc/free calls were ~4% of an agent's time, and a session pair ran ~6% fewer
 // instructions per request with these lists (bench/micro/h2_session_bench). A session keeps the
 // blocks of its busiest moment until it ends (bounded by its stream and header-list limits).
