@@ -225,26 +225,26 @@ void H2Session::close_all(uint32_t error_code) {
   }
 }
 
+std::vector<H2Session::Entry>::iterator H2Session::position(int32_t id) {
+  return std::lower_bound(streams_.begin(), streams_.end(), id,
+                          [](const Entry& e, int32_t key) { return e.id < key; });
+}
+
 H2Session::Entry* H2Session::find(int32_t id) {
-  auto it = std::lower_bound(streams_.begin(), streams_.end(), id,
-                             [](const Entry& e, int32_t key) { return e.id < key; });
+  auto it = position(id);
   return it != streams_.end() && it->id == id && it->owned.owner != nullptr ? &*it : nullptr;
 }
 
 void H2Session::insert(int32_t id, H2Stream* owner) {
-  ++live_streams_;
-  if (streams_.empty() || streams_.back().id < id) {
-    streams_.push_back({id, Owned{owner, 0}});
-    return;
-  }
-  auto it = std::lower_bound(streams_.begin(), streams_.end(), id,
-                             [](const Entry& e, int32_t key) { return e.id < key; });
+  // Ids only grow: the end, without a search (a reused id would be a peer's protocol error).
+  auto it = streams_.empty() || streams_.back().id < id ? streams_.end() : position(id);
   if (it != streams_.end() && it->id == id) {
     live_streams_ -= it->owned.owner != nullptr ? 1 : 0;  // a new owner, or a tombstone revived
     it->owned = Owned{owner, 0};
   } else {
     streams_.insert(it, {id, Owned{owner, 0}});
   }
+  ++live_streams_;
 }
 
 void H2Session::erase(Entry* entry) {
@@ -310,16 +310,14 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
       }
       return 0;
     }
+    H2Stream* owner = nullptr;
     if (request) {
-      H2Stream* owner =
-          s.acceptor_ != nullptr ? s.acceptor_->accept_stream(id, in.headers, end) : nullptr;
+      owner = s.acceptor_ != nullptr ? s.acceptor_->accept_stream(id, in.headers, end) : nullptr;
       if (owner == nullptr) {
         return 0;  // answered (or reset) by the acceptor; its DATA is dropped
       }
       s.insert(id, owner);
-    }
-    H2Stream* owner = s.stream(id);
-    if (owner == nullptr) {
+    } else if (owner = s.stream(id); owner == nullptr) {
       return 0;
     }
     owner->on_headers(std::move(in.headers), end);

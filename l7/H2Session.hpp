@@ -180,15 +180,17 @@ class H2Session {
   };
   /// Gives the connection window back for bytes nobody will consume on a closed stream.
   void release(const Owned& owned);
+  /// Where `id` is or would go in streams_.
+  std::vector<Entry>::iterator position(int32_t id);
   Entry* find(int32_t id);
   void insert(int32_t id, H2Stream* owner);
   /// Forgets `entry` (from find(); the pointer is then invalid); its window is the caller's to
   /// release.
   void erase(Entry* entry);
-  /// The open streams with an owner, by id. A session's stream ids only grow, so an insert is a
-  /// push_back; a lookup is a binary search; an erase leaves a tombstone (owner nullptr) that a
-  /// compaction removes once they outnumber the live entries, so it stays amortised O(1) when
-  /// streams close oldest first. Nothing is allocated per stream (the hash map this replaced
+  /// The open streams with an owner, by id. A session's stream ids only grow, so an insert
+  /// lands at the end; a lookup is a binary search; an erase leaves a tombstone (owner nullptr)
+  /// that a compaction removes once they outnumber the live entries, so it stays amortised O(1)
+  /// when streams close oldest first. Nothing is allocated per stream (the hash map this replaced
   /// cost a node per request, and its lookups ~2% of an agent's time under gRPC load).
   std::vector<Entry> streams_;
   std::size_t live_streams_ = 0;
