@@ -41,6 +41,8 @@ H2Session::H2Session(Role role, const H2Limits& limits, Acceptor* acceptor)
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
   nghttp2_session_callbacks_set_send_data_callback(cbs, on_send_data);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_sent);
+  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, on_frame_not_sent);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);
@@ -121,15 +123,46 @@ bool H2Session::accepts_requests() const {
 
 std::span<const nghttp2_nv> H2Session::to_nv(const Headers& headers,
                                              std::span<const Header> added) {
-  nv_.clear();
-  for (std::span<const Header> block : {std::span<const Header>(headers), added}) {
-    for (const Header& h : block) {
-      nv_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
-                     reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
-                     h.value.size(), NGHTTP2_NV_FLAG_NONE});
-    }
+  nv_.resize(headers.size() + added.size());
+  nghttp2_nv* nv = nv_.data();
+  auto point = [&nv](const Header& h, uint8_t flags) {
+    *nv++ = {reinterpret_cast<uint8_t*>(const_cast<char*>(h.name.data())),
+             reinterpret_cast<uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
+             h.value.size(), flags};
+  };
+  for (const Header& h : headers) {
+    point(h, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
+  }
+  for (const Header& h : added) {
+    point(h, NGHTTP2_NV_FLAG_NONE);
   }
   return nv_;
+}
+
+int32_t H2Session::keep_until_sent(int32_t id, Headers&& headers, int32_t submitted) {
+  if (submitted >= 0 && !headers.empty()) {
+    unsent_.push_back({id > 0 ? id : submitted, std::move(headers)});
+  }
+  return submitted;
+}
+
+void H2Session::forget_unsent(int32_t id) {
+  auto it = std::find_if(unsent_.begin() + static_cast<std::ptrdiff_t>(unsent_head_), unsent_.end(),
+                         [id](const Unsent& u) { return u.id == id; });
+  if (it == unsent_.end()) {
+    return;
+  }
+  Headers().swap(it->headers);
+  if (it - unsent_.begin() == static_cast<std::ptrdiff_t>(unsent_head_)) {
+    // The usual case, frames leaving in the order they were submitted: the head moves on, and
+    // the queue starts over (keeping its capacity) once it has caught up.
+    if (++unsent_head_ == unsent_.size()) {
+      unsent_.clear();
+      unsent_head_ = 0;
+    }
+  } else {
+    unsent_.erase(it);
+  }
 }
 
 nghttp2_data_provider H2Session::provider() {
@@ -138,32 +171,37 @@ nghttp2_data_provider H2Session::provider() {
   return p;
 }
 
-int32_t H2Session::submit_request(const Headers& headers, bool has_body, H2Stream* stream,
+int32_t H2Session::submit_request(Headers headers, bool has_body, H2Stream* stream,
                                   std::span<const Header> added) {
   auto nv = to_nv(headers, added);
   nghttp2_data_provider body = provider();
-  int32_t id = nghttp2_submit_request(h2_, nullptr, nv.data(), nv.size(),
-                                      has_body ? &body : nullptr, nullptr);
+  int32_t id = keep_until_sent(0, std::move(headers),
+                               nghttp2_submit_request(h2_, nullptr, nv.data(), nv.size(),
+                                                      has_body ? &body : nullptr, nullptr));
   if (id > 0) {
     insert(id, stream);
   }
   return id;
 }
 
-int H2Session::submit_response(int32_t id, const Headers& headers, bool has_body) {
+int H2Session::submit_response(int32_t id, Headers headers, bool has_body) {
   auto nv = to_nv(headers);
   const std::string* status = find_header(headers, ":status");
   if (status != nullptr && !status->empty() && (*status)[0] == '1') {
-    return nghttp2_submit_headers(h2_, NGHTTP2_FLAG_NONE, id, nullptr, nv.data(), nv.size(),
-                                  nullptr);
+    return keep_until_sent(
+        id, std::move(headers),
+        nghttp2_submit_headers(h2_, NGHTTP2_FLAG_NONE, id, nullptr, nv.data(), nv.size(), nullptr));
   }
   nghttp2_data_provider body = provider();
-  return nghttp2_submit_response(h2_, id, nv.data(), nv.size(), has_body ? &body : nullptr);
+  return keep_until_sent(
+      id, std::move(headers),
+      nghttp2_submit_response(h2_, id, nv.data(), nv.size(), has_body ? &body : nullptr));
 }
 
-int H2Session::submit_trailers(int32_t id, const Headers& trailers) {
+int H2Session::submit_trailers(int32_t id, Headers trailers) {
   auto nv = to_nv(trailers);
-  return nghttp2_submit_trailer(h2_, id, nv.data(), nv.size());
+  return keep_until_sent(id, std::move(trailers),
+                         nghttp2_submit_trailer(h2_, id, nv.data(), nv.size()));
 }
 
 void H2Session::resume(int32_t id) {
@@ -303,8 +341,7 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
     bool request = s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST;
     if (in.too_large) {
       if (request) {
-        Headers too_large{{":status", "431"}};
-        s.submit_response(id, too_large, false);
+        s.submit_response(id, {{":status", "431"}}, false);
       } else {
         s.reset(id, NGHTTP2_PROTOCOL_ERROR);
       }
@@ -357,7 +394,18 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code
   return 0;
 }
 
-ssize_t H2Session::read_body(nghttp2_session* h2, int32_t id, uint8_t* buf, size_t length,
+int H2Session::on_frame_sent(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    self(user).forget_unsent(frame->hd.stream_id);
+  }
+  return 0;
+}
+
+int H2Session::on_frame_not_sent(nghttp2_session* h2, const nghttp2_frame* frame, int, void* user) {
+  return on_frame_sent(h2, frame, user);
+}
+
+ssize_t H2Session::read_body(nghttp2_session*, int32_t id, uint8_t* buf, size_t length,
                              uint32_t* flags, nghttp2_data_source*, void* user) {
   H2Session& s = self(user);
   H2Stream* owner = s.stream(id);
@@ -381,9 +429,7 @@ ssize_t H2Session::read_body(nghttp2_session* h2, int32_t id, uint8_t* buf, size
       break;
     case BodyChunk::State::Trailers: {
       *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      Headers trailers = owner->trailers();  // nv points into it until nghttp2 copied it
-      auto nv = s.to_nv(trailers);
-      if (nghttp2_submit_trailer(h2, id, nv.data(), nv.size()) != 0) {
+      if (s.submit_trailers(id, owner->trailers()) != 0) {
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
       }
       break;

@@ -17,7 +17,7 @@
 namespace weft::l7 {
 
 struct Header {
-  std::string name;
+  std::string name;  ///< lower case, as HTTP/2 has it (HTTP/1.1 heads are lowered when parsed)
   std::string value;
 };
 using Headers = std::vector<Header>;
@@ -113,15 +113,16 @@ class H2Session {
   bool accepts_requests() const;
   std::size_t stream_count() const { return live_streams_; }
 
-  /// Client role: starts a request with `headers` and then `added`; returns the stream id or a
-  /// negative nghttp2 error.
-  int32_t submit_request(const Headers& headers, bool has_body, H2Stream* stream,
+  /// Client role: starts a request with `headers` and then `added` (copied); returns the stream
+  /// id or a negative nghttp2 error. Each submit_* keeps the block it is given until its frame
+  /// is written, and nghttp2 encodes it from there instead of from a copy of its own.
+  int32_t submit_request(Headers headers, bool has_body, H2Stream* stream,
                          std::span<const Header> added = {});
   /// Server role: answers stream `id` (informational heads have `has_body` false and are
   /// followed by another head).
-  int submit_response(int32_t id, const Headers& headers, bool has_body);
+  int submit_response(int32_t id, Headers headers, bool has_body);
   /// Ends stream `id` with trailers (only after a body or in place of one).
-  int submit_trailers(int32_t id, const Headers& trailers);
+  int submit_trailers(int32_t id, Headers trailers);
   /// A deferred body has more to read.
   void resume(int32_t id);
   /// `n` received DATA bytes of stream `id` have been passed on: open the windows by as much.
@@ -142,16 +143,25 @@ class H2Session {
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame*, void*);
   static int on_data_chunk(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
   static int on_stream_close(nghttp2_session*, int32_t, uint32_t, void*);
+  static int on_frame_sent(nghttp2_session*, const nghttp2_frame*, void*);
+  static int on_frame_not_sent(nghttp2_session*, const nghttp2_frame*, int, void*);
   static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*,
                            nghttp2_data_source*, void*);
   static int on_send_data(nghttp2_session*, nghttp2_frame*, const uint8_t*, size_t,
                           nghttp2_data_source*, void*);
   H2Stream* stream(int32_t id);
   nghttp2_data_provider provider();
-  /// `headers` and `added` as nghttp2 takes them, pointing into both: valid until the next
-  /// call (nghttp2 copies them when a frame is submitted).
+  /// `headers` and `added` as nghttp2 takes them, pointing into both, for one submit call.
+  /// nghttp2 copies `added`, but only points into `headers` (whose names it trusts to be lower
+  /// case, Header's rule): the caller hands them to keep_until_sent().
   std::span<const nghttp2_nv> to_nv(const Headers& headers, std::span<const Header> added = {});
   std::span<const nghttp2_nv> to_nv(Headers&&, std::span<const Header> = {}) = delete;
+  /// After a submit call that took the nv of to_nv(`headers`) for stream `id` (0: the new stream
+  /// it returned): keeps `headers` until nghttp2 has written or dropped the frame, unless the
+  /// call failed (`submitted` < 0), and passes `submitted` through.
+  int32_t keep_until_sent(int32_t id, Headers&& headers, int32_t submitted);
+  /// A HEADERS frame of stream `id` was written or dropped: frees the first block kept for it.
+  void forget_unsent(int32_t id);
 
   /// The header block being received. HTTP/2 sends one block at a time per connection
   /// (CONTINUATION frames follow their HEADERS with nothing in between), so one is enough.
@@ -195,6 +205,16 @@ class H2Session {
   std::vector<Entry> streams_;
   std::size_t live_streams_ = 0;
   Incoming incoming_;
+  /// Header blocks nghttp2 points into until their HEADERS frame is written or dropped, in the
+  /// order submitted, from unsent_head_ on. A stream's blocks go out in that order, so the
+  /// first one of the frame's stream is the frame's. Moving a Headers moves neither its strings
+  /// nor their bytes.
+  struct Unsent {
+    int32_t id;
+    Headers headers;
+  };
+  std::vector<Unsent> unsent_;
+  std::size_t unsent_head_ = 0;
   std::vector<nghttp2_nv> nv_;                 ///< to_nv()'s output, kept for its capacity
   std::vector<uint8_t>* producing_ = nullptr;  ///< produce()'s output, for on_send_data
   std::size_t batch_ = SIZE_MAX;

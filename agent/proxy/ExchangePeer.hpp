@@ -14,8 +14,9 @@ namespace weft::proxy {
 class ExchangePeer {
  public:
   /// The response head, towards the client (the request head is sent when the side opens).
-  /// `has_body`: a body follows, read through the side's H2Stream::read_body.
-  virtual void send_head(const l7::Headers& head, bool has_body) = 0;
+  /// `has_body`: a body follows, read through the side's H2Stream::read_body. An HTTP/2 side
+  /// keeps `head` until its frame is written.
+  virtual void send_head(l7::Headers head, bool has_body) = 0;
   /// More body (or its end, or trailers) is ready to be read.
   virtual void resume() = 0;
   /// `n` bytes of the body this side received were passed on: let more come.
@@ -34,8 +35,8 @@ class H2Peer final : public ExchangePeer {
  public:
   H2Peer(H2Carrier& carrier, int32_t id) : carrier_(&carrier), id_(id) {}
 
-  void send_head(const l7::Headers& head, bool has_body) override {
-    carrier_->session().submit_response(id_, head, has_body);
+  void send_head(l7::Headers head, bool has_body) override {
+    carrier_->session().submit_response(id_, std::move(head), has_body);
     carrier_->touch();
   }
   void resume() override {

@@ -140,7 +140,7 @@ void Http1Downstream::on_message_end() {
   maybe_finish_exchange();
 }
 
-void Http1Downstream::send_head(const l7::Headers& head, bool has_body) {
+void Http1Downstream::send_head(l7::Headers head, bool has_body) {
   const std::string* code = l7::find_header(head, ":status");
   bool informational = code != nullptr && code->size() == 3 && (*code)[0] == '1';
   if (informational && *code == "101") {

@@ -45,7 +45,7 @@ class Http1Downstream final : public ExchangePeer,
   void start(std::span<const uint8_t> received);
 
   // ExchangePeer: the response to the request in progress.
-  void send_head(const l7::Headers& head, bool has_body) override;
+  void send_head(l7::Headers head, bool has_body) override;
   void resume() override { touch(); }
   void consume(std::size_t n) override;
   void reset(uint32_t error_code) override;

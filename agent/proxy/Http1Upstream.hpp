@@ -42,7 +42,7 @@ class Http1Upstream final : public ExchangePeer,
   bool usable() const { return !io_.closed() && !closing_; }
 
   // ExchangePeer: the request in progress.
-  void send_head(const l7::Headers& /*head*/, bool /*has_body*/) override {}
+  void send_head(l7::Headers /*head*/, bool /*has_body*/) override {}
   void resume() override { touch(); }
   void consume(std::size_t n) override;
   void reset(uint32_t error_code) override;

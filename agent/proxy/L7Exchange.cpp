@@ -223,8 +223,8 @@ void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
     link->h1->start(headers, !end_stream, up_);
     up_peer_ = link->h1;
   } else {
-    int32_t id =
-        link->h2->session().submit_request(headers, !end_stream, &up_, target_->tunnel_headers);
+    int32_t id = link->h2->session().submit_request(std::move(headers), !end_stream, &up_,
+                                                    target_->tunnel_headers);
     if (id < 0) {
       return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
     }
@@ -319,7 +319,7 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
   int status = parse_int(l7::find_header(headers, ":status"), 0);
   if (status >= 100 && status < 200) {
     if (!down_closed_) {
-      down_peer_->send_head(headers, false);  // informational: the final head follows
+      down_peer_->send_head(std::move(headers), false);  // informational: the final head follows
     }
     return;
   }
@@ -340,7 +340,7 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
     response_.finish();
   }
   if (!down_closed_) {
-    down_peer_->send_head(headers, !end_stream);
+    down_peer_->send_head(std::move(headers), !end_stream);
   }
 }
 
@@ -474,7 +474,7 @@ void L7Exchange::respond_locally(int status, int grpc_status, std::string_view m
                      {"content-type", "application/grpc"},
                      {"grpc-status", std::to_string(grpc_status)},
                      {"grpc-message", std::string(message)}};
-    down_peer_->send_head(head, false);
+    down_peer_->send_head(std::move(head), false);
     return;
   }
   status_ = status;
@@ -484,7 +484,7 @@ void L7Exchange::respond_locally(int status, int grpc_status, std::string_view m
   l7::Headers head{{":status", std::to_string(status)},
                    {"content-type", "text/plain"},
                    {"content-length", std::to_string(body.size())}};
-  down_peer_->send_head(head, true);
+  down_peer_->send_head(std::move(head), true);
 }
 
 void L7Exchange::endpoint_done() {

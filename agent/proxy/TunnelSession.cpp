@@ -403,7 +403,7 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::Flow
   // weft-service-address: the Service the app dialled, so the peer can label it too.
   l7::Headers head{{":method", "CONNECT"}, {":authority", std::move(authority)}};
   add_tunnel_claims(head, stream->plan(), kConnectClientHeader);
-  int32_t id = h2_.submit_request(head, /*has_body=*/true, stream.get());
+  int32_t id = h2_.submit_request(std::move(head), /*has_body=*/true, stream.get());
   if (id < 0) {
     log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", worker_.index(),
               key_.destination.str(), nghttp2_strerror(id));
