@@ -1,7 +1,10 @@
 // weft-agent: the node agent. See --help and ARCHITECTURE.md.
+#include <mimalloc.h>
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 
 #include "agent/Agent.hpp"
 #include "agent/config/Config.hpp"
@@ -47,6 +50,14 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   weft::log::info("agent.start", "version={} {}", WEFT_VERSION, weft::agent::describe(inv->config));
+  // The allocator is part of the agent's speed (bench/README.md): say when it is not in effect.
+  std::unique_ptr<void, decltype(&std::free)> probe(std::malloc(64), &std::free);
+  if (!mi_is_in_heap_region(probe.get())) {
+    weft::log::warn("agent.allocator",
+                    "malloc is not mimalloc's (version {}): another allocator "
+                    "was preloaded or linked first",
+                    mi_version());
+  }
   auto agent = weft::agent::Agent::create(inv->config);
   if (!agent) {
     weft::log::error("agent.start_failed", "error=\"{}\"", agent.error().message);
