@@ -56,9 +56,9 @@ H2Session::H2Session(Role role, const H2Limits& limits, Acceptor* acceptor)
     nghttp2_option_set_no_http_messaging(opt, 1);
   }
   if (role == Role::Client) {
-    nghttp2_session_client_new3(&h2_, cbs, this, opt, memory_.mem());
+    nghttp2_session_client_new2(&h2_, cbs, this, opt);
   } else {
-    nghttp2_session_server_new3(&h2_, cbs, this, opt, memory_.mem());
+    nghttp2_session_server_new2(&h2_, cbs, this, opt);
   }
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);

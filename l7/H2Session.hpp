@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "common/Error.hpp"
-#include "l7/H2Memory.hpp"
 
 namespace weft::l7 {
 
@@ -175,7 +174,6 @@ class H2Session {
   Role role_;
   H2Limits limits_;
   Acceptor* acceptor_;
-  H2Memory memory_;  ///< outlives h2_, which the destructor deletes
   nghttp2_session* h2_ = nullptr;
   /// A stream's owner and the DATA bytes it was given and has not consumed yet: when the
   /// stream closes first (a whole answer in one read), the session releases them, or the
