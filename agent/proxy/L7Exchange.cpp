@@ -56,7 +56,7 @@ bool is_grpc(const l7::Headers& headers) {
 }  // namespace
 
 L7Exchange::L7Exchange(ExchangeOwner& owner, ExchangePeer* downstream)
-    : owner_(owner), down_peer_(downstream) {
+    : owner_(owner), down_peer_(downstream), start_(now()) {
   down_.x = this;
   up_.x = this;
 }
@@ -65,6 +65,10 @@ L7Exchange::L7Exchange(ExchangeOwner& owner, H2Carrier& downstream, int32_t id)
     : L7Exchange(owner, nullptr) {
   down_h2_.emplace(downstream, id);
   down_peer_ = &*down_h2_;
+}
+
+L7Exchange::Clock::time_point L7Exchange::now() const {
+  return owner_.worker().ring().now();
 }
 
 L7Exchange::~L7Exchange() {
@@ -266,8 +270,7 @@ bool L7Exchange::try_retry() {
       (!grpc_ && !idempotent(l7::find_header(original_head_, ":method")))) {
     return false;
   }
-  auto now = Clock::now();
-  if (!owner_.worker().retry_budget(budget_key_).try_spend(now)) {
+  if (!owner_.worker().retry_budget(budget_key_).try_spend(now())) {
     return false;  // retries must never multiply an outage
   }
   if (!up_closed_) {
@@ -409,13 +412,13 @@ void L7Exchange::set_deadline(const l7::Headers& head) {
     }
   }
   if (timeout) {
-    arm(TimerKind::Request, *timeout - (Clock::now() - start_));
+    arm(TimerKind::Request, *timeout - (now() - start_));
   }
 }
 
 void L7Exchange::arm(TimerKind kind, Clock::duration after) {
   cancel(kind);
-  timers_[static_cast<int>(kind)] = owner_.worker().add_deadline(Clock::now() + after, this, kind);
+  timers_[static_cast<int>(kind)] = owner_.worker().add_deadline(now() + after, this, kind);
 }
 
 void L7Exchange::cancel(TimerKind kind) {
@@ -489,7 +492,7 @@ void L7Exchange::respond_locally(int status, int grpc_status, std::string_view m
 
 void L7Exchange::endpoint_done() {
   if (load_open_) {
-    endpoint_->load.finished(start_, Clock::now());
+    endpoint_->load.finished(start_, now());
     load_open_ = false;
   }
 }
@@ -499,13 +502,13 @@ void L7Exchange::report_outcome(bool failed, bool abandoned) {
     return;
   }
   outcome_reported_ = true;
-  auto now = Clock::now();
+  Clock::time_point at = now();
   if (abandoned) {
-    endpoint_->breaker.abandoned(now);
+    endpoint_->breaker.abandoned(at);
   } else if (failed) {
     uint32_t before = endpoint_->breaker.ejections();
     double jitter = static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-53;
-    endpoint_->breaker.failed(now, jitter);
+    endpoint_->breaker.failed(at, jitter);
     if (endpoint_->breaker.ejections() != before) {
       log::info("http.endpoint_ejected", "worker={} endpoint={} service={}",
                 owner_.worker().index(), target_->plan.target.str(),
@@ -522,7 +525,7 @@ void L7Exchange::record() {
     return;
   }
   recorded_ = true;
-  double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  double seconds = std::chrono::duration<double>(now() - start_).count();
   if (target_ != nullptr) {
     for (agent::RequestSeries& s : target_->series) {
       s.record(protocol(), status_, grpc_status_, seconds);

@@ -100,6 +100,8 @@ class L7Exchange {
   void report_outcome(bool failed, bool abandoned = false);
   /// Counts the request in the metrics, once.
   void record();
+  /// The worker's loop time (Ring::now): every clock reading of an exchange.
+  Clock::time_point now() const;
   agent::RequestProtocol protocol() const {
     return grpc_ ? agent::RequestProtocol::Grpc : agent::RequestProtocol::Http;
   }
@@ -133,7 +135,7 @@ class L7Exchange {
   bool recorded_ = false;
   int status_ = 0;
   int grpc_status_ = -1;
-  Clock::time_point start_ = Clock::now();
+  Clock::time_point start_;  ///< the worker's loop time when the request arrived
   std::optional<Deadlines::iterator> timers_[3];  ///< by TimerKind
 
   // Retries (only when the matched rule has a retry block).

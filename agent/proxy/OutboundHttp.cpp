@@ -130,7 +130,7 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
     out.target = unreachable(view, *r.service, dialled);
     return out;
   }
-  auto now = l7::PeakEwma::Clock::now();
+  auto now = worker_.ring().now();
   EndpointLoads& states = worker_.endpoint_loads();
   // One state lookup per endpoint per request: the candidates carry their state pointer.
   admitted_.clear();

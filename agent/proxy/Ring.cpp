@@ -83,6 +83,7 @@ Result<void> Ring::run_once() {
   if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
     return fail_errno("io_uring_submit_and_wait", -rc);
   }
+  now_ = std::chrono::steady_clock::now();
   io_uring_cqe* cqe = nullptr;
   unsigned head = 0;
   unsigned seen = 0;
