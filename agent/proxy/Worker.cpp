@@ -103,10 +103,7 @@ void Worker::post(WorkerCommand command) {
 }
 
 void Worker::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
+  stopping_ = true;
   uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wakeup_fd_.get(), &one, sizeof(one));
   if (thread_.joinable()) {
@@ -122,11 +119,8 @@ void Worker::run() {
   arm_wakeup();
   arm_tick();
   for (;;) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) {
-        break;
-      }
+    if (stopping_) {
+      break;
     }
     if (auto ok = ring_->run_once(); !ok) {
       log::error("worker.ring_failed", "worker={} error=\"{}\"", index_, ok.error().message);

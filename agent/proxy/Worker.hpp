@@ -2,6 +2,7 @@
 // accepted on them.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -239,9 +240,9 @@ class Worker {
   UpstreamPool upstreams_;
   std::unordered_map<ProtocolSniffer*, std::unique_ptr<ProtocolSniffer>> sniffers_;
   std::unordered_map<OutboundHttp*, std::unique_ptr<OutboundHttp>> http_;
-  std::mutex mutex_;  // guards commands_ and stopping_ between the control thread and this one
+  std::mutex mutex_;  // guards commands_ between the control thread and this one
   std::deque<WorkerCommand> commands_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_ = false;  ///< read once per loop turn: no lock for it
   std::thread thread_;
 };
 
