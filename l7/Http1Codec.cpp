@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <iterator>
+#include <string_view>
 
 namespace weft::l7 {
 namespace {
@@ -18,7 +19,7 @@ bool iequals(std::string_view a, std::string_view b) {
 /// Whether `name` appears in a Connection header's comma-separated list.
 bool named_by_connection(const Headers& headers, std::string_view name) {
   for (const Header& h : headers) {
-    if (h.name != "connection") {
+    if (h.name != std::string_view("connection")) {
       continue;
     }
     std::string_view list = h.value;
@@ -41,15 +42,18 @@ bool named_by_connection(const Headers& headers, std::string_view name) {
 }
 
 /// RFC 9113 §8.2.2: fields that only mean something to one HTTP/1.1 connection.
-bool connection_specific(const Headers& all, const Header& h) {
-  if (h.name == "connection" || h.name == "keep-alive" || h.name == "proxy-connection" ||
-      h.name == "transfer-encoding" || h.name == "upgrade" || h.name == "host") {
+/// `listed`: the head has a Connection field, whose list may name more.
+bool connection_specific(const Headers& all, const Header& h, bool listed) {
+  using namespace std::string_view_literals;
+  std::string_view name = h.name;
+  if (name == "connection"sv || name == "keep-alive"sv || name == "proxy-connection"sv ||
+      name == "transfer-encoding"sv || name == "upgrade"sv || name == "host"sv) {
     return true;
   }
-  if (h.name == "te") {
+  if (name == "te"sv) {
     return !iequals(h.value, "trailers");
   }
-  return named_by_connection(all, h.name);
+  return listed && named_by_connection(all, name);
 }
 
 void append_fields(std::string& out, const Headers& headers) {
@@ -67,8 +71,9 @@ void append_fields(std::string& out, const Headers& headers) {
 /// Moves the fields of an HTTP/1.1 head that mean something end to end from `fields` to `out`.
 /// Only those are moved from: the Connection fields that connection_specific() reads stay.
 void move_end_to_end_fields(Headers& fields, Headers& out) {
+  bool listed = find_header(fields, "connection") != nullptr;
   for (Header& h : fields) {
-    if (!connection_specific(fields, h)) {
+    if (!connection_specific(fields, h, listed)) {
       out.push_back(std::move(h));
     }
   }
