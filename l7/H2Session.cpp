@@ -139,29 +139,26 @@ std::span<const nghttp2_nv> H2Session::to_nv(const Headers& headers,
   return nv_;
 }
 
-int32_t H2Session::keep_until_sent(int32_t id, Headers&& headers, int32_t submitted) {
-  if (submitted >= 0) {  // even an empty block: each HEADERS frame sent frees one
-    unsent_.push_back({id > 0 ? id : submitted, std::move(headers)});
-  }
-  return submitted;
+void H2Session::keep_until_sent(int32_t id, Headers&& headers) {
+  unsent_.push_back({id, std::move(headers)});  // even an empty block: each HEADERS frees one
 }
 
 void H2Session::forget_unsent(int32_t id) {
-  auto it = std::find_if(unsent_.begin() + static_cast<std::ptrdiff_t>(unsent_head_), unsent_.end(),
-                         [id](const Unsent& u) { return u.id == id; });
+  auto head = unsent_.begin() + static_cast<std::ptrdiff_t>(unsent_head_);
+  auto it = std::find_if(head, unsent_.end(), [id](const Unsent& u) { return u.id == id; });
   if (it == unsent_.end()) {
     return;
   }
-  Headers().swap(it->headers);
-  if (it - unsent_.begin() == static_cast<std::ptrdiff_t>(unsent_head_)) {
-    // The usual case, frames leaving in the order they were submitted: the head moves on, and
-    // the queue starts over (keeping its capacity) once it has caught up.
-    if (++unsent_head_ == unsent_.size()) {
-      unsent_.clear();
-      unsent_head_ = 0;
-    }
-  } else {
+  if (it != head) {
     unsent_.erase(it);
+    return;
+  }
+  // The usual case, frames leaving in the order they were submitted: the block is freed, the
+  // head moves on, and the queue starts over (keeping its capacity) once it has caught up.
+  it->headers = {};
+  if (++unsent_head_ == unsent_.size()) {
+    unsent_.clear();
+    unsent_head_ = 0;
   }
 }
 
@@ -175,10 +172,10 @@ int32_t H2Session::submit_request(Headers headers, bool has_body, H2Stream* stre
                                   std::span<const Header> added) {
   auto nv = to_nv(headers, added);
   nghttp2_data_provider body = provider();
-  int32_t id = keep_until_sent(0, std::move(headers),
-                               nghttp2_submit_request(h2_, nullptr, nv.data(), nv.size(),
-                                                      has_body ? &body : nullptr, nullptr));
+  int32_t id = nghttp2_submit_request(h2_, nullptr, nv.data(), nv.size(),
+                                      has_body ? &body : nullptr, nullptr);
   if (id > 0) {
+    keep_until_sent(id, std::move(headers));
     insert(id, stream);
   }
   return id;
@@ -187,21 +184,25 @@ int32_t H2Session::submit_request(Headers headers, bool has_body, H2Stream* stre
 int H2Session::submit_response(int32_t id, Headers headers, bool has_body) {
   auto nv = to_nv(headers);
   const std::string* status = find_header(headers, ":status");
-  if (status != nullptr && !status->empty() && (*status)[0] == '1') {
-    return keep_until_sent(
-        id, std::move(headers),
-        nghttp2_submit_headers(h2_, NGHTTP2_FLAG_NONE, id, nullptr, nv.data(), nv.size(), nullptr));
-  }
+  bool informational = status != nullptr && !status->empty() && (*status)[0] == '1';
   nghttp2_data_provider body = provider();
-  return keep_until_sent(
-      id, std::move(headers),
-      nghttp2_submit_response(h2_, id, nv.data(), nv.size(), has_body ? &body : nullptr));
+  int rv = informational
+               ? nghttp2_submit_headers(h2_, NGHTTP2_FLAG_NONE, id, nullptr, nv.data(), nv.size(),
+                                        nullptr)
+               : nghttp2_submit_response(h2_, id, nv.data(), nv.size(), has_body ? &body : nullptr);
+  if (rv == 0) {
+    keep_until_sent(id, std::move(headers));
+  }
+  return rv;
 }
 
 int H2Session::submit_trailers(int32_t id, Headers trailers) {
   auto nv = to_nv(trailers);
-  return keep_until_sent(id, std::move(trailers),
-                         nghttp2_submit_trailer(h2_, id, nv.data(), nv.size()));
+  int rv = nghttp2_submit_trailer(h2_, id, nv.data(), nv.size());
+  if (rv == 0) {
+    keep_until_sent(id, std::move(trailers));
+  }
+  return rv;
 }
 
 void H2Session::resume(int32_t id) {

@@ -155,10 +155,9 @@ class H2Session {
   /// case, Header's rule): the caller hands them to keep_until_sent().
   std::span<const nghttp2_nv> to_nv(const Headers& headers, std::span<const Header> added = {});
   std::span<const nghttp2_nv> to_nv(Headers&&, std::span<const Header> = {}) = delete;
-  /// After a submit call that took the nv of to_nv(`headers`) for stream `id` (0: the new stream
-  /// it returned): keeps `headers` until nghttp2 has written or dropped the frame, unless the
-  /// call failed (`submitted` < 0), and passes `submitted` through.
-  int32_t keep_until_sent(int32_t id, Headers&& headers, int32_t submitted);
+  /// After a submit call for stream `id` that took the nv of to_nv(`headers`) and succeeded:
+  /// keeps `headers` until nghttp2 has written or dropped the frame.
+  void keep_until_sent(int32_t id, Headers&& headers);
   /// A HEADERS frame of stream `id` was written or dropped: frees the first block kept for it.
   void forget_unsent(int32_t id);
 
