@@ -4,7 +4,9 @@
 #include <cctype>
 #include <charconv>
 #include <iterator>
+#include <span>
 #include <string_view>
+#include <vector>
 
 namespace weft::l7 {
 namespace {
@@ -16,8 +18,10 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-/// Whether `name` appears in a Connection header's comma-separated list.
-bool named_by_connection(const Headers& headers, std::string_view name) {
+/// The options a head's Connection fields list (comma-separated, RFC 9110 §7.6.1), as written:
+/// views into those fields' values. Usually none.
+std::vector<std::string_view> connection_options(const Headers& headers) {
+  std::vector<std::string_view> options;
   for (const Header& h : headers) {
     if (h.name != std::string_view("connection")) {
       continue;
@@ -32,18 +36,18 @@ bool named_by_connection(const Headers& headers, std::string_view name) {
       while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
         token.remove_suffix(1);
       }
-      if (iequals(token, name)) {
-        return true;
+      if (!token.empty()) {
+        options.push_back(token);
       }
       list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     }
   }
-  return false;
+  return options;
 }
 
-/// RFC 9113 §8.2.2: fields that only mean something to one HTTP/1.1 connection.
-/// `listed`: the head has a Connection field, whose list may name more.
-bool connection_specific(const Headers& all, const Header& h, bool listed) {
+/// RFC 9113 §8.2.2: fields that only mean something to one HTTP/1.1 connection. `options`: what
+/// the head's Connection fields list (connection_options()).
+bool connection_specific(const Header& h, std::span<const std::string_view> options) {
   using namespace std::string_view_literals;
   std::string_view name = h.name;
   if (name == "connection"sv || name == "keep-alive"sv || name == "proxy-connection"sv ||
@@ -53,7 +57,8 @@ bool connection_specific(const Headers& all, const Header& h, bool listed) {
   if (name == "te"sv) {
     return !iequals(h.value, "trailers");
   }
-  return listed && named_by_connection(all, name);
+  return std::any_of(options.begin(), options.end(),
+                     [name](std::string_view option) { return iequals(option, name); });
 }
 
 void append_fields(std::string& out, const Headers& headers) {
@@ -69,11 +74,11 @@ void append_fields(std::string& out, const Headers& headers) {
 }
 
 /// Moves the fields of an HTTP/1.1 head that mean something end to end from `fields` to `out`.
-/// Only those are moved from: the Connection fields that connection_specific() reads stay.
+/// Only those are moved from: the Connection fields, which `options` points into, stay.
 void move_end_to_end_fields(Headers& fields, Headers& out) {
-  bool listed = find_header(fields, "connection") != nullptr;
+  std::vector<std::string_view> options = connection_options(fields);
   for (Header& h : fields) {
-    if (!connection_specific(fields, h, listed)) {
+    if (!connection_specific(h, options)) {
       out.push_back(std::move(h));
     }
   }
