@@ -281,8 +281,18 @@ std::vector<H2Session::Entry>::iterator H2Session::position(int32_t id) {
 }
 
 H2Session::Entry* H2Session::find(int32_t id) {
+  // A stream's frames come in runs (HEADERS, DATA, END_STREAM, the body read, the close), so the
+  // entry found last is checked first; ids are unique, so a match there is the entry.
+  if (last_found_ < streams_.size() && streams_[last_found_].id == id) {
+    Entry& e = streams_[last_found_];
+    return e.owned.owner != nullptr ? &e : nullptr;
+  }
   auto it = position(id);
-  return it != streams_.end() && it->id == id && it->owned.owner != nullptr ? &*it : nullptr;
+  if (it == streams_.end() || it->id != id || it->owned.owner == nullptr) {
+    return nullptr;
+  }
+  last_found_ = static_cast<std::size_t>(it - streams_.begin());
+  return &*it;
 }
 
 void H2Session::insert(int32_t id, H2Stream* owner) {

@@ -201,6 +201,7 @@ class H2Session {
   /// cost a node per request, and its lookups ~2% of an agent's time under gRPC load).
   std::vector<Entry> streams_;
   std::size_t live_streams_ = 0;
+  std::size_t last_found_ = 0;  ///< index in streams_ of find()'s last hit (checked by id)
   Incoming incoming_;
   /// Header blocks nghttp2 points into until their HEADERS frame is written or dropped, in the
   /// order submitted, from unsent_head_ on. A stream's blocks go out in that order, so the
