@@ -18,10 +18,7 @@ InboundHttp::InboundHttp(Worker& worker, H2Carrier& session,
 InboundHttp::~InboundHttp() = default;
 
 l7::H2Stream* InboundHttp::accept(int32_t id) {
-  auto exchange = std::make_unique<L7Exchange>(*this, session_, id);
-  L7Exchange* raw = exchange.get();
-  exchanges_.emplace(raw, std::move(exchange));
-  return raw->downstream_stream();
+  return exchanges_.add(std::make_unique<L7Exchange>(*this, session_, id)).downstream_stream();
 }
 
 Routed InboundHttp::route(const l7::Headers& head, const SockAddr* /*avoid*/) {

@@ -9,8 +9,8 @@
 
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/proxy/ExchangeOwner.hpp"
+#include "agent/proxy/ExchangeSet.hpp"
 #include "agent/proxy/HttpTarget.hpp"
-#include "agent/proxy/L7Exchange.hpp"
 #include "common/IpAddr.hpp"
 
 namespace weft::proxy {
@@ -60,7 +60,7 @@ class InboundHttp final : public ExchangeOwner {
   std::shared_ptr<const agent::MeshedPod> pod_;
   std::string peer_principal_;
   IpAddr tunnel_source_;
-  std::unordered_map<L7Exchange*, std::unique_ptr<L7Exchange>> exchanges_;
+  ExchangeSet exchanges_;
   std::unordered_map<Key, std::shared_ptr<HttpTarget>, KeyHash> targets_;
   std::shared_ptr<const NodeView> targets_view_;  ///< the view targets_ was filled from
 };

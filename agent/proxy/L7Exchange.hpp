@@ -47,6 +47,7 @@ class L7Exchange {
   /// Both streams are closed: the owner may erase it.
   bool finished() const { return down_closed_ && up_closed_; }
   bool retired = false;  ///< queued for erasure in the worker
+  std::size_t slot = 0;  ///< where its owner's ExchangeSet keeps it
   /// A timer of this exchange fired: the request's deadline (route timeout or grpc-timeout:
   /// 504 / DEADLINE_EXCEEDED when nothing was answered yet, else the streams are reset), one
   /// attempt's timeout (retried when the rule allows, else 504), or the backoff before a retry.

@@ -45,17 +45,11 @@ void OutboundHttp::start(std::span<const uint8_t> received) {
 
 l7::H2Stream* OutboundHttp::accept_stream(int32_t id, const l7::Headers& /*head*/,
                                           bool /*end_stream*/) {
-  auto exchange = std::make_unique<L7Exchange>(*this, *h2_, id);
-  L7Exchange* raw = exchange.get();
-  exchanges_.emplace(raw, std::move(exchange));
-  return raw->downstream_stream();
+  return exchanges_.add(std::make_unique<L7Exchange>(*this, *h2_, id)).downstream_stream();
 }
 
 L7Exchange& OutboundHttp::open_exchange(ExchangePeer& client) {
-  auto exchange = std::make_unique<L7Exchange>(*this, &client);
-  L7Exchange& ref = *exchange;
-  exchanges_.emplace(&ref, std::move(exchange));
-  return ref;
+  return exchanges_.add(std::make_unique<L7Exchange>(*this, &client));
 }
 
 void OutboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {

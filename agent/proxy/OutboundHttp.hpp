@@ -9,10 +9,10 @@
 
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/proxy/ExchangeOwner.hpp"
+#include "agent/proxy/ExchangeSet.hpp"
 #include "agent/proxy/H2Connection.hpp"
 #include "agent/proxy/Http1Downstream.hpp"
 #include "agent/proxy/HttpTarget.hpp"
-#include "agent/proxy/L7Exchange.hpp"
 #include "common/Fd.hpp"
 #include "l7/H2Session.hpp"
 #include "l7/ProtocolDetector.hpp"
@@ -65,7 +65,7 @@ class OutboundHttp final : public ExchangeOwner,
   std::shared_ptr<const agent::MeshedPod> pod_;
   SockAddr service_address_;
   bool http1_;
-  std::unordered_map<L7Exchange*, std::unique_ptr<L7Exchange>> exchanges_;
+  ExchangeSet exchanges_;
   /// Targets by (endpoint, Service address the request went to).
   struct TargetKey {
     SockAddr endpoint;
