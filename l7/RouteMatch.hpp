@@ -1,6 +1,6 @@
 // Gateway API request routing without I/O: which HTTPRoute or GRPCRoute rule a request matches
-// among the routes attached to its Service port (discovery::World::routes_for), which of the
-// rule's backends it goes to, and the header filters the rule applies. Semantics and precedence
+// among the routes that apply to it at its Service port (discovery::World::routes_for), which of
+// the rule's backends it goes to, and the header filters the rule applies. Semantics and precedence
 // in agent/discovery/README.md.
 #pragma once
 

@@ -43,7 +43,8 @@ Routes routes_of(std::string_view yaml, uint16_t port = 80) {
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? std::string() : decoded.error().message));
   Routes routes;
   routes.world = World::build(std::move(decoded->objects));
-  routes.attached = routes.world->routes_for(*routes.world->service_by_name("demo", "echo"), port);
+  routes.attached =
+      routes.world->routes_for(*routes.world->service_by_name("demo", "echo"), port, "demo");
   return routes;
 }
 
@@ -396,7 +397,7 @@ spec:
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
-metadata: {name: d-route, namespace: a-b}
+metadata: {name: b-y-route, namespace: demo}
 spec:
   parentRefs: [{group: "", kind: Service, name: echo, namespace: demo}]
   rules: [{name: only, matches: [{path: {value: /y}}]}]
@@ -416,13 +417,13 @@ spec:
   rules: [{name: only, matches: [{path: {value: /z}}]}]
 )";
   Routes routes = routes_of(kTwins);
-  CHECK(matched(routes.attached, get("/x")) == "b-route/first");  // older, then first rule
-  CHECK(matched(routes.attached, get("/y")) == "d-route/only");   // "a-b/d-route" < "demo/c-route"
-  CHECK(matched(routes.attached, get("/z")) == "e-route/only");   // a timestamp beats none
+  CHECK(matched(routes.attached, get("/x")) == "b-route/first");   // older, then first rule
+  CHECK(matched(routes.attached, get("/y")) == "b-y-route/only");  // "demo/b-y..." < "demo/c..."
+  CHECK(matched(routes.attached, get("/z")) == "e-route/only");    // a timestamp beats none
   // The order of the span does not matter.
   std::vector<const Route*> reversed(routes.attached.rbegin(), routes.attached.rend());
   CHECK(matched(reversed, get("/x")) == "b-route/first");
-  CHECK(matched(reversed, get("/y")) == "d-route/only");
+  CHECK(matched(reversed, get("/y")) == "b-y-route/only");
   CHECK(matched(reversed, get("/z")) == "e-route/only");
 }
 

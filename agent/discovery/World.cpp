@@ -253,6 +253,13 @@ uint64_t port_key(std::size_t service, uint16_t port) {
 
 }  // namespace
 
+std::vector<const Route*>& World::PortRoutes::consumer(const std::string& ns) {
+  auto it = std::find_if(consumers.begin(), consumers.end(),
+                         [&ns](const auto& c) { return c.first == ns; });
+  return it != consumers.end() ? it->second
+                               : consumers.emplace_back(ns, std::vector<const Route*>{}).second;
+}
+
 void World::attach_routes() {
   auto attach = [this](const Route& route) {
     for (const ParentRef& parent : route.parents) {
@@ -279,7 +286,9 @@ void World::attach_routes() {
           continue;
         }
         attached = true;
-        std::vector<const Route*>& routes = routes_by_port_[port_key(*index, port.port)];
+        PortRoutes& here = routes_by_port_[port_key(*index, port.port)];
+        std::vector<const Route*>& routes =
+            route.ns == services_[*index].ns ? here.producer : here.consumer(route.ns);
         if (std::find(routes.begin(), routes.end(), &route) == routes.end()) {
           routes.push_back(&route);
         }
@@ -334,13 +343,20 @@ void World::attach_routes() {
     attach(route);
     check_backends(route);
   }
-  for (auto& [key, routes] : routes_by_port_) {
+  auto by_precedence = [](std::vector<const Route*>& routes) {
     std::stable_sort(routes.begin(), routes.end(),
                      [](const Route* a, const Route* b) { return route_precedes(*a, *b); });
+  };
+  for (auto& [key, routes] : routes_by_port_) {
+    by_precedence(routes.producer);
+    for (auto& [ns, consumer] : routes.consumers) {
+      by_precedence(consumer);
+    }
   }
 }
 
-std::span<const Route* const> World::routes_for(const Service& service, uint16_t port) const {
+std::span<const Route* const> World::routes_for(const Service& service, uint16_t port,
+                                                std::string_view client_ns) const {
   std::size_t index = 0;
   if (!services_.empty() && &service >= services_.data() &&
       &service < services_.data() + services_.size()) {
@@ -354,7 +370,12 @@ std::span<const Route* const> World::routes_for(const Service& service, uint16_t
   if (it == routes_by_port_.end()) {
     return {};
   }
-  return it->second;
+  for (const auto& [ns, consumer] : it->second.consumers) {
+    if (ns == client_ns) {
+      return consumer;
+    }
+  }
+  return it->second.producer;
 }
 
 const HttpRoute* World::http_route_by_name(std::string_view ns, std::string_view name) const {

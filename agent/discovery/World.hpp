@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "agent/discovery/Objects.hpp"
@@ -86,13 +87,19 @@ class World {
   std::span<const MeshPolicy* const> policies_in(std::string_view ns) const;
   const MeshPolicy* policy_by_name(std::string_view ns, std::string_view name) const;
 
-  /// The HTTPRoutes and GRPCRoutes attached to `port` of `service` (a Service of this World, or
-  /// one with the same namespace and name): those with a parentRef to that core Service (group
-  /// "" or "core", kind Service, namespace defaulting to the route's) whose port is absent or
-  /// `port` and whose sectionName is absent or the name of that Service port. Each route once,
-  /// in route_precedes() order, HTTPRoutes and GRPCRoutes mixed (l7::match_route tells them
-  /// apart). One hash lookup; empty when none attach.
-  std::span<const Route* const> routes_for(const Service& service, uint16_t port) const;
+  /// The HTTPRoutes and GRPCRoutes that apply to a request from a client in namespace
+  /// `client_ns` to `port` of `service` (a Service of this World, or one with the same namespace
+  /// and name). A route attaches there through a parentRef to that core Service (group "" or
+  /// "core", kind Service, namespace defaulting to the route's) whose port is absent or `port`
+  /// and whose sectionName is absent or the name of that Service port. The Gateway API's mesh
+  /// profile (GEP-1426) then tells two kinds apart: a route of the Service's own namespace (a
+  /// producer route) applies to clients of every namespace; a route of another namespace (a
+  /// consumer route) only to clients of its own, and for them the consumer routes of their
+  /// namespace replace the producer routes. Each route once, in route_precedes() order,
+  /// HTTPRoutes and GRPCRoutes mixed (l7::match_route tells them apart). One hash lookup, then
+  /// a look at the namespaces that have consumer routes there; empty when none apply.
+  std::span<const Route* const> routes_for(const Service& service, uint16_t port,
+                                           std::string_view client_ns) const;
   const HttpRoute* http_route_by_name(std::string_view ns, std::string_view name) const;
   const GrpcRoute* grpc_route_by_name(std::string_view ns, std::string_view name) const;
 
@@ -153,8 +160,16 @@ class World {
   std::vector<GrpcRoute> grpc_routes_;
   NameIndex http_routes_by_name_;
   NameIndex grpc_routes_by_name_;
+  /// The routes attached to one Service port, by whom they apply to.
+  struct PortRoutes {
+    std::vector<const Route*> producer;
+    /// Per namespace other than the Service's, its consumer routes (few: a linear search).
+    std::vector<std::pair<std::string, std::vector<const Route*>>> consumers;
+    /// The consumer routes of namespace `ns` (added, empty, when it has none yet).
+    std::vector<const Route*>& consumer(const std::string& ns);
+  };
   /// (index into services_) << 16 | Service port -> the routes attached there
-  std::unordered_map<uint64_t, std::vector<const Route*>> routes_by_port_;
+  std::unordered_map<uint64_t, PortRoutes> routes_by_port_;
   std::vector<std::string> warnings_;
 };
 

@@ -472,19 +472,26 @@ TEST_CASE("routes attach to the Service ports their parentRefs name") {
   const Service* echo = world->service_by_name("demo", "echo");
   REQUIRE(echo != nullptr);
   // No creationTimestamps: "{namespace}/{name}" order, HTTPRoutes and GRPCRoutes mixed.
-  CHECK(route_names(world->routes_for(*echo, 80)) ==
-        std::vector<std::string>{"HTTPRoute client/from-client-ns", "HTTPRoute demo/every-port",
-                                 "HTTPRoute demo/port-80"});
+  CHECK(route_names(world->routes_for(*echo, 80, "demo")) ==
+        std::vector<std::string>{"HTTPRoute demo/every-port", "HTTPRoute demo/port-80"});
   // "both" names port 9090 twice and is listed once.
-  CHECK(route_names(world->routes_for(*echo, 9090)) ==
+  CHECK(route_names(world->routes_for(*echo, 9090, "demo")) ==
         std::vector<std::string>{"HTTPRoute demo/both", "HTTPRoute demo/every-port",
                                  "GRPCRoute demo/grpc-section"});
-  CHECK(route_names(world->routes_for(*echo, 53)) ==
+  CHECK(route_names(world->routes_for(*echo, 53, "demo")) ==
         std::vector<std::string>{"HTTPRoute demo/every-port"});
-  CHECK(world->routes_for(*echo, 81).empty());
+  CHECK(world->routes_for(*echo, 81, "demo").empty());
   const Service* v2 = world->service_by_name("demo", "echo-v2");
-  CHECK(route_names(world->routes_for(*v2, 8080)) ==
+  CHECK(route_names(world->routes_for(*v2, 8080, "demo")) ==
         std::vector<std::string>{"HTTPRoute demo/other-service"});
+  // The consumer route of namespace client applies to its clients only, in place of demo's.
+  CHECK(route_names(world->routes_for(*echo, 80, "client")) ==
+        std::vector<std::string>{"HTTPRoute client/from-client-ns"});
+  CHECK(route_names(world->routes_for(*echo, 9090, "client")) ==
+        std::vector<std::string>{"HTTPRoute demo/both", "HTTPRoute demo/every-port",
+                                 "GRPCRoute demo/grpc-section"});
+  CHECK(route_names(world->routes_for(*echo, 80, "elsewhere")) ==
+        std::vector<std::string>{"HTTPRoute demo/every-port", "HTTPRoute demo/port-80"});
   // Gateway and Pod parents attach nowhere, without a warning: they are not the mesh's.
   CHECK(world->warnings().empty());
   CHECK(world->http_route_by_name("demo", "port-80")->parents.at(0).port ==
@@ -497,12 +504,13 @@ TEST_CASE("routes attach to the Service ports their parentRefs name") {
 TEST_CASE("routes_for finds a Service that is not the World's own object by name") {
   auto world = world_of(kRouted);
   Service copy = *world->service_by_name("demo", "echo");
-  CHECK(world->routes_for(copy, 80).size() == 3);
+  CHECK(world->routes_for(copy, 80, "demo").size() == 2);
+  CHECK(world->routes_for(copy, 80, "client").size() == 1);
   Service stranger;
   stranger.name = "echo";
   stranger.ns = "elsewhere";
-  CHECK(world->routes_for(stranger, 80).empty());
-  CHECK(World::empty()->routes_for(copy, 80).empty());
+  CHECK(world->routes_for(stranger, 80, "elsewhere").empty());
+  CHECK(World::empty()->routes_for(copy, 80, "demo").empty());
 }
 
 TEST_CASE("routes_for orders routes oldest first, then by namespace/name") {
@@ -534,21 +542,27 @@ spec: {parentRefs: [{group: "", kind: Service, name: echo}]}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
-metadata: {name: a-no-timestamp, namespace: a-b}
+metadata: {name: a-no-timestamp}
 spec: {parentRefs: [{group: "", kind: Service, name: echo, namespace: default}]}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: c-no-timestamp, namespace: a}
 spec: {parentRefs: [{group: "", kind: Service, name: echo, namespace: default}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b-old, namespace: a, creationTimestamp: "2021-01-01T00:00:00Z"}
+spec: {parentRefs: [{group: "", kind: Service, name: echo, namespace: default}]}
 )");
   const Service* echo = world->service_by_name("default", "echo");
-  // Without timestamps "a-b/..." sorts before "a/..." ('-' < '/'), as the spec's
-  // "{namespace}/{name}" string comparison says.
-  CHECK(route_names(world->routes_for(*echo, 80)) ==
+  CHECK(route_names(world->routes_for(*echo, 80, "default")) ==
         std::vector<std::string>{"GRPCRoute default/m-older", "HTTPRoute default/z-old",
-                                 "HTTPRoute default/a-new", "HTTPRoute a-b/a-no-timestamp",
-                                 "HTTPRoute a/c-no-timestamp", "HTTPRoute default/b-no-timestamp"});
+                                 "HTTPRoute default/a-new", "HTTPRoute default/a-no-timestamp",
+                                 "HTTPRoute default/b-no-timestamp"});
+  // Consumer routes are ordered by the same rule among themselves.
+  CHECK(route_names(world->routes_for(*echo, 80, "a")) ==
+        std::vector<std::string>{"HTTPRoute a/b-old", "HTTPRoute a/c-no-timestamp"});
 }
 
 TEST_CASE("route_precedes: older first, a route without timestamp last, then namespace/name") {
@@ -637,7 +651,7 @@ metadata: {name: g, namespace: demo}
         });
   // The route still attaches through its valid parentRef, with every rule and backend.
   const Service* echo = world->service_by_name("demo", "echo");
-  auto routes = world->routes_for(*echo, 80);
+  auto routes = world->routes_for(*echo, 80, "demo");
   REQUIRE(routes.size() == 1);
   const auto* canary = static_cast<const HttpRoute*>(routes[0]);
   CHECK(canary->rules.at(0).backends.size() == 2);

@@ -89,7 +89,7 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
     return out;
   }
   SockAddr dialled = service_address_;
-  auto routes = world.routes_for(*r.service, r.port->port);
+  auto routes = world.routes_for(*r.service, r.port->port, pod_->ns());
   if (!routes.empty()) {
     auto field = [&](std::string_view name) {
       const std::string* v = l7::find_header(head, name);

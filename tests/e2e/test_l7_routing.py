@@ -3,8 +3,9 @@ from the manifests directory like every other object) attached to a Service thro
 parentRefs [{group: "", kind: Service, name, port}] (the GAMMA mesh profile). A request from a
 meshed pod to that Service's ClusterIP that matches a rule goes to one of the rule's backend
 Services (by weight), balanced over that Service's endpoints, with the rule's header filters
-applied; a request that matches no rule goes to the parent Service's own endpoints. One node:
-the client, every Service's replicas and one agent.
+applied; a request that matches no rule goes to the parent Service's own endpoints. A route of
+the Service's own namespace applies to every client, a route of another namespace only to that
+namespace's clients (GEP-1426). One node: the clients, every Service's replicas and one agent.
 
 Which replica answered is read from the apps' JSON answers (http_app.py and
 grpc_echo_server.py name their pod); each Service runs its own Deployment, so a pod name says
@@ -20,7 +21,7 @@ import pytest
 from harness import manifests as m
 from harness import paths, procs
 from harness.scenarios import (GRPC_SERVICE_PORT, HTTP_APP_PORT, ServiceSpec,
-                               grpc_echo_services, http_app_services)
+                               deployment_pods, grpc_echo_services, http_app_services)
 
 NS = "e2e"
 PORT = 80
@@ -271,7 +272,50 @@ def test_httproute_matches_and_precedence(cluster):
         f"{own_before} -> {own_after}")
 
 
-# -- c. header filters -----------------------------------------------------------------------
+# -- c. producer and consumer routes (GEP-1426) ----------------------------------------------
+
+CONSUMER_REQUESTS = 10
+
+
+def test_consumer_route_applies_only_to_its_namespace(cluster):
+    """A route in web's own namespace (producer) applies to every client; a route of another
+    namespace (consumer) to that namespace's clients only, and for them in place of the
+    producer route; once it is deleted they follow the producer route again."""
+    node = cluster.add_node("node1")
+    fleet = http_app_services(cluster, node, [ServiceSpec("web", "10.96.0.30", replicas=1),
+                                              ServiceSpec("web-v1", "10.96.0.31", replicas=1),
+                                              ServiceSpec("web-v2", "10.96.0.32", replicas=1)])
+    web = fleet["web"]
+    clients = {NS: fleet.client}
+    for ns in ("team-a", "team-b"):
+        clients[ns] = deployment_pods(node, "client", 1, ns)[0]
+    cluster.publish("clients.json", [m.pod_object(clients[ns]) for ns in ("team-a", "team-b")])
+    producer = m.http_route("web-producer", NS, _parent(), [
+        m.route_rule(backends=[_to("web-v1")])])
+    consumer = m.http_route("web-team-a", "team-a", [m.service_parent("web", PORT, NS)], [
+        m.route_rule(backends=[m.backend("web-v2", PORT, namespace=NS)])])
+    cluster.publish_and_wait("route-web-producer.json", [producer])
+    cluster.publish_and_wait("route-web-team-a.json", [consumer])
+
+    def services_seen(ns):
+        answers = _curl_cases(clients[ns], [(_url(web), None, [])] * CONSUMER_REQUESTS)
+        return {fleet.service_of(a["pod"]) if a["pod"] else f"status {a['status']}"
+                for a in answers}
+
+    want = {NS: {"web-v1"}, "team-a": {"web-v2"}, "team-b": {"web-v1"}}
+    for ns, services in want.items():
+        _wait_routed(clients[ns], _url(web), fleet.pod_names(*services),
+                     what=f"a client of {ns} routed to {services}")
+    seen = {ns: services_seen(ns) for ns in want}
+    assert seen == want, f"services that answered each namespace's clients: {seen}"
+
+    cluster.publish_and_wait("route-web-team-a.json", [])
+    _wait_routed(clients["team-a"], _url(web), fleet.pod_names("web-v1"),
+                 what="team-a back on the producer route once its consumer route is gone")
+    assert services_seen("team-a") == {"web-v1"}
+
+
+# -- d. header filters -----------------------------------------------------------------------
 
 def test_httproute_header_modifier_filters(cluster):
     node = cluster.add_node("node1")
@@ -322,7 +366,7 @@ def test_httproute_header_modifier_filters(cluster):
     assert "x-served-by" not in response_headers, response_headers
 
 
-# -- d. GRPCRoute ----------------------------------------------------------------------------
+# -- e. GRPCRoute ----------------------------------------------------------------------------
 
 def test_grpcroute_method_match(cluster):
     node = cluster.add_node("node1")
