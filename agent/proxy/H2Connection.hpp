@@ -3,15 +3,11 @@
 // (client role). The protocol is l7::H2Session's; this class only moves bytes.
 #pragma once
 
-#include <linux/time_types.h>
-#include <sys/socket.h>
-
-#include <memory>
+#include <cstdint>
 #include <span>
-#include <vector>
 
 #include "agent/proxy/H2Carrier.hpp"
-#include "agent/proxy/Ring.hpp"
+#include "agent/proxy/SocketIo.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
 #include "l7/H2Session.hpp"
@@ -20,7 +16,7 @@ namespace weft::proxy {
 
 class Worker;
 
-class H2Connection final : public H2Carrier {
+class H2Connection final : public H2Carrier, private SocketIo::Owner {
  public:
   /// Told once the connection has closed and nothing is in flight: it may be destroyed.
   class Owner {
@@ -52,43 +48,29 @@ class H2Connection final : public H2Carrier {
   void flush_pending() override;
   /// Sends what the session has queued; closes once the session has nothing left to do.
   void flush();
-  bool finished() const { return closed_ && inflight_ == 0; }
+  bool finished() const { return io_.closed() && io_.idle(); }
   Owner& owner() { return owner_; }
 
  private:
-  struct IoOp final : Operation {
-    H2Connection* connection = nullptr;
-    void (H2Connection::*handler)(int) = nullptr;
-    void complete(int res, unsigned flags) override;
-  };
+  // SocketIo::Owner.
+  void on_connected(int res) override;
+  void on_received(std::span<const uint8_t> bytes) override;
+  void on_read_end(int res) override;
+  void on_drained(bool ok) override;
+  void after_io() override { touch(); }
 
-  void on_connected(int res);
-  void arm_recv();
-  void on_recv(int res);
-  void arm_send();
-  void on_send(int res);
+  /// Feeds `bytes` to the session; after a protocol error it stops reading, and flush() sends
+  /// the GOAWAY, then closes.
+  void receive(std::span<const uint8_t> bytes);
   /// Stops all I/O; `error_code` closes the streams still open.
   void close(uint32_t error_code);
 
   Worker& worker_;
   Owner& owner_;
-  Fd socket_;
   l7::H2Session session_;
-  sockaddr_storage target_{};
-  socklen_t target_len_ = 0;
-  __kernel_timespec timeout_{};
-  IoOp connect_op_;
-  IoOp recv_op_;
-  IoOp send_op_;
-  std::unique_ptr<uint8_t[]> rbuf_;
-  std::vector<uint8_t> sending_;  ///< in the kernel's hands (one send in flight)
-  std::size_t sent_ = 0;
-  std::vector<uint8_t> queued_;
-  unsigned inflight_ = 0;
+  SocketIo io_;
   bool connected_ = false;
-  bool send_armed_ = false;
-  bool closing_ = false;  ///< protocol error or peer EOF: write what is queued, then close
-  bool closed_ = false;
+  bool closing_ = false;  ///< protocol error: write what is queued, then close
 };
 
 }  // namespace weft::proxy

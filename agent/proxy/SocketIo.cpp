@@ -81,7 +81,7 @@ void SocketIo::write(std::string_view bytes) {
   if (closed_ || bytes.empty()) {
     return;
   }
-  queued_.append(bytes);
+  queued_.insert(queued_.end(), bytes.begin(), bytes.end());
 }
 
 void SocketIo::flush() {
@@ -113,11 +113,15 @@ void SocketIo::on_send(int res) {
     return;
   }
   sent_ += static_cast<std::size_t>(res);
-  if (sent_ < sending_.size() || !queued_.empty()) {
+  if (sent_ < sending_.size()) {
     arm_send();
     return;
   }
-  owner_.on_drained(true);
+  // What was written meanwhile waits for the owner's flush() of this turn (after_io touches
+  // it), so that it leaves in one send with whatever this turn adds.
+  if (queued_.empty()) {
+    owner_.on_drained(true);
+  }
 }
 
 void SocketIo::close(bool reset) {

@@ -1,6 +1,6 @@
 // One TCP socket's I/O on the worker's io_uring for a protocol that reads into its own parser
-// and writes byte strings: connect with a timeout, one recv at a time, writes gathered until
-// the owner flushes and queued behind the one send in flight.
+// and writes byte strings (HTTP/1.1, plaintext HTTP/2): connect with a timeout, one recv at a
+// time, writes gathered until the owner flushes and queued behind the one send in flight.
 #pragma once
 
 #include <linux/time_types.h>
@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/proxy/Ring.hpp"
 #include "common/Fd.hpp"
@@ -33,7 +33,8 @@ class SocketIo {
     /// Everything written so far has been sent (or the socket failed: `ok` false).
     virtual void on_drained(bool ok) = 0;
     /// Called after every completion, also those that arrive after close() (then only this):
-    /// the owner typically touches itself so the worker looks at it.
+    /// the owner touches itself, and its flush() in that turn sends what was written while a
+    /// send was in flight.
     virtual void after_io() = 0;
 
    protected:
@@ -49,9 +50,12 @@ class SocketIo {
   void read();
   /// Queues `bytes` behind what is being sent; nothing leaves before flush().
   void write(std::string_view bytes);
-  /// Sends what write() queued unless a send is in flight (its completion sends the rest).
-  /// Owners flush once per turn of the worker, so that a response head and its body, written
-  /// separately, leave in one send and wake the peer once.
+  /// The bytes queued and not yet handed to the kernel, for an owner that produces its output
+  /// in place (appends only; nothing leaves before flush()).
+  std::vector<uint8_t>& queue() { return queued_; }
+  /// Sends what write() queued unless a send is in flight (then the owner's flush after its
+  /// completion sends it). Owners flush once per turn of the worker, so that a response head
+  /// and its body, written separately, leave in one send and wake the peer once.
   void flush();
   /// Bytes written and not yet sent.
   std::size_t backlog() const { return sending_.size() - sent_ + queued_.size(); }
@@ -86,9 +90,9 @@ class SocketIo {
   Op recv_op_;
   Op send_op_;
   std::unique_ptr<uint8_t[]> rbuf_;
-  std::string sending_;
+  std::vector<uint8_t> sending_;
   std::size_t sent_ = 0;
-  std::string queued_;
+  std::vector<uint8_t> queued_;
   unsigned inflight_ = 0;
   bool reading_ = false;
   bool send_armed_ = false;
