@@ -406,6 +406,8 @@ std::optional<RouteChoice> match_route(std::span<const Route* const> routes,
   std::string_view host = host_of(req.authority);
   Target target = split_target(req.path);
   Scratch scratch;
+  // World::routes_for() gives GRPCRoutes or HTTPRoutes, never both (GEP-1426): a gRPC request
+  // tries the GRPCRoutes where there are some, and the HTTPRoutes where there are none.
   std::optional<Best> best;
   if (req.grpc) {
     best = best_grpc(routes, req, host, target, scratch);

@@ -40,10 +40,12 @@ struct RouteChoice {
 /// backend by weight using `random` (uniform 64-bit value supplied by the caller). nullopt: no
 /// route matched (the caller then uses the Service's own endpoints).
 ///
-/// A gRPC request (`req.grpc`) is matched against the GRPCRoutes first and, when none matches,
-/// against the HTTPRoutes; other requests only against the HTTPRoutes. `routes` may be in any
-/// order: ties between routes are broken with discovery::route_precedes(). Allocates only for
-/// regular expression matches, repeated request headers and percent-encoded query parameters.
+/// `routes` are GRPCRoutes or HTTPRoutes, not both: discovery::World::routes_for() keeps one
+/// type per Service port and client (Gateway API GEP-1426). GRPCRoutes take only gRPC requests
+/// (`req.grpc`); HTTPRoutes take every request, gRPC ones too (they can match gRPC paths).
+/// `routes` may be in any order: ties between routes are broken with discovery::route_precedes().
+/// Allocates only for regular expression matches, repeated request headers and percent-encoded
+/// query parameters.
 std::optional<RouteChoice> match_route(std::span<const discovery::Route* const> routes,
                                        const RequestFacts& req, uint64_t random);
 

@@ -31,20 +31,21 @@ spec:
   ports: [{name: http, port: 80}, {name: grpc, port: 9090}]
 )";
 
-/// Routes attached to demo/echo (kEcho plus `yaml`) on `port`; keeps their World alive.
+/// Routes that apply at demo/echo (kEcho plus `yaml`) on `port` to a client of `client_ns`;
+/// keeps their World alive.
 struct Routes {
   std::shared_ptr<const World> world;
   std::span<const Route* const> attached;
 };
 
-Routes routes_of(std::string_view yaml, uint16_t port = 80) {
+Routes routes_of(std::string_view yaml, uint16_t port = 80, std::string_view client_ns = "demo") {
   std::string text = std::string(kEcho) + "---\n" + std::string(yaml);
   auto decoded = discovery::decode_manifests("routes.yaml", text);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? std::string() : decoded.error().message));
   Routes routes;
   routes.world = World::build(std::move(decoded->objects));
   routes.attached =
-      routes.world->routes_for(*routes.world->service_by_name("demo", "echo"), port, "demo");
+      routes.world->routes_for(*routes.world->service_by_name("demo", "echo"), port, client_ns);
   return routes;
 }
 
@@ -445,13 +446,6 @@ spec:
     matches: [{method: {service: helloworld.Greeter}}]
   - name: exact
     matches: [{method: {service: helloworld.Greeter, method: SayHello}}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: h, namespace: demo}
-spec:
-  parentRefs: [{group: "", kind: Service, name: echo, port: 9090}]
-  rules: [{name: http-all}]
 )";
 
 Request grpc(std::string path, Headers headers = {}) {
@@ -463,7 +457,7 @@ Request grpc(std::string path, Headers headers = {}) {
 
 TEST_CASE("match_route: GRPCRoute methods, precedence, and only for gRPC requests") {
   Routes routes = routes_of(kGrpc, 9090);
-  REQUIRE(routes.attached.size() == 2);
+  REQUIRE(routes.attached.size() == 1);
   struct Case {
     Request request;
     std::string_view rule;
@@ -481,7 +475,8 @@ TEST_CASE("match_route: GRPCRoute methods, precedence, and only for gRPC request
       {grpc("/nope"), "g/any"},
       {grpc("/a/b/c", {{"x-tenant", "a"}}), "g/header"},
       // A GRPCRoute never takes a request that is not gRPC.
-      {get("/helloworld.Greeter/SayHello"), "h/http-all"},
+      {get("/helloworld.Greeter/SayHello"), "none"},
+      {get("/"), "none"},
   };
   for (const Case& c : cases) {
     INFO(c.request.path);
@@ -489,7 +484,7 @@ TEST_CASE("match_route: GRPCRoute methods, precedence, and only for gRPC request
   }
 }
 
-TEST_CASE("match_route: a gRPC request no GRPCRoute matches goes to the HTTPRoutes") {
+TEST_CASE("match_route: where a GRPCRoute attaches, no request matches the HTTPRoutes there") {
   Routes routes = routes_of(R"(
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
@@ -504,16 +499,91 @@ kind: HTTPRoute
 metadata: {name: h, namespace: demo}
 spec:
   parentRefs: [{group: "", kind: Service, name: echo}]
-  rules: [{name: prefix, matches: [{path: {value: /a.B}}]}]
+  rules:
+  - {name: prefix, matches: [{path: {value: /a.B}}]}
+  - {name: all}
 )");
   Request request = grpc("/a.B/C");
-  CHECK(matched(routes.attached, request) == "h/prefix");  // the GRPCRoute's hostname differs
+  CHECK(matched(routes.attached, request) == "none");  // the GRPCRoute's hostname differs
   request.authority = "grpc.example.com";
   CHECK(matched(routes.attached, request) == "g/exact");
   request.path = "/a.B/D";
-  CHECK(matched(routes.attached, request) == "h/prefix");
+  CHECK(matched(routes.attached, request) == "none");
   request.path = "/x.Y/D";
   CHECK(matched(routes.attached, request) == "none");
+  // Nor do requests that are not gRPC: the GRPCRoute takes none, the HTTPRoute is ignored.
+  CHECK(matched(routes.attached, get("/a.B/C")) == "none");
+  CHECK(matched(routes.attached, get("/")) == "none");
+}
+
+TEST_CASE("match_route: a consumer namespace's GRPCRoute hides only that namespace's HTTPRoutes") {
+  constexpr std::string_view kRoutes = R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: producer-h, namespace: demo}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo}]
+  rules: [{name: all}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: a-g, namespace: team-a}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo, namespace: demo}]
+  rules: [{name: exact, matches: [{method: {service: a.B, method: C}}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a-h, namespace: team-a}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo, namespace: demo}]
+  rules: [{name: all}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b-h, namespace: team-b}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo, namespace: demo}]
+  rules: [{name: all}]
+)";
+  struct Case {
+    std::string_view client_ns;
+    Request request;
+    std::string_view rule;
+  };
+  const Case cases[] = {
+      // team-a's clients: its GRPCRoute only; neither its own HTTPRoute nor the producer's.
+      {"team-a", grpc("/a.B/C"), "a-g/exact"},
+      {"team-a", grpc("/x.Y/Z"), "none"},
+      {"team-a", get("/"), "none"},
+      // Everyone else keeps their HTTPRoutes, for gRPC requests too.
+      {"demo", grpc("/a.B/C"), "producer-h/all"},
+      {"demo", get("/"), "producer-h/all"},
+      {"elsewhere", grpc("/a.B/C"), "producer-h/all"},
+      {"team-b", grpc("/a.B/C"), "b-h/all"},
+      {"team-b", get("/"), "b-h/all"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.client_ns, " ", c.request.path, c.request.grpc ? " (gRPC)" : "");
+    Routes routes = routes_of(kRoutes, 80, c.client_ns);
+    CHECK(matched(routes.attached, c.request) == c.rule);
+  }
+}
+
+TEST_CASE("match_route: where only HTTPRoutes attach, they take gRPC requests too") {
+  Routes routes = routes_of(R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: h, namespace: demo}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo, port: 9090}]
+  rules: [{name: prefix, matches: [{path: {value: /a.B}}]}]
+)",
+                            9090);
+  REQUIRE(routes.attached.size() == 1);
+  CHECK(matched(routes.attached, grpc("/a.B/C")) == "h/prefix");
+  CHECK(matched(routes.attached, grpc("/x.Y/Z")) == "none");
+  CHECK(matched(routes.attached, get("/a.B/C")) == "h/prefix");
 }
 
 constexpr std::string_view kSplit = R"(

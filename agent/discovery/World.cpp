@@ -353,6 +353,44 @@ void World::attach_routes() {
       by_precedence(consumer);
     }
   }
+  keep_one_route_type();
+}
+
+void World::keep_one_route_type() {
+  // Service and port order (routes_by_port_ is unordered), so that the same objects always give
+  // the same warnings().
+  std::vector<uint64_t> keys;
+  keys.reserve(routes_by_port_.size());
+  for (const auto& [key, routes] : routes_by_port_) {
+    keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (uint64_t key : keys) {
+    const Service& service = services_[key >> 16];
+    const auto port = static_cast<uint16_t>(key & 0xffff);
+    auto keep_grpc = [&](std::vector<const Route*>& routes) {
+      auto grpc = std::find_if(routes.begin(), routes.end(),
+                               [](const Route* route) { return route->kind == Route::Kind::Grpc; });
+      if (grpc == routes.end()) {
+        return;
+      }
+      auto is_http = [](const Route* route) { return route->kind == Route::Kind::Http; };
+      for (const Route* route : routes) {
+        if (is_http(route)) {
+          warnings_.push_back(fmt::format(
+              "HTTPRoute {}/{} ignored at Service {}/{} port {}: GRPCRoute {}/{} attaches there "
+              "(Gateway API GEP-1426: GRPCRoute wins over HTTPRoute)",
+              route->ns, route->name, service.ns, service.name, port, (*grpc)->ns, (*grpc)->name));
+        }
+      }
+      std::erase_if(routes, is_http);
+    };
+    PortRoutes& here = routes_by_port_.at(key);
+    keep_grpc(here.producer);
+    for (auto& [ns, consumer] : here.consumers) {
+      keep_grpc(consumer);
+    }
+  }
 }
 
 std::span<const Route* const> World::routes_for(const Service& service, uint16_t port,

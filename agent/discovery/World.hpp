@@ -95,9 +95,10 @@ class World {
   /// profile (GEP-1426) then tells two kinds apart: a route of the Service's own namespace (a
   /// producer route) applies to clients of every namespace; a route of another namespace (a
   /// consumer route) only to clients of its own, and for them the consumer routes of their
-  /// namespace replace the producer routes. Each route once, in route_precedes() order,
-  /// HTTPRoutes and GRPCRoutes mixed (l7::match_route tells them apart). One hash lookup, then
-  /// a look at the namespaces that have consumer routes there; empty when none apply.
+  /// namespace replace the producer routes. Of those, only one type applies (GEP-1426): when
+  /// they include a GRPCRoute, only the GRPCRoutes, else the HTTPRoutes; the ignored HTTPRoutes
+  /// are listed in warnings(). Each route once, in route_precedes() order. One hash lookup,
+  /// then a look at the namespaces that have consumer routes there; empty when none apply.
   std::span<const Route* const> routes_for(const Service& service, uint16_t port,
                                            std::string_view client_ns) const;
   const HttpRoute* http_route_by_name(std::string_view ns, std::string_view name) const;
@@ -114,8 +115,9 @@ class World {
   std::size_t route_count() const { return http_routes_.size() + grpc_routes_.size(); }
   /// Ready endpoints summed over every Service port and IP family.
   std::size_t endpoint_count() const;
-  /// Duplicates and conflicts found while building, and route references that lead nowhere
-  /// (a parent or backend Service that does not exist, a missing port), one sentence each.
+  /// Duplicates and conflicts found while building, route references that lead nowhere
+  /// (a parent or backend Service that does not exist, a missing port) and HTTPRoutes ignored at
+  /// a Service port where a GRPCRoute wins (see routes_for()), one sentence each.
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
@@ -124,6 +126,12 @@ class World {
   /// Indexes routes by the Service ports they attach to and warns about dangling references;
   /// needs services_, http_routes_ and grpc_routes_ final.
   void attach_routes();
+  /// The Gateway API's mesh profile (GEP-1426, "Route types") lets only one type of route apply
+  /// where several bind to one Service port, the first of GRPCRoute, HTTPRoute, TLSRoute,
+  /// TCPRoute (weft reads the first two): in every group of routes_by_port_ (producer, each
+  /// consumer namespace) that holds a GRPCRoute, drops the HTTPRoutes and warns about each.
+  /// Decided here once per World, so that requests never meet an ignored route.
+  void keep_one_route_type();
 
   struct StringHash {
     using is_transparent = void;

@@ -471,13 +471,13 @@ TEST_CASE("routes attach to the Service ports their parentRefs name") {
   CHECK(world->grpc_routes().size() == 1);
   const Service* echo = world->service_by_name("demo", "echo");
   REQUIRE(echo != nullptr);
-  // No creationTimestamps: "{namespace}/{name}" order, HTTPRoutes and GRPCRoutes mixed.
+  // No creationTimestamps: "{namespace}/{name}" order.
   CHECK(route_names(world->routes_for(*echo, 80, "demo")) ==
         std::vector<std::string>{"HTTPRoute demo/every-port", "HTTPRoute demo/port-80"});
-  // "both" names port 9090 twice and is listed once.
+  // At 9090 the GRPCRoute wins over the HTTPRoutes (GEP-1426), "both" (which names port 9090
+  // twice) included: see warnings() below.
   CHECK(route_names(world->routes_for(*echo, 9090, "demo")) ==
-        std::vector<std::string>{"HTTPRoute demo/both", "HTTPRoute demo/every-port",
-                                 "GRPCRoute demo/grpc-section"});
+        std::vector<std::string>{"GRPCRoute demo/grpc-section"});
   CHECK(route_names(world->routes_for(*echo, 53, "demo")) ==
         std::vector<std::string>{"HTTPRoute demo/every-port"});
   CHECK(world->routes_for(*echo, 81, "demo").empty());
@@ -488,12 +488,20 @@ TEST_CASE("routes attach to the Service ports their parentRefs name") {
   CHECK(route_names(world->routes_for(*echo, 80, "client")) ==
         std::vector<std::string>{"HTTPRoute client/from-client-ns"});
   CHECK(route_names(world->routes_for(*echo, 9090, "client")) ==
-        std::vector<std::string>{"HTTPRoute demo/both", "HTTPRoute demo/every-port",
-                                 "GRPCRoute demo/grpc-section"});
+        std::vector<std::string>{"GRPCRoute demo/grpc-section"});
   CHECK(route_names(world->routes_for(*echo, 80, "elsewhere")) ==
         std::vector<std::string>{"HTTPRoute demo/every-port", "HTTPRoute demo/port-80"});
-  // Gateway and Pod parents attach nowhere, without a warning: they are not the mesh's.
-  CHECK(world->warnings().empty());
+  // Gateway and Pod parents attach nowhere, without a warning: they are not the mesh's. "both"
+  // is ignored once although it names port 9090 twice.
+  CHECK(world->warnings() ==
+        std::vector<std::string>{
+            "HTTPRoute demo/both ignored at Service demo/echo port 9090: GRPCRoute "
+            "demo/grpc-section attaches there (Gateway API GEP-1426: GRPCRoute wins over "
+            "HTTPRoute)",
+            "HTTPRoute demo/every-port ignored at Service demo/echo port 9090: GRPCRoute "
+            "demo/grpc-section attaches there (Gateway API GEP-1426: GRPCRoute wins over "
+            "HTTPRoute)",
+        });
   CHECK(world->http_route_by_name("demo", "port-80")->parents.at(0).port ==
         std::optional<uint16_t>(80));
   CHECK(world->grpc_route_by_name("demo", "grpc-section") != nullptr);
@@ -531,7 +539,7 @@ metadata: {name: a-new, creationTimestamp: "2024-01-01T00:00:00Z"}
 spec: {parentRefs: [{group: "", kind: Service, name: echo}]}
 ---
 apiVersion: gateway.networking.k8s.io/v1
-kind: GRPCRoute
+kind: HTTPRoute
 metadata: {name: m-older, creationTimestamp: "2022-06-01T00:00:00+00:00"}
 spec: {parentRefs: [{group: "", kind: Service, name: echo, namespace: default}]}
 ---
@@ -557,12 +565,80 @@ spec: {parentRefs: [{group: "", kind: Service, name: echo, namespace: default}]}
 )");
   const Service* echo = world->service_by_name("default", "echo");
   CHECK(route_names(world->routes_for(*echo, 80, "default")) ==
-        std::vector<std::string>{"GRPCRoute default/m-older", "HTTPRoute default/z-old",
+        std::vector<std::string>{"HTTPRoute default/m-older", "HTTPRoute default/z-old",
                                  "HTTPRoute default/a-new", "HTTPRoute default/a-no-timestamp",
                                  "HTTPRoute default/b-no-timestamp"});
   // Consumer routes are ordered by the same rule among themselves.
   CHECK(route_names(world->routes_for(*echo, 80, "a")) ==
         std::vector<std::string>{"HTTPRoute a/b-old", "HTTPRoute a/c-no-timestamp"});
+}
+
+TEST_CASE("a GRPCRoute hides the HTTPRoutes of its group at its port, and nowhere else") {
+  auto world = world_of(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec: {clusterIP: 10.96.0.45, ports: [{name: http, port: 80}, {name: grpc, port: 9090}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web-http, namespace: demo}
+spec: {parentRefs: [{group: "", kind: Service, name: web}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: web-grpc-new, namespace: demo, creationTimestamp: "2024-01-01T00:00:00Z"}
+spec: {parentRefs: [{group: "", kind: Service, name: web, port: 9090}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: web-grpc-old, namespace: demo, creationTimestamp: "2023-01-01T00:00:00Z"}
+spec: {parentRefs: [{group: "", kind: Service, name: web, port: 9090}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a-http, namespace: team-a}
+spec: {parentRefs: [{group: "", kind: Service, name: web, namespace: demo}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: a-grpc, namespace: team-a}
+spec: {parentRefs: [{group: "", kind: Service, name: web, namespace: demo, port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b-http, namespace: team-b}
+spec: {parentRefs: [{group: "", kind: Service, name: web, namespace: demo}]}
+)");
+  const Service* web = world->service_by_name("demo", "web");
+  REQUIRE(web != nullptr);
+  using Names = std::vector<std::string>;
+  // Producer group: HTTPRoutes at 80, where no producer GRPCRoute attaches (team-a's does, for
+  // team-a only); the GRPCRoutes alone at 9090.
+  CHECK(route_names(world->routes_for(*web, 80, "demo")) == Names{"HTTPRoute demo/web-http"});
+  CHECK(route_names(world->routes_for(*web, 9090, "demo")) ==
+        Names{"GRPCRoute demo/web-grpc-old", "GRPCRoute demo/web-grpc-new"});
+  CHECK(route_names(world->routes_for(*web, 9090, "elsewhere")) ==
+        Names{"GRPCRoute demo/web-grpc-old", "GRPCRoute demo/web-grpc-new"});
+  // team-a: its GRPCRoute hides its HTTPRoute at 80 only; at 9090 it keeps its HTTPRoute,
+  // whatever the producer routes there are.
+  CHECK(route_names(world->routes_for(*web, 80, "team-a")) == Names{"GRPCRoute team-a/a-grpc"});
+  CHECK(route_names(world->routes_for(*web, 9090, "team-a")) == Names{"HTTPRoute team-a/a-http"});
+  // team-b has only an HTTPRoute: neither team-a's GRPCRoute nor the producer's hides it.
+  CHECK(route_names(world->routes_for(*web, 80, "team-b")) == Names{"HTTPRoute team-b/b-http"});
+  CHECK(route_names(world->routes_for(*web, 9090, "team-b")) == Names{"HTTPRoute team-b/b-http"});
+  // One warning per ignored HTTPRoute and port, naming the first GRPCRoute in route_precedes()
+  // order; the ignored routes stay objects of the World.
+  CHECK(world->warnings() ==
+        Names{
+            "HTTPRoute team-a/a-http ignored at Service demo/web port 80: GRPCRoute team-a/a-grpc "
+            "attaches there (Gateway API GEP-1426: GRPCRoute wins over HTTPRoute)",
+            "HTTPRoute demo/web-http ignored at Service demo/web port 9090: GRPCRoute "
+            "demo/web-grpc-old attaches there (Gateway API GEP-1426: GRPCRoute wins over "
+            "HTTPRoute)",
+        });
+  CHECK(world->route_count() == 6);
+  CHECK(world->http_route_by_name("team-a", "a-http") != nullptr);
 }
 
 TEST_CASE("route_precedes: older first, a route without timestamp last, then namespace/name") {
