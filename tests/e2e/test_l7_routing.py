@@ -5,7 +5,9 @@ meshed pod to that Service's ClusterIP that matches a rule goes to one of the ru
 Services (by weight), balanced over that Service's endpoints, with the rule's header filters
 applied; a request that matches no rule goes to the parent Service's own endpoints. A route of
 the Service's own namespace applies to every client, a route of another namespace only to that
-namespace's clients (GEP-1426). One node: the clients, every Service's replicas and one agent.
+namespace's clients (GEP-1426); where a GRPCRoute and HTTPRoutes of one such group attach to
+a port, only the GRPCRoute applies (GEP-1426, route types). One node: the clients, every
+Service's replicas and one agent.
 
 Which replica answered is read from the apps' JSON answers (http_app.py and
 grpc_echo_server.py name their pod); each Service runs its own Deployment, so a pod name says
@@ -396,3 +398,82 @@ def test_grpcroute_method_match(cluster):
         assert result["ok"] == GRPC_STREAM_CALLS, result
         assert set(result["by_pod"]) <= v1, (
             f"{method} calls must go to grpc-v1 {sorted(v1)}: {result}")
+
+
+# -- f. route types (GEP-1426) ---------------------------------------------------------------
+
+OTHER_GRPC_METHODS = ("stream", "collect", "chat")   # what grpc-say's rule does not match
+
+
+def _grpc_services(fleet, result):
+    """{Service: calls} from a grpc_client.py summary (which Service's pods answered)."""
+    out = {}
+    for pod, n in result["by_pod"].items():
+        service = fleet.service_of(pod)
+        out[service] = out.get(service, 0) + n
+    return out
+
+
+def _other_methods_reach(sc, fleet, service, why):
+    """Calls of every method but Say (GRPC_STREAM_CALLS each) must all succeed and be answered
+    by `service`'s own pods."""
+    for method in OTHER_GRPC_METHODS:
+        result = sc.grpc(method=method, calls=GRPC_STREAM_CALLS,
+                         concurrency=GRPC_STREAM_CALLS, messages=10, timeout=30)
+        assert result["ok"] == GRPC_STREAM_CALLS, result
+        services = _grpc_services(fleet, result)
+        assert set(services) == {service}, (
+            f"{method} calls must all reach {service} {sorted(fleet.pod_names(service))} "
+            f"({why}); answered by {services}: {result}")
+
+
+def test_grpcroute_wins_over_httproute_at_one_port(cluster):
+    """Where an HTTPRoute and a GRPCRoute attach to one Service port (both producer routes),
+    only the GRPCRoute applies (GEP-1426, "Route types"): its method goes to its backend, every
+    other gRPC method to the Service's own pods, not to the HTTPRoute's backend (before, a gRPC
+    request no GRPCRoute matched fell back to the HTTPRoutes); the agent logs the ignored
+    HTTPRoute as manifest.conflict. Once the GRPCRoute is deleted, the HTTPRoute applies again,
+    to gRPC requests too."""
+    node = cluster.add_node("node1")
+    fleet = grpc_echo_services(cluster, node, [ServiceSpec("grpc", "10.96.0.40", replicas=1),
+                                               ServiceSpec("grpc-v1", "10.96.0.41", replicas=1),
+                                               ServiceSpec("grpc-v2", "10.96.0.42", replicas=1)])
+    sc = fleet["grpc"]
+    parent = _parent("grpc", GRPC_SERVICE_PORT)
+    http_all = m.http_route("grpc-http", NS, parent, [
+        m.route_rule(matches=[m.http_match(path="/")],
+                     backends=[_to("grpc-v1", GRPC_SERVICE_PORT)])])
+    grpc_say = m.grpc_route("grpc-say", NS, parent, [
+        m.route_rule(matches=[m.grpc_match(service="weft.test.Echo", method="Say")],
+                     backends=[_to("grpc-v2", GRPC_SERVICE_PORT)])])
+
+    # Control: alone at the port, the HTTPRoute (PathPrefix /) takes every gRPC method.
+    cluster.publish_and_wait("route-grpc-http.json", [http_all])
+    _wait_grpc_routed(sc, fleet.pod_names("grpc-v1"))
+    _other_methods_reach(sc, fleet, "grpc-v1", "the HTTPRoute alone at the port takes them")
+
+    # The GRPCRoute attaches to the same port: the HTTPRoute is ignored there.
+    offset = node.agent.log_size()
+    cluster.publish_and_wait("route-grpc-say.json", [grpc_say])
+    _wait_grpc_routed(sc, fleet.pod_names("grpc-v2"))
+    result = sc.grpc(calls=GRPC_SAY_CALLS, concurrency=4, timeout=10)
+    assert result["ok"] == GRPC_SAY_CALLS, result
+    assert _grpc_services(fleet, result) == {"grpc-v2": GRPC_SAY_CALLS}, (
+        f"Say calls must all go to the GRPCRoute's backend grpc-v2: {result}")
+    _other_methods_reach(sc, fleet, "grpc",
+                         "no GRPCRoute rule matches them and the HTTPRoute grpc-http, which "
+                         "would send them to grpc-v1, is ignored where a GRPCRoute attaches")
+
+    warning = (f"HTTPRoute {NS}/grpc-http ignored at Service {NS}/grpc port "
+               f"{GRPC_SERVICE_PORT}: GRPCRoute {NS}/grpc-say attaches there")
+    logged = node.agent.log_since(offset)
+    conflicts = [line for line in logged.splitlines() if "manifest.conflict" in line]
+    assert any(warning in line for line in conflicts), (
+        f"the agent did not log manifest.conflict with {warning!r}; its manifest.conflict "
+        f"lines since the GRPCRoute was published: {conflicts}")
+
+    # The GRPCRoute is deleted: the HTTPRoute applies again, to every method.
+    cluster.publish_and_wait("route-grpc-say.json", [])
+    _wait_grpc_routed(sc, fleet.pod_names("grpc-v1"))
+    _other_methods_reach(sc, fleet, "grpc-v1",
+                         "the HTTPRoute applies again once the GRPCRoute is gone")
