@@ -223,6 +223,13 @@ void World::populate(std::vector<Object> objects) {
             std::unique(set.begin(), set.end(),
                         [](const Endpoint& a, const Endpoint& b) { return a.addr == b.addr; }),
             set.end());
+        for (const Endpoint& ep : set) {
+          auto [it, inserted] =
+              app_protocol_by_endpoint_.try_emplace(ep.addr, DeclaredProtocol{port.app_protocol});
+          if (!inserted && it->second.app_protocol != port.app_protocol) {
+            it->second.agreed = false;
+          }
+        }
         std::size_t set_index = endpoint_sets_.size();
         endpoint_sets_.push_back(std::move(set));
         for (const IpAddr& ip : svc.cluster_ips) {
@@ -442,6 +449,14 @@ Resolution World::resolve(const SockAddr& dst) const {
     r.pod = pod;
   }
   return r;
+}
+
+std::string_view World::endpoint_app_protocol(const SockAddr& endpoint) const {
+  auto it = app_protocol_by_endpoint_.find(SockAddr{unmapped(endpoint.ip), endpoint.port});
+  if (it == app_protocol_by_endpoint_.end() || !it->second.agreed) {
+    return {};
+  }
+  return it->second.app_protocol;
 }
 
 const PodInfo* World::pod_by_ip(const IpAddr& ip) const {

@@ -74,6 +74,10 @@ class World {
   /// ClusterIP:port -> Service; a known pod IP -> Pod; otherwise Passthrough. IPv4-mapped IPv6
   /// addresses are looked up as IPv4. Two hash lookups at most.
   Resolution resolve(const SockAddr& dst) const;
+  /// The appProtocol of the Service ports that have `endpoint` (pod IP and port) among their
+  /// ready endpoints, for traffic that reaches the pod without a Service address (inbound from
+  /// outside the mesh); empty when none declares one or they disagree. One hash lookup.
+  std::string_view endpoint_app_protocol(const SockAddr& endpoint) const;
   /// The pod owning `ip`, from Pod status first, then from EndpointSlice targetRefs.
   const PodInfo* pod_by_ip(const IpAddr& ip) const;
   const PodInfo* pod_by_name(std::string_view ns, std::string_view name) const;
@@ -159,6 +163,13 @@ class World {
   std::vector<PortEntry> entries_;
   std::unordered_map<SockAddr, std::size_t> by_service_addr_;  ///< -> entries_
   std::unordered_map<IpAddr, std::size_t> by_ip_;              ///< -> pods_
+  /// Endpoint -> the appProtocol its Service ports declare (into services_); `agreed` false
+  /// when two of them differ.
+  struct DeclaredProtocol {
+    std::string_view app_protocol;
+    bool agreed = true;
+  };
+  std::unordered_map<SockAddr, DeclaredProtocol> app_protocol_by_endpoint_;
   NameIndex pods_by_name_;
   NameIndex services_by_name_;
   std::vector<MeshPolicy> policies_;

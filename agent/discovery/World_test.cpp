@@ -138,6 +138,55 @@ TEST_CASE("resolve serves a ClusterIP with endpoints of its own family") {
   CHECK(r.endpoints[0].pod->name == "web-7d4b9-a");
 }
 
+TEST_CASE("endpoint_app_protocol: what the Service ports of an endpoint declare, if they agree") {
+  auto world = world_of(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  clusterIP: 10.96.0.30
+  ports:
+  - {name: grpc, port: 9090, appProtocol: grpc}
+  - {name: db, port: 5432, appProtocol: postgresql}
+  - {name: plain, port: 81}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api-alias, namespace: shop}
+spec:
+  clusterIP: 10.96.0.31
+  ports:
+  - {name: grpc, port: 9090, appProtocol: grpc}
+  - {name: db, port: 5432, appProtocol: tcp}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: api-1, namespace: shop, labels: {kubernetes.io/service-name: api}}
+addressType: IPv4
+endpoints:
+- addresses: [10.244.0.40]
+ports:
+- {name: grpc, port: 9090}
+- {name: db, port: 5432}
+- {name: plain, port: 8081}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: api-alias-1, namespace: shop, labels: {kubernetes.io/service-name: api-alias}}
+addressType: IPv4
+endpoints:
+- addresses: [10.244.0.40]
+ports:
+- {name: grpc, port: 9090}
+- {name: db, port: 5432}
+)");
+  CHECK(world->endpoint_app_protocol(addr("10.244.0.40", 9090)) == "grpc");  // both say grpc
+  CHECK(world->endpoint_app_protocol(addr("10.244.0.40", 5432)).empty());    // they disagree
+  CHECK(world->endpoint_app_protocol(addr("10.244.0.40", 8081)).empty());    // none declared
+  CHECK(world->endpoint_app_protocol(addr("10.244.0.41", 9090)).empty());    // not an endpoint
+  CHECK(world->endpoint_app_protocol(addr("::ffff:10.244.0.40", 9090)) == "grpc");
+}
+
 TEST_CASE("endpoints carry the pod behind them") {
   auto world = world_of(kShop);
   Resolution r = world->resolve(addr("10.96.0.20", 80));
