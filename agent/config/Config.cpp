@@ -223,8 +223,9 @@ const Field kFields[] = {
      },
      [](const Config& c) -> std::string { return std::to_string(c.connect_timeout_ms); }},
     {"protocol_detection_timeout_ms", "MS",
-     "how long a client to a Service may stay silent before its connection is carried as TCP "
-     "(server-speaks-first protocols); a Service port's appProtocol skips the wait",
+     "how long a client to a Service, or an unmeshed client to a meshed pod, may stay silent "
+     "before its connection is carried as TCP (server-speaks-first protocols); a Service "
+     "port's appProtocol skips the wait",
      [](Config& c, std::string_view v) -> Result<void> {
        auto n = parse_number<unsigned>(v, "protocol_detection_timeout_ms", 1, 60000);
        if (!n) {

@@ -53,19 +53,7 @@ Routed InboundHttp::route(const l7::Headers& head, const SockAddr* /*avoid*/) {
 }
 
 Result<UpstreamLink> InboundHttp::upstream(const HttpTarget& target) {
-  UpstreamPool& pool = worker_.upstreams();
-  if (target.http1) {
-    auto connection = pool.get_http1(*pod_, target.plan.target, target.plan.client_ip);
-    if (!connection) {
-      return std::unexpected(connection.error());
-    }
-    return UpstreamLink{nullptr, *connection};
-  }
-  auto connection = pool.get(*pod_, target.plan.target, target.plan.client_ip);
-  if (!connection) {
-    return std::unexpected(connection.error());
-  }
-  return UpstreamLink{*connection, nullptr};
+  return worker_.upstreams().link(*pod_, target.plan.target, target.http1, target.plan.client_ip);
 }
 
 }  // namespace weft::proxy

@@ -8,67 +8,19 @@
 #include "l7/RouteMatch.hpp"
 
 namespace weft::proxy {
-namespace {
-
-l7::H2Limits downstream_limits() {
-  l7::H2Limits limits;
-  limits.max_concurrent_streams = 1000;
-  return limits;
-}
-
-}  // namespace
 
 OutboundHttp::OutboundHttp(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod,
                            SockAddr service_address, Fd socket, l7::Protocol protocol)
-    : worker_(worker),
-      pod_(std::move(pod)),
-      service_address_(service_address),
-      http1_(protocol == l7::Protocol::Http1) {
-  if (http1_) {
-    h1_ = std::make_unique<Http1Downstream>(worker, *this, std::move(socket));
-  } else {
-    h2_ = std::make_unique<H2Connection>(worker, *this, std::move(socket),
-                                         l7::H2Session::Role::Server, downstream_limits(), this);
-  }
-}
+    : AppHttp(worker, std::move(pod), std::move(socket), protocol),
+      service_address_(service_address) {}
 
 OutboundHttp::~OutboundHttp() = default;
-
-void OutboundHttp::start(std::span<const uint8_t> received) {
-  if (h1_) {
-    h1_->start(received);
-  } else {
-    h2_->start(received);
-    h2_->touch();
-  }
-}
-
-l7::H2Stream* OutboundHttp::accept_stream(int32_t id, const l7::Headers& /*head*/,
-                                          bool /*end_stream*/) {
-  return exchanges_.add(std::make_unique<L7Exchange>(*this, *h2_, id)).downstream_stream();
-}
-
-L7Exchange& OutboundHttp::open_exchange(ExchangePeer& client) {
-  return exchanges_.add(std::make_unique<L7Exchange>(*this, &client));
-}
 
 void OutboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
   // An Upgrade (WebSocket) or CONNECT: from here on the bytes are not HTTP. The connection
   // continues on the TCP path, balanced as a whole, with the request that asked for it.
   worker_.dispatch_outbound(pod_, std::move(socket), service_address_, l7::Protocol::Opaque,
                             received);
-  worker_.destroy(this);
-}
-
-void OutboundHttp::downstream_finished() {
-  worker_.destroy(this);
-}
-
-void OutboundHttp::erase(L7Exchange* exchange) {
-  exchanges_.erase(exchange);
-}
-
-void OutboundHttp::connection_finished(H2Connection& /*connection*/) {
   worker_.destroy(this);
 }
 
@@ -186,18 +138,7 @@ Result<UpstreamLink> OutboundHttp::upstream(const HttpTarget& target) {
     }
     return UpstreamLink{*session, nullptr};
   }
-  if (http1_) {
-    auto connection = worker_.upstreams().get_http1(*pod_, target.plan.target);
-    if (!connection) {
-      return std::unexpected(connection.error());
-    }
-    return UpstreamLink{nullptr, *connection};
-  }
-  auto connection = worker_.upstreams().get(*pod_, target.plan.target);
-  if (!connection) {
-    return std::unexpected(connection.error());
-  }
-  return UpstreamLink{*connection, nullptr};
+  return worker_.upstreams().link(*pod_, target.plan.target, http1_);
 }
 
 EndpointState* OutboundHttp::endpoint(const HttpTarget& target) {

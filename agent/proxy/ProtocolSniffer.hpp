@@ -1,14 +1,17 @@
-// Reads the first bytes of an app's outbound connection to tell HTTP/2, HTTP/1 and opaque TCP
-// apart, waiting at most a configured time for a client that does not speak first.
+// Reads the first bytes of a connection (an app's outbound one, or an unmeshed client's inbound
+// one) to tell HTTP/2, HTTP/1 and opaque TCP apart, waiting at most a configured time for a
+// client that does not speak first.
 #pragma once
 
 #include <linux/time_types.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "agent/pods/MeshedPod.hpp"
+#include "agent/proxy/FlowPlan.hpp"
 #include "agent/proxy/Ring.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
@@ -33,8 +36,10 @@ class ProtocolSniffer {
 
   std::shared_ptr<const agent::MeshedPod> pod;
   Fd downstream;
-  SockAddr original_destination;
-  std::vector<uint8_t> received;  ///< what the app sent, once decided
+  SockAddr original_destination;  ///< outbound: what the app dialled
+  /// Inbound: the connection's plan (the app of `pod` is its destination); empty outbound.
+  std::optional<FlowPlan> inbound;
+  std::vector<uint8_t> received;  ///< what the client sent, once decided
 
  private:
   struct RecvOp final : Operation {

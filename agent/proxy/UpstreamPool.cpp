@@ -61,6 +61,22 @@ void UpstreamPool::upstream_finished(Http1Upstream& connection) {
   }
 }
 
+Result<UpstreamLink> UpstreamPool::link(const agent::MeshedPod& pod, const SockAddr& endpoint,
+                                        bool http1, const std::optional<IpAddr>& source) {
+  if (http1) {
+    auto connection = get_http1(pod, endpoint, source);
+    if (!connection) {
+      return std::unexpected(connection.error());
+    }
+    return UpstreamLink{nullptr, *connection};
+  }
+  auto connection = get(pod, endpoint, source);
+  if (!connection) {
+    return std::unexpected(connection.error());
+  }
+  return UpstreamLink{*connection, nullptr};
+}
+
 Result<H2Connection*> UpstreamPool::get(const agent::MeshedPod& pod, const SockAddr& endpoint,
                                         const std::optional<IpAddr>& source) {
   Key key{pod.id, endpoint, source};

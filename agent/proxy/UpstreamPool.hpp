@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/pods/MeshedPod.hpp"
+#include "agent/proxy/ExchangeOwner.hpp"
 #include "agent/proxy/H2Connection.hpp"
 #include "agent/proxy/Http1Upstream.hpp"
 #include "common/Error.hpp"
@@ -37,6 +38,9 @@ class UpstreamPool final : public H2Connection::Owner, public Http1Upstream::Own
   /// An idle HTTP/1.1 connection from `pod` to `endpoint` (a new one when none is idle).
   Result<Http1Upstream*> get_http1(const agent::MeshedPod& pod, const SockAddr& endpoint,
                                    const std::optional<IpAddr>& source = std::nullopt);
+  /// Either of the two above, by the protocol the app at `endpoint` is spoken to in.
+  Result<UpstreamLink> link(const agent::MeshedPod& pod, const SockAddr& endpoint, bool http1,
+                            const std::optional<IpAddr>& source = std::nullopt);
   /// Closes connections without streams that have been idle for kIdleTimeout.
   void tick(Clock::time_point now);
   std::size_t size() const { return keys_.size(); }

@@ -211,7 +211,7 @@ void Worker::on_accept(Listener& l, int res, unsigned flags) {
     } else if (l.kind == ListenerKind::Outbound) {
       accept_outbound(l.pod, std::move(downstream));
     } else if (l.kind == ListenerKind::Inbound) {
-      accept_inbound(*l.pod, std::move(downstream));
+      accept_inbound(l.pod, std::move(downstream));
     } else {
       accept_tunnel(l.pod, std::move(downstream));
     }
@@ -269,6 +269,10 @@ void Worker::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
   if (protocol == l7::Protocol::Undecided) {
     return reset(std::move(owned->downstream));
   }
+  if (owned->inbound) {
+    return dispatch_inbound(std::move(owned->pod), std::move(owned->downstream),
+                            std::move(*owned->inbound), protocol, owned->received);
+  }
   dispatch_outbound(std::move(owned->pod), std::move(owned->downstream),
                     owned->original_destination, protocol, owned->received);
 }
@@ -300,19 +304,56 @@ void Worker::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, 
   launch(pod, std::move(downstream), std::move(*plan), received);
 }
 
-void Worker::accept_inbound(const agent::MeshedPod& pod, Fd downstream) {
+void Worker::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
   auto peer = socket_address(downstream.get(), /*peer=*/true);
   auto local = socket_address(downstream.get(), /*peer=*/false);
   if (!peer || !local) {
-    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod->display_name(),
               (!peer ? peer.error() : local.error()).message);
     return reset(std::move(downstream));
   }
-  FlowPlan plan = plan_inbound(*view_, pod, *peer, *local);
+  FlowPlan plan = plan_inbound(*view_, *pod, *peer, *local);
   if (!plan.denied.empty()) {
-    return refuse(std::move(downstream), plan);
+    return refuse(std::move(downstream), plan);  // before reading a byte of it
   }
-  launch(pod, std::move(downstream), std::move(plan));
+  // The appProtocol of the Service ports this app serves, when they name one, spares the
+  // detection wait (a server-speaks-first protocol declared tcp is carried at once).
+  l7::Protocol protocol = l7::Protocol::Undecided;
+  if (view_->world) {
+    protocol = l7::declared_protocol(view_->world->endpoint_app_protocol(*local));
+  }
+  if (protocol == l7::Protocol::Undecided) {
+    auto sniffer =
+        std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *local,
+                                          context_.protocol_detection_timeout_ms);
+    sniffer->inbound = std::move(plan);
+    ProtocolSniffer& ref = *sniffer;
+    sniffers_.emplace(&ref, std::move(sniffer));
+    ref.start();
+    return;
+  }
+  dispatch_inbound(std::move(pod), std::move(downstream), std::move(plan), protocol, {});
+}
+
+void Worker::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
+                              FlowPlan plan, l7::Protocol protocol,
+                              std::span<const uint8_t> received) {
+  if (!plan.denied.empty()) {
+    return refuse(std::move(downstream), plan);  // an upgrade under a policy turned STRICT
+  }
+  if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
+    auto peer = socket_address(downstream.get(), /*peer=*/true);
+    if (!peer) {
+      return reset(std::move(downstream));  // gone while it was being detected
+    }
+    auto http = std::make_unique<PlaintextInboundHttp>(*this, std::move(pod), std::move(downstream),
+                                                       protocol, *peer, plan.target);
+    AppHttp& ref = *http;
+    http_.emplace(&ref, std::move(http));
+    ref.start(received);
+    return;
+  }
+  launch(*pod, std::move(downstream), std::move(plan), received);
 }
 
 void Worker::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
@@ -543,7 +584,7 @@ void Worker::unretire(L7Exchange* exchange) {
   std::erase(retired_, exchange);
 }
 
-void Worker::destroy(OutboundHttp* http) {
+void Worker::destroy(AppHttp* http) {
   http_.erase(http);
 }
 

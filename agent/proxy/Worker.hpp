@@ -18,12 +18,14 @@
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/netns/Netns.hpp"
 #include "agent/pods/MeshedPod.hpp"
+#include "agent/proxy/AppHttp.hpp"
 #include "agent/proxy/Balancer.hpp"
 #include "agent/proxy/Deadlines.hpp"
 #include "agent/proxy/EndpointLoads.hpp"
 #include "agent/proxy/FlowPlan.hpp"
 #include "agent/proxy/NodeView.hpp"
 #include "agent/proxy/OutboundHttp.hpp"
+#include "agent/proxy/PlaintextInboundHttp.hpp"
 #include "agent/proxy/ProtocolSniffer.hpp"
 #include "agent/proxy/Ring.hpp"
 #include "agent/proxy/TunnelSession.hpp"
@@ -116,7 +118,7 @@ class Worker {
   void store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket);
   void destroy(TunnelSession* session);
 
-  // Used by the L7 path (OutboundHttp, L7Exchange, H2Connection, ProtocolSniffer), on this
+  // Used by the L7 path (AppHttp, L7Exchange, H2Connection, ProtocolSniffer), on this
   // worker's thread only.
   const std::shared_ptr<const NodeView>& view() const { return view_; }
   UpstreamPool& upstreams() { return upstreams_; }
@@ -133,11 +135,15 @@ class Worker {
   /// The exchange is over: settle() erases it.
   void retire(L7Exchange* exchange);
   void unretire(L7Exchange* exchange);
-  void destroy(OutboundHttp* http);
+  void destroy(AppHttp* http);
   /// Carries an outbound connection by its protocol; `received` was read by detection.
   void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
                          const SockAddr& original, l7::Protocol protocol,
                          std::span<const uint8_t> received);
+  /// Carries an unmeshed client's connection to `pod`'s app by its protocol: HTTP per request,
+  /// anything else as TCP; refused when `plan` is denied.
+  void dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream, FlowPlan plan,
+                        l7::Protocol protocol, std::span<const uint8_t> received);
   /// Calls `exchange->timer_fired(kind)` at `when` unless cancelled first.
   Deadlines::iterator add_deadline(std::chrono::steady_clock::time_point when, L7Exchange* exchange,
                                    TimerKind kind);
@@ -198,7 +204,7 @@ class Worker {
   /// Arms the deadline timer when the earliest deadline is sooner than the one it waits for.
   void arm_deadline_timer();
   void expire_deadlines();
-  void accept_inbound(const agent::MeshedPod& pod, Fd downstream);
+  void accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   /// Counts and refuses a connection the destination's policy does not allow.
   void refuse(Fd downstream, const FlowPlan& plan);
@@ -239,7 +245,7 @@ class Worker {
   l7::FastRandom random_;
   UpstreamPool upstreams_;
   std::unordered_map<ProtocolSniffer*, std::unique_ptr<ProtocolSniffer>> sniffers_;
-  std::unordered_map<OutboundHttp*, std::unique_ptr<OutboundHttp>> http_;
+  std::unordered_map<AppHttp*, std::unique_ptr<AppHttp>> http_;
   std::mutex mutex_;  // guards commands_ between the control thread and this one
   std::deque<WorkerCommand> commands_;
   std::atomic<bool> stopping_ = false;  ///< read once per loop turn: no lock for it

@@ -1,6 +1,7 @@
 """MeshPolicy (issue 3): `allow` lists decide which peer principals reach the selected pods
 across nodes, STRICT refuses plaintext from non-meshed sources, PERMISSIVE lets it in as
-connection_security_policy="none". Every refusal is counted with its reason."""
+connection_security_policy="none" (its HTTP requests counted one by one). Every refusal is
+counted with its reason."""
 import json
 
 from harness import manifests, procs
@@ -124,24 +125,27 @@ def test_strict_refuses_plaintext_and_permissive_admits_it_as_none(cluster):
     denied = {"reason": "plaintext_in_strict", "destination_workload": "strict",
               "destination_principal": principal(ns, "strict"),
               "connection_security_policy": "none"}
+    # PERMISSIVE: curl's plaintext HTTP is read as HTTP by the destination agent, and each
+    # request counted there (no TCP connection is counted for an HTTP one).
     admitted = {"reporter": "destination", "destination_workload": "open",
                 "destination_principal": principal(ns, "open"),
-                "source_principal": "unknown", "connection_security_policy": "none"}
+                "source_principal": "unknown", "connection_security_policy": "none",
+                "response_code": "200", "request_protocol": "http"}
 
     def counted():
         now = n2.agent.metrics()
         return (delta(before, now, DENIED, **denied) == ATTEMPTS
-                and delta(before, now, OPENED, **admitted) == ATTEMPTS)
+                and delta(before, now, REQUESTS, **admitted) == ATTEMPTS)
     try:
         procs.wait_until(counted, 10, what="STRICT denials and PERMISSIVE admissions counted")
     except TimeoutError as e:
         now = n2.agent.metrics()
         raise AssertionError(
             f"{e}\ndenied labels={denied}: {delta(before, now, DENIED, **denied)}\n"
-            f"admitted labels={admitted}: {delta(before, now, OPENED, **admitted)}\n"
+            f"admitted labels={admitted}: {delta(before, now, REQUESTS, **admitted)}\n"
             f"{_denied_lines(now)}\n"
             + "\n".join(line for line in now.text.splitlines()
-                        if line.startswith(OPENED))) from None
+                        if line.startswith(REQUESTS))) from None
     # The meshed client's mTLS flows to the STRICT pod were not refused.
     now = n2.agent.metrics()
     assert delta(before, now, DENIED, source_principal=principal(ns, "client")) == 0

@@ -1,0 +1,145 @@
+"""Plaintext from outside the mesh to a meshed pod (captured by tc into the agent's :15006): the
+destination agent detects the protocol as it does outbound. HTTP/1.1 and gRPC are terminated
+and every request is counted by the destination (source principal "unknown",
+connection_security_policy "none") and delivered to the app from the client's own address; a
+WebSocket upgrade goes on as TCP; a server-speaks-first protocol is carried as TCP after the
+detection wait, or at once when a Service port in front of the app declares appProtocol tcp.
+One node: a non-meshed client pod and three meshed server pods."""
+import json
+import time
+
+from harness import manifests, paths, procs
+from harness.manifests import principal
+from harness.metrics import delta, settled
+from harness.scenarios import GRPC_PORT, HTTP_APP_PORT, deployment_pods
+
+NS = "e2e"
+REQUESTS = "weft_requests_total"
+DURATION_COUNT = "weft_request_duration_seconds_count"
+OPENED = "weft_tcp_connections_opened_total"
+DETECTION_MS = 300
+BANNER_PORT = 7000
+HTTP_REQUESTS = 10
+GRPC_CALLS = 20
+WS_MESSAGES = 5
+
+# Runs in the client pod: connects, sends nothing, times the server's greeting, then checks
+# that the connection carries bytes both ways.
+_BANNER_CLIENT = r"""
+import json, socket, sys, time
+start = time.monotonic()
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+banner = s.recv(100)
+waited = time.monotonic() - start
+s.sendall(b"ping")
+echo = s.recv(100)
+print(json.dumps({"banner": banner.decode(), "waited": waited, "echo": echo.decode()}))
+"""
+
+
+def _labels(server, **extra):
+    """What the destination agent must say of a request from the non-meshed client."""
+    return {"reporter": "destination", "source_workload": "plain", "source_principal": "unknown",
+            "destination_workload": server.workload, "destination_principal":
+            principal(NS, server.workload), "connection_security_policy": "none", **extra}
+
+
+def _wait_counted(agent, before, name, labels, expected, what):
+    def counted():
+        return delta(before, agent.metrics(), name, **labels) == expected
+    try:
+        procs.wait_until(counted, 10, what=what)
+    except TimeoutError as e:
+        now = agent.metrics()
+        lines = [line for line in now.text.splitlines() if line.startswith(name)]
+        raise AssertionError(f"{e}: {delta(before, now, name, **labels)} of {expected} with "
+                             f"{labels}\n" + "\n".join(lines)) from None
+
+
+def _banner(client, ip):
+    r = client.run([paths.PYTHON, "-c", _BANNER_CLIENT, ip, str(BANNER_PORT)], timeout=30)
+    return json.loads(r.stdout)
+
+
+def test_plaintext_requests_from_outside_the_mesh_are_counted_one_by_one(cluster):
+    node = cluster.add_node(
+        "node1", agent_args=["--protocol-detection-timeout-ms", str(DETECTION_MS)])
+    agent = node.agent
+    plain = deployment_pods(node, "plain", 1, NS, meshed=False)[0]
+    web = deployment_pods(node, "web", 1, NS)[0]
+    grpc = deployment_pods(node, "grpc", 1, NS)[0]
+    greeter = deployment_pods(node, "greeter", 1, NS)[0]
+    web.start_process([paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT),
+                       "--name", web.name], "web", "http app", cluster.workdir, cluster.cleanup)
+    grpc.start_process([paths.PYTHON, paths.GRPC_ECHO_SERVER, "--port", str(GRPC_PORT),
+                        "--name", grpc.name], "grpc", "grpc echo", cluster.workdir,
+                       cluster.cleanup)
+    greeter.start_server("banner", BANNER_PORT, cluster.workdir, cluster.cleanup)
+    pods = [plain, web, grpc, greeter]
+    cluster.publish_and_wait("pods.json", [manifests.pod_object(p) for p in pods])
+    web_url = f"http://{web.ip}:{HTTP_APP_PORT}"
+
+    # HTTP/1.1: ten requests and a 404 on one keep-alive connection (curl reuses it).
+    before = settled(agent)
+    urls = [f"{web_url}/" for _ in range(HTTP_REQUESTS)] + [f"{web_url}/missing"]
+    r = plain.run(["curl", "-sS", "--max-time", "10", "-w", "\\n"] + urls, timeout=30)
+    answers = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    assert len(answers) == HTTP_REQUESTS + 1, r.stdout
+    assert {a["pod"] for a in answers} == {web.name}, answers
+    assert {a["peer"] for a in answers} == {plain.ip}, \
+        f"the app must see the client's own address {plain.ip}: {answers}"
+    assert len({a["conn"] for a in answers}) == 1, \
+        f"one client connection, one connection to the app (kept alive): {answers}"
+    http = _labels(web, request_protocol="http")
+    _wait_counted(agent, before, REQUESTS, {**http, "response_code": "200"}, HTTP_REQUESTS,
+                  "the destination counting each plaintext HTTP/1.1 request")
+    after = agent.metrics()
+    assert delta(before, after, REQUESTS, **http, response_code="404") == 1, after.text
+    assert delta(before, after, DURATION_COUNT, **http) == HTTP_REQUESTS + 1, after.text
+    assert delta(before, after, OPENED, destination_workload="web") == 0, \
+        "an HTTP connection is counted by its requests, not as TCP"
+
+    # gRPC (HTTP/2, prior knowledge) on one channel.
+    before = settled(agent)
+    r = plain.run([paths.PYTHON, paths.GRPC_CLIENT, "--target", f"{grpc.ip}:{GRPC_PORT}",
+                   "--calls", str(GRPC_CALLS), "--concurrency", "4", "--timeout", "10"],
+                  timeout=120)
+    result = json.loads(r.stdout)
+    assert result["ok"] == GRPC_CALLS, result
+    assert result["by_peer"] == {plain.ip: GRPC_CALLS}, \
+        f"the app must see the client's own address {plain.ip}: {result}"
+    _wait_counted(agent, before, REQUESTS,
+                  _labels(grpc, request_protocol="grpc", response_code="200",
+                          grpc_response_status="0"),
+                  GRPC_CALLS, "the destination counting each plaintext gRPC call")
+
+    # A WebSocket upgrade leaves HTTP: the connection goes on to the app as TCP.
+    before = agent.metrics()
+    r = plain.run([paths.PYTHON, paths.WS_CLIENT, web.ip, str(HTTP_APP_PORT),
+                   "--messages", str(WS_MESSAGES), "--sizes", "10,70000"], timeout=60)
+    ws = json.loads(r.stdout)
+    assert ws["ok"] == WS_MESSAGES and ws["closed"] and not ws["errors"], ws
+    assert ws["pod"] == web.name, ws
+    _wait_counted(agent, before, OPENED, _labels(web), 1,
+                  "the upgraded connection counted as TCP by the destination")
+
+    # Server speaks first: carried as TCP once the agent gave up waiting for the client...
+    answer = _banner(plain, greeter.ip)
+    assert answer["banner"] == f"hello from {greeter.name}\n" and answer["echo"] == "ping", \
+        answer
+    assert DETECTION_MS / 1000 * 0.9 <= answer["waited"] < DETECTION_MS / 1000 + 1.0, answer
+
+    # ...and at once when a Service port in front of it declares appProtocol tcp.
+    svc = manifests.service("greeter", NS, "10.96.0.70", [("banner", BANNER_PORT, BANNER_PORT)])
+    svc["spec"]["ports"][0]["appProtocol"] = "tcp"
+    cluster.publish_and_wait("greeter.json", [
+        svc, manifests.endpoint_slice("greeter", NS, [greeter], [("banner", BANNER_PORT)])])
+    deadline = time.monotonic() + 10
+    while True:  # publish_and_wait saw the World; a worker may take a moment to get its view
+        answer = _banner(plain, greeter.ip)
+        if answer["waited"] < DETECTION_MS / 1000 / 2 or time.monotonic() > deadline:
+            break
+    assert answer["banner"] == f"hello from {greeter.name}\n" and answer["echo"] == "ping", \
+        answer
+    assert answer["waited"] < DETECTION_MS / 1000 / 2, \
+        f"appProtocol tcp must spare the detection wait: {answer}"
