@@ -143,3 +143,57 @@ def test_plaintext_requests_from_outside_the_mesh_are_counted_one_by_one(cluster
         answer
     assert answer["waited"] < DETECTION_MS / 1000 / 2, \
         f"appProtocol tcp must spare the detection wait: {answer}"
+
+
+# Runs in the client pod: one keep-alive HTTP/1.1 connection; a first request, then one every
+# 0.1 s until one is refused (or 15 s pass). Prints "ready <status>" after the first, then
+# one JSON line: every status in order and the app's connection numbers of the 200s.
+_KEEPALIVE_CLIENT = r"""
+import http.client, json, sys, time
+c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=10)
+def get():
+    c.request("GET", "/")
+    r = c.getresponse()
+    body = r.read()
+    return r.status, (json.loads(body)["conn"] if r.status == 200 else None)
+status, conn = get()
+statuses, conns = [status], [conn]
+print("ready", status, flush=True)
+deadline = time.monotonic() + 15
+while statuses[-1] != 403 and time.monotonic() < deadline:
+    time.sleep(0.1)
+    status, conn = get()
+    statuses.append(status)
+    if conn is not None:
+        conns.append(conn)
+print(json.dumps({"statuses": statuses, "conns": conns}), flush=True)
+"""
+
+
+def test_a_policy_turned_strict_refuses_the_next_request_on_an_open_connection(cluster):
+    """The TCP path decides once per connection; HTTP from outside the mesh is decided per
+    request: once the pod's MeshPolicy says STRICT, the next request on a connection admitted
+    under PERMISSIVE is answered 403 and counted so."""
+    node = cluster.add_node("node1")
+    agent = node.agent
+    plain = deployment_pods(node, "plain", 1, NS, meshed=False)[0]
+    web = deployment_pods(node, "web", 1, NS)[0]
+    web.start_process([paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT),
+                       "--name", web.name], "web", "http app", cluster.workdir, cluster.cleanup)
+    cluster.publish_and_wait("pods.json", [manifests.pod_object(p) for p in (plain, web)])
+
+    before = settled(agent)
+    client = plain.start_process([paths.PYTHON, "-c", _KEEPALIVE_CLIENT, web.ip,
+                                  str(HTTP_APP_PORT)], "keepalive", "keep-alive client",
+                                 cluster.workdir, cluster.cleanup)
+    cluster.publish_and_wait("policy.json", [manifests.mesh_policy(
+        "web-strict", NS, mode="STRICT", match_labels={"app": "web"})])
+    result = json.loads(client.readline(timeout=30))
+    statuses = result["statuses"]
+    assert statuses[0] == 200 and statuses[-1] == 403, \
+        f"admitted under PERMISSIVE, then refused once STRICT: {statuses}"
+    assert set(statuses) == {200, 403} and statuses.index(403) == len(statuses) - 1, statuses
+    assert len(set(result["conns"])) == 1, f"one connection to the app throughout: {result}"
+    _wait_counted(agent, before, REQUESTS, _labels(web, request_protocol="http",
+                                                   response_code="403"), 1,
+                  "the refused request counted with response_code 403")
