@@ -11,20 +11,6 @@ DETECTION_MS = 300
 BANNER_PORT = 7000
 SERVICE_PORT = 7001
 
-# Runs in the client pod: connects, sends nothing, times the server's greeting, then checks
-# that the connection carries bytes both ways.
-_CLIENT = r"""
-import json, socket, sys, time
-start = time.monotonic()
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-banner = s.recv(100)
-waited = time.monotonic() - start
-s.sendall(b"ping")
-echo = s.recv(100)
-print(json.dumps({"banner": banner.decode(), "waited": waited, "echo": echo.decode()}))
-"""
-
-
 def test_server_speaks_first_falls_back_to_tcp_after_the_detection_wait(cluster):
     node = cluster.add_node(
         "node1", agent_args=["--protocol-detection-timeout-ms", str(DETECTION_MS)])
@@ -35,8 +21,8 @@ def test_server_speaks_first_falls_back_to_tcp_after_the_detection_wait(cluster)
         SERVICE_PORT, BANNER_PORT, replicas=1)
     deadline = time.monotonic() + 15
     while True:  # the agent picks the manifests up asynchronously
-        r = sc.client.run([paths.PYTHON, "-c", _CLIENT, sc.cluster_ip, str(SERVICE_PORT)],
-                          check=False, timeout=30)
+        r = sc.client.run([paths.PYTHON, paths.POD_CLIENT, "banner", sc.cluster_ip,
+                           str(SERVICE_PORT)], check=False, timeout=30)
         if r.returncode == 0 or time.monotonic() > deadline:
             break
         time.sleep(0.3)

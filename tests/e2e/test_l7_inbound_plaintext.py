@@ -23,20 +23,6 @@ HTTP_REQUESTS = 10
 GRPC_CALLS = 20
 WS_MESSAGES = 5
 
-# Runs in the client pod: connects, sends nothing, times the server's greeting, then checks
-# that the connection carries bytes both ways.
-_BANNER_CLIENT = r"""
-import json, socket, sys, time
-start = time.monotonic()
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-banner = s.recv(100)
-waited = time.monotonic() - start
-s.sendall(b"ping")
-echo = s.recv(100)
-print(json.dumps({"banner": banner.decode(), "waited": waited, "echo": echo.decode()}))
-"""
-
-
 def _labels(server, **extra):
     """What the destination agent must say of a request from the non-meshed client."""
     return {"reporter": "destination", "source_workload": "plain", "source_principal": "unknown",
@@ -57,8 +43,7 @@ def _wait_counted(agent, before, name, labels, expected, what):
 
 
 def _banner(client, ip):
-    r = client.run([paths.PYTHON, "-c", _BANNER_CLIENT, ip, str(BANNER_PORT)], timeout=30)
-    return json.loads(r.stdout)
+    return client.client("banner", ip, BANNER_PORT, timeout=30)
 
 
 def test_plaintext_requests_from_outside_the_mesh_are_counted_one_by_one(cluster):

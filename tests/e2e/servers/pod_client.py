@@ -8,6 +8,9 @@
         read at moving offsets), half-closes, reads "<sha256> <count>" back;
         {"sentSha256", "sentBytes", "reply", "seconds"}
   udp   HOST PORT: one datagram, waits 3 s for the reply; {"reply": <decoded JSON>}
+  banner HOST PORT: for a server that speaks first: connects, sends nothing, times the
+        greeting, then sends "ping" and reads the echo; {"banner", "waited": seconds from
+        connect() to the greeting, "echo"}
 """
 import argparse
 import hashlib
@@ -96,17 +99,27 @@ def _udp(args):
     return {"reply": json.loads(data)}
 
 
+def _banner(args):
+    start = time.monotonic()
+    with socket.create_connection((args.host, args.port), timeout=10) as s:
+        banner = s.recv(100)
+        waited = time.monotonic() - start
+        s.sendall(b"ping")
+        echo = s.recv(100)
+    return {"banner": banner.decode(), "waited": waited, "echo": echo.decode()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["echo", "sha", "udp"])
+    parser.add_argument("mode", choices=["echo", "sha", "udp", "banner"])
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--bytes", type=int, default=1 << 20)
     args = parser.parse_args()
-    result = {"echo": _echo, "sha": _sha, "udp": _udp}[args.mode](args)
+    result = {"echo": _echo, "sha": _sha, "udp": _udp, "banner": _banner}[args.mode](args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 
