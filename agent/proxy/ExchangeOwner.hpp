@@ -1,6 +1,7 @@
 // The side of an HTTP exchange that decides where its requests go: an app's connection on this
-// node (OutboundHttp: balanced over a Service's endpoints) or a tunnel session from another
-// agent (InboundHttp: to the app of the pod it reached).
+// node (OutboundHttp: balanced over a Service's endpoints), a tunnel session from another agent
+// (InboundHttp: to the app of the pod it reached) or an unmeshed client's plaintext connection
+// (PlaintextInboundHttp: to the app it reached).
 #pragma once
 
 #include <memory>
