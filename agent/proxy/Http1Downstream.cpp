@@ -231,6 +231,9 @@ void Http1Downstream::maybe_finish_exchange() {
   if (exchange_ == nullptr || !request_done_ || !response_done_) {
     return;
   }
+  // Request body the app did not read before it answered is dropped with the exchange: its
+  // bytes no longer hold the window (see Http1Upstream::maybe_done).
+  unconsumed_ = 0;
   std::exchange(exchange_, nullptr)->on_close(NGHTTP2_NO_ERROR);
   if (!keep_alive_) {
     closing_ = true;

@@ -188,6 +188,11 @@ void Http1Upstream::maybe_done() {
   if (events_ == nullptr || !request_done_ || !response_done_) {
     return;
   }
+  // The exchange lets go of this connection and never consumes here again, though the body it
+  // was given may still wait in its buffer (a whole answer read at once): the window comes
+  // back now, as an HTTP/2 stream's does when it closes (H2Session::release). Otherwise every
+  // such answer would shrink it until the connection stopped reading for good.
+  unconsumed_ = 0;
   std::exchange(events_, nullptr)->on_close(NGHTTP2_NO_ERROR);
   if (keep_alive_) {
     owner_.upstream_idle(*this);

@@ -31,6 +31,8 @@ from harness.scenarios import (GRPC_PORT, HTTP_APP_PORT, grpc_echo_service, http
 REQUESTS = "weft_requests_total"
 DURATION_COUNT = "weft_request_duration_seconds_count"
 KEEPALIVE_REQUESTS = 20
+WINDOW_PAD_BYTES = 8000
+WINDOW_REQUESTS = 600
 UPLOAD_BYTES = 2 * 1024 * 1024
 CHUNKS = 100
 WS_MESSAGES = 50
@@ -228,6 +230,27 @@ def test_one_keepalive_connection_is_balanced_per_request(cluster):
     assert {a["peer"] for a in answers} == {sc.client.ip}, answers
 
     _wait_requests(node.agent, before, sc, KEEPALIVE_REQUESTS)
+
+
+def test_answers_read_at_once_do_not_use_up_the_upstream_window(cluster):
+    """A pooled HTTP/1.1 connection to the app is read while less than 1 MiB of answer body
+    waits to be passed on. An answer read whole in one go ends its exchange before the client
+    took the body: that body must not keep holding the window, or after about 1 MiB of such
+    answers the connection stops reading and its next request hangs (~8 KiB answers here:
+    about 128 requests per connection)."""
+    node = cluster.add_node("node1")
+    sc = http_app_service(cluster, node, replicas=1)
+    pad = "x" * WINDOW_PAD_BYTES  # /headers echoes the request's headers in its answer
+    r = sc.client.run(["curl", "-sS", "--fail", "--fail-early", "--max-time", "10",
+                       "-H", f"x-pad: {pad}",
+                       "-w", "## %{http_code} %{size_download}\n"]
+                      + [_url(sc, "/headers")] * WINDOW_REQUESTS, check=False, timeout=120)
+    answered = [line.split()[1:] for line in r.stdout.splitlines() if line.startswith("## ")]
+    assert r.returncode == 0 and len(answered) == WINDOW_REQUESTS, (
+        f"{len(answered)} of {WINDOW_REQUESTS} answers on one keep-alive connection "
+        f"(exit {r.returncode}: {r.stderr.strip()})")
+    assert all(code == "200" and int(size) > WINDOW_PAD_BYTES for code, size in answered), \
+        answered[:5]
 
 
 # -- b. request bodies -----------------------------------------------------------------------
