@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "agent/pods/MeshedPod.hpp"
-#include "agent/proxy/FlowPlan.hpp"
 #include "agent/proxy/Ring.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
@@ -36,9 +35,10 @@ class ProtocolSniffer {
 
   std::shared_ptr<const agent::MeshedPod> pod;
   Fd downstream;
-  SockAddr original_destination;  ///< outbound: what the app dialled
-  /// Inbound: the connection's plan (the app of `pod` is its destination); empty outbound.
-  std::optional<FlowPlan> inbound;
+  /// What the client dialled: outbound, the app's original destination; inbound, `pod` itself.
+  SockAddr original_destination;
+  /// Inbound (an unmeshed client of `pod`'s app): the client's address; empty outbound.
+  std::optional<SockAddr> inbound_peer;
   std::vector<uint8_t> received;  ///< what the client sent, once decided
 
  private:

@@ -269,9 +269,13 @@ void Worker::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
   if (protocol == l7::Protocol::Undecided) {
     return reset(std::move(owned->downstream));
   }
-  if (owned->inbound) {
+  if (owned->inbound_peer) {
+    // Planned again on the current view: the pod's policy may have turned STRICT while the
+    // client was being waited for, and nothing of this connection has reached the app yet.
+    FlowPlan plan =
+        plan_inbound(*view_, *owned->pod, *owned->inbound_peer, owned->original_destination);
     return dispatch_inbound(std::move(owned->pod), std::move(owned->downstream),
-                            std::move(*owned->inbound), protocol, owned->received);
+                            *owned->inbound_peer, std::move(plan), protocol, owned->received);
   }
   dispatch_outbound(std::move(owned->pod), std::move(owned->downstream),
                     owned->original_destination, protocol, owned->received);
@@ -326,28 +330,24 @@ void Worker::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd down
     auto sniffer =
         std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *local,
                                           context_.protocol_detection_timeout_ms);
-    sniffer->inbound = std::move(plan);
+    sniffer->inbound_peer = *peer;
     ProtocolSniffer& ref = *sniffer;
     sniffers_.emplace(&ref, std::move(sniffer));
     ref.start();
     return;
   }
-  dispatch_inbound(std::move(pod), std::move(downstream), std::move(plan), protocol, {});
+  dispatch_inbound(std::move(pod), std::move(downstream), *peer, std::move(plan), protocol, {});
 }
 
 void Worker::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
-                              FlowPlan plan, l7::Protocol protocol,
+                              const SockAddr& peer, FlowPlan plan, l7::Protocol protocol,
                               std::span<const uint8_t> received) {
   if (!plan.denied.empty()) {
-    return refuse(std::move(downstream), plan);  // an upgrade under a policy turned STRICT
+    return refuse(std::move(downstream), plan);  // the policy turned STRICT meanwhile
   }
   if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
-    auto peer = socket_address(downstream.get(), /*peer=*/true);
-    if (!peer) {
-      return reset(std::move(downstream));  // gone while it was being detected
-    }
     auto http = std::make_unique<PlaintextInboundHttp>(*this, std::move(pod), std::move(downstream),
-                                                       protocol, *peer, plan.target);
+                                                       protocol, peer, plan.target);
     AppHttp& ref = *http;
     http_.emplace(&ref, std::move(http));
     ref.start(received);

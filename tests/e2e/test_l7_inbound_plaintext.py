@@ -3,10 +3,12 @@ destination agent detects the protocol as it does outbound. HTTP/1.1 and gRPC ar
 and every request is counted by the destination (source principal "unknown",
 connection_security_policy "none") and delivered to the app from the client's own address; a
 WebSocket upgrade goes on as TCP; a server-speaks-first protocol is carried as TCP after the
-detection wait, or at once when a Service port in front of the app declares appProtocol tcp.
+detection wait, or at once when a Service port in front of the app declares appProtocol tcp;
+a policy that turns STRICT during the wait refuses the connection when the wait ends.
 One node: a non-meshed client pod and three meshed server pods."""
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from harness import manifests, paths, procs
 from harness.manifests import principal
@@ -17,6 +19,7 @@ NS = "e2e"
 REQUESTS = "weft_requests_total"
 DURATION_COUNT = "weft_request_duration_seconds_count"
 OPENED = "weft_tcp_connections_opened_total"
+DENIED = "weft_tcp_connections_denied_total"
 DETECTION_MS = 300
 BANNER_PORT = 7000
 HTTP_REQUESTS = 10
@@ -182,3 +185,44 @@ def test_a_policy_turned_strict_refuses_the_next_request_on_an_open_connection(c
     _wait_counted(agent, before, REQUESTS, _labels(web, request_protocol="http",
                                                    response_code="403"), 1,
                   "the refused request counted with response_code 403")
+
+
+def test_a_policy_turned_strict_while_detecting_refuses_the_connection(cluster):
+    """A connection is admitted when it is accepted, then waits for its first bytes; if the pod's
+    MeshPolicy turns STRICT meanwhile, the agent refuses it when the wait ends instead of
+    carrying it to the app under the policy it was accepted with."""
+    detection_s = 4
+    node = cluster.add_node(
+        "node1", agent_args=["--protocol-detection-timeout-ms", str(detection_s * 1000)])
+    agent = node.agent
+    plain = deployment_pods(node, "plain", 1, NS, meshed=False)[0]
+    greeter = deployment_pods(node, "greeter", 1, NS)[0]
+    greeter.start_server("banner", BANNER_PORT, cluster.workdir, cluster.cleanup)
+    cluster.publish_and_wait("pods.json", [manifests.pod_object(p) for p in (plain, greeter)])
+    banner = [paths.PYTHON, paths.POD_CLIENT, "banner", greeter.ip, str(BANNER_PORT)]
+
+    # Control: under PERMISSIVE the connection is carried as TCP once the wait is over.
+    answer = _banner(plain, greeter.ip)
+    assert answer["banner"] == f"hello from {greeter.name}\n" and answer["echo"] == "ping", \
+        answer
+
+    before = settled(agent)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = time.monotonic()
+        client = pool.submit(plain.run, banner, check=False, timeout=30)
+        time.sleep(0.3)  # the client has connected and is waiting for the greeting
+        cluster.publish_and_wait("policy.json", [manifests.mesh_policy(
+            "greeter-strict", NS, mode="STRICT", match_labels={"app": "greeter"})])
+        published = time.monotonic() - started
+        r = client.result()
+        waited = time.monotonic() - started
+    assert published < detection_s * 0.8, \
+        f"the policy took {published:.1f} s to load: the test needs it within the wait"
+    assert r.returncode != 0 and "hello" not in r.stdout, \
+        f"the app was reached under the policy the connection was accepted with: {r.stdout!r}"
+    assert waited >= detection_s * 0.9, \
+        f"refused after {waited:.1f} s: it must be admitted on accept, refused after the wait"
+    denied = {"reason": "plaintext_in_strict", "destination_workload": "greeter",
+              "connection_security_policy": "none"}
+    _wait_counted(agent, before, DENIED, denied, 1, "the refusal counted as a denial")
+    assert delta(before, agent.metrics(), OPENED, destination_workload="greeter") == 0
