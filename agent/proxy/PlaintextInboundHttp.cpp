@@ -24,9 +24,7 @@ Result<UpstreamLink> PlaintextInboundHttp::upstream(const HttpTarget& target) {
 }
 
 void PlaintextInboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
-  worker_.dispatch_inbound(pod_, std::move(socket), peer_,
-                           plan_inbound(*worker_.view(), *pod_, peer_, local_),
-                           l7::Protocol::Opaque, received);
+  worker_.dispatch_inbound(pod_, std::move(socket), peer_, local_, l7::Protocol::Opaque, received);
   worker_.destroy(this);
 }
 

@@ -270,12 +270,9 @@ void Worker::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
     return reset(std::move(owned->downstream));
   }
   if (owned->inbound_peer) {
-    // Planned again on the current view: the pod's policy may have turned STRICT while the
-    // client was being waited for, and nothing of this connection has reached the app yet.
-    FlowPlan plan =
-        plan_inbound(*view_, *owned->pod, *owned->inbound_peer, owned->original_destination);
     return dispatch_inbound(std::move(owned->pod), std::move(owned->downstream),
-                            *owned->inbound_peer, std::move(plan), protocol, owned->received);
+                            *owned->inbound_peer, owned->original_destination, protocol,
+                            owned->received);
   }
   dispatch_outbound(std::move(owned->pod), std::move(owned->downstream),
                     owned->original_destination, protocol, owned->received);
@@ -316,10 +313,6 @@ void Worker::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd down
               (!peer ? peer.error() : local.error()).message);
     return reset(std::move(downstream));
   }
-  FlowPlan plan = plan_inbound(*view_, *pod, *peer, *local);
-  if (!plan.denied.empty()) {
-    return refuse(std::move(downstream), plan);  // before reading a byte of it
-  }
   // The appProtocol of the Service ports this app serves, when they name one, spares the
   // detection wait (a server-speaks-first protocol declared tcp is carried at once).
   l7::Protocol protocol = l7::Protocol::Undecided;
@@ -327,6 +320,9 @@ void Worker::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd down
     protocol = l7::declared_protocol(view_->world->endpoint_app_protocol(*local));
   }
   if (protocol == l7::Protocol::Undecided) {
+    if (FlowPlan plan = plan_inbound(*view_, *pod, *peer, *local); !plan.denied.empty()) {
+      return refuse(std::move(downstream), plan);  // before reading a byte of it
+    }
     auto sniffer =
         std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *local,
                                           context_.protocol_detection_timeout_ms);
@@ -336,14 +332,18 @@ void Worker::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd down
     ref.start();
     return;
   }
-  dispatch_inbound(std::move(pod), std::move(downstream), *peer, std::move(plan), protocol, {});
+  dispatch_inbound(std::move(pod), std::move(downstream), *peer, *local, protocol, {});
 }
 
 void Worker::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
-                              const SockAddr& peer, FlowPlan plan, l7::Protocol protocol,
+                              const SockAddr& peer, const SockAddr& local, l7::Protocol protocol,
                               std::span<const uint8_t> received) {
+  // Planned on the view of this moment: the pod's policy may have turned STRICT while the
+  // client was being waited for or spoke HTTP, and nothing of this connection has reached the
+  // app as TCP yet.
+  FlowPlan plan = plan_inbound(*view_, *pod, peer, local);
   if (!plan.denied.empty()) {
-    return refuse(std::move(downstream), plan);  // the policy turned STRICT meanwhile
+    return refuse(std::move(downstream), plan);
   }
   if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
     auto http = std::make_unique<PlaintextInboundHttp>(*this, std::move(pod), std::move(downstream),

@@ -140,10 +140,11 @@ class Worker {
   void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
                          const SockAddr& original, l7::Protocol protocol,
                          std::span<const uint8_t> received);
-  /// Carries an unmeshed client's connection from `peer` to `pod`'s app by its protocol: HTTP
-  /// per request, anything else as TCP, under `plan`; refused when `plan` is denied.
+  /// Carries an unmeshed client's connection from `peer` to `pod`'s app at `local` by its
+  /// protocol: HTTP per request, anything else as TCP; refused when the pod's policy of this
+  /// moment denies it.
   void dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
-                        const SockAddr& peer, FlowPlan plan, l7::Protocol protocol,
+                        const SockAddr& peer, const SockAddr& local, l7::Protocol protocol,
                         std::span<const uint8_t> received);
   /// Calls `exchange->timer_fired(kind)` at `when` unless cancelled first.
   Deadlines::iterator add_deadline(std::chrono::steady_clock::time_point when, L7Exchange* exchange,
