@@ -135,7 +135,8 @@ Result<void> Agent::init() {
                            *request_metrics_,
                            config_.connect_timeout_ms,
                            config_.socket_mark,
-                           config_.protocol_detection_timeout_ms};
+                           config_.protocol_detection_timeout_ms,
+                           std::chrono::seconds(config_.stall_timeout_seconds)};
   for (unsigned i = 0; i < config_.workers; ++i) {
     auto worker = proxy::Worker::create(i, ctx, view);
     if (!worker) {

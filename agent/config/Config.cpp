@@ -72,6 +72,16 @@ std::vector<std::string_view> split_list(std::string_view text) {
   return items;
 }
 
+template <class T>
+Result<void> set_number(T& out, std::string_view text, std::string_view what, T min, T max) {
+  auto n = parse_number<T>(text, what, min, max);
+  if (!n) {
+    return std::unexpected(n.error());
+  }
+  out = *n;
+  return {};
+}
+
 Result<void> set_string(std::string& out, std::string_view text, std::string_view what) {
   if (text.empty()) {
     return fail(Error::Kind::Config, fmt::format("{}: must not be empty", what));
@@ -112,14 +122,7 @@ const Field kFields[] = {
      [](Config& c, std::string_view v) { return set_string(c.manifests_dir, v, "manifests_dir"); },
      [](const Config& c) -> std::string { return c.manifests_dir; }},
     {"workers", "N", "data-plane threads, one io_uring each (default: one per CPU)",
-     [](Config& c, std::string_view v) -> Result<void> {
-       auto n = parse_number<unsigned>(v, "workers", 1, 256);
-       if (!n) {
-         return std::unexpected(n.error());
-       }
-       c.workers = *n;
-       return {};
-     },
+     [](Config& c, std::string_view v) { return set_number(c.workers, v, "workers", 1u, 256u); },
      [](const Config& c) -> std::string {
        return c.workers == 0 ? std::string() : std::to_string(c.workers);
      }},
@@ -144,13 +147,9 @@ const Field kFields[] = {
      [](const Config& c) -> std::string { return c.issuer_key_file; }},
     {"cert_lifetime_seconds", "S",
      "lifetime of workload certificates (10 s to 366 days); each is renewed at 40-60% of it",
-     [](Config& c, std::string_view v) -> Result<void> {
-       auto n = parse_number<unsigned>(v, "cert_lifetime_seconds", 10, 366 * 24 * 3600);
-       if (!n) {
-         return std::unexpected(n.error());
-       }
-       c.cert_lifetime_seconds = *n;
-       return {};
+     [](Config& c, std::string_view v) {
+       return set_number(c.cert_lifetime_seconds, v, "cert_lifetime_seconds", 10u,
+                         366 * 24 * 3600u);
      },
      [](const Config& c) -> std::string { return std::to_string(c.cert_lifetime_seconds); }},
     {"socket_mark", "N",
@@ -213,30 +212,29 @@ const Field kFields[] = {
      },
      [](const Config& c) -> std::string { return join_ports(c.exclude_inbound_ports); }},
     {"connect_timeout_ms", "MS", "upstream connect timeout",
-     [](Config& c, std::string_view v) -> Result<void> {
-       auto n = parse_number<unsigned>(v, "connect_timeout_ms", 1, 600000);
-       if (!n) {
-         return std::unexpected(n.error());
-       }
-       c.connect_timeout_ms = *n;
-       return {};
+     [](Config& c, std::string_view v) {
+       return set_number(c.connect_timeout_ms, v, "connect_timeout_ms", 1u, 600000u);
      },
      [](const Config& c) -> std::string { return std::to_string(c.connect_timeout_ms); }},
     {"protocol_detection_timeout_ms", "MS",
      "how long a client to a Service, or an unmeshed client to a meshed pod, may stay silent "
      "before its connection is carried as TCP (server-speaks-first protocols); a Service "
      "port's appProtocol skips the wait",
-     [](Config& c, std::string_view v) -> Result<void> {
-       auto n = parse_number<unsigned>(v, "protocol_detection_timeout_ms", 1, 60000);
-       if (!n) {
-         return std::unexpected(n.error());
-       }
-       c.protocol_detection_timeout_ms = *n;
-       return {};
+     [](Config& c, std::string_view v) {
+       return set_number(c.protocol_detection_timeout_ms, v, "protocol_detection_timeout_ms", 1u,
+                         60000u);
      },
      [](const Config& c) -> std::string {
        return std::to_string(c.protocol_detection_timeout_ms);
      }},
+    {"stall_timeout_seconds", "S",
+     "a TCP connection whose bytes have not moved either way for this long while the agent "
+     "holds some of them (a peer that stopped reading) is reset and counted in "
+     "weft_tcp_connections_stalled_total; 0 never resets",
+     [](Config& c, std::string_view v) {
+       return set_number(c.stall_timeout_seconds, v, "stall_timeout_seconds", 0u, 86400u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.stall_timeout_seconds); }},
     {"log_level", "LEVEL", "debug, info, warn or error",
      [](Config& c, std::string_view v) -> Result<void> {
        log::Level level{};

@@ -34,6 +34,9 @@ struct Config {
   unsigned connect_timeout_ms = 5000;
   /// How long an outbound connection to a Service may stay silent before it is carried as TCP.
   unsigned protocol_detection_timeout_ms = 1000;
+  /// A TCP connection whose bytes stopped moving both ways while the agent holds some is reset
+  /// after this long (0: never).
+  unsigned stall_timeout_seconds = 300;
   std::string log_level = "info";
 };
 

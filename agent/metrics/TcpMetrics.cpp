@@ -21,12 +21,15 @@ TcpMetrics::TcpMetrics(prometheus::Registry& registry)
                            "Bytes sent from the source workload to the destination")),
       received_(counter_family(registry, "weft_tcp_received_bytes_total",
                                "Bytes the source workload received from the destination")),
+      stalled_(counter_family(registry, "weft_tcp_connections_stalled_total",
+                              "TCP connections the agent reset because no byte moved either way "
+                              "for --stall-timeout-seconds while it held some for them")),
       denied_(counter_family(registry, "weft_tcp_connections_denied_total",
                              "TCP connections refused by the destination's mesh policy")) {}
 
 FlowCounters TcpMetrics::counters_for(const FlowLabels& labels) {
   auto l = to_prometheus(labels, "tcp");
-  return {&opened_.Add(l), &closed_.Add(l), &sent_.Add(l), &received_.Add(l)};
+  return {&opened_.Add(l), &closed_.Add(l), &sent_.Add(l), &received_.Add(l), &stalled_.Add(l)};
 }
 
 void TcpMetrics::denied(const FlowLabels& labels, std::string_view reason) {

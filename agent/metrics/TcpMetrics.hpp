@@ -18,9 +18,10 @@ struct FlowCounters {
   prometheus::Counter* closed = nullptr;
   prometheus::Counter* sent = nullptr;      ///< bytes source -> destination
   prometheus::Counter* received = nullptr;  ///< bytes destination -> source
+  prometheus::Counter* stalled = nullptr;   ///< reset by the agent: its bytes stopped moving
 };
 
-/// Owns the four weft_tcp_* families in a registry.
+/// Owns the weft_tcp_* families in a registry.
 class TcpMetrics {
  public:
   explicit TcpMetrics(prometheus::Registry& registry);
@@ -35,6 +36,7 @@ class TcpMetrics {
   prometheus::Family<prometheus::Counter>& closed_;
   prometheus::Family<prometheus::Counter>& sent_;
   prometheus::Family<prometheus::Counter>& received_;
+  prometheus::Family<prometheus::Counter>& stalled_;
   prometheus::Family<prometheus::Counter>& denied_;
 };
 

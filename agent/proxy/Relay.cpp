@@ -78,6 +78,7 @@ void Relay::on_connected(int res) {
     return;
   }
   connected_ = true;
+  last_progress_ = worker_.ring().now();
   for (auto& c : counters_) {
     c.opened->Increment();
   }
@@ -124,6 +125,7 @@ void Relay::on_recv(Direction& d, int res) {
   }
   d.len = static_cast<std::size_t>(res);
   d.off = 0;
+  last_progress_ = worker_.ring().now();
   arm_send(d);
 }
 
@@ -144,6 +146,7 @@ void Relay::on_send(Direction& d, int res) {
     return;
   }
   auto sent = static_cast<std::size_t>(res);
+  last_progress_ = worker_.ring().now();
   for (auto& c : counters_) {
     (d.to_upstream ? c.sent : c.received)->Increment(static_cast<double>(sent));
   }
@@ -182,6 +185,21 @@ void Relay::abort() {
     io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
   }
   maybe_finish();
+}
+
+bool Relay::stalled_since(std::chrono::steady_clock::time_point since) const {
+  bool holding = down_to_up_.off < down_to_up_.len || up_to_down_.off < up_to_down_.len;
+  return connected_ && !aborted_ && holding && last_progress_ < since;
+}
+
+void Relay::reset_stalled() {
+  log::warn("flow.stalled", "worker={} target={} service={} held={} (reset)", worker_.index(),
+            plan_.target.str(), plan_.labels.destination_service,
+            (down_to_up_.len - down_to_up_.off) + (up_to_down_.len - up_to_down_.off));
+  for (auto& c : counters_) {
+    c.stalled->Increment();
+  }
+  abort();
 }
 
 void Relay::maybe_finish() {

@@ -4,6 +4,7 @@
 #include <linux/time_types.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <memory>
 #include <span>
 #include <vector>
@@ -35,6 +36,11 @@ class Relay {
   void start(unsigned timeout_ms);
   /// Tears the connection down with RST on both sides (pod removed, agent stopping).
   void abort();
+  /// Whether the relay holds bytes for one side and no byte moved either way since `since`
+  /// (a peer that stopped reading, or a stall of the agent's own).
+  bool stalled_since(std::chrono::steady_clock::time_point since) const;
+  /// Counts the connection as stalled and resets it.
+  void reset_stalled();
 
   const FlowPlan& plan() const { return plan_; }
 
@@ -90,6 +96,7 @@ class Relay {
   Direction down_to_up_;
   Direction up_to_down_;
   unsigned inflight_ = 0;
+  std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
   bool connected_ = false;
   bool aborted_ = false;
 };

@@ -251,7 +251,9 @@ void TunnelSession::flush() {
     }
   }
   tls_->take_output(queued_);
-  if (!send_armed_ && !queued_.empty()) {
+  // A short send leaves the rest of sending_ for the next one, whether or not more was queued
+  // since: the peer is waiting for those bytes (and the window updates among them).
+  if (!send_armed_ && (!queued_.empty() || !sending_.empty())) {
     if (sending_.empty()) {
       sending_.swap(queued_);
       sent_ = 0;
@@ -372,6 +374,13 @@ void TunnelSession::tick(Clock::time_point now) {
   if (dead_) {
     reap();  // e.g. failed while starting, before any completion could reap it
     return;
+  }
+  if (auto timeout = worker_.context().stall_timeout; timeout.count() > 0) {
+    for (auto& [id, stream] : streams_) {
+      if (stream->stalled_since(now - timeout)) {
+        stream->reset_stalled();  // reap() erases it once its I/O is cancelled
+      }
+    }
   }
   if (!established_ && now - created_ > kHandshakeTimeout) {
     fail(agent::HandshakeFailure::Timeout, "handshake timed out");

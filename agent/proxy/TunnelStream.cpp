@@ -34,6 +34,7 @@ TunnelStream::TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan
     op->stream = this;
     op->handler = handler;
   }
+  last_progress_ = session_.worker().ring().now();
 }
 
 void TunnelStream::on_headers(l7::Headers headers, bool end_stream) {
@@ -73,6 +74,7 @@ void TunnelStream::take_payload(std::size_t length, std::vector<uint8_t>& out) {
   const auto* data = reinterpret_cast<const uint8_t*>(in_.get()) + in_off_;
   out.insert(out.end(), data, data + length);
   in_off_ += length;
+  last_progress_ = session_.worker().ring().now();
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.sent : c.received)->Increment(static_cast<double>(length));
   }
@@ -162,6 +164,7 @@ void TunnelStream::on_recv(int res) {
     local_eof_ = true;
   } else {
     in_len_ = static_cast<std::size_t>(res);
+    last_progress_ = session_.worker().ring().now();
   }
   if (deferred_ && id >= 0) {
     deferred_ = false;
@@ -171,6 +174,7 @@ void TunnelStream::on_recv(int res) {
 
 void TunnelStream::deliver(const uint8_t* data, std::size_t len) {
   queued_.insert(queued_.end(), data, data + len);
+  last_progress_ = session_.worker().ring().now();
   if (connected_ && !send_armed_ && !aborted_) {
     arm_send();
   }
@@ -199,6 +203,7 @@ void TunnelStream::on_send(int res) {
   }
   auto n = static_cast<std::size_t>(res);
   sent_ += n;
+  last_progress_ = session_.worker().ring().now();
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.received : c.sent)->Increment(static_cast<double>(n));
   }
@@ -265,6 +270,21 @@ bool TunnelStream::finished() const {
   }
   // Clean end: the h2 stream closed both ways and every byte reached the local socket.
   return h2_closed_ && sending_.empty() && queued_.empty();
+}
+
+bool TunnelStream::stalled_since(std::chrono::steady_clock::time_point since) const {
+  bool holding = in_off_ < in_len_ || sent_ < sending_.size() || !queued_.empty();
+  return connected_ && !aborted_ && holding && last_progress_ < since;
+}
+
+void TunnelStream::reset_stalled() {
+  log::warn("flow.stalled", "worker={} target={} service={} held={} (reset)",
+            session_.worker().index(), plan_.target.str(), plan_.labels.destination_service,
+            (in_len_ - in_off_) + (sending_.size() - sent_) + queued_.size());
+  for (auto& c : counters_) {
+    c.stalled->Increment();
+  }
+  reset();
 }
 
 TunnelStream::~TunnelStream() {

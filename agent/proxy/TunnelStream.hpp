@@ -7,6 +7,7 @@
 #include <linux/time_types.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -81,6 +82,12 @@ class TunnelStream final : public l7::H2Stream {
   void reset();
   /// Nothing in flight and both sides done: the session may erase it.
   bool finished() const;
+  /// Whether the stream holds bytes for either side (read from the local socket and not yet
+  /// framed, or received from the peer and not yet written) and no byte moved either way since
+  /// `since`.
+  bool stalled_since(std::chrono::steady_clock::time_point since) const;
+  /// Counts the connection as stalled and resets it.
+  void reset_stalled();
 
  private:
   struct Op final : Operation {
@@ -126,6 +133,7 @@ class TunnelStream final : public l7::H2Stream {
   bool aborted_ = false;
   bool counted_open_ = false;
   unsigned inflight_ = 0;
+  std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
 };
 
 }  // namespace weft::proxy

@@ -500,6 +500,17 @@ void Worker::on_tick() {
     }
   }
   upstreams_.tick(now);
+  if (auto timeout = context_.stall_timeout; timeout.count() > 0) {
+    std::vector<Relay*> stalled;
+    for (auto& [ptr, relay] : relays_) {
+      if (relay->stalled_since(now - timeout)) {
+        stalled.push_back(ptr);
+      }
+    }
+    for (Relay* relay : stalled) {
+      relay->reset_stalled();  // may destroy it
+    }
+  }
   // Tickets of destinations that went away would otherwise pile up with pod churn.
   auto wall = static_cast<long>(std::time(nullptr));
   std::erase_if(tickets_, [wall](const auto& entry) {

@@ -55,6 +55,8 @@ struct WorkerContext {
   /// How long an outbound connection to a Service may stay silent before it is carried as TCP
   /// (server-speaks-first protocols).
   unsigned protocol_detection_timeout_ms = 1000;
+  /// A TCP connection that holds bytes none of which moved for this long is reset (0: never).
+  std::chrono::seconds stall_timeout{300};
 };
 
 /// Listeners for one pod on one worker (each is one socket of a SO_REUSEPORT group).

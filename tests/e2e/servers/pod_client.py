@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Clients run inside a pod's netns by the e2e tests; each prints one JSON object.
 
-  echo  HOST PORT --connections N --size B: N sequential connections, each sends B bytes,
-        half-closes, reads the echo until EOF; {"ok": n, "failed": n, "errors": [...],
+  echo  HOST PORT --connections N --size B [--pause S]: N sequential connections, each
+        stays idle S seconds after connect(), sends B bytes, half-closes, reads the echo until EOF; {"ok": n, "failed": n, "errors": [...],
         "sent": bytes, "received": bytes}
   sha   HOST PORT --bytes N: streams N bytes of pseudo-random data (a 16 MiB urandom pool
         read at moving offsets), half-closes, reads "<sha256> <count>" back;
         {"sentSha256", "sentBytes", "reply", "seconds"}
+  push  HOST PORT --bytes N: sends up to N bytes and never reads, until a send fails (a peer
+        that stops reading and a mesh that gives up on it); {"sent", "error", "seconds": from
+        connect() to the failure or the last byte}
   udp   HOST PORT: one datagram, waits 3 s for the reply; {"reply": <decoded JSON>}
   banner HOST PORT: for a server that speaks first: connects, sends nothing, times the
         greeting, then sends "ping" and reads the echo; {"banner", "waited": seconds from
@@ -39,6 +42,7 @@ def _echo(args):
     for _ in range(args.connections):
         try:
             with socket.create_connection((args.host, args.port), timeout=10) as s:
+                time.sleep(args.pause)
                 # Send from a thread while reading here: the echo comes back while we still
                 # send, and large payloads would otherwise fill every buffer and stall.
                 sender = threading.Thread(target=_send_and_half_close, args=(s, payload))
@@ -90,6 +94,21 @@ def _sha(args):
             "seconds": round(time.monotonic() - start, 3)}
 
 
+def _push(args):
+    chunk = os.urandom(64 << 10)
+    sent = 0
+    error = None
+    start = time.monotonic()
+    with socket.create_connection((args.host, args.port), timeout=10) as s:
+        s.settimeout(120)
+        try:
+            while sent < args.bytes:
+                sent += s.send(chunk[:args.bytes - sent])
+        except OSError as e:
+            error = repr(e)
+    return {"sent": sent, "error": error, "seconds": round(time.monotonic() - start, 3)}
+
+
 def _udp(args):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(3)
@@ -112,14 +131,16 @@ def _banner(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["echo", "sha", "udp", "banner"])
+    parser.add_argument("mode", choices=["echo", "sha", "push", "udp", "banner"])
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--bytes", type=int, default=1 << 20)
+    parser.add_argument("--pause", type=float, default=0)
     args = parser.parse_args()
-    result = {"echo": _echo, "sha": _sha, "udp": _udp, "banner": _banner}[args.mode](args)
+    result = {"echo": _echo, "sha": _sha, "push": _push, "udp": _udp,
+              "banner": _banner}[args.mode](args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

@@ -9,6 +9,7 @@ Modes:
         (the client has half-closed, so this proves the reverse direction still works)
   udp   UDP: answers each datagram with JSON {"pod", "peer", "bytes"}
   banner raw TCP, server speaks first: "hello from NAME\n" on accept, then echoes
+  hold  raw TCP: accepts and never reads (a peer that stopped reading), until killed
 Prints "ready <port>" on stdout once listening, then serves until killed.
 """
 import argparse
@@ -18,6 +19,7 @@ import json
 import socket
 import socketserver
 import sys
+import threading
 
 
 class _ThreadingTCPServer(socketserver.ThreadingTCPServer):
@@ -83,6 +85,12 @@ class _ShaHandler(socketserver.BaseRequestHandler):
         sock.shutdown(socket.SHUT_WR)
 
 
+class _HoldHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        _log_accept(self.client_address)
+        threading.Event().wait()  # holds the socket, unread, for the server's life
+
+
 def _serve_udp(port, pod_name):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", port))
@@ -105,7 +113,7 @@ def _banner_handler(pod_name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=["http", "echo", "sha", "udp", "banner"], required=True)
+    parser.add_argument("--mode", choices=["http", "echo", "sha", "udp", "banner", "hold"], required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", required=True, help="pod name reported to clients")
     args = parser.parse_args()
@@ -114,7 +122,8 @@ def main():
         _serve_udp(args.port, args.name)
         return
     handler = {"http": _http_handler(args.name), "echo": _EchoHandler,
-               "sha": _ShaHandler, "banner": _banner_handler(args.name)}[args.mode]
+               "sha": _ShaHandler, "banner": _banner_handler(args.name),
+               "hold": _HoldHandler}[args.mode]
     server = _ThreadingTCPServer(("0.0.0.0", args.port), handler)
     print(f"ready {server.server_address[1]}", flush=True)
     server.serve_forever()
