@@ -136,7 +136,8 @@ Result<void> Agent::init() {
                            config_.connect_timeout_ms,
                            config_.socket_mark,
                            config_.protocol_detection_timeout_ms,
-                           std::chrono::seconds(config_.stall_timeout_seconds)};
+                           std::chrono::seconds(config_.stall_timeout_seconds),
+                           config_.random_seed};
   for (unsigned i = 0; i < config_.workers; ++i) {
     auto worker = proxy::Worker::create(i, ctx, view);
     if (!worker) {

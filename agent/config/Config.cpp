@@ -235,6 +235,21 @@ const Field kFields[] = {
        return set_number(c.stall_timeout_seconds, v, "stall_timeout_seconds", 0u, 86400u);
      },
      [](const Config& c) -> std::string { return std::to_string(c.stall_timeout_seconds); }},
+    {"random_seed", "N",
+     "seed of the workers' random choices (endpoint picks, route weights, retry and probe "
+     "jitter), for tests that need the same choices on every run; by default each worker seeds "
+     "from getrandom(), so no two agents or restarts choose alike",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto n = parse_number<uint64_t>(v, "random_seed", 0, UINT64_MAX);
+       if (!n) {
+         return std::unexpected(n.error());
+       }
+       c.random_seed = *n;
+       return {};
+     },
+     [](const Config& c) -> std::string {
+       return c.random_seed ? std::to_string(*c.random_seed) : std::string();
+     }},
     {"log_level", "LEVEL", "debug, info, warn or error",
      [](Config& c, std::string_view v) -> Result<void> {
        log::Level level{};

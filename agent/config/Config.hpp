@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,8 @@ struct Config {
   /// A TCP connection whose bytes stopped moving both ways while the agent holds some is reset
   /// after this long (0: never).
   unsigned stall_timeout_seconds = 300;
+  /// Seed of every worker's random choices; empty: each worker seeds from getrandom().
+  std::optional<uint64_t> random_seed;
   std::string log_level = "info";
 };
 

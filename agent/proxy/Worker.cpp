@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -40,6 +41,19 @@ Result<SockAddr> socket_address(int fd, bool peer) {
   return *addr;
 }
 
+/// The seed of a worker's random choices: the configured one (each worker its own), else 8 bytes
+/// of the kernel's entropy, so that no two agents, workers or restarts choose alike.
+Result<uint64_t> random_seed(unsigned index, const std::optional<uint64_t>& configured) {
+  if (configured) {
+    return *configured + index;
+  }
+  uint64_t seed = 0;
+  if (::getrandom(&seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
+    return fail_errno("getrandom");
+  }
+  return seed;
+}
+
 /// Resets a connection we will not serve: the app sees ECONNRESET at once instead of a hang.
 void reset(Fd fd) {
   linger lg{1, 0};
@@ -62,20 +76,25 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, WorkerContext con
   if (!wakeup) {
     return fail_errno("eventfd");
   }
+  auto seed = random_seed(index, context.random_seed);
+  if (!seed) {
+    return std::unexpected(seed.error());
+  }
   return std::unique_ptr<Worker>(new Worker(index, context, std::move(view), std::move(*home),
-                                            std::move(*ring), std::move(wakeup)));
+                                            std::move(*ring), std::move(wakeup), *seed));
 }
 
 Worker::Worker(unsigned index, WorkerContext context, std::shared_ptr<const NodeView> view,
-               Netns home, std::unique_ptr<Ring> ring, Fd wakeup_fd)
+               Netns home, std::unique_ptr<Ring> ring, Fd wakeup_fd, uint64_t seed)
     : index_(index),
       context_(context),
       view_(std::move(view)),
       ring_(std::move(ring)),
       home_(std::move(home)),
       wakeup_fd_(std::move(wakeup_fd)),
-      balancer_(0x5eed0000ULL + index),
-      random_(0x1a7e0000ULL + index),
+      // Two generators from one seed: the L4 balancer's and the L7 path's draw apart.
+      balancer_(seed),
+      random_(seed ^ 0x9e3779b97f4a7c15ULL),
       upstreams_(*this) {
   wakeup_.worker = this;
   tick_.worker = this;

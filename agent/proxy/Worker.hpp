@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <variant>
@@ -57,6 +58,8 @@ struct WorkerContext {
   unsigned protocol_detection_timeout_ms = 1000;
   /// A TCP connection that holds bytes none of which moved for this long is reset (0: never).
   std::chrono::seconds stall_timeout{300};
+  /// Seed of the random choices (worker `i` uses seed + i); empty: from getrandom().
+  std::optional<uint64_t> random_seed;
 };
 
 /// Listeners for one pod on one worker (each is one socket of a SO_REUSEPORT group).
@@ -192,7 +195,7 @@ class Worker {
   };
 
   Worker(unsigned index, WorkerContext context, std::shared_ptr<const NodeView> view, Netns home,
-         std::unique_ptr<Ring> ring, Fd wakeup_fd);
+         std::unique_ptr<Ring> ring, Fd wakeup_fd, uint64_t seed);
   void run();
   void arm_wakeup();
   void drain_commands();
