@@ -1,6 +1,5 @@
 #include "agent/Agent.hpp"
 
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -85,6 +84,7 @@ Result<void> Agent::init() {
   tcp_metrics_ = std::make_unique<TcpMetrics>(*registry_);
   tunnel_metrics_ = std::make_unique<TunnelMetrics>(*registry_);
   request_metrics_ = std::make_unique<RequestMetrics>(*registry_);
+  fd_metrics_ = std::make_unique<FdMetrics>(*registry_);
   auto trust = identity::TrustBundle::load(config_.trust_anchor_file);
   if (!trust) {
     Error e = trust.error();
@@ -133,6 +133,7 @@ Result<void> Agent::init() {
                            *tcp_metrics_,
                            *tunnel_metrics_,
                            *request_metrics_,
+                           *fd_metrics_,
                            config_.connect_timeout_ms,
                            config_.socket_mark,
                            config_.protocol_detection_timeout_ms,
@@ -193,7 +194,11 @@ Result<void> Agent::run() {
       return {};
     }
     if (fds[1].revents != 0) {
-      registration_->serve_one([this](const PodRegistration& reg) { return handle(reg); });
+      auto served =
+          registration_->serve_one([this](const PodRegistration& reg) { return handle(reg); });
+      if (!served && fd_exhausted(served.error())) {
+        fd_metrics_->exhausted(FdOperation::PodMesh);
+      }
     }
     if (fds[2].revents != 0 && manifests_->process_events()) {
       on_manifests_changed();
@@ -208,6 +213,9 @@ RegistrationReply Agent::handle(const PodRegistration& reg) {
   switch (reg.op) {
     case PodRegistration::Op::Add: {
       if (auto ok = mesh(reg); !ok) {
+        if (fd_exhausted(ok.error())) {
+          fd_metrics_->exhausted(FdOperation::PodMesh);
+        }
         log::error("pod.mesh_failed", "container={} pod={}/{} error=\"{}\"", reg.container_id,
                    reg.pod_namespace, reg.pod_name, ok.error().message);
         return {false, ok.error().message};
@@ -294,11 +302,11 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
       }
       out.listeners.push_back(std::move(l));
     }
-    unsigned ifindex = ::if_nametoindex(reg.ifname.c_str());
-    if (ifindex == 0) {
-      return fail_errno("interface " + reg.ifname + " in " + reg.netns);
+    auto ifindex = interface_index(reg.ifname);
+    if (!ifindex) {
+      return std::unexpected(ifindex.error());
     }
-    if (auto ok = redirector_->attach_inbound(static_cast<int>(ifindex)); !ok) {
+    if (auto ok = redirector_->attach_inbound(static_cast<int>(*ifindex)); !ok) {
       return std::unexpected(ok.error());
     }
     return out;
@@ -486,6 +494,9 @@ std::vector<prometheus::MetricFamily> Agent::collect_metrics() const {
   }
   pods.metric.push_back(std::move(count));
   families.push_back(std::move(pods));
+  for (auto& family : FdMetrics::collect()) {
+    families.push_back(std::move(family));
+  }
   return families;
 }
 

@@ -17,6 +17,7 @@
 #include "agent/discovery/ManifestDir.hpp"
 #include "agent/identity/TrustBundle.hpp"
 #include "agent/identity/WorkloadCertificates.hpp"
+#include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
@@ -59,6 +60,7 @@ class Agent {
   std::unique_ptr<TcpMetrics> tcp_metrics_;
   std::unique_ptr<TunnelMetrics> tunnel_metrics_;
   std::unique_ptr<RequestMetrics> request_metrics_;
+  std::unique_ptr<FdMetrics> fd_metrics_;
   std::unique_ptr<identity::TrustBundle> trust_;
   std::unique_ptr<identity::WorkloadCertificates> certificates_;
   /// Built once per (identity, generation); workers get them through the NodeView.

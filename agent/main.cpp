@@ -1,15 +1,39 @@
 // weft-agent: the node agent. See --help and ARCHITECTURE.md.
 #include <mimalloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "agent/Agent.hpp"
 #include "agent/config/Config.hpp"
 #include "agent/redirect/Redirector.hpp"
 #include "common/Log.hpp"
+
+namespace {
+
+// Every meshed pod costs the agent descriptors for its listeners and every proxied connection
+// one or two (README "Limits"): the common default soft limit of 1024 is about a hundred pods.
+// The hard limit is the most the agent may have without privileges it should not need.
+void raise_fd_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (was != limit.rlim_max && ::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    weft::log::warn("agent.fd_limit", "soft={} hard={} error=\"{}\" (could not raise it)", was,
+                    limit.rlim_max, std::strerror(errno));
+    return;
+  }
+  weft::log::info("agent.fd_limit", "soft={} hard={} was={}", limit.rlim_cur, limit.rlim_max, was);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using weft::agent::Invocation;
@@ -50,6 +74,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   weft::log::info("agent.start", "version={} {}", WEFT_VERSION, weft::agent::describe(inv->config));
+  raise_fd_limit();
   // The allocator is part of the agent's speed (bench/README.md): say when it is not in effect.
   std::unique_ptr<void, decltype(&std::free)> probe(std::malloc(64), &std::free);
   if (!mi_is_in_heap_region(probe.get())) {

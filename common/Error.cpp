@@ -11,8 +11,12 @@ Error system_error(std::string_view what, int err, std::source_location loc) {
   if (auto slash = file.rfind('/'); slash != std::string_view::npos) {
     file.remove_prefix(slash + 1);
   }
+  // Running out of descriptors says which limit, so the operator knows what to raise.
+  std::string_view limit = err == EMFILE   ? " (the process's RLIMIT_NOFILE)"
+                           : err == ENFILE ? " (the system's fs.file-max)"
+                                           : "";
   return Error{Error::Kind::System, err,
-               fmt::format("{}: {} ({}:{})", what, std::strerror(err), file, loc.line())};
+               fmt::format("{}: {}{} ({}:{})", what, std::strerror(err), limit, file, loc.line())};
 }
 
 Error make_error(Error::Kind kind, std::string message) {

@@ -4,13 +4,13 @@
 #include <linux/fib_rules.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
 
+#include "agent/netns/Netns.hpp"
 #include "common/Fd.hpp"
 
 namespace weft {
@@ -102,10 +102,11 @@ Result<void> install_delivery_route(uint32_t delivery_mark) {
   if (!fd) {
     return fail_errno("netlink socket in the pod");
   }
-  uint32_t loopback = ::if_nametoindex("lo");
-  if (loopback == 0) {
-    return fail_errno("if_nametoindex lo");
+  auto lo = interface_index("lo");
+  if (!lo) {
+    return std::unexpected(lo.error());
   }
+  uint32_t loopback = *lo;
   if (int err = add_rule(fd.get(), AF_INET, delivery_mark); err != 0) {
     return fail_errno("add the inbound delivery rule (IPv4)", err);
   }

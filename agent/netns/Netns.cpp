@@ -26,6 +26,19 @@ Result<Netns> Netns::current() {
   return open("/proc/thread-self/ns/net");
 }
 
+Result<unsigned> interface_index(const std::string& name) {
+  Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) {
+    return fail_errno("socket for SIOCGIFINDEX");
+  }
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFINDEX, &ifr) != 0) {
+    return fail_errno("interface " + name);
+  }
+  return static_cast<unsigned>(ifr.ifr_ifindex);
+}
+
 Result<void> ensure_loopback_up() {
   Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!sock) {

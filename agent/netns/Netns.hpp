@@ -55,6 +55,10 @@ class Netns {
   ino_t ino_ = 0;
 };
 
+/// The index of interface `name` in the calling thread's namespace (SIOCGIFINDEX on a socket of
+/// its own, so that failing to make one is reported as such, not as a missing interface).
+Result<unsigned> interface_index(const std::string& name);
+
 /// Brings the loopback interface of the calling thread's namespace up. Outbound redirection
 /// targets 127.0.0.1, so a pod whose runtime left `lo` down could not reach its own listener.
 Result<void> ensure_loopback_up();

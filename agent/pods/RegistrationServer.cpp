@@ -1,5 +1,6 @@
 #include "agent/pods/RegistrationServer.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -73,10 +74,20 @@ Result<RegistrationServer> RegistrationServer::listen(const std::string& path) {
   return RegistrationServer(std::move(fd), path);
 }
 
-void RegistrationServer::serve_one(const Handler& handler) {
+RegistrationServer::RegistrationServer(Fd fd, std::string path)
+    : fd_(std::move(fd)),
+      path_(std::move(path)),
+      reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+
+Result<void> RegistrationServer::serve_one(const Handler& handler) {
   Fd client(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!client) {
-    return;  // EAGAIN: the client went away between poll and accept
+    if (errno != EMFILE && errno != ENFILE) {
+      return {};  // EAGAIN: the client went away between poll and accept
+    }
+    auto error = fail_errno("accept a weft-cni request");
+    refuse_one(error.error().message);
+    return error;
   }
   RegistrationReply reply;
   auto text = read_request(client.get());
@@ -95,6 +106,18 @@ void RegistrationServer::serve_one(const Handler& handler) {
   timeval tv{2, 0};
   ::setsockopt(client.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   [[maybe_unused]] ssize_t n = ::send(client.get(), out.data(), out.size(), MSG_NOSIGNAL);
+  return {};
+}
+
+void RegistrationServer::refuse_one(const std::string& why) {
+  log::warn("registration.refused", "reason=\"{}\"", why);
+  reserve_.reset();
+  if (Fd client(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC)); client) {
+    std::string out = encode(RegistrationReply{false, why});
+    [[maybe_unused]] ssize_t n =
+        ::send(client.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  reserve_ = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
 }  // namespace weft::agent

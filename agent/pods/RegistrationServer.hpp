@@ -21,13 +21,18 @@ class RegistrationServer {
   /// The listening fd, for the control loop's poll().
   int fd() const { return fd_.get(); }
 
-  /// Accepts one pending client, reads its request, calls `handler`, writes the reply.
-  void serve_one(const Handler& handler);
+  /// Accepts one pending client, reads its request, calls `handler`, writes the reply. Out of
+  /// descriptors, the client is still answered (refused, with the reason) on a descriptor kept
+  /// in reserve for it, instead of being left to time out; that error is returned.
+  Result<void> serve_one(const Handler& handler);
 
  private:
-  RegistrationServer(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  RegistrationServer(Fd fd, std::string path);
+  /// Accepts with the reserved descriptor freed, answers `why`, and takes the reserve back.
+  void refuse_one(const std::string& why);
   Fd fd_;
   std::string path_;
+  Fd reserve_;  ///< /dev/null, closed only to accept a client when no other descriptor is left
 };
 
 }  // namespace weft::agent

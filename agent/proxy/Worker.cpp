@@ -183,6 +183,13 @@ void Worker::apply(AddPod& cmd) {
 }
 
 void Worker::apply(RemovePod& cmd) {
+  std::erase_if(paused_, [&](Listener* l) {
+    if (l->pod->id == cmd.pod_id) {
+      listeners_.erase(l);  // nothing in flight: closes the socket
+      return true;
+    }
+    return false;
+  });
   for (auto& [ptr, l] : listeners_) {
     if (l->pod->id == cmd.pod_id && !l->closing) {
       l->closing = true;
@@ -233,6 +240,15 @@ void Worker::on_accept(Listener& l, int res, unsigned flags) {
       accept_inbound(l.pod, std::move(downstream));
     } else {
       accept_tunnel(l.pod, std::move(downstream));
+    }
+  } else if (agent::fd_exhausted_errno(-res)) {
+    // The connection stays in the listen queue: accepting again at once would fail the same
+    // way in a loop; after a tick some descriptor may be free.
+    out_of_fds(agent::FdOperation::Accept,
+               fmt::format("accept in {}: {}", l.pod->display_name(), std::strerror(-res)));
+    if ((flags & IORING_CQE_F_MORE) == 0 && !l.closing) {
+      paused_.push_back(&l);
+      return;
     }
   } else if (res != -ECANCELED) {
     log::warn("listener.accept_failed", "worker={} pod={} error=\"{}\"", index_,
@@ -506,8 +522,23 @@ void Worker::Tick::complete(int /*res*/, unsigned /*flags*/) {
   worker->arm_tick();
 }
 
+void Worker::out_of_fds(agent::FdOperation operation, const std::string& detail) {
+  context_.fd_metrics.exhausted(operation);
+  if (!fd_warned_) {
+    fd_warned_ = true;
+    log::warn("worker.out_of_fds",
+              "worker={} error=\"{}\" (counted in weft_fd_exhaustion_total; "
+              "see README, Limits)",
+              index_, detail);
+  }
+}
+
 void Worker::on_tick() {
   auto now = TunnelSession::Clock::now();
+  fd_warned_ = false;
+  for (Listener* l : std::exchange(paused_, {})) {
+    arm_accept(*l);
+  }
   std::vector<TunnelSession*> sessions;
   sessions.reserve(tunnels_.size());
   for (auto& [ptr, s] : tunnels_) {
@@ -544,7 +575,11 @@ Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family
   return pod.netns.run(home_, [&]() -> Result<Fd> {
     Fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) {
-      return fail_errno("socket in pod netns");
+      auto error = fail_errno("socket in pod netns");
+      if (agent::fd_exhausted(error.error())) {
+        out_of_fds(agent::FdOperation::Upstream, error.error().message);
+      }
+      return error;
     }
     uint32_t mark = context_.socket_mark | (transparent ? WEFT_DELIVERY_MARK_BIT : 0);
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
@@ -51,6 +52,7 @@ struct WorkerContext {
   agent::TcpMetrics& metrics;
   agent::TunnelMetrics& tunnel_metrics;
   agent::RequestMetrics& request_metrics;
+  agent::FdMetrics& fd_metrics;
   unsigned connect_timeout_ms = 5000;
   uint32_t socket_mark = 0;
   /// How long an outbound connection to a Service may stay silent before it is carried as TCP
@@ -222,6 +224,8 @@ class Worker {
                        std::span<const uint8_t> received = {});
   void arm_tick();
   void on_tick();
+  /// Counts a descriptor the worker could not get, and logs it at most once per tick.
+  void out_of_fds(agent::FdOperation operation, const std::string& detail);
 
   unsigned index_;
   WorkerContext context_;
@@ -232,6 +236,8 @@ class Worker {
   Wakeup wakeup_;
   Balancer balancer_;
   std::unordered_map<Listener*, std::unique_ptr<Listener>> listeners_;
+  std::vector<Listener*> paused_;  ///< listeners whose accept waits for the next tick
+  bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
   std::unordered_map<Relay*, std::unique_ptr<Relay>> relays_;
   Tick tick_;
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
