@@ -57,11 +57,32 @@ class NetlinkRequest {
   alignas(nlmsghdr) char buf_[256];
 };
 
-Result<void> set_fwmark_accept() {
-  // /proc/sys/net is the netns of the thread that opens it.
-  Fd fd(::open("/proc/sys/net/ipv4/tcp_fwmark_accept", O_WRONLY | O_CLOEXEC));
+/// Sets net.`key` to 1 in the calling thread's netns (/proc/sys/net is the netns of the thread
+/// that opens it). ENOENT when the pod's netns has no such family.
+int enable_sysctl(const std::string& key) {
+  std::string path = "/proc/sys/net/" + key;
+  for (char& c : path) {
+    c = c == '.' ? '/' : c;
+  }
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd || ::write(fd.get(), "1", 1) != 1) {
-    return fail_errno("set net.ipv4.tcp_fwmark_accept=1 in the pod");
+    return errno;
+  }
+  return 0;
+}
+
+Result<void> set_mark_sysctls() {
+  if (int err = enable_sysctl("ipv4.tcp_fwmark_accept"); err != 0) {
+    return fail_errno("set net.ipv4.tcp_fwmark_accept=1 in the pod", err);
+  }
+  // What the kernel answers itself (a RST from a port nobody listens on, an ICMP error) takes
+  // the mark of the packet it answers, so the refusal of a delivering connect comes back to the
+  // agent at once instead of being routed to the client's real address.
+  if (int err = enable_sysctl("ipv4.fwmark_reflect"); err != 0) {
+    return fail_errno("set net.ipv4.fwmark_reflect=1 in the pod", err);
+  }
+  if (int err = enable_sysctl("ipv6.fwmark_reflect"); err != 0 && err != ENOENT) {
+    return fail_errno("set net.ipv6.fwmark_reflect=1 in the pod", err);
   }
   return {};
 }
@@ -95,7 +116,7 @@ int add_local_default_route(int fd, uint8_t family, uint32_t loopback) {
 }  // namespace
 
 Result<void> install_delivery_route(uint32_t delivery_mark) {
-  if (auto ok = set_fwmark_accept(); !ok) {
+  if (auto ok = set_mark_sysctls(); !ok) {
     return ok;
   }
   Fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));

@@ -5,8 +5,10 @@
 // with the delivery mark. With net.ipv4.tcp_fwmark_accept=1 the app's accepted socket inherits
 // that mark from the SYN, so its replies carry it too; a policy rule sends packets with the mark
 // to a table whose only route is "local default dev lo", so the replies come back to the agent
-// instead of leaving the pod towards the client's real address. Nothing else in the pod carries
-// the mark, so nothing else is rerouted.
+// instead of leaving the pod towards the client's real address. With net.ipv4.fwmark_reflect=1
+// (and ipv6) what the pod's kernel answers by itself to such a packet, a RST from a closed port
+// above all, carries the mark as well and comes back the same way. Nothing else in the pod
+// carries the mark, so nothing else is rerouted.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +21,7 @@ namespace weft {
 constexpr uint32_t kDeliveryRulePriority = 15006;
 constexpr uint32_t kDeliveryTable = 15006;
 
-/// Installs the sysctl, rules (IPv4 and, where the pod has IPv6, IPv6) and local routes in the
+/// Installs the sysctls, rules (IPv4 and, where the pod has IPv6, IPv6) and local routes in the
 /// calling thread's netns. Idempotent: a re-meshed pod keeps what is there.
 Result<void> install_delivery_route(uint32_t delivery_mark);
 

@@ -10,6 +10,8 @@
   push  HOST PORT --bytes N: sends up to N bytes and never reads, until a send fails (a peer
         that stops reading and a mesh that gives up on it); {"sent", "error", "seconds": from
         connect() to the failure or the last byte}
+  knock HOST PORT: connects, sends "knock", reads until EOF or an error (a port nobody
+        listens on, reached through the mesh); {"received", "error", "seconds": from connect()}
   udp   HOST PORT: one datagram, waits 3 s for the reply; {"reply": <decoded JSON>}
   banner HOST PORT: for a server that speaks first: connects, sends nothing, times the
         greeting, then sends "ping" and reads the echo; {"banner", "waited": seconds from
@@ -109,6 +111,20 @@ def _push(args):
     return {"sent": sent, "error": error, "seconds": round(time.monotonic() - start, 3)}
 
 
+def _knock(args):
+    start = time.monotonic()
+    received = b""
+    error = None
+    try:
+        with socket.create_connection((args.host, args.port), timeout=20) as s:
+            s.sendall(b"knock")
+            received = recv_to_eof(s)
+    except OSError as e:
+        error = repr(e)
+    return {"received": received.decode(errors="replace"), "error": error,
+            "seconds": round(time.monotonic() - start, 3)}
+
+
 def _udp(args):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(3)
@@ -131,7 +147,7 @@ def _banner(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["echo", "sha", "push", "udp", "banner"])
+    parser.add_argument("mode", choices=["echo", "sha", "push", "knock", "udp", "banner"])
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("--connections", type=int, default=1)
@@ -139,7 +155,7 @@ def main():
     parser.add_argument("--bytes", type=int, default=1 << 20)
     parser.add_argument("--pause", type=float, default=0)
     args = parser.parse_args()
-    result = {"echo": _echo, "sha": _sha, "push": _push, "udp": _udp,
+    result = {"echo": _echo, "sha": _sha, "push": _push, "knock": _knock, "udp": _udp,
               "banner": _banner}[args.mode](args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
