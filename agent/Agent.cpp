@@ -12,6 +12,7 @@
 #include "agent/netns/DeliveryRoute.hpp"
 #include "agent/netns/InPodSockets.hpp"
 #include "agent/pods/StateFile.hpp"
+#include "agent/policy/Authorization.hpp"
 #include "common/Log.hpp"
 
 namespace weft::agent {
@@ -45,6 +46,21 @@ std::vector<IpAddr> parse_ips(const std::vector<std::string>& cidrs) {
     }
   }
   return ips;
+}
+
+/// The cookie of the netns at `path` (the key of weft_pods), read from a socket made inside it.
+Result<uint64_t> netns_cookie_at(const Netns& home, const std::string& path) {
+  auto netns = Netns::open(path);
+  if (!netns) {
+    return std::unexpected(netns.error());
+  }
+  return netns->run(home, []() -> Result<uint64_t> {
+    Fd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!probe) {
+      return fail_errno("socket");
+    }
+    return redirect::netns_cookie_of_socket(probe.get());
+  });
 }
 
 Result<Fd> block_signals_fd() {
@@ -251,6 +267,19 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
     }
     unmesh(reg.container_id);
   }
+  auto opened = open_pod(reg);
+  if (!opened) {
+    return std::unexpected(opened.error());
+  }
+  if (auto ok = serve_pod(std::move(*opened)); !ok) {
+    return ok;
+  }
+  publish_view();
+  persist();
+  return {};
+}
+
+Result<Agent::OpenedPod> Agent::open_pod(const PodRegistration& reg) {
   auto netns = Netns::open(reg.netns);
   if (!netns) {
     return std::unexpected(netns.error());
@@ -316,28 +345,40 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
   }
   auto pod = std::make_shared<MeshedPod>(
       MeshedPod{next_pod_id_++, reg, parse_ips(reg.ips), std::move(*netns), opened->cookie});
+  return OpenedPod{std::move(pod), std::move(opened->listeners)};
+}
+
+Result<void> Agent::serve_pod(OpenedPod opened) {
+  std::shared_ptr<const MeshedPod> pod = std::move(opened.pod);
   // Redirection starts only now, when the listeners already queue connections: no connect from
   // the pod can land on a port nobody listens on.
   if (auto ok = redirector_->add_pod(pod->netns_cookie, pod_config_for(*pod)); !ok) {
     return std::unexpected(ok.error());
   }
+  const std::string& id = pod->registration.container_id;
   {
     std::lock_guard lock(pods_mutex_);
-    pods_[reg.container_id] = pod;
+    pods_[id] = pod;
   }
+  unrestored_.erase(id);
   for (std::size_t i = 0; i < workers_.size(); ++i) {
-    opened->listeners[i].pod = pod;
-    workers_[i]->post(proxy::AddPod{std::move(opened->listeners[i])});
+    opened.listeners[i].pod = pod;
+    workers_[i]->post(proxy::AddPod{std::move(opened.listeners[i])});
   }
-  publish_view();
-  persist();
-  log::info("pod.meshed", "pod={} container={} netns={} ips={} cookie={}", pod->display_name(),
-            reg.container_id, reg.netns, fmt::join(reg.ips, ","), pod->netns_cookie);
+  log::info("pod.meshed", "pod={} container={} netns={} ips={} cookie={}", pod->display_name(), id,
+            pod->registration.netns, fmt::join(pod->registration.ips, ","), pod->netns_cookie);
   return {};
 }
 
 void Agent::unmesh(const std::string& container_id) {
   std::shared_ptr<const MeshedPod> pod;
+  if (auto left = unrestored_.find(container_id); left != unrestored_.end()) {
+    [[maybe_unused]] auto ok = redirector_->remove_pod(left->second.netns_cookie);
+    unrestored_.erase(left);
+    persist();
+    log::info("pod.unmeshed", "container={} (it had not been restored)", container_id);
+    return;
+  }
   {
     std::lock_guard lock(pods_mutex_);
     auto it = pods_.find(container_id);
@@ -368,6 +409,9 @@ redirect::PodConfig Agent::pod_config_for(const MeshedPod& pod) const {
   const discovery::PodInfo* info = world ? world->pod_by_name(pod.ns(), pod.name()) : nullptr;
   add_annotated_ports(info, "weft.io/exclude-outbound-ports", cfg.excluded_outbound_ports);
   add_annotated_ports(info, "weft.io/exclude-inbound-ports", cfg.excluded_inbound_ports);
+  // What tc does with plaintext while no agent runs: what this policy does with a plaintext
+  // client (an empty principal), whoever it is.
+  cfg.plaintext_open = !world || policy::authorize(*world, info, policy::Source{}).allowed();
   return cfg;
 }
 
@@ -378,17 +422,36 @@ void Agent::restore_pods() {
                config_.state_file, saved.error().message);
     return;
   }
+  // Every pod's listeners are opened first and queue what arrives; the workers start on them
+  // with one view that holds them all. A restored client never sees a pod of this node that is
+  // not restored yet (it would take it for another node's and dial its tunnel port).
+  std::vector<OpenedPod> opened;
   for (const auto& reg : *saved) {
-    if (auto ok = mesh(reg); !ok) {
-      log::warn("pod.restore_failed", "container={} pod={}/{} error=\"{}\" (dropped)",
-                reg.container_id, reg.pod_namespace, reg.pod_name, ok.error().message);
+    auto ok = open_pod(reg);
+    if (ok) {
+      opened.push_back(std::move(*ok));
+      continue;
+    }
+    if (fd_exhausted(ok.error())) {
+      fd_metrics_->exhausted(FdOperation::PodMesh);
+    }
+    not_restored(reg, netns_cookie_at(*home_, reg.netns), ok.error());
+  }
+  for (OpenedPod& pod : opened) {
+    const PodRegistration reg = pod.pod->registration;
+    uint64_t cookie = pod.pod->netns_cookie;
+    if (auto ok = serve_pod(std::move(pod)); !ok) {
+      not_restored(reg, cookie, ok.error());
     }
   }
+  publish_view();
   // Pods that vanished while the agent was down must not stay redirected to nowhere.
   auto cookies = redirector_->pod_cookies();
   for (uint64_t cookie : cookies) {
     bool known = std::any_of(pods_.begin(), pods_.end(),
-                             [&](const auto& p) { return p.second->netns_cookie == cookie; });
+                             [&](const auto& p) { return p.second->netns_cookie == cookie; }) ||
+                 std::any_of(unrestored_.begin(), unrestored_.end(),
+                             [&](const auto& p) { return p.second.netns_cookie == cookie; });
     if (!known) {
       [[maybe_unused]] auto ok = redirector_->remove_pod(cookie);
     }
@@ -396,15 +459,33 @@ void Agent::restore_pods() {
   persist();
 }
 
+void Agent::not_restored(const PodRegistration& reg, const Result<uint64_t>& cookie,
+                         const Error& error) {
+  if (!cookie) {
+    log::warn("pod.restore_failed", "container={} pod={}/{} error=\"{}\" (dropped: {})",
+              reg.container_id, reg.pod_namespace, reg.pod_name, error.message,
+              cookie.error().message);
+    return;
+  }
+  // A pod that still exists keeps failing closed rather than bypass the mesh unseen.
+  unrestored_[reg.container_id] = {reg, *cookie};
+  log::error("pod.restore_failed",
+             "container={} pod={}/{} error=\"{}\" (kept in the mesh, fail closed, until an ADD "
+             "meshes it again or a DEL removes it)",
+             reg.container_id, reg.pod_namespace, reg.pod_name, error.message);
+}
+
 void Agent::on_manifests_changed() {
-  publish_view();
-  // Exclusions from pod annotations may have changed.
+  // Exclusions from pod annotations and policies may have changed. The pinned map goes first:
+  // tc's fail-closed mode for a pod must never be wider than the policy the workers enforce,
+  // even if the agent dies between the two steps.
   for (const auto& [id, pod] : pods_) {
     if (auto ok = redirector_->add_pod(pod->netns_cookie, pod_config_for(*pod)); !ok) {
       log::warn("pod.config_update_failed", "pod={} error=\"{}\"", pod->display_name(),
                 ok.error().message);
     }
   }
+  publish_view();
 }
 
 void Agent::publish_view() {
@@ -462,6 +543,9 @@ void Agent::persist() {
   std::vector<PodRegistration> regs;
   for (const auto& [id, pod] : pods_) {
     regs.push_back(pod->registration);
+  }
+  for (const auto& [id, left] : unrestored_) {
+    regs.push_back(left.registration);
   }
   if (auto ok = save_state(config_.state_file, regs); !ok) {
     log::error("state.write_failed", "file={} error=\"{}\"", config_.state_file,

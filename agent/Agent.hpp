@@ -43,10 +43,23 @@ class Agent {
 
   RegistrationReply handle(const PodRegistration& reg);
   Result<void> mesh(const PodRegistration& reg);
+  /// A pod's listeners, opened inside its netns (with its loopback, delivery route and tc
+  /// filter), not served yet: connections queue on them.
+  struct OpenedPod {
+    std::shared_ptr<MeshedPod> pod;
+    std::vector<proxy::PodListeners> listeners;
+  };
+  Result<OpenedPod> open_pod(const PodRegistration& reg);
+  /// Redirects the pod to its listeners and hands them to the workers (the caller publishes
+  /// the view that names it).
+  Result<void> serve_pod(OpenedPod opened);
   void unmesh(const std::string& container_id);
   bool is_meshed(const PodRegistration& reg) const;
   redirect::PodConfig pod_config_for(const MeshedPod& pod) const;
   void restore_pods();
+  /// A pod of the state file that could not be meshed again: kept fail closed while its netns
+  /// (`cookie`) exists, else dropped.
+  void not_restored(const PodRegistration& reg, const Result<uint64_t>& cookie, const Error& error);
   void on_manifests_changed();
   void publish_view();
   /// Certificates for exactly the identities of this node's pods, as TLS contexts.
@@ -73,6 +86,14 @@ class Agent {
   std::unique_ptr<AdminServer> admin_;
   mutable std::mutex pods_mutex_;                                 // pods_ is read by admin threads
   std::map<std::string, std::shared_ptr<const MeshedPod>> pods_;  ///< by container id
+  /// Pods of the state file whose netns still exists but that could not be meshed again at
+  /// start: they stay in weft_pods (their traffic fails closed instead of bypassing the mesh)
+  /// and in the state file, until an ADD meshes them or a DEL removes them. By container id.
+  struct Unrestored {
+    PodRegistration registration;
+    uint64_t netns_cookie = 0;
+  };
+  std::map<std::string, Unrestored> unrestored_;
   uint32_t next_pod_id_ = 1;
   std::atomic<bool> ready_{false};
 };

@@ -8,8 +8,13 @@
  * the TCP receive path then uses that socket instead of its own lookup (skb_steal_sock();
  * since 6.5 a SO_REUSEPORT listener still gets its group's selection). Only the SYN needs it:
  * the listener creates a request socket under the original 4-tuple, and the handshake's ACK and
- * all later segments find it by the normal established lookup. The program never drops: if the
- * agent has no listener (down, restarting) the SYN goes to the app as if weft were absent.
+ * all later segments find it by the normal established lookup.
+ *
+ * Fail closed: when the agent has no listener (down, crashed, restarting) or the assignment
+ * fails, nobody is there to apply the pod's MeshPolicy, so the SYN is dropped (the client
+ * retransmits it, and reaches the restarted agent). Only a pod the agent marked
+ * WEFT_POD_PLAINTEXT_OPEN (its policy admits every plaintext client) gets the SYN passed to the
+ * app meanwhile: nothing the running agent refuses is let through while it is absent.
  *
  * Which pod: weft_pods is keyed by netns cookie. bpf_get_netns_cookie(skb) is allowed in tc since
  * 6.15 but answers for skb->sk, and an arriving packet has no socket yet, so it returns
@@ -131,7 +136,7 @@ static __always_inline int assign_to_listener(struct __sk_buff* skb, struct syn_
   return (int)err;
 }
 
-/* Decides one SYN and returns the stat to count. */
+/* Decides one SYN and returns the stat to count; WEFT_STAT_INBOUND_FAIL_CLOSED drops it. */
 static __always_inline enum weft_stat inbound_decide(struct __sk_buff* skb, struct syn_info* syn) {
   const struct weft_pod* pod;
   __u16 dport = bpf_ntohs(syn->flow.dport);
@@ -149,13 +154,13 @@ static __always_inline enum weft_stat inbound_decide(struct __sk_buff* skb, stru
     return WEFT_STAT_INBOUND_FROM_AGENT;
   }
   err = assign_to_listener(skb, syn);
-  if (err == -ENOENT) {
-    return WEFT_STAT_INBOUND_NO_LISTENER;
+  if (err == 0) {
+    return WEFT_STAT_INBOUND_ASSIGNED;
   }
-  if (err) {
-    return WEFT_STAT_INBOUND_ASSIGN_FAILED;
+  if (!(pod->flags & WEFT_POD_PLAINTEXT_OPEN)) {
+    return WEFT_STAT_INBOUND_FAIL_CLOSED;
   }
-  return WEFT_STAT_INBOUND_ASSIGNED;
+  return err == -ENOENT ? WEFT_STAT_INBOUND_NO_LISTENER : WEFT_STAT_INBOUND_ASSIGN_FAILED;
 }
 
 SEC("tc")
@@ -163,7 +168,12 @@ int weft_tc_inbound(struct __sk_buff* skb) {
   struct syn_info syn;
 
   if (parse_syn(skb, &syn) == 0) {
-    stat_inc(inbound_decide(skb, &syn));
+    enum weft_stat decision = inbound_decide(skb, &syn);
+
+    stat_inc(decision);
+    if (decision == WEFT_STAT_INBOUND_FAIL_CLOSED) {
+      return TC_ACT_SHOT;
+    }
   }
   return TC_ACT_OK;
 }

@@ -25,6 +25,7 @@ static_assert(offsetof(weft_flow_key, family) == 36);
 static_assert(sizeof(weft_cidr4_key) == 8);
 static_assert(sizeof(weft_cidr6_key) == 20);
 static_assert(WEFT_AF_INET == AF_INET && WEFT_AF_INET6 == AF_INET6);
+static_assert(WEFT_STAT__COUNT <= WEFT_STAT_SLOTS);
 
 namespace weft::redirect {
 

@@ -44,7 +44,7 @@ constexpr std::array<std::string_view, WEFT_STAT__COUNT> kStatNames = {
     "connect_not_tcp",       "orig_dst_stored",       "orig_dst_rekeyed",
     "orig_dst_map_full",     "agent_flow_recorded",   "inbound_assigned",
     "inbound_from_agent",    "inbound_excluded_port", "inbound_no_listener",
-    "inbound_assign_failed", "inbound_not_meshed",
+    "inbound_assign_failed", "inbound_not_meshed",    "inbound_fail_closed",
 };
 static_assert(!kStatNames.back().empty(), "every enum weft_stat value needs a metric label");
 
@@ -345,6 +345,7 @@ Result<void> Redirector::add_pod(uint64_t netns_cookie, const PodConfig& config)
   weft_pod pod;
   std::memset(&pod, 0, sizeof(pod));
   pod.pod_id = config.pod_id;
+  pod.flags = config.plaintext_open ? WEFT_POD_PLAINTEXT_OPEN : 0;
   if (auto ok = fill_ports(config.excluded_outbound_ports, pod.excluded_outbound_ports,
                            "excluded outbound ports");
       !ok) {
@@ -455,6 +456,17 @@ Result<void> Redirector::uninstall(const std::string& bpffs_dir) {
       return fail_errno("detach link " + pin);
     }
     log::info("bpf_link_detached", "pin={}", pin);
+  }
+  // The tc filters in pods outlive the pins and would keep failing closed for the pods left in
+  // the map: an uninstalled mesh refuses nothing.
+  std::string pods_pin = bpffs_dir + "/weft_pods";
+  if (Fd pods(bpf_obj_get(pods_pin.c_str())); pods) {
+    uint64_t key = 0;
+    while (bpf_map_get_next_key(pods.get(), nullptr, &key) == 0) {
+      if (bpf_map_delete_elem(pods.get(), &key) != 0) {
+        return fail_errno("empty " + pods_pin);
+      }
+    }
   }
   return remove_bpffs_dir(bpffs_dir);
 }

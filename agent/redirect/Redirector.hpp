@@ -32,6 +32,9 @@ struct PodConfig {
   uint32_t pod_id = 0;                            ///< the agent's handle, echoed in BPF-side state
   std::vector<uint16_t> excluded_outbound_ports;  ///< at most WEFT_MAX_EXCLUDED_PORTS, non-zero
   std::vector<uint16_t> excluded_inbound_ports;   ///< at most WEFT_MAX_EXCLUDED_PORTS, non-zero
+  /// The pod's MeshPolicy admits any plaintext client: while no agent runs, tc passes plaintext
+  /// SYNs to its apps instead of dropping them (WEFT_POD_PLAINTEXT_OPEN).
+  bool plaintext_open = false;
 };
 
 /// weft's BPF programs loaded and attached: cgroup/connect4+6 and sockops at the cgroup root
@@ -75,8 +78,9 @@ class Redirector {
   static std::string_view stat_name(int stat);
 
   /// Detaches the programs (BPF_LINK_DETACH on the pinned links, effective even while an agent
-  /// still holds them) and removes every pin and the dir itself. tc filters inside pod netns stay
-  /// until their interface goes; with the pods map unpinned they keep only stale state.
+  /// still holds them), empties weft_pods, and removes every pin and the dir itself. tc filters
+  /// inside pod netns stay until their interface goes; with no pod in their map they pass every
+  /// packet.
   static Result<void> uninstall(const std::string& bpffs_dir);
 
  private:

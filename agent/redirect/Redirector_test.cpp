@@ -257,7 +257,20 @@ TEST_CASE(
     char buf[4] = {};
     CHECK(::recv(accepted.get(), buf, sizeof(buf), MSG_WAITALL) == 4);
   }
-  SUBCASE("with no inbound listener the app is still reachable") {
+  SUBCASE("with no inbound listener (no agent) the pod fails closed: the SYN is dropped") {
+    pod_inbound.reset();
+    Fd client = peer.socket(AF_INET, SOCK_STREAM);
+    timeval wait{0, 300000};  // connect() gives up with EINPROGRESS: no SYN-ACK, no RST
+    ::setsockopt(client.get(), SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait));
+    CHECK(connect_to(client, addr("10.255.7.1", 8080)) == EINPROGRESS);
+    CHECK_FALSE(accept_within(pod_app, kNothing));
+    CHECK(delta(WEFT_STAT_INBOUND_FAIL_CLOSED) >= 1);
+    CHECK(delta(WEFT_STAT_INBOUND_NO_LISTENER) == 0);
+  }
+  SUBCASE("with no inbound listener a pod open to any plaintext client is still reachable") {
+    PodConfig open;
+    open.plaintext_open = true;
+    mesh(redirector, pod_cookie, open);
     pod_inbound.reset();
     Fd client = peer.socket(AF_INET, SOCK_STREAM);
     REQUIRE(connect_to(client, addr("10.255.7.1", 8080)) == 0);

@@ -20,10 +20,15 @@
 #define WEFT_AF_INET 2
 #define WEFT_AF_INET6 10
 
+/* weft_pod.flags: any plaintext client may reach the pod's apps (its MeshPolicy neither is
+ * STRICT nor has an allow list), so while no agent is there to decide, tc ingress passes such
+ * SYNs to the app. Without it (the default, 0) they are dropped: the pod fails closed. */
+#define WEFT_POD_PLAINTEXT_OPEN 0x1u
+
 /* Value of weft_pods, keyed by the pod's netns cookie (__u64). Presence means "meshed". */
 struct weft_pod {
   __u32 pod_id; /* the agent's handle for the pod, echoed back in logs */
-  __u32 flags;  /* reserved, 0 */
+  __u32 flags;  /* WEFT_POD_* */
   /* Host byte order; 0 ends the list early. */
   __u16 excluded_outbound_ports[WEFT_MAX_EXCLUDED_PORTS];
   __u16 excluded_inbound_ports[WEFT_MAX_EXCLUDED_PORTS];
@@ -81,10 +86,15 @@ enum weft_stat {
   WEFT_STAT_INBOUND_ASSIGNED,
   WEFT_STAT_INBOUND_FROM_AGENT,
   WEFT_STAT_INBOUND_EXCLUDED_PORT,
-  WEFT_STAT_INBOUND_NO_LISTENER,
-  WEFT_STAT_INBOUND_ASSIGN_FAILED,
+  WEFT_STAT_INBOUND_NO_LISTENER,   /* no agent listener (down, restarting): passed, pod open */
+  WEFT_STAT_INBOUND_ASSIGN_FAILED, /* bpf_sk_assign() failed: passed, pod open */
   WEFT_STAT_INBOUND_NOT_MESHED,
+  WEFT_STAT_INBOUND_FAIL_CLOSED, /* either of those two for a pod that is not open: dropped */
   WEFT_STAT__COUNT,
 };
+
+/* Slots of weft_stats: more than there are reasons, so that adding one keeps the pinned map's
+ * layout (a pinned map of another size cannot be reused). */
+#define WEFT_STAT_SLOTS 64
 
 #endif /* WEFT_MESH_ABI_H */

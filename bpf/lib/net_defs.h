@@ -17,6 +17,7 @@
 #define IP_OFFSET 0x1FFF /* iphdr.frag_off: fragment offset in 8-byte units */
 #define INADDR_LOOPBACK 0x7f000001
 #define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
 #define BPF_F_CURRENT_NETNS (-1L) /* bpf_sk*_lookup_*(): the netns of the skb's device */
 
 /* Return value of cgroup sock_addr hooks: 1 lets the syscall proceed, 0 fails it with EPERM.

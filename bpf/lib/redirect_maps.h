@@ -75,7 +75,7 @@ struct {
  * sums the CPUs when it reads. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, WEFT_STAT__COUNT);
+  __uint(max_entries, WEFT_STAT_SLOTS);
   __type(key, __u32);
   __type(value, __u64);
   __uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -134,6 +134,13 @@ class Agent:
         status = service.stop()
         return status
 
+    def kill(self):
+        """SIGKILL, as a crash: none of the agent's own shutdown runs. Returns the status."""
+        service, self.service = self.service, None
+        service.send_signal(signal.SIGKILL)
+        service.proc.wait(timeout=10)
+        return service.stop()
+
     def restart(self, timeout=30):
         """stop() then start(); returns the old exit status."""
         status = self.stop()

@@ -12,6 +12,9 @@
         connect() to the failure or the last byte}
   knock HOST PORT: connects, sends "knock", reads until EOF or an error (a port nobody
         listens on, reached through the mesh); {"received", "error", "seconds": from connect()}
+  churn HOST PORT --interval-ms MS --seconds S: a new connection every MS ms for S seconds,
+        each echoing 16 bytes (pod_server.py --mode echo) and closing;
+        {"attempts", "ok", "failures": [[wall-clock time, error], ...]}
   udp   HOST PORT: one datagram, waits 3 s for the reply; {"reply": <decoded JSON>}
   banner HOST PORT: for a server that speaks first: connects, sends nothing, times the
         greeting, then sends "ping" and reads the echo; {"banner", "waited": seconds from
@@ -125,6 +128,28 @@ def _knock(args):
             "seconds": round(time.monotonic() - start, 3)}
 
 
+def _churn(args):
+    attempts = ok = 0
+    failures = []
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end:
+        attempts += 1
+        at = time.time()
+        payload = os.urandom(16)
+        try:
+            with socket.create_connection((args.host, args.port), timeout=2) as s:
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+                got = recv_to_eof(s)
+            if got != payload:
+                raise ValueError(f"echo mismatch: {len(got)} bytes")
+            ok += 1
+        except (OSError, ValueError) as e:
+            failures.append([at, repr(e)])
+        time.sleep(args.interval_ms / 1000)
+    return {"attempts": attempts, "ok": ok, "failures": failures}
+
+
 def _udp(args):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(3)
@@ -147,16 +172,19 @@ def _banner(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["echo", "sha", "push", "knock", "udp", "banner"])
+    parser.add_argument("mode",
+                        choices=["echo", "sha", "push", "knock", "churn", "udp", "banner"])
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--bytes", type=int, default=1 << 20)
     parser.add_argument("--pause", type=float, default=0)
+    parser.add_argument("--interval-ms", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
-    result = {"echo": _echo, "sha": _sha, "push": _push, "knock": _knock, "udp": _udp,
-              "banner": _banner}[args.mode](args)
+    result = {"echo": _echo, "sha": _sha, "push": _push, "knock": _knock, "churn": _churn,
+              "udp": _udp, "banner": _banner}[args.mode](args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 
