@@ -16,10 +16,12 @@ bool CircuitBreaker::admits(Clock::time_point now) const {
   return false;
 }
 
-void CircuitBreaker::sent(Clock::time_point now) {
+bool CircuitBreaker::sent(Clock::time_point now) {
   if (state_ == State::Ejected && now >= retry_at_) {
     state_ = State::Probing;
+    return true;
   }
+  return false;
 }
 
 void CircuitBreaker::succeeded() {

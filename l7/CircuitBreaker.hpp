@@ -30,8 +30,9 @@ class CircuitBreaker {
   /// Whether a request may be sent now. An ejected endpoint whose backoff has passed admits
   /// exactly one (the probe) and then none until it is answered.
   bool admits(Clock::time_point now) const;
-  /// The balancer chose this endpoint: a due probe starts.
-  void sent(Clock::time_point now);
+  /// The balancer chose this endpoint: a due probe starts. Returns whether this request is
+  /// that probe.
+  bool sent(Clock::time_point now);
   void succeeded();
   /// The request was abandoned before it said anything (the client went away): a probe that
   /// ends this way lets the next request probe at once.

@@ -28,16 +28,17 @@ TEST_CASE("after the backoff exactly one probe goes; its outcome decides") {
   CircuitBreaker::Clock::time_point t{};
   b.failed(t, 0);
   REQUIRE(b.admits(t + 1s));
-  b.sent(t + 1s);
+  CHECK(b.sent(t + 1s));  // this request is the probe
   CHECK(b.state() == State::Probing);
   CHECK_FALSE(b.admits(t + 1s));  // no second request while the probe is out
   b.failed(t + 1s, 0);            // still broken: out for twice as long
   CHECK_FALSE(b.admits(t + 2s + 999ms));
   CHECK(b.admits(t + 3s));
-  b.sent(t + 3s);
+  CHECK(b.sent(t + 3s));
   b.succeeded();
   CHECK(b.state() == State::Closed);
   CHECK(b.admits(t + 3s));
+  CHECK_FALSE(b.sent(t + 3s));  // an ordinary request
 }
 
 TEST_CASE("backoff doubles up to the maximum and jitter only lengthens it") {

@@ -259,7 +259,8 @@ void H2Session::close_all(uint32_t error_code) {
   incoming_ = {};
   for (const Entry& e : streams) {
     if (e.owned.owner != nullptr) {
-      e.owned.owner->on_close(error_code);
+      bool unsent = role_ == Role::Client && !e.owned.head_sent;
+      e.owned.owner->on_close(unsent ? uint32_t{NGHTTP2_REFUSED_STREAM} : error_code);
     }
   }
 }
@@ -418,13 +419,20 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code
 
 int H2Session::on_frame_sent(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   if (frame->hd.type == NGHTTP2_HEADERS) {
-    self(user).forget_unsent(frame->hd.stream_id);
+    H2Session& s = self(user);
+    s.forget_unsent(frame->hd.stream_id);
+    if (Entry* e = s.find(frame->hd.stream_id)) {
+      e->owned.head_sent = true;
+    }
   }
   return 0;
 }
 
-int H2Session::on_frame_not_sent(nghttp2_session* h2, const nghttp2_frame* frame, int, void* user) {
-  return on_frame_sent(h2, frame, user);
+int H2Session::on_frame_not_sent(nghttp2_session*, const nghttp2_frame* frame, int, void* user) {
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    self(user).forget_unsent(frame->hd.stream_id);
+  }
+  return 0;
 }
 
 ssize_t H2Session::read_body(nghttp2_session*, int32_t id, uint8_t* buf, size_t length,

@@ -132,7 +132,9 @@ class H2Session {
   void detach(int32_t id);
   /// Says GOAWAY (graceful when `error_code` is NO_ERROR: streams already open finish).
   void goaway(uint32_t error_code);
-  /// The transport failed: every stream gets on_close(`error_code`).
+  /// The transport failed: every stream gets on_close(`error_code`), except (client role) a
+  /// request whose head was never written, which gets NGHTTP2_REFUSED_STREAM: nothing of it
+  /// reached the peer, so it may go elsewhere.
   void close_all(uint32_t error_code);
 
  private:
@@ -180,6 +182,7 @@ class H2Session {
   struct Owned {
     H2Stream* owner = nullptr;
     std::size_t unconsumed = 0;
+    bool head_sent = false;  ///< its first HEADERS frame was written
   };
   struct Entry {
     int32_t id;

@@ -304,15 +304,20 @@ TEST_CASE("header blocks go out from what was submitted, after the submitter's c
   CHECK(call.closed == NGHTTP2_NO_ERROR);
 }
 
-TEST_CASE("transport failure closes every stream for its owner") {
+TEST_CASE("transport failure closes every stream for its owner, as refused if it never left") {
   H2Session client(H2Session::Role::Client, H2Limits{});
   Recorder a;
   Recorder b;
+  Recorder c;
   client.submit_request(request("/a"), false, &a);
   client.submit_request(request("/b"), false, &b);
+  std::vector<uint8_t> written;
+  REQUIRE(client.produce(written));                 // both heads leave
+  client.submit_request(request("/c"), false, &c);  // this one never does
   client.close_all(NGHTTP2_INTERNAL_ERROR);
   CHECK(a.closed == NGHTTP2_INTERNAL_ERROR);
   CHECK(b.closed == NGHTTP2_INTERNAL_ERROR);
+  CHECK(c.closed == NGHTTP2_REFUSED_STREAM);
   CHECK(client.stream_count() == 0);
 }
 

@@ -13,6 +13,26 @@ std::string_view name(RequestProtocol protocol) {
   return protocol == RequestProtocol::Grpc ? "grpc" : "http";
 }
 
+std::string_view name(RetryReason reason) {
+  switch (reason) {
+    case RetryReason::Response:
+      return "response";
+    case RetryReason::Reset:
+      return "reset";
+    case RetryReason::Timeout:
+      return "timeout";
+    case RetryReason::ConnectFailure:
+      return "connect_failure";
+  }
+  return "reset";  // unreachable: every enumerator is handled above
+}
+
+/// The outcome labels of a request or an attempt: response_code and grpc_response_status.
+void add_outcome(prometheus::Labels& l, int response_code, int grpc_status) {
+  l.emplace("response_code", std::to_string(response_code));
+  l.emplace("grpc_response_status", grpc_status < 0 ? std::string() : std::to_string(grpc_status));
+}
+
 }  // namespace
 
 RequestMetrics::RequestMetrics(prometheus::Registry& registry)
@@ -26,15 +46,19 @@ RequestMetrics::RequestMetrics(prometheus::Registry& registry)
                     .Register(registry)),
       retries_(prometheus::BuildCounter()
                    .Name("weft_request_retries_total")
-                   .Help("Requests sent again after a retryable failure, within the retry budget")
+                   .Help("Requests sent again after an attempt failed, by why it failed")
                    .Register(registry)),
       ejections_(prometheus::BuildCounter()
                      .Name("weft_endpoint_ejections_total")
                      .Help("Times an endpoint was ejected after consecutive failures")
                      .Register(registry)) {}
 
-prometheus::Counter& RequestMetrics::retries(const FlowLabels& labels, RequestProtocol protocol) {
-  return retries_.Add(to_prometheus(labels, name(protocol)));
+prometheus::Counter& RequestMetrics::retries(const FlowLabels& labels, RequestProtocol protocol,
+                                             const AttemptFailure& failure) {
+  auto l = to_prometheus(labels, name(protocol));
+  add_outcome(l, failure.response_code, failure.grpc_status);
+  l.emplace("reason", std::string(name(failure.reason)));
+  return retries_.Add(l);
 }
 
 prometheus::Counter& RequestMetrics::ejections(const FlowLabels& labels, RequestProtocol protocol) {
@@ -44,8 +68,7 @@ prometheus::Counter& RequestMetrics::ejections(const FlowLabels& labels, Request
 RequestMetrics::Handles RequestMetrics::resolve(const FlowLabels& labels, RequestProtocol protocol,
                                                 int response_code, int grpc_status) {
   auto l = to_prometheus(labels, name(protocol));
-  l.emplace("response_code", std::to_string(response_code));
-  l.emplace("grpc_response_status", grpc_status < 0 ? std::string() : std::to_string(grpc_status));
+  add_outcome(l, response_code, grpc_status);
   return {&total_.Add(l), &duration_.Add(l, kBuckets)};
 }
 

@@ -18,6 +18,23 @@ namespace weft::agent {
 /// request_protocol of an L7 request.
 enum class RequestProtocol : uint8_t { Http, Grpc };
 
+/// Why an attempt was given up and the request sent again (the `reason` label of
+/// weft_request_retries_total).
+enum class RetryReason : uint8_t {
+  Response,        ///< the endpoint answered a status the route retries (response_code, grpc)
+  Reset,           ///< the stream or its connection was reset or lost before an answer
+  Timeout,         ///< the attempt outlived the rule's timeouts.backendRequest
+  ConnectFailure,  ///< it reached no app: the connection to the endpoint was refused or failed
+};
+
+/// What made one attempt fail: the reason, and the attempt's answer when it had one.
+struct AttemptFailure {
+  RetryReason reason = RetryReason::Reset;
+  int response_code = 0;  ///< 0: no answer
+  int grpc_status = -1;   ///< < 0: none (the label is empty)
+  bool operator==(const AttemptFailure&) const = default;
+};
+
 /// Owns the two families. Thread-safe; resolve() takes the families' mutex and is meant for
 /// cache misses only (RequestSeries).
 class RequestMetrics {
@@ -31,8 +48,11 @@ class RequestMetrics {
   /// `grpc_status` < 0: not a gRPC answer (the label is empty).
   Handles resolve(const FlowLabels& labels, RequestProtocol protocol, int response_code,
                   int grpc_status);
-  /// weft_request_retries_total: requests sent again to another try.
-  prometheus::Counter& retries(const FlowLabels& labels, RequestProtocol protocol);
+  /// weft_request_retries_total: requests sent again to another try, labelled with why the
+  /// attempt before failed (`reason`, and that attempt's `response_code` and
+  /// `grpc_response_status`).
+  prometheus::Counter& retries(const FlowLabels& labels, RequestProtocol protocol,
+                               const AttemptFailure& failure);
   /// weft_endpoint_ejections_total: times the circuit breaker took the endpoint out, labelled
   /// with the protocol of the request whose failure ejected it.
   prometheus::Counter& ejections(const FlowLabels& labels, RequestProtocol protocol);

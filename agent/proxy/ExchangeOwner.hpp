@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 
 #include "agent/discovery/Objects.hpp"
 #include "agent/proxy/EndpointLoads.hpp"
@@ -30,6 +31,24 @@ struct Routed {
   std::shared_ptr<const NodeView> view;
   /// The rule has no backend to send to: answer 500 (gRPC: UNAVAILABLE), as Gateway API says.
   bool no_backend = false;
+  /// The request is the one probe its ejected endpoint's circuit breaker lets through.
+  bool probe = false;
+};
+
+/// Endpoints a request sent again is not to go to.
+struct Avoid {
+  /// The endpoint whose attempt just failed: another one is taken when there is one.
+  const SockAddr* last_failed = nullptr;
+  /// Endpoints the request could not reach (their connections refused): never again.
+  std::span<const SockAddr> unreachable;
+};
+
+/// What becomes of a request that reached no app (the connection to its endpoint was refused,
+/// or it was lost before a byte of the request was written).
+enum class Refusal {
+  Reroute,  ///< another endpoint of the Service takes it at once (an app's own request)
+  PassOn,   ///< RST_STREAM(REFUSED_STREAM) to the agent that sent it, which reroutes it
+  Answer,   ///< 503 (gRPC: UNAVAILABLE) to the client, which has nobody else to ask
 };
 
 /// Where one request goes: a new stream of an HTTP/2 carrier, or an idle HTTP/1.1 connection.
@@ -41,8 +60,10 @@ struct UpstreamLink {
 class ExchangeOwner {
  public:
   virtual Worker& worker() = 0;
-  /// Where one request goes; a retry asks to `avoid` the endpoint that just failed.
-  virtual Routed route(const l7::Headers& head, const SockAddr* avoid = nullptr) = 0;
+  /// Where one request goes; a request sent again says which endpoints to `avoid`.
+  virtual Routed route(const l7::Headers& head, const Avoid& avoid = {}) = 0;
+  /// What becomes of this owner's requests that reached no app.
+  virtual Refusal refusal() const = 0;
   /// A connection to the target that takes one more request.
   virtual Result<UpstreamLink> upstream(const HttpTarget& target) = 0;
   /// The endpoint state (latency estimate, failure accrual) the request counts in, when the

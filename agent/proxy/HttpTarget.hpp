@@ -37,31 +37,37 @@ struct HttpTarget {
     }
   }
 
-  /// weft_request_retries_total of these labels and the request's protocol; a series appears
-  /// with its first count.
-  prometheus::Counter& retries(agent::RequestProtocol protocol) {
-    return counter(retries_, protocol, &agent::RequestMetrics::retries);
+  /// weft_request_retries_total of these labels, the request's protocol and why its attempt
+  /// failed; a series appears with its first count.
+  prometheus::Counter& retries(agent::RequestProtocol protocol,
+                               const agent::AttemptFailure& failure) {
+    for (const Retried& r : retries_) {
+      if (r.protocol == protocol && r.failure == failure) {
+        return *r.counter;
+      }
+    }
+    retries_.push_back({protocol, failure, &metrics_.retries(plan.labels, protocol, failure)});
+    return *retries_.back().counter;
   }
-  /// weft_endpoint_ejections_total, likewise.
+  /// weft_endpoint_ejections_total of these labels and the request's protocol, likewise.
   prometheus::Counter& ejections(agent::RequestProtocol protocol) {
-    return counter(ejections_, protocol, &agent::RequestMetrics::ejections);
-  }
-
- private:
-  using PerProtocol = std::array<prometheus::Counter*, 2>;
-  prometheus::Counter& counter(PerProtocol& slots, agent::RequestProtocol protocol,
-                               prometheus::Counter& (agent::RequestMetrics::*make)(
-                                   const agent::FlowLabels&, agent::RequestProtocol)) {
-    prometheus::Counter*& slot = slots[static_cast<std::size_t>(protocol)];
+    prometheus::Counter*& slot = ejections_[static_cast<std::size_t>(protocol)];
     if (slot == nullptr) {
-      slot = &(metrics_.*make)(plan.labels, protocol);
+      slot = &metrics_.ejections(plan.labels, protocol);
     }
     return *slot;
   }
 
+ private:
+  struct Retried {
+    agent::RequestProtocol protocol;
+    agent::AttemptFailure failure;
+    prometheus::Counter* counter;
+  };
+
   agent::RequestMetrics& metrics_;
-  PerProtocol retries_{};
-  PerProtocol ejections_{};
+  std::vector<Retried> retries_;
+  std::array<prometheus::Counter*, 2> ejections_{};
 };
 
 }  // namespace weft::proxy

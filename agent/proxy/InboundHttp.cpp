@@ -21,7 +21,7 @@ l7::H2Stream* InboundHttp::accept(int32_t id) {
   return exchanges_.add(std::make_unique<L7Exchange>(*this, session_, id)).downstream_stream();
 }
 
-Routed InboundHttp::route(const l7::Headers& head, const SockAddr* /*avoid*/) {
+Routed InboundHttp::route(const l7::Headers& head, const Avoid& /*avoid*/) {
   const std::string* destination = l7::find_header(head, kDestinationHeader);
   auto target = destination != nullptr ? SockAddr::parse(*destination) : std::nullopt;
   if (!target) {

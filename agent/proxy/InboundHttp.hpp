@@ -34,10 +34,12 @@ class InboundHttp final : public ExchangeOwner {
   /// The app named by weft-destination, if it is an app port of this pod; the claims of the
   /// request are believed as for CONNECT streams (plan_tunnel_inbound), and the pod's policy
   /// decides with the certificate's principal.
-  Routed route(const l7::Headers& head, const SockAddr* avoid = nullptr) override;
+  Routed route(const l7::Headers& head, const Avoid& avoid = {}) override;
   /// HTTP/1.1 when the source agent says the client spoke it (weft-protocol), else HTTP/2.
   Result<UpstreamLink> upstream(const HttpTarget& target) override;
   EndpointState* endpoint(const HttpTarget& /*target*/) override { return nullptr; }
+  /// The source agent chose the endpoint: it hears of the refusal and chooses another.
+  Refusal refusal() const override { return Refusal::PassOn; }
   void erase(L7Exchange* exchange) override { exchanges_.erase(exchange); }
 
  private:

@@ -96,7 +96,7 @@ void L7Exchange::Down::on_headers(l7::Headers headers, bool end_stream) {
     x->request_head(std::move(headers), end_stream);
     return;
   }
-  if (x->rule_ != nullptr && x->rule_->retry) {
+  if (x->replay_kept_) {
     x->request_trailers_ = headers;
   }
   x->request_.finish(std::move(headers));  // trailers
@@ -104,11 +104,11 @@ void L7Exchange::Down::on_headers(l7::Headers headers, bool end_stream) {
 }
 
 void L7Exchange::Down::on_data(std::span<const uint8_t> data) {
-  if (x->rule_ != nullptr && x->rule_->retry && x->replayable_) {
+  if (x->replay_kept_) {
     if (x->replay_.size() + data.size() <= kMaxReplay) {
       x->replay_.insert(x->replay_.end(), data.begin(), data.end());
     } else {
-      x->replayable_ = false;
+      x->replay_kept_ = false;
       x->replay_ = {};
     }
   }
@@ -192,6 +192,7 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   rule_ = routed.rule;
   route_view_ = std::move(routed.view);
   target_ = std::move(routed.target);
+  probe_ = routed.probe;
   set_deadline(headers);
   if (routed.no_backend) {
     return respond_locally(500, kGrpcUnavailable, "the matching route has no backend");
@@ -202,8 +203,12 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   if (!target_->plan.denied.empty()) {
     return respond_locally(403, kGrpcPermissionDenied, "denied by the destination's policy");
   }
-  if (rule_ != nullptr && rule_->retry) {
-    original_head_ = headers;
+  bool retries = rule_ != nullptr && rule_->retry;
+  if (retries || owner_.refusal() == Refusal::Reroute) {
+    original_head_ = headers;  // ~0.1 us: a request that reaches no app is sent elsewhere
+    replay_kept_ = true;
+  }
+  if (retries) {
     budget_key_ = target_->plan.service_address.value_or(target_->plan.target);
     owner_.worker().retry_budget(budget_key_).request(start_);
   }
@@ -264,15 +269,79 @@ bool L7Exchange::retryable_answer(int status, const l7::Headers& head, bool end_
   return std::find(codes.begin(), codes.end(), code) != codes.end();
 }
 
-bool L7Exchange::try_retry() {
-  if (rule_ == nullptr || !rule_->retry || down_closed_ || response_started_ ||
-      retries_ >= rule_->retry->attempts.value_or(1) || !request_.finished() || !replayable_ ||
+bool L7Exchange::try_retry(const agent::AttemptFailure& why) {
+  if (down_closed_ || response_started_ || !request_.finished() || !replay_kept_ ||
       (!grpc_ && !idempotent(l7::find_header(original_head_, ":method")))) {
+    return false;
+  }
+  if (probe_) {
+    abandon_attempt(why);
+    resend();
+    return true;
+  }
+  if (rule_ == nullptr || !rule_->retry || retries_ >= rule_->retry->attempts.value_or(1)) {
     return false;
   }
   if (!owner_.worker().retry_budget(budget_key_).try_spend(now())) {
     return false;  // retries must never multiply an outage
   }
+  abandon_attempt(why);
+  ++retries_;
+  auto base = rule_->retry->backoff.value_or(kDefaultBackoff) * (1u << std::min(retries_ - 1, 6u));
+  // The rule's backoff is the least wait (GEP-1731): jitter only lengthens it, by up to half.
+  double jitter = 1 + static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-54;
+  arm(TimerKind::Retry, std::chrono::duration_cast<Clock::duration>(base * jitter));
+  return true;
+}
+
+bool L7Exchange::refused() {
+  if (down_closed_ || response_started_) {
+    return false;
+  }
+  switch (owner_.refusal()) {
+    case Refusal::Answer:
+      return false;
+    case Refusal::PassOn:
+      // The agent that chose this endpoint sends the request elsewhere and counts it there.
+      recorded_ = true;
+      down_peer_->reset(NGHTTP2_REFUSED_STREAM);
+      return true;
+    case Refusal::Reroute:
+      break;
+  }
+  if (attempt_read_ > 0 && !replay_kept_) {
+    return false;  // part of a large body left with the attempt, and nothing kept it
+  }
+  unreachable_.push_back(target_->plan.target);
+  abandon_attempt({agent::RetryReason::ConnectFailure});
+  resend();
+  return true;
+}
+
+bool L7Exchange::lost() {
+  if (down_closed_ || response_started_) {
+    return false;
+  }
+  switch (owner_.refusal()) {
+    case Refusal::Answer:
+      return false;
+    case Refusal::PassOn:
+      down_peer_->reset(NGHTTP2_INTERNAL_ERROR);
+      return true;
+    case Refusal::Reroute:
+      break;
+  }
+  if (resent_lost_ || grpc_ || !request_.finished() || !replay_kept_ ||
+      !idempotent(l7::find_header(original_head_, ":method"))) {
+    return false;
+  }
+  resent_lost_ = true;
+  abandon_attempt({agent::RetryReason::Reset});
+  resend();
+  return true;
+}
+
+void L7Exchange::abandon_attempt(const agent::AttemptFailure& why) {
   if (!up_closed_) {
     up_peer_->detach();  // the failed attempt's answer is dropped
     up_closed_ = true;
@@ -281,20 +350,16 @@ bool L7Exchange::try_retry() {
   endpoint_done();
   report_outcome(true);
   failed_endpoint_ = target_->plan.target;
-  ++retries_;
-  target_->retries(protocol()).Increment();
-  auto base = rule_->retry->backoff.value_or(kDefaultBackoff) * (1u << std::min(retries_ - 1, 6u));
-  double jitter = 0.5 + static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-53;
-  arm(TimerKind::Retry, std::chrono::duration_cast<Clock::duration>(base * jitter));
-  return true;
+  target_->retries(protocol(), why).Increment();
 }
 
 void L7Exchange::resend() {
   if (down_closed_) {
     return;
   }
-  Routed routed = owner_.route(original_head_, &failed_endpoint_);
+  Routed routed = owner_.route(original_head_, Avoid{&failed_endpoint_, unreachable_});
   target_ = std::move(routed.target);
+  probe_ = routed.probe;
   if (target_ == nullptr || !target_->reachable) {
     respond_locally(503, kGrpcUnavailable, "no healthy upstream");
     check_finished();
@@ -304,9 +369,15 @@ void L7Exchange::resend() {
   outcome_reported_ = false;
   status_ = 0;
   grpc_status_ = -1;
-  request_ = l7::BodyBuffer();
-  request_.append(replay_);
-  request_.finish(request_trailers_);
+  if (replay_kept_) {
+    // The body again from the start; what the client sends from now on is appended.
+    bool ended = request_.finished();
+    request_ = l7::BodyBuffer();
+    request_.append(replay_);
+    if (ended) {
+      request_.finish(request_trailers_);
+    }
+  }
   attempt_read_ = 0;
   response_ = l7::BodyBuffer();
   send_attempt(original_head_, !request_has_body_);
@@ -326,9 +397,19 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
     }
     return;
   }
-  if (retryable_answer(status, headers, end_stream) && try_retry()) {
+  agent::AttemptFailure answer{agent::RetryReason::Response, status};
+  if (end_stream && grpc_) {
+    answer.grpc_status = parse_int(l7::find_header(headers, "grpc-status"), -1);  // trailers-only
+  }
+  bool failed = status >= 500 || answer.grpc_status == kGrpcUnavailable ||
+                answer.grpc_status == kGrpcInternal;
+  if ((retryable_answer(status, headers, end_stream) || (probe_ && failed)) && try_retry(answer)) {
     return;
   }
+  // No other attempt can follow: the copies kept for one go.
+  replay_kept_ = false;
+  replay_ = {};
+  original_head_ = {};
   cancel(TimerKind::Try);
   endpoint_done();
   status_ = status;
@@ -365,14 +446,20 @@ void L7Exchange::up_closed(uint32_t error_code) {
   }
   if (error_code != NGHTTP2_NO_ERROR) {
     endpoint_done();
-    if (!response_started_ && try_retry()) {
+    // A refused stream never reached the app: another endpoint may take it.
+    bool unreached = error_code == NGHTTP2_REFUSED_STREAM;
+    if (unreached && refused()) {
+      return;
+    }
+    if (!response_started_ &&
+        (try_retry({unreached ? agent::RetryReason::ConnectFailure : agent::RetryReason::Reset}) ||
+         lost())) {
       return;
     }
     if (!response_started_) {
-      // Nothing reached the client yet: answer it here. A refused stream never reached the app.
-      bool refused = error_code == NGHTTP2_REFUSED_STREAM;
-      respond_locally(refused ? 503 : 502, kGrpcUnavailable,
-                      refused ? "upstream connect error" : "upstream reset");
+      // Nothing reached the client yet: answer it here.
+      respond_locally(unreached ? 503 : 502, kGrpcUnavailable,
+                      unreached ? "upstream connect error" : "upstream reset");
     } else if (!down_closed_) {
       down_peer_->reset(error_code);
     }
@@ -445,7 +532,7 @@ void L7Exchange::timer_fired(TimerKind kind) {
     }
     endpoint_done();
     report_outcome(true);
-    if (try_retry()) {
+    if (try_retry({agent::RetryReason::Timeout})) {
       return;
     }
   }

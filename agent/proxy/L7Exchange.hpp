@@ -78,10 +78,25 @@ class L7Exchange {
   void request_head(l7::Headers headers, bool end_stream);
   /// Sends the request (again) to target_.
   void send_attempt(l7::Headers head, bool end_stream);
-  /// The attempt failed before anything reached the client: when the rule's retry block, the
-  /// method, the buffered body and the retry budget allow, abandons it and schedules the next.
-  bool try_retry();
-  /// The backoff passed: routes the request again (avoiding the endpoint that failed).
+  /// The attempt failed (`why`) before anything reached the client: when the rule's retry
+  /// block, the method, the kept body and the retry budget allow, abandons it and schedules the
+  /// next. A failed probe of an ejected endpoint goes elsewhere at once, outside the rule and
+  /// its budget: the breaker's test must not cost a client its request.
+  bool try_retry(const agent::AttemptFailure& why);
+  /// The attempt reached no app (its connection was refused, or it was lost before a byte of
+  /// it was written): per the owner's Refusal, sent to another endpoint at once whatever its
+  /// method and without spending the retry budget, or passed on to the agent that chose the
+  /// endpoint. false: the caller answers the client.
+  bool refused();
+  /// The attempt's connection was lost before the endpoint answered (the app may have seen the
+  /// request): where the owner chooses endpoints, an idempotent HTTP request is sent once more
+  /// to another (RFC 9110 §9.2.2); an agent that did not choose the endpoint resets the stream
+  /// so that the one that did decides. false: the caller answers the client.
+  bool lost();
+  /// Gives up the current attempt (the endpoint failed it) and sends the request again after
+  /// `backoff`, or at once.
+  void abandon_attempt(const agent::AttemptFailure& why);
+  /// Routes the request again (avoiding the endpoints that failed it) and sends it.
   void resend();
   /// Whether a final response head is one the rule retries (its HTTP status, or the gRPC
   /// status of a trailers-only response).
@@ -126,8 +141,9 @@ class L7Exchange {
   const discovery::RouteRule* rule_ = nullptr;  ///< the Gateway API rule that matched
   std::shared_ptr<const NodeView> route_view_;  ///< keeps rule_ alive
   EndpointState* endpoint_ = nullptr;           ///< the balanced endpoint's state (outbound only)
-  bool load_open_ = false;                      ///< the request counts in the endpoint's estimate
-  bool outcome_reported_ = false;               ///< the endpoint's breaker heard how it went
+  bool probe_ = false;             ///< this attempt is its endpoint's circuit-breaker probe
+  bool load_open_ = false;         ///< the request counts in the endpoint's estimate
+  bool outcome_reported_ = false;  ///< the endpoint's breaker heard how it went
   l7::BodyBuffer request_;
   l7::BodyBuffer response_;
   bool grpc_ = false;
@@ -139,17 +155,21 @@ class L7Exchange {
   Clock::time_point start_;  ///< the worker's loop time when the request arrived
   std::optional<Deadlines::iterator> timers_[3];  ///< by TimerKind
 
-  // Retries (only when the matched rule has a retry block).
+  // Attempts after the first: retries (when the matched rule has a retry block) and, for an
+  // owner that reroutes, requests that reached no app. The head and the body are kept for
+  // them until the response starts.
   l7::Headers original_head_;  ///< the client's head, for another attempt
   bool request_has_body_ = false;
-  std::vector<uint8_t> replay_;  ///< the request body, while it fits kMaxReplay
-  bool replayable_ = true;
+  std::vector<uint8_t> replay_;  ///< every request body byte received, while it fits kMaxReplay
+  bool replay_kept_ = false;     ///< replay_ and request_trailers_ hold the whole body so far
   l7::Headers request_trailers_;
   std::size_t consumed_ = 0;      ///< request body bytes the client side was told were passed on
   std::size_t attempt_read_ = 0;  ///< request body bytes the current attempt has read
   uint32_t retries_ = 0;
+  bool resent_lost_ = false;  ///< lost() sent it again already
   SockAddr failed_endpoint_;
-  SockAddr budget_key_;  ///< the Service the retry budget is kept for
+  std::vector<SockAddr> unreachable_;  ///< endpoints that refused this request
+  SockAddr budget_key_;                ///< the Service the retry budget is kept for
 };
 
 }  // namespace weft::proxy

@@ -24,7 +24,7 @@ void OutboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
   worker_.destroy(this);
 }
 
-Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
+Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
   if (worker_.view() != targets_view_) {
     targets_.clear();  // endpoints, identities or policies may have changed
     targets_view_ = worker_.view();
@@ -86,19 +86,25 @@ Routed OutboundHttp::route(const l7::Headers& head, const SockAddr* avoid) {
       admitted_.push_back({k, &state});
     }
   }
+  std::erase_if(admitted_, [&](const Candidate& c) {
+    return std::find(avoid.unreachable.begin(), avoid.unreachable.end(),
+                     r.endpoints[c.index].addr) != avoid.unreachable.end();
+  });
   if (admitted_.empty()) {
-    out.target = unreachable(view, *r.service, dialled);  // every endpoint is ejected: fail fast
+    // Every endpoint is ejected, or refused this request already: fail fast.
+    out.target = unreachable(view, *r.service, dialled);
     return out;
   }
-  if (avoid != nullptr && admitted_.size() > 1) {
-    std::erase_if(admitted_,
-                  [&](const Candidate& c) { return r.endpoints[c.index].addr == *avoid; });
+  if (avoid.last_failed != nullptr && admitted_.size() > 1) {
+    std::erase_if(admitted_, [&](const Candidate& c) {
+      return r.endpoints[c.index].addr == *avoid.last_failed;
+    });
   }
   const Candidate& chosen =
       admitted_[l7::pick_two(admitted_.size(), worker_.random(),
                              [&](std::size_t k) { return admitted_[k].state->load.cost(now); })];
   const discovery::Endpoint& endpoint = r.endpoints[chosen.index];
-  chosen.state->breaker.sent(now);
+  out.probe = chosen.state->breaker.sent(now);
   std::shared_ptr<HttpTarget>& cached = targets_[TargetKey{endpoint.addr, dialled}];
   if (!cached) {
     cached = std::make_shared<HttpTarget>(plan_endpoint(view, *pod_, endpoint, *r.service, dialled),

@@ -25,11 +25,12 @@ class OutboundHttp final : public AppHttp {
   /// (fail fast). The target's plan may still refuse the request (denied).
   /// The Gateway API routes attached to the Service port pick a rule and a backend Service
   /// first (weighted); without a match, the Service's own endpoints.
-  Routed route(const l7::Headers& head, const SockAddr* avoid = nullptr) override;
+  Routed route(const l7::Headers& head, const Avoid& avoid = {}) override;
   /// A pooled connection from the app's pod: plain to an endpoint on this node or outside the
   /// mesh (in the app's protocol), the mTLS tunnel to an endpoint behind another node's agent.
   Result<UpstreamLink> upstream(const HttpTarget& target) override;
   EndpointState* endpoint(const HttpTarget& target) override;
+  Refusal refusal() const override { return Refusal::Reroute; }
   void hand_over(Fd socket, std::vector<uint8_t> received) override;
 
  private:

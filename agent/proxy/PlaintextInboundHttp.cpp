@@ -9,7 +9,7 @@ PlaintextInboundHttp::PlaintextInboundHttp(Worker& worker,
                                            l7::Protocol protocol, SockAddr peer, SockAddr local)
     : AppHttp(worker, std::move(pod), std::move(socket), protocol), peer_(peer), local_(local) {}
 
-Routed PlaintextInboundHttp::route(const l7::Headers& /*head*/, const SockAddr* /*avoid*/) {
+Routed PlaintextInboundHttp::route(const l7::Headers& /*head*/, const Avoid& /*avoid*/) {
   if (worker_.view() != target_view_) {
     target_view_ = worker_.view();
     target_ = std::make_shared<HttpTarget>(plan_inbound(*target_view_, *pod_, peer_, local_),

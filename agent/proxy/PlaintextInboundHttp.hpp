@@ -23,10 +23,12 @@ class PlaintextInboundHttp final : public AppHttp {
 
   /// The app itself, planned as the TCP path plans the connection (plan_inbound) and again
   /// whenever the node's view changes, so a policy turned STRICT refuses the next request.
-  Routed route(const l7::Headers& head, const SockAddr* avoid = nullptr) override;
+  Routed route(const l7::Headers& head, const Avoid& avoid = {}) override;
   /// A pooled connection inside the pod, bound to the client's address, in its protocol.
   Result<UpstreamLink> upstream(const HttpTarget& target) override;
   EndpointState* endpoint(const HttpTarget& /*target*/) override { return nullptr; }
+  /// The client dialled this pod: there is no other endpoint for it.
+  Refusal refusal() const override { return Refusal::Answer; }
   /// An Upgrade (WebSocket) or CONNECT goes on to the app on the TCP path.
   void hand_over(Fd socket, std::vector<uint8_t> received) override;
 

@@ -317,7 +317,11 @@ void TunnelSession::close_transport(bool graceful) {
   }
   dead_ = true;
   worker_.tunnel_unusable(this);
-  h2_.close_all(graceful ? NGHTTP2_NO_ERROR : NGHTTP2_CONNECT_ERROR);
+  // A session that never got through its handshake carried nothing: its streams may go
+  // elsewhere (an HTTP request is rerouted; a TCP connection is reset either way).
+  h2_.close_all(!established_ ? NGHTTP2_REFUSED_STREAM
+                : graceful    ? NGHTTP2_NO_ERROR
+                              : NGHTTP2_CONNECT_ERROR);
   for (auto& [id, stream] : streams_) {
     if (!stream->finished()) {
       stream->reset();  // a connection cut mid-stream must look cut to the app

@@ -9,7 +9,8 @@ response with grpc-status 4 (DEADLINE_EXCEEDED) to a call past its deadline, 503
 UNAVAILABLE when every endpoint is ejected. weft_requests_total counts each client request
 once, with the status the client got (never once per try); weft_request_retries_total counts
 the retries and weft_endpoint_ejections_total the ejections (reporter="source" and the usual
-identity labels).
+identity labels; a retry also with why its attempt failed: `reason` and that attempt's
+`response_code` / `grpc_response_status`).
 """
 import json
 import re
@@ -105,6 +106,12 @@ def _assert_ejected_and_retried(before, after, sc, protocol, answer, total, elap
     assert 0 < retries <= budget, (
         f"{retries} retries for {total} requests in {elapsed:.1f}s, want 1..{budget:.0f} "
         f"(the retry budget):\n{_series(after, RETRIES)}")
+    # Each retry says why: the failing replica's answer.
+    why = ({"response_code": "503", "grpc_response_status": ""} if protocol == "http"
+           else {"response_code": "200", "grpc_response_status": "14"})
+    assert delta(before, after, RETRIES, request_protocol=protocol, reason="response", **why,
+                 **_source(sc)) == retries, (
+        f"retries not all labelled reason=response {why}:\n{_series(after, RETRIES)}")
 
 
 def _wait_counted(agent, before, sc, expected, **labels):

@@ -2,16 +2,16 @@
 """Parallel HTTP/1.1 keep-alive client for http_app.py, run inside a pod by the e2e tests.
 
   http_client.py HOST PORT [--connections C] [--requests R] [--path /] [--interval-ms MS]
-                 [--timeout S]
+                 [--timeout S] [--reconnect]
 Opens C TCP connections (all of them before any request), then on each, in its own thread,
 makes R GET requests one after the other on that same connection (never reconnecting: a
-connection the server closes fails its remaining requests), MS milliseconds apart. A request
-is ok when it answers 200 with a JSON body naming a pod. Prints one JSON object and exits 0
-(the test asserts on it):
+connection the server closes fails its remaining requests), MS milliseconds apart; with
+--reconnect each request is made on a new connection instead. A request is ok when it answers
+200 with a JSON body naming a pod. Prints one JSON object and exits 0 (the test asserts on it):
   {"connections": C, "requests": C*R, "ok", "failed", "by_pod": {pod: ok requests},
    "by_peer": {peer the app saw: ok requests}, "statuses": {code: n},
    "app_connections": distinct (pod, conn) pairs the answers named (upstream connections the
-   apps saw), "errors": [first few], "elapsed_s"}
+   apps saw), "errors": [first few], "elapsed_s", "max_latency_s": the slowest request}
 """
 import argparse
 import http.client
@@ -32,10 +32,12 @@ def main():
     parser.add_argument("--path", default="/")
     parser.add_argument("--interval-ms", type=float, default=0)
     parser.add_argument("--timeout", type=float, default=20)
+    parser.add_argument("--reconnect", action="store_true")
     args = parser.parse_args()
     lock = threading.Lock()
     res = {"connections": args.connections, "requests": args.connections * args.requests,
-           "ok": 0, "failed": 0, "by_pod": {}, "by_peer": {}, "statuses": {}, "errors": []}
+           "ok": 0, "failed": 0, "by_pod": {}, "by_peer": {}, "statuses": {}, "errors": [],
+           "max_latency_s": 0.0}
     app_conns = set()
 
     def fail(n, msg):
@@ -60,13 +62,25 @@ def main():
         for j in range(args.requests):
             if j and args.interval_ms:
                 time.sleep(args.interval_ms / 1000.0)
+            sent = time.monotonic()
             try:
+                if args.reconnect and j:
+                    c.close()
+                    c = http.client.HTTPConnection(args.host, args.port, timeout=args.timeout)
+                    c.connect()
                 c.request("GET", args.path)
                 r = c.getresponse()
                 body = r.read()
             except (OSError, http.client.HTTPException) as e:
+                if args.reconnect:
+                    fail(1, f"connection {i} request {j}: {e!r}")
+                    continue
                 fail(args.requests - j, f"connection {i} request {j}: {e!r}")
                 return
+            finally:
+                with lock:
+                    res["max_latency_s"] = max(res["max_latency_s"],
+                                               round(time.monotonic() - sent, 3))
             with lock:
                 res["statuses"][str(r.status)] = res["statuses"].get(str(r.status), 0) + 1
             try:
