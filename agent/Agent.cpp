@@ -30,6 +30,11 @@ void add_annotated_ports(const discovery::PodInfo* pod, const char* key,
     return;
   }
   auto ports = parse_port_list(it->second, key);
+  if (ports && out.size() + ports->size() > WEFT_MAX_EXCLUDED_PORTS) {
+    ports = fail(Error::Kind::Config,
+                 fmt::format("{}: {} ports with the node's {}, at most {} are supported", key,
+                             ports->size(), out.size(), WEFT_MAX_EXCLUDED_PORTS));
+  }
   if (!ports) {
     log::warn("pod.annotation_ignored", "pod={}/{} reason=\"{}\"", pod->ns, pod->name,
               ports.error().message);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# weft demo: one simulated node (a netns with its own weft-agent), a client pod and a Service
-# `echo` backed by two server pods, all wired by the real CNI chain. Prints the agent config,
-# the manifests, which pod answers each request, and the agent's weft_tcp_* metrics.
+# weft demo: two simulated nodes (netns, each with its own weft-agent), a client pod and a
+# Service `echo` backed by one server pod on each node, all wired by the real CNI chain (see
+# tools/demo.py). Prints which pod answers each request and both agents' metrics.
 # Usage (as root): tools/demo.sh [--once] [--interval SECONDS] [--no-setup]
 #   --once      10 requests, metrics, clean up, exit (0 when both pods answered) - CI smoke
 #   --no-setup  skip tools/setup.sh (packages + build) and use ./build as it is

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "agent/identity/MeshCa.hpp"
 
@@ -127,6 +128,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "ca" && argc > 2 && std::string(argv[2]) == "create") {
+    for (int i = 3; i < argc; ++i) {
+      if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+        std::fputs(kHelp, stdout);
+        return 0;
+      }
+    }
     return ca_create(argc - 2, argv + 2);
   }
   if (command.empty()) {

@@ -82,6 +82,20 @@ Result<void> set_number(T& out, std::string_view text, std::string_view what, T 
   return {};
 }
 
+/// A list of excluded ports: the BPF maps hold WEFT_MAX_EXCLUDED_PORTS per pod and direction.
+Result<void> set_ports(std::vector<uint16_t>& out, std::string_view text, std::string_view what) {
+  auto ports = parse_port_list(text, what);
+  if (!ports) {
+    return std::unexpected(ports.error());
+  }
+  if (ports->size() > WEFT_MAX_EXCLUDED_PORTS) {
+    return fail(Error::Kind::Config, fmt::format("{}: {} ports, at most {} are supported", what,
+                                                 ports->size(), WEFT_MAX_EXCLUDED_PORTS));
+  }
+  out = std::move(*ports);
+  return {};
+}
+
 Result<void> set_string(std::string& out, std::string_view text, std::string_view what) {
   if (text.empty()) {
     return fail(Error::Kind::Config, fmt::format("{}: must not be empty", what));
@@ -169,14 +183,10 @@ const Field kFields[] = {
        return {};
      },
      [](const Config& c) -> std::string { return fmt::format("{:#x}", c.socket_mark); }},
-    {"exclude_outbound_ports", "P1,P2", "destination ports never redirected",
-     [](Config& c, std::string_view v) -> Result<void> {
-       auto ports = parse_port_list(v, "exclude_outbound_ports");
-       if (!ports) {
-         return std::unexpected(ports.error());
-       }
-       c.exclude_outbound_ports = std::move(*ports);
-       return {};
+    {"exclude_outbound_ports", "P1,P2",
+     "destination ports never redirected (at most 16, with a pod's weft.io/ annotation)",
+     [](Config& c, std::string_view v) {
+       return set_ports(c.exclude_outbound_ports, v, "exclude_outbound_ports");
      },
      [](const Config& c) -> std::string { return join_ports(c.exclude_outbound_ports); }},
     {"exclude_outbound_cidrs", "CIDR,...", "destination prefixes never redirected",
@@ -201,14 +211,10 @@ const Field kFields[] = {
          return out;
        }();
      }},
-    {"exclude_inbound_ports", "P1,P2", "pod ports whose inbound traffic is not captured",
-     [](Config& c, std::string_view v) -> Result<void> {
-       auto ports = parse_port_list(v, "exclude_inbound_ports");
-       if (!ports) {
-         return std::unexpected(ports.error());
-       }
-       c.exclude_inbound_ports = std::move(*ports);
-       return {};
+    {"exclude_inbound_ports", "P1,P2",
+     "pod ports whose inbound traffic is not captured (at most 16, with a pod's annotation)",
+     [](Config& c, std::string_view v) {
+       return set_ports(c.exclude_inbound_ports, v, "exclude_inbound_ports");
      },
      [](const Config& c) -> std::string { return join_ports(c.exclude_inbound_ports); }},
     {"connect_timeout_ms", "MS", "upstream connect timeout",

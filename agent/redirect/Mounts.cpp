@@ -113,7 +113,13 @@ Result<std::string> cgroup2_mount_point() {
       return target;
     }
   }
-  return fail(Error::Kind::NotFound, "no cgroup2 mount in /proc/mounts (cgroup v2 is required)");
+  // `ip netns exec` runs its command in a private mount namespace with /sys mounted afresh: the
+  // host's cgroup2 and bpffs mounts are not there (and a bpffs mounted there dies with it).
+  return fail(Error::Kind::NotFound,
+              "no cgroup2 mount in /proc/mounts: cgroup v2 is required, mounted in this mount "
+              "namespace. Started with `ip netns exec`, which remounts /sys privately? Run the "
+              "agent in the host's mount namespace instead, e.g. `nsenter --net=/run/netns/NODE "
+              "weft-agent ...`");
 }
 
 bool on_bpffs(const std::string& path) {

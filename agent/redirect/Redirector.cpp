@@ -257,9 +257,8 @@ Result<Redirector> Redirector::open(const Options& options) {
   if (options.socket_mark == 0) {
     return fail(Error::Kind::Config, "socket mark 0 would exempt every socket from capture");
   }
-  if (auto ok = ensure_bpffs_dir(options.bpffs_dir); !ok) {
-    return std::unexpected(ok.error());
-  }
+  // The cgroup root first: where it is missing nothing may be mounted yet (a bpffs mounted in a
+  // private mount namespace would hold the pins only until the agent exits).
   std::string cgroup_root = options.cgroup_root;
   if (cgroup_root.empty()) {
     auto found = cgroup2_mount_point();
@@ -267,6 +266,9 @@ Result<Redirector> Redirector::open(const Options& options) {
       return std::unexpected(found.error());
     }
     cgroup_root = *found;
+  }
+  if (auto ok = ensure_bpffs_dir(options.bpffs_dir); !ok) {
+    return std::unexpected(ok.error());
   }
   Fd cgroup(::open(cgroup_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cgroup) {
