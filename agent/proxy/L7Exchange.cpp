@@ -294,7 +294,7 @@ bool L7Exchange::try_retry(const agent::AttemptFailure& why) {
   return true;
 }
 
-bool L7Exchange::refused() {
+bool L7Exchange::resend_unanswered(bool may_have_reached_app) {
   if (down_closed_ || response_started_) {
     return false;
   }
@@ -302,41 +302,29 @@ bool L7Exchange::refused() {
     case Refusal::Answer:
       return false;
     case Refusal::PassOn:
-      // The agent that chose this endpoint sends the request elsewhere and counts it there.
-      recorded_ = true;
-      down_peer_->reset(NGHTTP2_REFUSED_STREAM);
+      // The agent that chose this endpoint decides, and counts a request that never reached
+      // an app where it goes next.
+      recorded_ = !may_have_reached_app;
+      down_peer_->reset(may_have_reached_app ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_REFUSED_STREAM);
       return true;
     case Refusal::Reroute:
       break;
   }
-  if (attempt_read_ > 0 && !replay_kept_) {
-    return false;  // part of a large body left with the attempt, and nothing kept it
-  }
-  unreachable_.push_back(target_->plan.target);
-  abandon_attempt({agent::RetryReason::ConnectFailure});
-  resend();
-  return true;
-}
-
-bool L7Exchange::lost() {
-  if (down_closed_ || response_started_) {
-    return false;
-  }
-  switch (owner_.refusal()) {
-    case Refusal::Answer:
+  if (may_have_reached_app) {
+    // Only an idempotent HTTP request may be sent again, once (RFC 9110 9.2.2).
+    if (resent_lost_ || grpc_ || !request_.finished() || !replay_kept_ ||
+        !idempotent(l7::find_header(original_head_, ":method"))) {
       return false;
-    case Refusal::PassOn:
-      down_peer_->reset(NGHTTP2_INTERNAL_ERROR);
-      return true;
-    case Refusal::Reroute:
-      break;
+    }
+    resent_lost_ = true;
+    abandon_attempt({agent::RetryReason::Reset});
+  } else {
+    if (attempt_read_ > 0 && !replay_kept_) {
+      return false;  // part of a large body left with the attempt, and nothing kept it
+    }
+    unreachable_.push_back(target_->plan.target);
+    abandon_attempt({agent::RetryReason::ConnectFailure});
   }
-  if (resent_lost_ || grpc_ || !request_.finished() || !replay_kept_ ||
-      !idempotent(l7::find_header(original_head_, ":method"))) {
-    return false;
-  }
-  resent_lost_ = true;
-  abandon_attempt({agent::RetryReason::Reset});
   resend();
   return true;
 }
@@ -448,12 +436,12 @@ void L7Exchange::up_closed(uint32_t error_code) {
     endpoint_done();
     // A refused stream never reached the app: another endpoint may take it.
     bool unreached = error_code == NGHTTP2_REFUSED_STREAM;
-    if (unreached && refused()) {
+    if (unreached && resend_unanswered(/*may_have_reached_app=*/false)) {
       return;
     }
     if (!response_started_ &&
         (try_retry({unreached ? agent::RetryReason::ConnectFailure : agent::RetryReason::Reset}) ||
-         lost())) {
+         resend_unanswered(/*may_have_reached_app=*/true))) {
       return;
     }
     if (!response_started_) {

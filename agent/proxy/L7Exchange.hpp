@@ -83,16 +83,13 @@ class L7Exchange {
   /// next. A failed probe of an ejected endpoint goes elsewhere at once, outside the rule and
   /// its budget: the breaker's test must not cost a client its request.
   bool try_retry(const agent::AttemptFailure& why);
-  /// The attempt reached no app (its connection was refused, or it was lost before a byte of
-  /// it was written): per the owner's Refusal, sent to another endpoint at once whatever its
-  /// method and without spending the retry budget, or passed on to the agent that chose the
-  /// endpoint. false: the caller answers the client.
-  bool refused();
-  /// The attempt's connection was lost before the endpoint answered (the app may have seen the
-  /// request): where the owner chooses endpoints, an idempotent HTTP request is sent once more
-  /// to another (RFC 9110 §9.2.2); an agent that did not choose the endpoint resets the stream
-  /// so that the one that did decides. false: the caller answers the client.
-  bool lost();
+  /// The attempt failed before any answer, per the owner's Refusal: the agent that chose the
+  /// endpoint sends the request to another at once, without spending the retry budget; one
+  /// that did not resets the stream so that the other decides. A request that reached no app
+  /// (its connection refused, or lost before a byte of it was written) goes whatever its
+  /// method; one that `may_have_reached_app` (its connection lost) only if it is an idempotent
+  /// HTTP request, once (RFC 9110 §9.2.2). false: the caller answers the client.
+  bool resend_unanswered(bool may_have_reached_app);
   /// Gives up the current attempt (the endpoint failed it) and sends the request again after
   /// `backoff`, or at once.
   void abandon_attempt(const agent::AttemptFailure& why);
@@ -166,7 +163,7 @@ class L7Exchange {
   std::size_t consumed_ = 0;      ///< request body bytes the client side was told were passed on
   std::size_t attempt_read_ = 0;  ///< request body bytes the current attempt has read
   uint32_t retries_ = 0;
-  bool resent_lost_ = false;  ///< lost() sent it again already
+  bool resent_lost_ = false;  ///< sent again once already after a lost connection
   SockAddr failed_endpoint_;
   std::vector<SockAddr> unreachable_;  ///< endpoints that refused this request
   SockAddr budget_key_;                ///< the Service the retry budget is kept for
