@@ -20,7 +20,7 @@ enum class FdOperation {
   PodMesh,   ///< a pod's listeners, netns or routes: its CNI ADD failed
 };
 
-/// Whether `error` is the process (EMFILE) or the system (ENFILE) running out of descriptors.
+/// Whether `error` is the process (EMFILE) or the kernel as a whole (ENFILE) out of descriptors.
 bool fd_exhausted(const Error& error);
 bool fd_exhausted_errno(int err);
 
