@@ -276,10 +276,12 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
   if (!opened) {
     return std::unexpected(opened.error());
   }
-  if (auto ok = serve_pod(std::move(*opened)); !ok) {
-    return ok;
+  auto listeners = serve_pod(std::move(*opened));
+  if (!listeners) {
+    return std::unexpected(listeners.error());
   }
   publish_view();
+  start_listeners(std::move(*listeners));
   persist();
   return {};
 }
@@ -353,7 +355,7 @@ Result<Agent::OpenedPod> Agent::open_pod(const PodRegistration& reg) {
   return OpenedPod{std::move(pod), std::move(opened->listeners)};
 }
 
-Result<void> Agent::serve_pod(OpenedPod opened) {
+Result<std::vector<proxy::PodListeners>> Agent::serve_pod(OpenedPod opened) {
   std::shared_ptr<const MeshedPod> pod = std::move(opened.pod);
   // Redirection starts only now, when the listeners already queue connections: no connect from
   // the pod can land on a port nobody listens on.
@@ -366,13 +368,18 @@ Result<void> Agent::serve_pod(OpenedPod opened) {
     pods_[id] = pod;
   }
   unrestored_.erase(id);
-  for (std::size_t i = 0; i < workers_.size(); ++i) {
-    opened.listeners[i].pod = pod;
-    workers_[i]->post(proxy::AddPod{std::move(opened.listeners[i])});
+  for (proxy::PodListeners& l : opened.listeners) {
+    l.pod = pod;
   }
   log::info("pod.meshed", "pod={} container={} netns={} ips={} cookie={}", pod->display_name(), id,
             pod->registration.netns, fmt::join(pod->registration.ips, ","), pod->netns_cookie);
-  return {};
+  return std::move(opened.listeners);
+}
+
+void Agent::start_listeners(std::vector<proxy::PodListeners> listeners) {
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->post(proxy::AddPod{std::move(listeners[i])});
+  }
 }
 
 void Agent::unmesh(const std::string& container_id) {
@@ -442,14 +449,20 @@ void Agent::restore_pods() {
     }
     not_restored(reg, netns_cookie_at(*home_, reg.netns), ok.error());
   }
+  std::vector<std::vector<proxy::PodListeners>> served;
   for (OpenedPod& pod : opened) {
     const PodRegistration reg = pod.pod->registration;
     uint64_t cookie = pod.pod->netns_cookie;
-    if (auto ok = serve_pod(std::move(pod)); !ok) {
-      not_restored(reg, cookie, ok.error());
+    if (auto listeners = serve_pod(std::move(pod))) {
+      served.push_back(std::move(*listeners));
+    } else {
+      not_restored(reg, cookie, listeners.error());
     }
   }
   publish_view();
+  for (auto& listeners : served) {
+    start_listeners(std::move(listeners));
+  }
   // Pods that vanished while the agent was down must not stay redirected to nowhere.
   auto cookies = redirector_->pod_cookies();
   for (uint64_t cookie : cookies) {

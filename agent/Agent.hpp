@@ -50,9 +50,13 @@ class Agent {
     std::vector<proxy::PodListeners> listeners;
   };
   Result<OpenedPod> open_pod(const PodRegistration& reg);
-  /// Redirects the pod to its listeners and hands them to the workers (the caller publishes
-  /// the view that names it).
-  Result<void> serve_pod(OpenedPod opened);
+  /// Redirects the pod to its listeners (connections queue on them) and adds it to the pod
+  /// table; returns the listeners, which the caller starts (start_listeners) once it has
+  /// published a view that names the pod: no connection is planned by a view without it, nor
+  /// without its certificate.
+  Result<std::vector<proxy::PodListeners>> serve_pod(OpenedPod opened);
+  /// Hands a pod's listeners to the workers (one each), which start accepting.
+  void start_listeners(std::vector<proxy::PodListeners> listeners);
   void unmesh(const std::string& container_id);
   bool is_meshed(const PodRegistration& reg) const;
   redirect::PodConfig pod_config_for(const MeshedPod& pod) const;
