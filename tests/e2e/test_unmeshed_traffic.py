@@ -76,3 +76,30 @@ def test_excluded_outbound_port_is_not_redirected(cluster):
         assert answer["peer"] == client.ip
     after = agent.metrics()
     assert delta(before, after, OPENED) == 0, after.text
+
+
+def test_an_exclusion_annotation_over_the_limit_is_ignored_not_fatal(cluster):
+    """The BPF maps hold 16 excluded ports per pod and direction. An annotation that would go
+    over (with the node's own) is ignored with a warning; the pod stays meshed, also across a
+    restart (it used to fail its re-mesh: the pod dropped out of the mesh)."""
+    node = cluster.add_node("node1", agent_args=["--exclude-outbound-ports", "9999"])
+    client = deployment_pods(node, "client", 1, "e2e")[0]
+    server = deployment_pods(node, "plainsrv", 1, "e2e", meshed=False)[0]
+    for port in (8080, 9999):
+        server.start_server("http", port, cluster.workdir, cluster.cleanup)
+    client_object = manifests.pod_object(client)
+    client_object["metadata"].setdefault("annotations", {})[
+        "weft.io/exclude-outbound-ports"] = ",".join(str(p) for p in range(7001, 7017))
+    cluster.publish_and_wait("pods.json", [client_object, manifests.pod_object(server)])
+    node.agent.restart()
+    assert "pod.annotation_ignored" in node.agent.log() and "at most 16" in node.agent.log()
+    assert client.container_id in node.agent.pod_ids(), "the pod was not meshed again"
+
+    agent = node.agent
+    before = agent.metrics()
+    assert json.loads(client.curl(f"http://{server.ip}:8080/"))["peer"] == client.ip
+    procs.wait_until(lambda: delta(before, agent.metrics(), OPENED, reporter="source") == 1,
+                     5, what="the meshed client's connection counted by the agent")
+    before = agent.metrics()
+    assert json.loads(client.curl(f"http://{server.ip}:9999/"))["peer"] == client.ip
+    assert delta(before, agent.metrics(), OPENED) == 0, "the node's own exclusion was lost"
