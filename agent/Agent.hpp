@@ -15,6 +15,7 @@
 #include "agent/admin/AdminServer.hpp"
 #include "agent/config/Config.hpp"
 #include "agent/discovery/ManifestDir.hpp"
+#include "agent/dispatch/Worker.hpp"
 #include "agent/identity/TrustBundle.hpp"
 #include "agent/identity/WorkloadCertificates.hpp"
 #include "agent/metrics/FdMetrics.hpp"
@@ -23,7 +24,6 @@
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/pods/RegistrationServer.hpp"
-#include "agent/proxy/Worker.hpp"
 #include "agent/redirect/Redirector.hpp"
 
 namespace weft::agent {

@@ -1,0 +1,714 @@
+#include "agent/dispatch/Worker.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "agent/l4/Relay.hpp"
+#include "agent/plan/FlowPlan.hpp"
+#include "agent/redirect/Redirector.hpp"
+#include "common/Log.hpp"
+
+namespace weft::proxy {
+namespace {
+
+constexpr unsigned kRingEntries = 4096;
+
+Result<SockAddr> socket_address(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc != 0) {
+    return fail_errno(peer ? "getpeername" : "getsockname");
+  }
+  auto addr = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  if (!addr) {
+    return fail(Error::Kind::Protocol, "accepted socket is not IPv4/IPv6");
+  }
+  // An IPv4 peer seen through an IPv6 socket is ::ffff:a.b.c.d; routing speaks plain IPv4.
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (addr->ip.family == AF_INET6 && std::memcmp(addr->ip.bytes.data(), kMapped, 12) == 0) {
+    in_addr v4{};
+    std::memcpy(&v4, addr->ip.bytes.data() + 12, 4);
+    addr->ip = IpAddr::v4(v4);
+  }
+  return *addr;
+}
+
+/// The seed of a worker's random choices: the configured one (each worker its own), else 8 bytes
+/// of the kernel's entropy, so that no two agents, workers or restarts choose alike.
+Result<uint64_t> random_seed(unsigned index, const std::optional<uint64_t>& configured) {
+  if (configured) {
+    return *configured + index;
+  }
+  uint64_t seed = 0;
+  if (::getrandom(&seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
+    return fail_errno("getrandom");
+  }
+  return seed;
+}
+
+/// Resets a connection we will not serve: the app sees ECONNRESET at once instead of a hang.
+void reset(Fd fd) {
+  linger lg{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Worker>> Worker::create(unsigned index, WorkerContext context,
+                                               std::shared_ptr<const NodeView> view) {
+  auto ring = Ring::create(kRingEntries);
+  if (!ring) {
+    return std::unexpected(ring.error());
+  }
+  auto home = Netns::current();
+  if (!home) {
+    return std::unexpected(home.error());
+  }
+  Fd wakeup(::eventfd(0, EFD_CLOEXEC));
+  if (!wakeup) {
+    return fail_errno("eventfd");
+  }
+  auto seed = random_seed(index, context.random_seed);
+  if (!seed) {
+    return std::unexpected(seed.error());
+  }
+  return std::unique_ptr<Worker>(new Worker(index, context, std::move(view), std::move(*home),
+                                            std::move(*ring), std::move(wakeup), *seed));
+}
+
+Worker::Worker(unsigned index, WorkerContext context, std::shared_ptr<const NodeView> view,
+               Netns home, std::unique_ptr<Ring> ring, Fd wakeup_fd, uint64_t seed)
+    : index_(index),
+      context_(context),
+      view_(std::move(view)),
+      ring_(std::move(ring)),
+      home_(std::move(home)),
+      wakeup_fd_(std::move(wakeup_fd)),
+      // Two generators from one seed: the L4 balancer's and the L7 path's draw apart.
+      balancer_(seed),
+      random_(seed ^ 0x9e3779b97f4a7c15ULL),
+      upstreams_(*this) {
+  wakeup_.worker = this;
+  tick_.worker = this;
+  deadline_timer_.worker = this;
+}
+
+Worker::~Worker() {
+  stop();
+  // The ring is torn down first: once it is gone the kernel holds no pointer into the relays or
+  // listeners, which can then be freed without waiting for their completions.
+  ring_.reset();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::post(WorkerCommand command) {
+  {
+    std::lock_guard lock(mutex_);
+    commands_.push_back(std::move(command));
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wakeup_fd_.get(), &one, sizeof(one));
+}
+
+void Worker::stop() {
+  stopping_ = true;
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wakeup_fd_.get(), &one, sizeof(one));
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::run() {
+  if (auto ok = ring_->enable_on_this_thread(); !ok) {
+    log::error("worker.ring_failed", "worker={} error=\"{}\"", index_, ok.error().message);
+    return;
+  }
+  arm_wakeup();
+  arm_tick();
+  for (;;) {
+    if (stopping_) {
+      break;
+    }
+    if (auto ok = ring_->run_once(); !ok) {
+      log::error("worker.ring_failed", "worker={} error=\"{}\"", index_, ok.error().message);
+      break;
+    }
+    settle();
+  }
+}
+
+// CQE contract: a read of 8 bytes from the eventfd completes when the control thread has written
+// it; re-armed after every completion.
+void Worker::arm_wakeup() {
+  io_uring_prep_read(ring_->prepare(&wakeup_), wakeup_fd_.get(), &wakeup_.value,
+                     sizeof(wakeup_.value), 0);
+}
+
+void Worker::Wakeup::complete(int /*res*/, unsigned /*flags*/) {
+  worker->drain_commands();
+  worker->arm_wakeup();
+}
+
+void Worker::drain_commands() {
+  std::deque<WorkerCommand> batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(commands_);
+  }
+  for (auto& cmd : batch) {
+    std::visit([this](auto& c) { apply(c); }, cmd);
+  }
+}
+
+void Worker::apply(AddPod& cmd) {
+  auto& l = cmd.listeners;
+  add_listener(l.pod, std::move(l.outbound_v4), ListenerKind::Outbound);
+  if (l.outbound_v6) {
+    add_listener(l.pod, std::move(l.outbound_v6), ListenerKind::Outbound);
+  }
+  add_listener(l.pod, std::move(l.inbound), ListenerKind::Inbound);
+  add_listener(l.pod, std::move(l.tunnel), ListenerKind::Tunnel);
+}
+
+void Worker::apply(RemovePod& cmd) {
+  std::erase_if(paused_, [&](Listener* l) {
+    if (l->pod->id == cmd.pod_id) {
+      listeners_.erase(l);  // nothing in flight: closes the socket
+      return true;
+    }
+    return false;
+  });
+  for (auto& [ptr, l] : listeners_) {
+    if (l->pod->id == cmd.pod_id && !l->closing) {
+      l->closing = true;
+      io_uring_prep_cancel(ring_->prepare(nullptr), l.get(), 0);
+    }
+  }
+  // Connections already relayed keep running: they end when the pod's processes close them.
+}
+
+void Worker::apply(UpdateView& cmd) {
+  view_ = std::move(cmd.view);
+}
+
+void Worker::add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd, ListenerKind kind) {
+  auto l = std::make_unique<Listener>();
+  l->worker = this;
+  l->pod = std::move(pod);
+  l->fd = std::move(fd);
+  l->kind = kind;
+  Listener& ref = *l;
+  listeners_.emplace(l.get(), std::move(l));
+  arm_accept(ref);
+}
+
+// CQE contract: multishot accept posts one CQE per connection with IORING_CQE_F_MORE while it
+// stays armed; a CQE without F_MORE (error, cancel, overflow) ends it and we re-arm unless the
+// listener is closing, in which case that final CQE is the moment to free it.
+void Worker::arm_accept(Listener& l) {
+  io_uring_prep_multishot_accept(ring_->prepare(&l), l.fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+}
+
+void Worker::Listener::complete(int res, unsigned flags) {
+  worker->on_accept(*this, res, flags);
+}
+
+void Worker::on_accept(Listener& l, int res, unsigned flags) {
+  if (res >= 0) {
+    Fd downstream(res);
+    // Every proxied write is a whole message or a burst the peer waits for: Nagle would hold
+    // the tail of it back until an ACK (40 ms with a delayed-ACK peer).
+    int one = 1;
+    ::setsockopt(downstream.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (l.closing) {
+      reset(std::move(downstream));
+    } else if (l.kind == ListenerKind::Outbound) {
+      accept_outbound(l.pod, std::move(downstream));
+    } else if (l.kind == ListenerKind::Inbound) {
+      accept_inbound(l.pod, std::move(downstream));
+    } else {
+      accept_tunnel(l.pod, std::move(downstream));
+    }
+  } else if (agent::fd_exhausted_errno(-res)) {
+    // The connection stays in the listen queue: accepting again at once would fail the same
+    // way in a loop; after a tick some descriptor may be free.
+    out_of_fds(agent::FdOperation::Accept,
+               fmt::format("accept in {}: {}", l.pod->display_name(), std::strerror(-res)));
+    if ((flags & IORING_CQE_F_MORE) == 0 && !l.closing) {
+      paused_.push_back(&l);
+      return;
+    }
+  } else if (res != -ECANCELED) {
+    log::warn("listener.accept_failed", "worker={} pod={} error=\"{}\"", index_,
+              l.pod->display_name(), std::strerror(-res));
+  }
+  if ((flags & IORING_CQE_F_MORE) == 0) {
+    if (l.closing) {
+      listeners_.erase(&l);  // final CQE: closes the socket
+    } else {
+      arm_accept(l);
+    }
+  }
+}
+
+void Worker::accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  if (!peer) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod->display_name(),
+              peer.error().message);
+    return reset(std::move(downstream));
+  }
+  auto original = context_.redirector.original_destination(pod->netns_cookie, *peer);
+  if (!original) {
+    // Someone inside the pod connected to 127.0.0.1:15001 itself, or the LRU map evicted the
+    // entry under pressure: there is no destination to forward to.
+    log::warn("flow.rejected", "worker={} pod={} peer={} reason=\"no original destination\"",
+              index_, pod->display_name(), peer->str());
+    return reset(std::move(downstream));
+  }
+  // Only traffic to a Service has endpoints to balance requests over; the Service port's
+  // appProtocol, when it names one, spares the detection wait.
+  l7::Protocol protocol = l7::Protocol::Opaque;
+  if (view_->world) {
+    discovery::Resolution r = view_->world->resolve(*original);
+    if (r.kind == discovery::Resolution::Kind::Service && r.port != nullptr) {
+      protocol = l7::declared_protocol(r.port->app_protocol);
+    }
+  }
+  if (protocol == l7::Protocol::Undecided) {
+    auto sniffer =
+        std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *original,
+                                          context_.protocol_detection_timeout_ms);
+    ProtocolSniffer& ref = *sniffer;
+    sniffers_.emplace(&ref, std::move(sniffer));
+    ref.start();
+    return;
+  }
+  dispatch_outbound(std::move(pod), std::move(downstream), *original, protocol, {});
+}
+
+void Worker::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
+  auto owned = std::move(sniffers_.extract(&sniffer).mapped());
+  if (protocol == l7::Protocol::Undecided) {
+    return reset(std::move(owned->downstream));
+  }
+  if (owned->inbound_peer) {
+    return dispatch_inbound(std::move(owned->pod), std::move(owned->downstream),
+                            *owned->inbound_peer, owned->original_destination, protocol,
+                            owned->received);
+  }
+  dispatch_outbound(std::move(owned->pod), std::move(owned->downstream),
+                    owned->original_destination, protocol, owned->received);
+}
+
+void Worker::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, Fd downstream,
+                               const SockAddr& original, l7::Protocol protocol,
+                               std::span<const uint8_t> received) {
+  const agent::MeshedPod& pod = *pod_ptr;
+  if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
+    auto http = std::make_unique<OutboundHttp>(*this, std::move(pod_ptr), original,
+                                               std::move(downstream), protocol);
+    OutboundHttp& ref = *http;
+    http_.emplace(&ref, std::move(http));
+    ref.start(received);
+    return;
+  }
+  auto plan = plan_outbound(*view_, pod, original, balancer_);
+  if (!plan) {
+    log::warn("flow.rejected", "worker={} pod={} dst={} reason=\"service has no ready endpoints\"",
+              index_, pod.display_name(), original.str());
+    return reset(std::move(downstream));
+  }
+  if (!plan->denied.empty()) {
+    return refuse(std::move(downstream), *plan);
+  }
+  if (plan->route == FlowPlan::Route::Tunnel) {
+    return launch_tunneled(pod, std::move(downstream), std::move(*plan), received);
+  }
+  launch(pod, std::move(downstream), std::move(*plan), received);
+}
+
+void Worker::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  auto local = socket_address(downstream.get(), /*peer=*/false);
+  if (!peer || !local) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod->display_name(),
+              (!peer ? peer.error() : local.error()).message);
+    return reset(std::move(downstream));
+  }
+  // The appProtocol of the Service ports this app serves, when they name one, spares the
+  // detection wait (a server-speaks-first protocol declared tcp is carried at once).
+  l7::Protocol protocol = l7::Protocol::Undecided;
+  if (view_->world) {
+    protocol = l7::declared_protocol(view_->world->endpoint_app_protocol(*local));
+  }
+  if (protocol == l7::Protocol::Undecided) {
+    if (FlowPlan plan = plan_inbound(*view_, *pod, *peer, *local); !plan.denied.empty()) {
+      return refuse(std::move(downstream), plan);  // before reading a byte of it
+    }
+    auto sniffer =
+        std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *local,
+                                          context_.protocol_detection_timeout_ms);
+    sniffer->inbound_peer = *peer;
+    ProtocolSniffer& ref = *sniffer;
+    sniffers_.emplace(&ref, std::move(sniffer));
+    ref.start();
+    return;
+  }
+  dispatch_inbound(std::move(pod), std::move(downstream), *peer, *local, protocol, {});
+}
+
+void Worker::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
+                              const SockAddr& peer, const SockAddr& local, l7::Protocol protocol,
+                              std::span<const uint8_t> received) {
+  // Planned on the view of this moment: the pod's policy may have turned STRICT while the
+  // client was being waited for or spoke HTTP, and nothing of this connection has reached the
+  // app as TCP yet.
+  FlowPlan plan = plan_inbound(*view_, *pod, peer, local);
+  if (!plan.denied.empty()) {
+    return refuse(std::move(downstream), plan);
+  }
+  if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
+    auto http = std::make_unique<PlaintextInboundHttp>(*this, std::move(pod), std::move(downstream),
+                                                       protocol, peer, plan.target);
+    AppHttp& ref = *http;
+    http_.emplace(&ref, std::move(http));
+    ref.start(received);
+    return;
+  }
+  launch(*pod, std::move(downstream), std::move(plan), received);
+}
+
+void Worker::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  const std::string principal = identity_of_local(*view_, *pod).principal;
+  auto id = view_->identities.find(principal);
+  if (!peer || id == view_->identities.end()) {
+    log::warn("tunnel.rejected", "worker={} pod={} reason=\"{}\"", index_, pod->display_name(),
+              !peer ? peer.error().message : "no certificate for " + principal + " yet");
+    return reset(std::move(downstream));
+  }
+  // The dialling agent connects from its pod's IP: if discovery knows that pod, the peer must
+  // prove exactly its identity, not just any identity of the mesh.
+  std::string expected;
+  if (view_->world && view_->world->pod_by_ip(peer->ip) != nullptr) {
+    expected = identity_of_ip(*view_, peer->ip).principal;
+  }
+  auto session = std::make_unique<TunnelSession>(*this, std::move(pod), std::move(downstream),
+                                                 id->second, std::move(expected));
+  TunnelSession& ref = *session;
+  tunnels_.emplace(session.get(), std::move(session));
+  ref.start(context_.connect_timeout_ms);
+  ref.after_event();
+}
+
+void Worker::refuse(Fd downstream, const FlowPlan& plan) {
+  const agent::FlowLabels& labels =
+      plan.local_destination_labels ? *plan.local_destination_labels : plan.labels;
+  context_.metrics.denied(labels, plan.denied);
+  log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index_,
+            labels.source.principal, labels.destination.principal, plan.target.str(), plan.denied);
+  reset(std::move(downstream));
+}
+
+void Worker::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+                             std::span<const uint8_t> received) {
+  auto session = tunnel_for(pod, plan);
+  if (!session) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+              session.error().message);
+    return reset(std::move(downstream));
+  }
+  auto counters = counters_for(plan);
+  (*session)->open_stream(std::move(downstream), std::move(plan), std::move(counters), received);
+}
+
+Result<TunnelSession*> Worker::tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) {
+  const std::string& principal = plan.labels.source.principal;
+  auto id = view_->identities.find(principal);
+  if (id == view_->identities.end()) {
+    return fail(Error::Kind::Protocol, "no certificate for " + principal + " yet");
+  }
+  TunnelKeyView wanted{principal, plan.target.ip};
+  auto pooled = pool_.find(wanted);
+  if (pooled != pool_.end()) {
+    for (TunnelSession* s : pooled->second) {
+      if (s->accepts_streams(id->second->generation)) {
+        return s;
+      }
+    }
+  }
+  auto socket = open_upstream(pod, plan.target.ip.family);
+  if (!socket) {
+    return std::unexpected(socket.error());
+  }
+  TunnelKey key{principal, plan.target.ip};
+  auto ticket = tickets_.find(key);
+  auto owned = std::make_unique<TunnelSession>(
+      *this, key, std::move(*socket), id->second, plan.expected_peer,
+      ticket != tickets_.end() ? ticket->second.get() : nullptr);
+  TunnelSession* session = owned.get();
+  tunnels_.emplace(session, std::move(owned));
+  pool_[std::move(key)].push_back(session);
+  session->start(context_.connect_timeout_ms);
+  return session;
+}
+
+std::vector<agent::FlowCounters> Worker::counters_for(const FlowPlan& plan) {
+  std::vector<agent::FlowCounters> counters{context_.metrics.counters_for(plan.labels)};
+  if (plan.local_destination_labels) {
+    counters.push_back(context_.metrics.counters_for(*plan.local_destination_labels));
+  }
+  return counters;
+}
+
+std::optional<FlowPlan> Worker::plan_tunnel_stream(const agent::MeshedPod& pod,
+                                                   const TunnelRequest& req,
+                                                   const std::string& principal) {
+  auto plan = plan_tunnel_inbound(*view_, pod, req, principal);
+  if (plan && !plan->denied.empty()) {
+    context_.metrics.denied(plan->labels, plan->denied);
+    log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index_, principal,
+              plan->labels.destination.principal, req.target.str(), plan->denied);
+  }
+  return plan;
+}
+
+uint64_t Worker::identity_generation(const std::string& principal) const {
+  auto it = view_->identities.find(principal);
+  return it == view_->identities.end() ? 0 : it->second->generation;
+}
+
+void Worker::tunnel_unusable(TunnelSession* session) {
+  if (session->role() != agent::TunnelRole::Client) {
+    return;
+  }
+  auto it = pool_.find(session->key());
+  if (it != pool_.end()) {
+    std::erase(it->second, session);
+    if (it->second.empty()) {
+      pool_.erase(it);
+    }
+  }
+}
+
+void Worker::store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket) {
+  tickets_[key] = std::move(ticket);
+}
+
+void Worker::destroy(TunnelSession* session) {
+  tunnel_unusable(session);
+  tunnels_.erase(session);
+}
+
+void Worker::arm_tick() {
+  io_uring_prep_timeout(ring_->prepare(&tick_), &tick_.interval, 0, 0);
+}
+
+void Worker::Tick::complete(int /*res*/, unsigned /*flags*/) {
+  worker->on_tick();
+  worker->arm_tick();
+}
+
+void Worker::out_of_fds(agent::FdOperation operation, const std::string& detail) {
+  context_.fd_metrics.exhausted(operation);
+  if (!fd_warned_) {
+    fd_warned_ = true;
+    log::warn("worker.out_of_fds",
+              "worker={} error=\"{}\" (counted in weft_fd_exhaustion_total; "
+              "see README, Limits)",
+              index_, detail);
+  }
+}
+
+void Worker::on_tick() {
+  auto now = TunnelSession::Clock::now();
+  fd_warned_ = false;
+  for (Listener* l : std::exchange(paused_, {})) {
+    arm_accept(*l);
+  }
+  std::vector<TunnelSession*> sessions;
+  sessions.reserve(tunnels_.size());
+  for (auto& [ptr, s] : tunnels_) {
+    sessions.push_back(ptr);
+  }
+  for (TunnelSession* s : sessions) {
+    if (tunnels_.contains(s)) {  // an earlier tick may have finished it
+      s->tick(now);
+    }
+  }
+  upstreams_.tick(now);
+  if (auto timeout = context_.stall_timeout; timeout.count() > 0) {
+    std::vector<Relay*> stalled;
+    for (auto& [ptr, relay] : relays_) {
+      if (relay->stalled_since(now - timeout)) {
+        stalled.push_back(ptr);
+      }
+    }
+    for (Relay* relay : stalled) {
+      relay->reset_stalled();  // may destroy it
+    }
+  }
+  // Tickets of destinations that went away would otherwise pile up with pod churn.
+  auto wall = static_cast<long>(std::time(nullptr));
+  std::erase_if(tickets_, [wall](const auto& entry) {
+    SSL_SESSION* t = entry.second.get();
+    return SSL_SESSION_get_time(t) + SSL_SESSION_get_timeout(t) < wall;
+  });
+}
+
+Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family,
+                                 const std::optional<IpAddr>& transparent_source) {
+  bool transparent = transparent_source && transparent_source->family == family;
+  return pod.netns.run(home_, [&]() -> Result<Fd> {
+    Fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+      auto error = fail_errno("socket in pod netns");
+      if (agent::fd_exhausted(error.error())) {
+        out_of_fds(agent::FdOperation::Upstream, error.error().message);
+      }
+      return error;
+    }
+    uint32_t mark = context_.socket_mark | (transparent ? WEFT_DELIVERY_MARK_BIT : 0);
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {
+      return fail_errno("setsockopt SO_MARK");
+    }
+    if (!transparent) {
+      return fd;
+    }
+    int one = 1;
+    bool v4 = family == AF_INET;
+    if (::setsockopt(fd.get(), v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one,
+                     sizeof(one)) != 0 ||
+        ::setsockopt(fd.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) != 0) {
+      return fail_errno("setsockopt IP_TRANSPARENT");
+    }
+    sockaddr_storage ss{};
+    socklen_t len = SockAddr{*transparent_source, 0}.to_sockaddr(ss);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      return fail_errno("bind to the client's address " + transparent_source->str());
+    }
+    return fd;
+  });
+}
+
+void Worker::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+                    std::span<const uint8_t> received) {
+  // Outbound relays connect from the source pod (client_ip is empty); inbound ones deliver as
+  // the client.
+  auto upstream = open_upstream(pod, plan.target.ip.family, plan.client_ip);
+  if (!upstream) {
+    log::error("flow.rejected", "worker={} pod={} reason=\"{}\"", index_, pod.display_name(),
+               upstream.error().message);
+    return reset(std::move(downstream));
+  }
+  auto counters = counters_for(plan);
+  SockAddr target = plan.target;
+  auto relay = std::make_unique<Relay>(*this, std::move(downstream), std::move(*upstream),
+                                       std::move(plan), std::move(counters));
+  Relay& ref = *relay;
+  relays_.emplace(relay.get(), std::move(relay));
+  balancer_.opened(target);
+  ref.preload(received);
+  ref.start(context_.connect_timeout_ms);
+}
+
+void Worker::destroy(Relay* relay) {
+  balancer_.closed(relay->plan().target);
+  relays_.erase(relay);
+}
+
+void Worker::needs_flush(Flushable& carrier) {
+  flush_.push_back(&carrier);
+}
+
+void Worker::forget(Flushable& carrier) {
+  if (carrier.dirty) {
+    std::erase(flush_, &carrier);
+  }
+}
+
+void Worker::retire(L7Exchange* exchange) {
+  exchange->retired = true;
+  retired_.push_back(exchange);
+}
+
+void Worker::unretire(L7Exchange* exchange) {
+  std::erase(retired_, exchange);
+}
+
+void Worker::destroy(AppHttp* http) {
+  http_.erase(http);
+}
+
+// Runs after every batch of completions. Destruction happens only here, never inside a
+// callback: a carrier is flushed (which may touch others, or finish and destroy it: forget()
+// drops it from the list), then finished exchanges are erased, until nothing is left to do.
+void Worker::settle() {
+  while (!flush_.empty() || !retired_.empty()) {
+    while (!flush_.empty()) {
+      Flushable* c = flush_.back();
+      flush_.pop_back();
+      c->dirty = false;
+      c->flush_pending();
+    }
+    retiring_.swap(retired_);
+    for (L7Exchange* x : retiring_) {
+      x->retired = false;
+      x->owner().erase(x);
+    }
+    retiring_.clear();
+  }
+  arm_deadline_timer();
+}
+
+Deadlines::iterator Worker::add_deadline(std::chrono::steady_clock::time_point when,
+                                         L7Exchange* exchange, TimerKind kind) {
+  return deadlines_.emplace(when, TimerRef{exchange, kind});
+}
+
+// CQE contract: an absolute CLOCK_MONOTONIC timeout (steady_clock's clock) completes with
+// -ETIME when it fires; more than one may be in flight, each just expires what is due.
+void Worker::arm_deadline_timer() {
+  if (deadlines_.empty()) {
+    return;
+  }
+  auto earliest = deadlines_.begin()->first;
+  if (timer_armed_for_ && *timer_armed_for_ <= earliest) {
+    return;
+  }
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(earliest.time_since_epoch());
+  deadline_timer_.at.tv_sec = ns.count() / 1000000000;
+  deadline_timer_.at.tv_nsec = ns.count() % 1000000000;
+  io_uring_prep_timeout(ring_->prepare(&deadline_timer_), &deadline_timer_.at, 0,
+                        IORING_TIMEOUT_ABS);
+  timer_armed_for_ = earliest;
+}
+
+void Worker::DeadlineTimer::complete(int /*res*/, unsigned /*flags*/) {
+  worker->timer_armed_for_.reset();
+  worker->expire_deadlines();
+}
+
+void Worker::expire_deadlines() {
+  auto now = std::chrono::steady_clock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    TimerRef t = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    t.exchange->timer_fired(t.kind);
+  }
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,58 @@
+#include "agent/http/AppHttp.hpp"
+
+#include "agent/dispatch/Worker.hpp"
+
+namespace weft::proxy {
+namespace {
+
+l7::H2Limits downstream_limits() {
+  l7::H2Limits limits;
+  limits.max_concurrent_streams = 1000;
+  return limits;
+}
+
+}  // namespace
+
+AppHttp::AppHttp(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                 l7::Protocol protocol)
+    : worker_(worker), pod_(std::move(pod)), http1_(protocol == l7::Protocol::Http1) {
+  if (http1_) {
+    h1_ = std::make_unique<Http1Downstream>(worker, *this, std::move(socket));
+  } else {
+    h2_ = std::make_unique<H2Connection>(worker, *this, std::move(socket),
+                                         l7::H2Session::Role::Server, downstream_limits(), this);
+  }
+}
+
+AppHttp::~AppHttp() = default;
+
+void AppHttp::start(std::span<const uint8_t> received) {
+  if (h1_) {
+    h1_->start(received);
+  } else {
+    h2_->start(received);
+    h2_->touch();
+  }
+}
+
+l7::H2Stream* AppHttp::accept_stream(int32_t id, const l7::Headers& /*head*/, bool /*end_stream*/) {
+  return exchanges_.add(std::make_unique<L7Exchange>(*this, *h2_, id)).downstream_stream();
+}
+
+L7Exchange& AppHttp::open_exchange(ExchangePeer& client) {
+  return exchanges_.add(std::make_unique<L7Exchange>(*this, &client));
+}
+
+void AppHttp::downstream_finished() {
+  worker_.destroy(this);
+}
+
+void AppHttp::erase(L7Exchange* exchange) {
+  exchanges_.erase(exchange);
+}
+
+void AppHttp::connection_finished(H2Connection& /*connection*/) {
+  worker_.destroy(this);
+}
+
+}  // namespace weft::proxy

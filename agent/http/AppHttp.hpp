@@ -1,0 +1,64 @@
+// A client's HTTP connection that the agent terminates, in HTTP/2 or HTTP/1.1: each request
+// becomes an exchange. Where the requests go is the subclass's: OutboundHttp balances an app's
+// requests over a Service, PlaintextInboundHttp delivers an unmeshed client's to the app it
+// reached.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "agent/http/ExchangeOwner.hpp"
+#include "agent/http/ExchangeSet.hpp"
+#include "agent/http/H2Connection.hpp"
+#include "agent/http/Http1Downstream.hpp"
+#include "agent/pods/MeshedPod.hpp"
+#include "common/Fd.hpp"
+#include "l7/H2Session.hpp"
+#include "l7/ProtocolDetector.hpp"
+
+namespace weft::proxy {
+
+class Worker;
+
+/// Owned by its Worker (Worker::destroy when the connection is over or handed over). Still
+/// abstract: route(), upstream(), endpoint() and hand_over() are the subclass's.
+class AppHttp : public ExchangeOwner,
+                public H2Connection::Owner,
+                public Http1Downstream::Owner,
+                public l7::H2Session::Acceptor {
+ public:
+  /// `protocol`: what the client speaks on `socket` (Http1 or Http2); `pod`: the meshed pod
+  /// on whose behalf the agent speaks HTTP (the caller outbound, the callee inbound).
+  AppHttp(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+          l7::Protocol protocol);
+  virtual ~AppHttp();
+  AppHttp(const AppHttp&) = delete;
+  AppHttp& operator=(const AppHttp&) = delete;
+
+  /// `received`: the bytes protocol detection already read.
+  void start(std::span<const uint8_t> received);
+
+  // ExchangeOwner.
+  Worker& worker() override { return worker_; }
+  void erase(L7Exchange* exchange) override;
+
+  // The client's connection.
+  l7::H2Stream* accept_stream(int32_t id, const l7::Headers& head, bool end_stream) override;
+  void connection_finished(H2Connection& connection) override;
+  L7Exchange& open_exchange(ExchangePeer& client) override;
+  void downstream_finished() override;
+
+ protected:
+  Worker& worker_;
+  std::shared_ptr<const agent::MeshedPod> pod_;
+  bool http1_;  ///< the client speaks HTTP/1.1
+
+ private:
+  ExchangeSet exchanges_;
+  // Last: destroyed first, before the exchanges they report to.
+  std::unique_ptr<H2Connection> h2_;
+  std::unique_ptr<Http1Downstream> h1_;
+};
+
+}  // namespace weft::proxy

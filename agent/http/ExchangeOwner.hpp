@@ -1,0 +1,79 @@
+// The side of an HTTP exchange that decides where its requests go: an app's connection on this
+// node (OutboundHttp: balanced over a Service's endpoints), a tunnel session from another agent
+// (InboundHttp: to the app of the pod it reached) or an unmeshed client's plaintext connection
+// (PlaintextInboundHttp: to the app it reached).
+#pragma once
+
+#include <memory>
+#include <span>
+
+#include "agent/discovery/Objects.hpp"
+#include "agent/http/H2Carrier.hpp"
+#include "agent/plan/EndpointLoads.hpp"
+#include "common/Error.hpp"
+#include "l7/H2Session.hpp"
+
+namespace weft::proxy {
+
+class Http1Upstream;
+class L7Exchange;
+class Worker;
+struct HttpTarget;
+struct NodeView;
+
+/// The routing decision for one request.
+struct Routed {
+  /// Its target (plan and metric series); nullptr: nowhere to send it (503 / UNAVAILABLE).
+  std::shared_ptr<HttpTarget> target;
+  /// The Gateway API rule that matched (filters, timeouts, retry), or nullptr.
+  const discovery::RouteRule* rule = nullptr;
+  /// Keeps `rule` alive while the request lasts.
+  std::shared_ptr<const NodeView> view;
+  /// The rule has no backend to send to: answer 500 (gRPC: UNAVAILABLE), as Gateway API says.
+  bool no_backend = false;
+  /// The request is the one probe its ejected endpoint's circuit breaker lets through.
+  bool probe = false;
+};
+
+/// Endpoints a request sent again is not to go to.
+struct Avoid {
+  /// The endpoint whose attempt just failed: another one is taken when there is one.
+  const SockAddr* last_failed = nullptr;
+  /// Endpoints the request could not reach (their connections refused): never again.
+  std::span<const SockAddr> unreachable;
+};
+
+/// What becomes of a request that reached no app (the connection to its endpoint was refused,
+/// or it was lost before a byte of the request was written).
+enum class Refusal {
+  Reroute,  ///< another endpoint of the Service takes it at once (an app's own request)
+  PassOn,   ///< RST_STREAM(REFUSED_STREAM) to the agent that sent it, which reroutes it
+  Answer,   ///< 503 (gRPC: UNAVAILABLE) to the client, which has nobody else to ask
+};
+
+/// Where one request goes: a new stream of an HTTP/2 carrier, or an idle HTTP/1.1 connection.
+struct UpstreamLink {
+  H2Carrier* h2 = nullptr;
+  Http1Upstream* h1 = nullptr;
+};
+
+class ExchangeOwner {
+ public:
+  virtual Worker& worker() = 0;
+  /// Where one request goes; a request sent again says which endpoints to `avoid`.
+  virtual Routed route(const l7::Headers& head, const Avoid& avoid = {}) = 0;
+  /// What becomes of this owner's requests that reached no app.
+  virtual Refusal refusal() const = 0;
+  /// A connection to the target that takes one more request.
+  virtual Result<UpstreamLink> upstream(const HttpTarget& target) = 0;
+  /// The endpoint state (latency estimate, failure accrual) the request counts in, when the
+  /// owner balances over endpoints; nullptr otherwise.
+  virtual EndpointState* endpoint(const HttpTarget& target) = 0;
+  /// Erases a finished exchange.
+  virtual void erase(L7Exchange* exchange) = 0;
+
+ protected:
+  ~ExchangeOwner() = default;
+};
+
+}  // namespace weft::proxy

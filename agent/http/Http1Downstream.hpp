@@ -1,0 +1,113 @@
+// An app's HTTP/1.1 connection, terminated by the agent: requests are parsed strictly, one at a
+// time (pipelined ones wait), each becomes an exchange, and its response is written back in
+// HTTP/1.1 framing. Upgrade requests (WebSocket) hand the connection to the TCP path.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "agent/http/ExchangePeer.hpp"
+#include "agent/loop/Flushable.hpp"
+#include "agent/loop/SocketIo.hpp"
+#include "l7/Http1Codec.hpp"
+#include "l7/Http1Parser.hpp"
+
+namespace weft::proxy {
+
+class L7Exchange;
+class Worker;
+
+class Http1Downstream final : public ExchangePeer,
+                              public Flushable,
+                              private SocketIo::Owner,
+                              private l7::Http1Parser::Handler {
+ public:
+  class Owner {
+   public:
+    /// A request head arrived: the exchange that carries it (given this as its client side).
+    virtual L7Exchange& open_exchange(ExchangePeer& client) = 0;
+    /// The client asked to switch protocols (Upgrade, CONNECT): the socket and the bytes read
+    /// from the start of that request go to the TCP path. This object is destroyed by it.
+    virtual void hand_over(Fd socket, std::vector<uint8_t> received) = 0;
+    /// The connection is closed and idle: this object may be destroyed.
+    virtual void downstream_finished() = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  Http1Downstream(Worker& worker, Owner& owner, Fd socket);
+  ~Http1Downstream();
+
+  /// `received`: the bytes protocol detection already read.
+  void start(std::span<const uint8_t> received);
+
+  // ExchangePeer: the response to the request in progress.
+  void send_head(l7::Headers head, bool has_body) override;
+  void resume() override { touch(); }
+  void consume(std::size_t n) override;
+  void reset(uint32_t error_code) override;
+  void detach() override;
+
+  // Flushable.
+  void touch() override;
+  void flush_pending() override;
+
+ private:
+  // SocketIo::Owner.
+  void on_connected(int /*res*/) override {}
+  void on_received(std::span<const uint8_t> bytes) override;
+  void on_read_end(int res) override;
+  void on_drained(bool ok) override;
+  void after_io() override { touch(); }
+
+  // l7::Http1Parser::Handler.
+  void on_head(l7::Http1Head head) override;
+  void on_body(std::span<const uint8_t> data) override;
+  void on_trailers(l7::Headers trailers) override;
+  void on_message_end() override;
+
+  /// Parses what is buffered, as far as the current exchange allows.
+  void parse();
+  /// Pulls response body from the exchange into the socket's queue.
+  void pull_response();
+  /// The request and its response are both complete: the exchange is told, the next request
+  /// may be parsed.
+  void maybe_finish_exchange();
+  /// Answers a malformed request (nothing started yet) and closes.
+  void refuse(int status, const std::string& reason);
+  void close(bool reset);
+  void want_more_input();
+
+  Worker& worker_;
+  Owner& owner_;
+  SocketIo io_;
+  l7::Http1Parser parser_;
+  std::vector<uint8_t> input_;  ///< received and not yet parsed
+  std::string head_bytes_;      ///< the raw bytes of the head being parsed (for hand_over)
+  std::string out_;             ///< bytes being framed for io_ (kept for its capacity)
+  bool in_head_ = true;
+  bool parsing_ = false;
+
+  // The exchange in progress.
+  l7::H2Stream* exchange_ = nullptr;  ///< its client-side events
+  bool request_has_body_ = false;
+  bool request_done_ = false;
+  bool trailers_sent_ = false;
+  bool request_was_head_ = false;
+  int version_minor_ = 1;
+  bool keep_alive_ = true;
+  bool response_started_ = false;
+  bool response_done_ = false;
+  l7::Http1Framing framing_ = l7::Http1Framing::None;
+  std::size_t unconsumed_ = 0;  ///< request body bytes handed on and not yet passed upstream
+
+  bool upgrading_ = false;
+  bool eof_ = false;
+  bool closing_ = false;  ///< close once everything is sent
+  bool finished_ = false;
+};
+
+}  // namespace weft::proxy

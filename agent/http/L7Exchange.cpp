@@ -1,0 +1,617 @@
+#include "agent/http/L7Exchange.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "agent/dispatch/Worker.hpp"
+#include "agent/http/ExchangeOwner.hpp"
+#include "agent/http/Http1Upstream.hpp"
+#include "agent/http/HttpTarget.hpp"
+#include "agent/tunnel/TunnelHeaders.hpp"
+#include "common/Log.hpp"
+#include "l7/GrpcTimeout.hpp"
+#include "l7/RouteMatch.hpp"
+
+namespace weft::proxy {
+namespace {
+
+// gRPC status codes (grpc/doc/statuscodes.md).
+constexpr int kGrpcDeadlineExceeded = 4;
+constexpr int kGrpcPermissionDenied = 7;
+constexpr int kGrpcInternal = 13;
+constexpr int kGrpcUnavailable = 14;
+
+int parse_int(const std::string* s, int fallback) {
+  int v = fallback;
+  if (s != nullptr) {
+    std::from_chars(s->data(), s->data() + s->size(), v);
+  }
+  return v;
+}
+
+/// RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+bool idempotent(const std::string* method) {
+  if (method == nullptr) {
+    return false;
+  }
+  for (std::string_view m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}) {
+    if (*method == m) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// A request body larger than this is not kept for another attempt: it is not retried.
+constexpr std::size_t kMaxReplay = 64 * 1024;
+/// The first backoff when the rule names none.
+constexpr auto kDefaultBackoff = std::chrono::milliseconds(25);
+
+bool is_grpc(const l7::Headers& headers) {
+  const std::string* ct = l7::find_header(headers, "content-type");
+  return ct != nullptr && ct->starts_with("application/grpc");
+}
+
+}  // namespace
+
+L7Exchange::L7Exchange(ExchangeOwner& owner, ExchangePeer* downstream)
+    : owner_(owner), down_peer_(downstream), start_(now()) {
+  down_.x = this;
+  up_.x = this;
+}
+
+L7Exchange::L7Exchange(ExchangeOwner& owner, H2Carrier& downstream, int32_t id)
+    : L7Exchange(owner, nullptr) {
+  down_h2_.emplace(downstream, id);
+  down_peer_ = &*down_h2_;
+}
+
+L7Exchange::Clock::time_point L7Exchange::now() const {
+  return owner_.worker().ring().now();
+}
+
+L7Exchange::~L7Exchange() {
+  if (retired) {
+    owner_.worker().unretire(this);
+  }
+  for (TimerKind kind : {TimerKind::Request, TimerKind::Try, TimerKind::Retry}) {
+    cancel(kind);
+  }
+  if (!down_closed_) {
+    down_peer_->detach();
+  }
+  if (!up_closed_) {
+    up_peer_->detach();
+  }
+  endpoint_done();
+  report_outcome(false, /*abandoned=*/true);
+}
+
+// --- the client's side ---
+
+void L7Exchange::Down::on_headers(l7::Headers headers, bool end_stream) {
+  if (!x->request_head_seen_) {
+    x->request_head_seen_ = true;
+    x->request_head(std::move(headers), end_stream);
+    return;
+  }
+  if (x->replay_kept_) {
+    x->request_trailers_ = headers;
+  }
+  x->request_.finish(std::move(headers));  // trailers
+  x->request_more();
+}
+
+void L7Exchange::Down::on_data(std::span<const uint8_t> data) {
+  if (x->replay_kept_) {
+    if (x->replay_.size() + data.size() <= kMaxReplay) {
+      x->replay_.insert(x->replay_.end(), data.begin(), data.end());
+    } else {
+      x->replay_kept_ = false;
+      x->replay_ = {};
+    }
+  }
+  x->request_.append(data);
+  x->request_more();
+}
+
+void L7Exchange::Down::on_end_stream() {
+  x->request_.finish();
+  x->request_more();
+}
+
+void L7Exchange::Down::on_close(uint32_t /*error_code*/) {
+  x->down_closed();
+}
+
+l7::BodyChunk L7Exchange::Down::read_body(uint8_t* out, std::size_t max) {
+  l7::BodyChunk chunk = x->response_.read(out, max);
+  if (chunk.size > 0 && !x->up_closed_) {
+    x->up_peer_->consume(chunk.size);
+  }
+  return chunk;
+}
+
+l7::Headers L7Exchange::Down::trailers() {
+  return x->response_.take_trailers();
+}
+
+// --- the endpoint's side ---
+
+void L7Exchange::Up::on_headers(l7::Headers headers, bool end_stream) {
+  if (l7::find_header(headers, ":status") != nullptr) {
+    x->response_head(std::move(headers), end_stream);
+    return;
+  }
+  if (const std::string* s = l7::find_header(headers, "grpc-status")) {
+    x->grpc_status_ = parse_int(s, -1);
+  }
+  x->response_.finish(std::move(headers));  // trailers
+  x->response_more();
+}
+
+void L7Exchange::Up::on_data(std::span<const uint8_t> data) {
+  x->response_.append(data);
+  x->response_more();
+}
+
+void L7Exchange::Up::on_end_stream() {
+  x->response_.finish();
+  x->response_more();
+}
+
+void L7Exchange::Up::on_close(uint32_t error_code) {
+  x->up_closed(error_code);
+}
+
+l7::BodyChunk L7Exchange::Up::read_body(uint8_t* out, std::size_t max) {
+  l7::BodyChunk chunk = x->request_.read(out, max);
+  // A retry reads the body again: only bytes no attempt read before open the client's window.
+  x->attempt_read_ += chunk.size;
+  if (x->attempt_read_ > x->consumed_ && !x->down_closed_) {
+    x->down_peer_->consume(x->attempt_read_ - x->consumed_);
+    x->consumed_ = x->attempt_read_;
+  }
+  return chunk;
+}
+
+l7::Headers L7Exchange::Up::trailers() {
+  return x->request_.take_trailers();
+}
+
+// --- the exchange ---
+
+void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
+  grpc_ = is_grpc(headers);
+  request_has_body_ = !end_stream;
+  if (end_stream) {
+    request_.finish();
+  }
+  Routed routed = owner_.route(headers);
+  rule_ = routed.rule;
+  route_view_ = std::move(routed.view);
+  target_ = std::move(routed.target);
+  probe_ = routed.probe;
+  set_deadline(headers);
+  if (routed.no_backend) {
+    return respond_locally(500, kGrpcUnavailable, "the matching route has no backend");
+  }
+  if (target_ == nullptr || !target_->reachable) {
+    return respond_locally(503, kGrpcUnavailable, "no healthy upstream");
+  }
+  if (!target_->plan.denied.empty()) {
+    return respond_locally(403, kGrpcPermissionDenied, "denied by the destination's policy");
+  }
+  bool retries = rule_ != nullptr && rule_->retry;
+  if (retries || owner_.refusal() == Refusal::Reroute) {
+    original_head_ = headers;  // ~0.1 us: a request that reaches no app is sent elsewhere
+    replay_kept_ = true;
+  }
+  if (retries) {
+    budget_key_ = target_->plan.service_address.value_or(target_->plan.target);
+    owner_.worker().retry_budget(budget_key_).request(start_);
+  }
+  send_attempt(std::move(headers), end_stream);
+}
+
+void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
+  auto link = owner_.upstream(*target_);
+  if (!link) {
+    log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.worker().index(),
+              target_->plan.target.str(), link.error().message);
+    return respond_locally(503, kGrpcUnavailable, "upstream connect error");
+  }
+  // weft's own headers never come from the app, nor reach it; across nodes the target adds
+  // the ones the tunnel carries.
+  std::erase_if(headers, [](const l7::Header& h) { return is_tunnel_header(h.name); });
+  if (rule_ != nullptr && rule_->request_headers) {
+    l7::apply_header_filter(*rule_->request_headers, headers);
+  }
+  if (link->h1 != nullptr) {
+    link->h1->start(headers, !end_stream, up_);
+    up_peer_ = link->h1;
+  } else {
+    int32_t id = link->h2->session().submit_request(std::move(headers), !end_stream, &up_,
+                                                    target_->tunnel_headers);
+    if (id < 0) {
+      return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
+    }
+    link->h2->touch();
+    up_h2_.emplace(*link->h2, id);
+    up_peer_ = &*up_h2_;
+  }
+  up_closed_ = false;
+  endpoint_ = owner_.endpoint(*target_);
+  if (endpoint_ != nullptr) {
+    endpoint_->load.started();
+    load_open_ = true;
+  }
+  if (rule_ != nullptr && rule_->timeouts.backend_request &&
+      rule_->timeouts.backend_request->count() > 0) {
+    arm(TimerKind::Try, *rule_->timeouts.backend_request);
+  }
+}
+
+bool L7Exchange::retryable_answer(int status, const l7::Headers& head, bool end_stream) const {
+  if (rule_ == nullptr || !rule_->retry) {
+    return false;
+  }
+  int code = status;
+  if (grpc_) {
+    const std::string* s = l7::find_header(head, "grpc-status");
+    if (!end_stream || s == nullptr) {
+      return false;  // a gRPC failure is only known here when it is a trailers-only answer
+    }
+    code = parse_int(s, -1);
+  }
+  const auto& codes = rule_->retry->codes;
+  return std::find(codes.begin(), codes.end(), code) != codes.end();
+}
+
+bool L7Exchange::try_retry(const agent::AttemptFailure& why) {
+  if (down_closed_ || response_started_ || !request_.finished() || !replay_kept_ ||
+      (!grpc_ && !idempotent(l7::find_header(original_head_, ":method")))) {
+    return false;
+  }
+  if (probe_) {
+    abandon_attempt(why);
+    resend();
+    return true;
+  }
+  if (rule_ == nullptr || !rule_->retry || retries_ >= rule_->retry->attempts.value_or(1)) {
+    return false;
+  }
+  if (!owner_.worker().retry_budget(budget_key_).try_spend(now())) {
+    return false;  // retries must never multiply an outage
+  }
+  abandon_attempt(why);
+  ++retries_;
+  auto base = rule_->retry->backoff.value_or(kDefaultBackoff) * (1u << std::min(retries_ - 1, 6u));
+  // The rule's backoff is the least wait (GEP-1731): jitter only lengthens it, by up to half.
+  double jitter = 1 + static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-54;
+  arm(TimerKind::Retry, std::chrono::duration_cast<Clock::duration>(base * jitter));
+  return true;
+}
+
+bool L7Exchange::resend_unanswered(bool may_have_reached_app) {
+  if (down_closed_ || response_started_) {
+    return false;
+  }
+  switch (owner_.refusal()) {
+    case Refusal::Answer:
+      return false;
+    case Refusal::PassOn:
+      // The agent that chose this endpoint decides, and counts a request that never reached
+      // an app where it goes next.
+      recorded_ = !may_have_reached_app;
+      down_peer_->reset(may_have_reached_app ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_REFUSED_STREAM);
+      return true;
+    case Refusal::Reroute:
+      break;
+  }
+  if (may_have_reached_app) {
+    // Only an idempotent HTTP request may be sent again, once (RFC 9110 9.2.2).
+    if (resent_lost_ || grpc_ || !request_.finished() || !replay_kept_ ||
+        !idempotent(l7::find_header(original_head_, ":method"))) {
+      return false;
+    }
+    resent_lost_ = true;
+    abandon_attempt({agent::RetryReason::Reset});
+  } else {
+    if (attempt_read_ > 0 && !replay_kept_) {
+      return false;  // part of a large body left with the attempt, and nothing kept it
+    }
+    unreachable_.push_back(target_->plan.target);
+    abandon_attempt({agent::RetryReason::ConnectFailure});
+  }
+  resend();
+  return true;
+}
+
+void L7Exchange::abandon_attempt(const agent::AttemptFailure& why) {
+  if (!up_closed_) {
+    up_peer_->detach();  // the failed attempt's answer is dropped
+    up_closed_ = true;
+  }
+  cancel(TimerKind::Try);
+  endpoint_done();
+  report_outcome(true);
+  failed_endpoint_ = target_->plan.target;
+  target_->retries(protocol(), why).Increment();
+}
+
+void L7Exchange::resend() {
+  if (down_closed_) {
+    return;
+  }
+  Routed routed = owner_.route(original_head_, Avoid{&failed_endpoint_, unreachable_});
+  target_ = std::move(routed.target);
+  probe_ = routed.probe;
+  if (target_ == nullptr || !target_->reachable) {
+    respond_locally(503, kGrpcUnavailable, "no healthy upstream");
+    check_finished();
+    return;
+  }
+  endpoint_ = nullptr;
+  outcome_reported_ = false;
+  status_ = 0;
+  grpc_status_ = -1;
+  if (replay_kept_) {
+    // The body again from the start; what the client sends from now on is appended.
+    bool ended = request_.finished();
+    request_ = l7::BodyBuffer();
+    request_.append(replay_);
+    if (ended) {
+      request_.finish(request_trailers_);
+    }
+  }
+  attempt_read_ = 0;
+  response_ = l7::BodyBuffer();
+  send_attempt(original_head_, !request_has_body_);
+}
+
+void L7Exchange::request_more() {
+  if (!up_closed_) {
+    up_peer_->resume();
+  }
+}
+
+void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
+  int status = parse_int(l7::find_header(headers, ":status"), 0);
+  if (status >= 100 && status < 200) {
+    if (!down_closed_) {
+      down_peer_->send_head(std::move(headers), false);  // informational: the final head follows
+    }
+    return;
+  }
+  agent::AttemptFailure answer{agent::RetryReason::Response, status};
+  if (end_stream && grpc_) {
+    answer.grpc_status = parse_int(l7::find_header(headers, "grpc-status"), -1);  // trailers-only
+  }
+  bool failed = status >= 500 || answer.grpc_status == kGrpcUnavailable ||
+                answer.grpc_status == kGrpcInternal;
+  if ((retryable_answer(status, headers, end_stream) || (probe_ && failed)) && try_retry(answer)) {
+    return;
+  }
+  // No other attempt can follow: the copies kept for one go.
+  replay_kept_ = false;
+  replay_ = {};
+  original_head_ = {};
+  cancel(TimerKind::Try);
+  endpoint_done();
+  status_ = status;
+  response_started_ = true;
+  if (rule_ != nullptr && rule_->response_headers) {
+    l7::apply_header_filter(*rule_->response_headers, headers);
+  }
+  if (end_stream) {
+    if (const std::string* s = l7::find_header(headers, "grpc-status")) {
+      grpc_status_ = parse_int(s, -1);  // trailers-only response
+    }
+    response_.finish();
+  }
+  if (!down_closed_) {
+    down_peer_->send_head(std::move(headers), !end_stream);
+  }
+}
+
+void L7Exchange::response_more() {
+  if (!down_closed_) {
+    down_peer_->resume();
+  }
+}
+
+void L7Exchange::up_closed(uint32_t error_code) {
+  up_closed_ = true;
+  if (error_code == NGHTTP2_NO_ERROR) {
+    bool server_error =
+        status_ >= 500 ||
+        (grpc_ && (grpc_status_ == kGrpcUnavailable || grpc_status_ == kGrpcInternal));
+    report_outcome(server_error);
+  } else {
+    report_outcome(true);
+  }
+  if (error_code != NGHTTP2_NO_ERROR) {
+    endpoint_done();
+    // A refused stream never reached the app: another endpoint may take it.
+    bool unreached = error_code == NGHTTP2_REFUSED_STREAM;
+    if (unreached && resend_unanswered(/*may_have_reached_app=*/false)) {
+      return;
+    }
+    if (!response_started_ &&
+        (try_retry({unreached ? agent::RetryReason::ConnectFailure : agent::RetryReason::Reset}) ||
+         resend_unanswered(/*may_have_reached_app=*/true))) {
+      return;
+    }
+    if (!response_started_) {
+      // Nothing reached the client yet: answer it here.
+      respond_locally(unreached ? 503 : 502, kGrpcUnavailable,
+                      unreached ? "upstream connect error" : "upstream reset");
+    } else if (!down_closed_) {
+      down_peer_->reset(error_code);
+    }
+  } else if (!response_.finished()) {
+    response_.finish();  // closed cleanly without END_STREAM seen: end the client's side too
+    response_more();
+  }
+  check_finished();
+}
+
+// The client's side is over, cleanly or not; a response that never reached the client is
+// counted with response_code 0, as Istio does.
+void L7Exchange::down_closed() {
+  down_closed_ = true;
+  if (!up_closed_) {
+    // The client reset or went away: cancel the request upstream.
+    up_peer_->detach();
+    up_closed_ = true;
+    endpoint_done();
+    report_outcome(false, /*abandoned=*/!response_started_);
+  }
+  for (TimerKind kind : {TimerKind::Request, TimerKind::Try, TimerKind::Retry}) {
+    cancel(kind);
+  }
+  record();
+  check_finished();
+}
+
+void L7Exchange::set_deadline(const l7::Headers& head) {
+  std::optional<Clock::duration> timeout;
+  if (rule_ != nullptr && rule_->timeouts.request && rule_->timeouts.request->count() > 0) {
+    timeout = *rule_->timeouts.request;  // "0s" means no timeout
+  }
+  if (const std::string* t = l7::find_header(head, "grpc-timeout"); t != nullptr && grpc_) {
+    if (auto client = l7::parse_grpc_timeout(*t); client && (!timeout || *client < *timeout)) {
+      timeout = *client;
+    }
+  }
+  if (timeout) {
+    arm(TimerKind::Request, *timeout - (now() - start_));
+  }
+}
+
+void L7Exchange::arm(TimerKind kind, Clock::duration after) {
+  cancel(kind);
+  timers_[static_cast<int>(kind)] = owner_.worker().add_deadline(now() + after, this, kind);
+}
+
+void L7Exchange::cancel(TimerKind kind) {
+  auto& timer = timers_[static_cast<int>(kind)];
+  if (timer) {
+    owner_.worker().cancel_deadline(*timer);
+    timer.reset();
+  }
+}
+
+void L7Exchange::timer_fired(TimerKind kind) {
+  timers_[static_cast<int>(kind)].reset();
+  if (down_closed_) {
+    return;
+  }
+  if (kind == TimerKind::Retry) {
+    resend();
+    return;
+  }
+  if (kind == TimerKind::Try && !response_started_) {
+    if (!up_closed_) {
+      up_peer_->detach();  // this attempt took too long: RST_STREAM(CANCEL) upstream
+      up_closed_ = true;
+    }
+    endpoint_done();
+    report_outcome(true);
+    if (try_retry({agent::RetryReason::Timeout})) {
+      return;
+    }
+  }
+  if (kind == TimerKind::Try && response_started_) {
+    return;  // the attempt answered in time; the body streams under the request timeout
+  }
+  if (!up_closed_) {
+    up_peer_->detach();  // RST_STREAM(CANCEL) upstream: the app stops working on it
+    up_closed_ = true;
+    endpoint_done();
+    report_outcome(true);
+  }
+  cancel(TimerKind::Retry);
+  if (!response_started_) {
+    respond_locally(504, kGrpcDeadlineExceeded, "request timeout");
+  } else {
+    down_peer_->reset(NGHTTP2_CANCEL);
+  }
+  check_finished();
+}
+
+void L7Exchange::respond_locally(int status, int grpc_status, std::string_view message) {
+  response_started_ = true;
+  if (grpc_) {
+    status_ = 200;
+    grpc_status_ = grpc_status;
+    response_.finish();
+    l7::Headers head{{":status", "200"},
+                     {"content-type", "application/grpc"},
+                     {"grpc-status", std::to_string(grpc_status)},
+                     {"grpc-message", std::string(message)}};
+    down_peer_->send_head(std::move(head), false);
+    return;
+  }
+  status_ = status;
+  std::string body = std::string(message) + "\n";
+  response_.append({reinterpret_cast<const uint8_t*>(body.data()), body.size()});
+  response_.finish();
+  l7::Headers head{{":status", std::to_string(status)},
+                   {"content-type", "text/plain"},
+                   {"content-length", std::to_string(body.size())}};
+  down_peer_->send_head(std::move(head), true);
+}
+
+void L7Exchange::endpoint_done() {
+  if (load_open_) {
+    endpoint_->load.finished(start_, now());
+    load_open_ = false;
+  }
+}
+
+void L7Exchange::report_outcome(bool failed, bool abandoned) {
+  if (endpoint_ == nullptr || outcome_reported_) {
+    return;
+  }
+  outcome_reported_ = true;
+  Clock::time_point at = now();
+  if (abandoned) {
+    endpoint_->breaker.abandoned(at);
+  } else if (failed) {
+    uint32_t before = endpoint_->breaker.ejections();
+    double jitter = static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-53;
+    endpoint_->breaker.failed(at, jitter);
+    if (endpoint_->breaker.ejections() != before) {
+      log::info("http.endpoint_ejected", "worker={} endpoint={} service={}",
+                owner_.worker().index(), target_->plan.target.str(),
+                target_->plan.labels.destination_service);
+      target_->ejections(protocol()).Increment();
+    }
+  } else {
+    endpoint_->breaker.succeeded();
+  }
+}
+
+void L7Exchange::record() {
+  if (recorded_) {
+    return;
+  }
+  recorded_ = true;
+  double seconds = std::chrono::duration<double>(now() - start_).count();
+  if (target_ != nullptr) {
+    for (agent::RequestSeries& s : target_->series) {
+      s.record(protocol(), status_, grpc_status_, seconds);
+    }
+  }
+}
+
+void L7Exchange::check_finished() {
+  if (finished() && !retired) {
+    owner_.worker().retire(this);
+  }
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,54 @@
+#include "agent/plan/Balancer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <vector>
+
+using weft::IpAddr;
+using weft::SockAddr;
+using weft::proxy::Balancer;
+
+namespace {
+struct Ep {
+  SockAddr addr;
+};
+std::vector<Ep> endpoints(int n) {
+  std::vector<Ep> eps;
+  for (int i = 0; i < n; ++i) {
+    eps.push_back({SockAddr{*IpAddr::parse("10.0.0." + std::to_string(i + 1)), 80}});
+  }
+  return eps;
+}
+}  // namespace
+
+TEST_CASE("balancer spreads new connections evenly when all stay open") {
+  Balancer b(42);
+  auto eps = endpoints(3);
+  std::map<std::size_t, int> hits;
+  for (int i = 0; i < 300; ++i) {
+    auto idx = b.pick(std::span<const Ep>(eps));
+    b.opened(eps[idx].addr);
+    ++hits[idx];
+  }
+  // Least-loaded of two keeps every endpoint within a few connections of the mean.
+  for (auto [idx, n] : hits) {
+    CHECK(n >= 95);
+    CHECK(n <= 105);
+  }
+}
+
+TEST_CASE("balancer avoids a loaded endpoint and forgets closed connections") {
+  Balancer b(7);
+  auto eps = endpoints(2);
+  for (int i = 0; i < 10; ++i) {
+    b.opened(eps[0].addr);
+  }
+  for (int i = 0; i < 20; ++i) {
+    CHECK(b.pick(std::span<const Ep>(eps)) == 1);
+  }
+  for (int i = 0; i < 10; ++i) {
+    b.closed(eps[0].addr);
+  }
+  CHECK(b.load(eps[0].addr) == 0);
+}

@@ -1,0 +1,510 @@
+#include "agent/tunnel/TunnelSession.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "agent/dispatch/Worker.hpp"
+#include "agent/redirect/MeshAbi.hpp"
+#include "agent/tunnel/TunnelHeaders.hpp"
+#include "agent/tunnel/TunnelStream.hpp"
+#include "common/Forwarded.hpp"
+#include "common/Log.hpp"
+
+namespace weft::proxy {
+namespace {
+
+constexpr std::size_t kRecvBuffer = 256 * 1024;
+/// Ciphertext waiting for the socket beyond which nghttp2 is not asked for more frames.
+constexpr std::size_t kMaxQueued = 1024 * 1024;
+constexpr std::size_t kFrameBatch = 64 * 1024;
+constexpr uint32_t kMaxConcurrentStreams = 1024;
+/// Per-stream receive window: what one connection may have in flight towards a slow reader.
+/// It must cover the bytes a stream moves while a busy CPU runs other tasks (a few ms at
+/// several Gbit/s): with 1 MiB, a bulk stream stalled on window updates (bench/results).
+constexpr uint32_t kStreamWindow = 4 * 1024 * 1024;
+constexpr uint32_t kConnectionWindow = 32 * 1024 * 1024;
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kIdleTimeout = std::chrono::seconds(30);
+
+l7::H2Limits tunnel_limits() {
+  l7::H2Limits limits;
+  limits.max_concurrent_streams = kMaxConcurrentStreams;
+  limits.stream_window = kStreamWindow;
+  limits.connection_window = kConnectionWindow;
+  limits.check_http = false;  // the agent at either end checked each message on its way in
+  return limits;
+}
+
+}  // namespace
+
+void TunnelSession::IoOp::complete(int res, unsigned /*flags*/) {
+  TunnelSession* s = session;
+  (s->*handler)(res);
+  s->after_event();
+}
+
+TunnelSession::TunnelSession(Worker& worker, TunnelKey key, Fd socket,
+                             std::shared_ptr<const tunnel::TlsIdentity> identity,
+                             std::string expected_peer, SSL_SESSION* resume)
+    : worker_(worker),
+      role_(agent::TunnelRole::Client),
+      key_(std::move(key)),
+      socket_(std::move(socket)),
+      identity_(std::move(identity)),
+      expected_peer_(std::move(expected_peer)),
+      h2_(l7::H2Session::Role::Client, tunnel_limits()) {
+  if (auto ch = tunnel::TlsChannel::client(identity_->client.get(), resume, this)) {
+    tls_.emplace(std::move(*ch));
+  }
+  init_ops();
+}
+
+TunnelSession::TunnelSession(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                             std::shared_ptr<const tunnel::TlsIdentity> identity,
+                             std::string expected_peer)
+    : worker_(worker),
+      role_(agent::TunnelRole::Server),
+      pod_(std::move(pod)),
+      socket_(std::move(socket)),
+      identity_(std::move(identity)),
+      expected_peer_(std::move(expected_peer)),
+      h2_(l7::H2Session::Role::Server, tunnel_limits(), this) {
+  if (auto ch = tunnel::TlsChannel::server(identity_->server.get())) {
+    tls_.emplace(std::move(*ch));
+  }
+  init_ops();
+}
+
+TunnelSession::~TunnelSession() {
+  worker_.forget(*this);
+  http_.reset();
+  streams_.clear();  // before the h2 session they are registered with
+  if (established_) {
+    worker_.context().tunnel_metrics.session_closed(role_);
+  }
+}
+
+void TunnelSession::init_ops() {
+  for (auto [op, handler] : {std::pair{&connect_op_, &TunnelSession::on_connected},
+                             std::pair{&recv_op_, &TunnelSession::on_recv},
+                             std::pair{&send_op_, &TunnelSession::on_send}}) {
+    op->session = this;
+    op->handler = handler;
+  }
+}
+
+void TunnelSession::start(unsigned connect_timeout_ms) {
+  rbuf_ = std::make_unique<char[]>(kRecvBuffer);
+  plain_ = std::make_unique<uint8_t[]>(kRecvBuffer);
+  if (!tls_) {
+    fail(agent::HandshakeFailure::Protocol, "cannot create a TLS channel");
+    return;
+  }
+  if (role_ == agent::TunnelRole::Server) {
+    arm_recv();
+    return;
+  }
+  SockAddr peer{key_.destination, WEFT_TUNNEL_PORT};
+  peer_addr_len_ = peer.to_sockaddr(peer_addr_);
+  connect_timeout_.tv_sec = connect_timeout_ms / 1000;
+  connect_timeout_.tv_nsec = static_cast<long long>(connect_timeout_ms % 1000) * 1000000;
+  Ring& ring = worker_.ring();
+  ring.reserve(2);
+  io_uring_sqe* sqe = ring.prepare(&connect_op_);
+  io_uring_prep_connect(sqe, socket_.get(), reinterpret_cast<sockaddr*>(&peer_addr_),
+                        peer_addr_len_);
+  sqe->flags |= IOSQE_IO_LINK;
+  io_uring_prep_link_timeout(ring.prepare(nullptr), &connect_timeout_, 0);
+  ++inflight_;
+}
+
+void TunnelSession::on_connected(int res) {
+  --inflight_;
+  if (dead_) {
+    return;
+  }
+  if (res < 0) {
+    fail(res == -ECANCELED ? agent::HandshakeFailure::Timeout : agent::HandshakeFailure::Protocol,
+         fmt::format("connect {}:{}: {}", key_.destination.str(), WEFT_TUNNEL_PORT,
+                     std::strerror(res == -ECANCELED ? ETIMEDOUT : -res)));
+    return;
+  }
+  int one = 1;
+  ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  tls_->handshake();  // queues the ClientHello
+  arm_recv();
+}
+
+void TunnelSession::arm_recv() {
+  io_uring_prep_recv(worker_.ring().prepare(&recv_op_), socket_.get(), rbuf_.get(), kRecvBuffer, 0);
+  ++inflight_;
+}
+
+void TunnelSession::on_recv(int res) {
+  --inflight_;
+  if (dead_) {
+    return;
+  }
+  if (res <= 0) {
+    if (!established_) {
+      fail(agent::HandshakeFailure::Protocol,
+           res == 0 ? "peer closed the connection during the handshake"
+                    : fmt::format("recv: {}", std::strerror(-res)));
+      return;
+    }
+    close_transport(/*graceful=*/res == 0);
+    return;
+  }
+  tls_->feed(rbuf_.get(), static_cast<std::size_t>(res));
+  if (!tls_->handshake_done()) {
+    auto st = tls_->handshake();
+    if (st == tunnel::TlsChannel::Status::Failed) {
+      fail(tls_->verify_failed() ? agent::HandshakeFailure::Verify
+                                 : agent::HandshakeFailure::Protocol,
+           tls_->failure());
+      return;
+    }
+    if (!tls_->handshake_done()) {
+      arm_recv();
+      return;
+    }
+    on_handshake_done();
+    if (dead_) {
+      return;
+    }
+  }
+  auto st = tunnel::TlsChannel::Status::Ok;
+  for (std::size_t got = kRecvBuffer; st == tunnel::TlsChannel::Status::Ok && got == kRecvBuffer;) {
+    st = tls_->read(plain_.get(), kRecvBuffer, got);
+    if (got == 0) {
+      continue;
+    }
+    if (auto ok = h2_.receive({plain_.get(), got}); !ok) {
+      log::warn("tunnel.h2_error", "worker={} role={} peer={} error=\"{}\"", worker_.index(),
+                role_ == agent::TunnelRole::Client ? "client" : "server", peer_principal_,
+                ok.error().message);
+      close_transport(/*graceful=*/false);
+      return;
+    }
+  }
+  if (st == tunnel::TlsChannel::Status::Failed || st == tunnel::TlsChannel::Status::Closed) {
+    close_transport(/*graceful=*/st == tunnel::TlsChannel::Status::Closed);
+    return;
+  }
+  arm_recv();
+}
+
+void TunnelSession::on_handshake_done() {
+  SSL* ssl = tls_->ssl();
+  const unsigned char* alpn = nullptr;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  if (alpn_len != 2 || std::memcmp(alpn, "h2", 2) != 0) {
+    fail(agent::HandshakeFailure::Protocol, "peer did not negotiate ALPN h2");
+    return;
+  }
+  peer_principal_ = tunnel::peer_spiffe_id(ssl);
+  const std::string& td = worker_.trust_domain();
+  if (peer_principal_.empty() || !peer_principal_.starts_with(fmt::format("spiffe://{}/", td))) {
+    fail(agent::HandshakeFailure::Verify,
+         fmt::format("peer certificate has no SPIFFE ID of trust domain {}", td));
+    return;
+  }
+  if (!expected_peer_.empty() && peer_principal_ != expected_peer_) {
+    fail(agent::HandshakeFailure::IdentityMismatch,
+         fmt::format("peer is {} but discovery says {}", peer_principal_, expected_peer_));
+    return;
+  }
+  established_ = true;
+  auto& metrics = worker_.context().tunnel_metrics;
+  metrics.handshake(role_, tls_->resumed());
+  metrics.session_opened(role_);
+  log::debug("tunnel.established", "worker={} role={} local={} peer={} resumed={}", worker_.index(),
+             role_ == agent::TunnelRole::Client ? "client" : "server", identity_->spiffe_id,
+             peer_principal_, tls_->resumed());
+}
+
+void TunnelSession::flush() {
+  if (dead_ || !tls_) {
+    return;
+  }
+  if (tls_->handshake_done() && established_) {
+    while (queued_.size() + sending_.size() - sent_ < kMaxQueued) {
+      frames_.clear();
+      if (auto ok = h2_.produce(frames_, kFrameBatch); !ok) {
+        log::warn("tunnel.h2_error", "worker={} peer={} error=\"{}\"", worker_.index(),
+                  peer_principal_, ok.error().message);
+        close_transport(/*graceful=*/false);
+        return;
+      }
+      if (frames_.empty()) {
+        break;
+      }
+      if (tls_->write(frames_.data(), frames_.size()) != tunnel::TlsChannel::Status::Ok) {
+        close_transport(/*graceful=*/false);
+        return;
+      }
+      tls_->take_output(queued_);
+    }
+  }
+  tls_->take_output(queued_);
+  // A short send leaves the rest of sending_ for the next one, whether or not more was queued
+  // since: the peer is waiting for those bytes (and the window updates among them).
+  if (!send_armed_ && (!queued_.empty() || !sending_.empty())) {
+    if (sending_.empty()) {
+      sending_.swap(queued_);
+      sent_ = 0;
+    }
+    send_armed_ = true;
+    io_uring_prep_send(worker_.ring().prepare(&send_op_), socket_.get(), sending_.data() + sent_,
+                       sending_.size() - sent_, MSG_NOSIGNAL);
+    ++inflight_;
+  }
+}
+
+void TunnelSession::on_send(int res) {
+  --inflight_;
+  send_armed_ = false;
+  if (dead_) {
+    return;
+  }
+  if (res < 0) {
+    if (!established_) {
+      fail(agent::HandshakeFailure::Protocol, fmt::format("send: {}", std::strerror(-res)));
+    } else {
+      close_transport(/*graceful=*/false);
+    }
+    return;
+  }
+  sent_ += static_cast<std::size_t>(res);
+  if (sent_ == sending_.size()) {
+    sending_.clear();
+    sent_ = 0;
+  }
+  if (draining_ && sending_.empty() && queued_.empty() && h2_.stream_count() == 0) {
+    close_transport(/*graceful=*/true);
+  }
+}
+
+void TunnelSession::fail(agent::HandshakeFailure why, const std::string& detail) {
+  if (!established_) {
+    worker_.context().tunnel_metrics.handshake_failed(role_, why);
+  }
+  log::warn("tunnel.failed", "worker={} role={} identity={} peer={} destination={} error=\"{}\"",
+            worker_.index(), role_ == agent::TunnelRole::Client ? "client" : "server",
+            identity_->spiffe_id, peer_principal_.empty() ? expected_peer_ : peer_principal_,
+            key_.destination.str(), detail);
+  bool told_peer = false;
+  if (tls_ && tls_->handshake_done() && !send_armed_ && sending_.empty()) {
+    // Refused after the handshake (wrong identity, no h2): the peer still gets our Finished and
+    // a close_notify, so it sees a refusal rather than a lost connection. A few hundred bytes
+    // into a fresh socket buffer: one non-blocking send outside the ring, on this path only.
+    tls_->shutdown();
+    tls_->take_output(queued_);
+    ssize_t n = ::send(socket_.get(), queued_.data(), queued_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    told_peer = n == static_cast<ssize_t>(queued_.size());
+    queued_.clear();
+  }
+  close_transport(/*graceful=*/told_peer);
+}
+
+void TunnelSession::close_transport(bool graceful) {
+  if (dead_) {
+    return;
+  }
+  dead_ = true;
+  worker_.tunnel_unusable(this);
+  // A session that never got through its handshake carried nothing: its streams may go
+  // elsewhere (an HTTP request is rerouted; a TCP connection is reset either way).
+  h2_.close_all(!established_ ? NGHTTP2_REFUSED_STREAM
+                : graceful    ? NGHTTP2_NO_ERROR
+                              : NGHTTP2_CONNECT_ERROR);
+  for (auto& [id, stream] : streams_) {
+    if (!stream->finished()) {
+      stream->reset();  // a connection cut mid-stream must look cut to the app
+    }
+  }
+  if (!graceful) {
+    linger lg{1, 0};
+    ::setsockopt(socket_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  }
+  if (inflight_ > 0) {
+    io_uring_prep_cancel_fd(worker_.ring().prepare(nullptr), socket_.get(),
+                            IORING_ASYNC_CANCEL_ALL);
+  }
+}
+
+void TunnelSession::after_event() {
+  flush();
+  reap();
+}
+
+void TunnelSession::stream_touched(const TunnelStream& stream) {
+  if (stream.id >= 0) {
+    touched_.push_back(stream.id);
+  }
+}
+
+void TunnelSession::reap() {
+  // Only streams whose state changed since the last reap can have finished: no scan of every
+  // stream on every completion.
+  for (int32_t id : touched_) {
+    if (auto it = streams_.find(id); it != streams_.end() && it->second->finished()) {
+      streams_.erase(it);
+    }
+  }
+  touched_.clear();
+  if (h2_.stream_count() > 0) {
+    idle_since_ = Clock::now();
+  } else if (!dead_ && !draining_ && established_ && !h2_.alive()) {
+    close_transport(/*graceful=*/true);  // both sides said GOAWAY and nothing is left
+  }
+  if (dead_ && streams_.empty() && inflight_ == 0) {
+    worker_.destroy(this);  // `this` is gone
+  }
+}
+
+bool TunnelSession::accepts_streams(uint64_t generation) const {
+  if (dead_ || draining_ || identity_->generation != generation) {
+    return false;
+  }
+  return h2_.accepts_requests() && h2_.stream_count() < kMaxConcurrentStreams;
+}
+
+void TunnelSession::tick(Clock::time_point now) {
+  if (dead_) {
+    reap();  // e.g. failed while starting, before any completion could reap it
+    return;
+  }
+  if (auto timeout = worker_.context().stall_timeout; timeout.count() > 0) {
+    for (auto& [id, stream] : streams_) {
+      if (stream->stalled_since(now - timeout)) {
+        stream->reset_stalled();  // reap() erases it once its I/O is cancelled
+      }
+    }
+  }
+  if (!established_ && now - created_ > kHandshakeTimeout) {
+    fail(agent::HandshakeFailure::Timeout, "handshake timed out");
+  } else if (role_ == agent::TunnelRole::Client && h2_.stream_count() == 0 && !draining_ &&
+             (now - idle_since_ > kIdleTimeout ||
+              worker_.identity_generation(identity_->spiffe_id) != identity_->generation)) {
+    // Idle, or carrying a renewed-away certificate: say GOAWAY and close once it is out.
+    draining_ = true;
+    worker_.tunnel_unusable(this);
+    h2_.goaway(NGHTTP2_NO_ERROR);
+  }
+  after_event();
+}
+
+void TunnelSession::store_ticket(tunnel::SslSessionPtr ticket) {
+  worker_.store_ticket(key_, std::move(ticket));
+}
+
+void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
+                                std::span<const uint8_t> initial) {
+  std::string authority = plan.target.str();
+  auto stream = std::make_unique<TunnelStream>(*this, TunnelStream::Side::Source, std::move(local),
+                                               std::move(plan), std::move(counters));
+  if (dead_) {
+    stream->reset();  // the session failed while starting: the app sees a reset at once
+    return;
+  }
+  // forwarded (RFC 7239): which workload of the shared session this stream is for;
+  // weft-service-address: the Service the app dialled, so the peer can label it too.
+  l7::Headers head{{":method", "CONNECT"}, {":authority", std::move(authority)}};
+  add_tunnel_claims(head, stream->plan(), kConnectClientHeader);
+  int32_t id = h2_.submit_request(std::move(head), /*has_body=*/true, stream.get());
+  if (id < 0) {
+    log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", worker_.index(),
+              key_.destination.str(), nghttp2_strerror(id));
+    stream->reset();
+    return;  // the stream (and the app's socket, with RST) goes away here
+  }
+  stream->id = id;
+  stream->preload(initial);
+  stream->start_reading();
+  streams_.emplace(id, std::move(stream));
+  after_event();
+}
+
+void TunnelSession::respond(int32_t id, int status) {
+  h2_.submit_response(id, {{":status", std::to_string(status)}}, /*has_body=*/false);
+}
+
+void TunnelSession::touch() {
+  if (!dirty) {
+    dirty = true;
+    worker_.needs_flush(*this);
+  }
+}
+
+l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
+                                           bool /*end_stream*/) {
+  if (!source_) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getpeername(socket_.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      source_ = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    }
+  }
+  const std::optional<SockAddr>& source = source_;
+  const std::string* method = l7::find_header(head, ":method");
+  if (method != nullptr && *method != "CONNECT" && source) {
+    if (!http_) {
+      http_ = std::make_unique<InboundHttp>(worker_, *this, pod_, peer_principal_, source->ip);
+    }
+    return http_->accept(id);
+  }
+  const std::string* authority = l7::find_header(head, ":authority");
+  auto target =
+      method != nullptr && authority != nullptr ? SockAddr::parse(*authority) : std::nullopt;
+  std::optional<FlowPlan> plan;
+  if (target && source) {
+    plan = worker_.plan_tunnel_stream(
+        *pod_, read_tunnel_claims(head, kConnectClientHeader, *target, source->ip),
+        peer_principal_);
+  }
+  if (!plan) {
+    log::warn("tunnel.bad_request", "worker={} pod={} peer={} method={} authority=\"{}\"",
+              worker_.index(), pod_->display_name(), peer_principal_,
+              method != nullptr ? *method : "", authority != nullptr ? *authority : "");
+    respond(id, 400);
+    return nullptr;
+  }
+  if (!plan->denied.empty()) {
+    respond(id, 403);
+    return nullptr;
+  }
+  auto upstream = worker_.open_upstream(*pod_, plan->target.ip.family, plan->client_ip);
+  if (!upstream) {
+    respond(id, 503);
+    return nullptr;
+  }
+  auto counters = worker_.counters_for(*plan);
+  auto stream =
+      std::make_unique<TunnelStream>(*this, TunnelStream::Side::Destination, std::move(*upstream),
+                                     std::move(*plan), std::move(counters));
+  stream->id = id;
+  TunnelStream& ref = *stream;
+  streams_.emplace(id, std::move(stream));
+  ref.connect(worker_.context().connect_timeout_ms);
+  return &ref;
+}
+
+void TunnelSession::stream_connected(TunnelStream& stream, int res) {
+  if (res < 0) {
+    log::debug("tunnel.app_connect_failed", "worker={} target={} error=\"{}\"", worker_.index(),
+               stream.plan().target.str(), std::strerror(-res));
+    respond(stream.id, res == -ECONNREFUSED ? 502 : 504);
+    stream.reset();
+    return;
+  }
+  h2_.submit_response(stream.id, {{":status", "200"}}, /*has_body=*/true);
+  stream.opened();
+  stream.start_reading();
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,171 @@
+// One connection between two agents: TCP to a pod's :15008, TLS 1.3 (memory BIOs, socket I/O on
+// the worker's io_uring), HTTP/2 inside. Each proxied TCP connection is one CONNECT stream
+// (HBONE-style, the original destination in :authority), so many share one TLS session.
+#pragma once
+
+#include <linux/time_types.h>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/http/H2Carrier.hpp"
+#include "agent/http/InboundHttp.hpp"
+#include "agent/loop/Ring.hpp"
+#include "agent/metrics/TunnelMetrics.hpp"
+#include "agent/plan/FlowPlan.hpp"
+#include "agent/pods/MeshedPod.hpp"
+#include "agent/tunnel/TlsChannel.hpp"
+#include "agent/tunnel/TlsIdentity.hpp"
+#include "common/Fd.hpp"
+#include "l7/H2Session.hpp"
+
+namespace weft::proxy {
+
+class Worker;
+class TunnelStream;
+
+/// A TunnelKey to look up without copying the principal.
+struct TunnelKeyView {
+  std::string_view source_principal;
+  IpAddr destination;
+  bool operator==(const TunnelKeyView&) const = default;
+};
+
+/// Which pooled sessions a client stream may share: same source identity, same destination pod.
+struct TunnelKey {
+  std::string source_principal;
+  IpAddr destination;
+  operator TunnelKeyView() const { return {source_principal, destination}; }
+};
+
+/// Hash and equality of TunnelKeys that also take TunnelKeyViews (heterogeneous lookup).
+struct TunnelKeyHash {
+  using is_transparent = void;
+  std::size_t operator()(const TunnelKeyView& k) const noexcept {
+    return std::hash<std::string_view>{}(k.source_principal) * 31 +
+           std::hash<IpAddr>{}(k.destination);
+  }
+};
+struct TunnelKeyEqual {
+  using is_transparent = void;
+  bool operator()(const TunnelKeyView& a, const TunnelKeyView& b) const noexcept { return a == b; }
+};
+
+class TunnelSession final : public tunnel::TicketSink,
+                            public l7::H2Session::Acceptor,
+                            public H2Carrier {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// Client side: `socket` was created in the source pod's netns; connects it to
+  /// `key.destination`:15008 and expects the peer to prove `expected_peer`.
+  TunnelSession(Worker& worker, TunnelKey key, Fd socket,
+                std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer,
+                SSL_SESSION* resume);
+  /// Server side: `socket` was accepted on `pod`'s :15008; `expected_peer` is the identity
+  /// discovery gives the connecting IP (empty when unknown: any identity of the trust domain).
+  TunnelSession(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer);
+  ~TunnelSession();
+  TunnelSession(const TunnelSession&) = delete;
+  TunnelSession& operator=(const TunnelSession&) = delete;
+
+  /// Connects (client) or starts the handshake (server).
+  void start(unsigned connect_timeout_ms);
+  /// Client: carries the app connection `local` in a new CONNECT stream; `initial` are bytes
+  /// already read from it.
+  void open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
+                   std::span<const uint8_t> initial);
+  /// Whether a new stream may join: handshake not failed, not draining, same credential
+  /// generation, below the peer's concurrent-stream limit.
+  bool accepts_streams(uint64_t generation) const;
+  /// Timeouts: handshake, idle pooled sessions.
+  void tick(Clock::time_point now);
+
+  const TunnelKey& key() const { return key_; }
+  agent::TunnelRole role() const { return role_; }
+
+  // Used by TunnelStream.
+  Worker& worker() { return worker_; }
+  l7::H2Session& h2() { return h2_; }
+  // H2Carrier: HTTP exchanges send their requests (client) or answers (server) on the session.
+  l7::H2Session& session() override { return h2_; }
+  void touch() override;
+  void flush_pending() override { after_event(); }
+  /// Produces and sends whatever nghttp2 and TLS have queued.
+  void flush();
+  /// Called last by every completion that touched the session: flushes, then erases finished
+  /// streams and, once closed and idle, the session itself (`this` may be gone afterwards).
+  void after_event();
+  void store_ticket(tunnel::SslSessionPtr ticket) override;
+  /// The stream's state changed (an I/O completed, its h2 stream closed, it was reset): the
+  /// next reap checks whether it has finished.
+  void stream_touched(const TunnelStream& stream);
+  /// Server side: the stream's connection to the app completed with `res` (0 or -errno).
+  void stream_connected(TunnelStream& stream, int res);
+  /// Server side: a request arrived; a CONNECT becomes a TunnelStream to the pod's app, any
+  /// other request an HTTP exchange with it (InboundHttp).
+  l7::H2Stream* accept_stream(int32_t id, const l7::Headers& head, bool end_stream) override;
+
+ private:
+  struct IoOp final : Operation {
+    TunnelSession* session = nullptr;
+    void (TunnelSession::*handler)(int) = nullptr;
+    void complete(int res, unsigned flags) override;
+  };
+
+  void init_ops();
+  void on_connected(int res);
+  void arm_recv();
+  void on_recv(int res);
+  void on_send(int res);
+  void on_handshake_done();
+  void fail(agent::HandshakeFailure why, const std::string& detail);
+  void close_transport(bool graceful);
+  /// Erases finished streams and, once everything is idle, the session itself.
+  void reap();
+
+  void respond(int32_t id, int status);
+
+  Worker& worker_;
+  agent::TunnelRole role_;
+  TunnelKey key_;
+  std::shared_ptr<const agent::MeshedPod> pod_;  ///< server: the pod whose :15008 accepted
+  Fd socket_;
+  std::shared_ptr<const tunnel::TlsIdentity> identity_;
+  std::string expected_peer_;
+  std::string peer_principal_;
+  std::optional<tunnel::TlsChannel> tls_;
+  l7::H2Session h2_;  ///< before streams_: they detach from it when destroyed
+  std::unordered_map<int32_t, std::unique_ptr<TunnelStream>> streams_;
+  std::unique_ptr<InboundHttp> http_;  ///< server: HTTP requests, created on the first one
+  std::vector<int32_t> touched_;       ///< ids reap() looks at (see stream_touched)
+  std::optional<SockAddr> source_;     ///< server: the calling agent's address, read once
+
+  sockaddr_storage peer_addr_{};
+  socklen_t peer_addr_len_ = 0;
+  __kernel_timespec connect_timeout_{};
+  IoOp connect_op_;
+  IoOp recv_op_;
+  IoOp send_op_;
+  std::unique_ptr<char[]> rbuf_;
+  std::unique_ptr<uint8_t[]> plain_;  ///< decrypted, handed to nghttp2 (kRecvBuffer bytes)
+  std::vector<uint8_t> frames_;       ///< h2 frames gathered into one TLS write
+  std::vector<uint8_t> sending_;      ///< ciphertext in the kernel's hands (one send in flight)
+  std::size_t sent_ = 0;
+  std::vector<uint8_t> queued_;  ///< ciphertext waiting for the next send
+  unsigned inflight_ = 0;
+  bool send_armed_ = false;
+  bool established_ = false;  ///< handshake and identity check passed
+  bool dead_ = false;         ///< transport closed or failed: no new I/O
+  bool draining_ = false;     ///< GOAWAY sent: no new streams, close when idle
+  Clock::time_point created_ = Clock::now();
+  Clock::time_point idle_since_ = Clock::now();
+};
+
+}  // namespace weft::proxy

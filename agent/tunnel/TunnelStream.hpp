@@ -1,0 +1,139 @@
+// One proxied TCP connection inside a TunnelSession: the local socket (the app's connection on
+// the source node, the connection to the app on the destination node) <-> one HTTP/2 stream.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <linux/time_types.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "agent/loop/Ring.hpp"
+#include "agent/metrics/TcpMetrics.hpp"
+#include "agent/plan/FlowPlan.hpp"
+#include "common/Fd.hpp"
+#include "l7/H2Session.hpp"
+
+namespace weft::proxy {
+
+class TunnelSession;
+
+/// Backpressure both ways: bytes from the local socket are read again only after nghttp2 has
+/// framed the previous read (and nghttp2 frames only within the peer's window); bytes from the
+/// peer are acknowledged (nghttp2_session_consume -> WINDOW_UPDATE) only once written to the
+/// local socket. END_STREAM <-> FIN, RST_STREAM <-> RST.
+class TunnelStream final : public l7::H2Stream {
+ public:
+  /// Source: `local` is the app's accepted connection (bytes read from it flow source ->
+  /// destination). Destination: `local` is still to be connected to the app (connect()).
+  enum class Side { Source, Destination };
+
+  TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
+               std::vector<agent::FlowCounters> counters);
+  /// Counts the connection closed if it was counted open; detaches from the h2 session.
+  ~TunnelStream();
+  TunnelStream(const TunnelStream&) = delete;
+  TunnelStream& operator=(const TunnelStream&) = delete;
+
+  int32_t id = -1;
+  int status = 0;  ///< response :status (source side)
+
+  // l7::H2Stream: the peer's side of the stream.
+  /// Source side: the CONNECT response (2xx opens the connection, anything else resets it).
+  void on_headers(l7::Headers headers, bool end_stream) override;
+  void on_data(std::span<const uint8_t> data) override { deliver(data.data(), data.size()); }
+  void on_end_stream() override { peer_finished(); }
+  void on_close(uint32_t error_code) override { h2_closed(error_code); }
+  /// What the last local read brought, without copying (take_body frames it), or deferred
+  /// until the next read, or the end of the stream after the local FIN.
+  l7::BodyChunk read_body(uint8_t* out, std::size_t max) override;
+  void take_body(std::size_t length, std::vector<uint8_t>& out) override {
+    take_payload(length, out);
+  }
+  l7::Headers trailers() override { return {}; }
+  const FlowPlan& plan() const { return plan_; }
+  FlowPlan& plan() { return plan_; }
+  int local_fd() const { return local_.get(); }
+
+  /// Source side: bytes already read from the app (protocol detection), framed first. Call
+  /// before start_reading().
+  void preload(std::span<const uint8_t> bytes);
+  /// Server side: the local socket is connected to `plan().target` first.
+  void connect(unsigned timeout_ms);
+  /// Starts reading the local socket (client: at once; server: once connected).
+  void start_reading();
+  /// Marks the connection open in the metrics (2xx seen or sent).
+  void opened();
+  /// DATA from the peer.
+  void deliver(const uint8_t* data, std::size_t len);
+  /// END_STREAM from the peer: FIN to the local socket once everything is written.
+  void peer_finished();
+  /// The h2 stream is closed; `error_code` != NO_ERROR resets the local socket.
+  void h2_closed(uint32_t error_code);
+  /// Appends the next `length` bytes read from the local socket to `out` (the payload of the
+  /// DATA frame read_cb announced) and reads again once the buffer is used up.
+  void take_payload(std::size_t length, std::vector<uint8_t>& out);
+  /// Resets the local socket (and the h2 stream if still open).
+  void reset();
+  /// Nothing in flight and both sides done: the session may erase it.
+  bool finished() const;
+  /// Whether the stream holds bytes for either side (read from the local socket and not yet
+  /// framed, or received from the peer and not yet written) and no byte moved either way since
+  /// `since`.
+  bool stalled_since(std::chrono::steady_clock::time_point since) const;
+  /// Counts the connection as stalled and resets it.
+  void reset_stalled();
+
+ private:
+  struct Op final : Operation {
+    TunnelStream* stream = nullptr;
+    void (TunnelStream::*handler)(int) = nullptr;
+    void complete(int res, unsigned flags) override;
+  };
+
+  void arm_recv();
+  void on_recv(int res);
+  void arm_send();
+  void on_send(int res);
+  void on_connect(int res);
+  void local_failed(int err);
+
+  TunnelSession& session_;
+  Fd local_;
+  FlowPlan plan_;
+  std::vector<agent::FlowCounters> counters_;
+  bool to_peer_is_sent_;  ///< Source side: local -> peer bytes are "sent"
+  sockaddr_storage target_{};
+  socklen_t target_len_ = 0;
+  __kernel_timespec timeout_{};
+
+  Op recv_op_;
+  Op send_op_;
+  Op connect_op_;
+  std::unique_ptr<char[]> in_;  ///< read from local, framed by read_cb
+  std::size_t in_cap_ = 0;
+  std::size_t in_len_ = 0;
+  std::size_t in_off_ = 0;
+  bool reading_ = false;
+  bool local_eof_ = false;
+  bool deferred_ = false;
+  std::vector<uint8_t> sending_;  ///< to the local socket (one send in flight)
+  std::size_t sent_ = 0;
+  std::vector<uint8_t> queued_;
+  bool send_armed_ = false;
+  bool connected_ = false;
+  bool peer_eof_ = false;
+  bool fin_sent_ = false;
+  bool h2_closed_ = false;
+  bool aborted_ = false;
+  bool counted_open_ = false;
+  unsigned inflight_ = 0;
+  std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
+};
+
+}  // namespace weft::proxy
