@@ -94,7 +94,7 @@ Worker::Worker(unsigned index, WorkerContext context, std::shared_ptr<const Node
       wakeup_fd_(std::move(wakeup_fd)),
       // Two generators from one seed: the L4 balancer's and the L7 path's draw apart.
       balancer_(seed),
-      random_(seed ^ 0x9e3779b97f4a7c15ULL),
+      loop_(index, seed ^ 0x9e3779b97f4a7c15ULL, ring_.get()),
       upstreams_(*this) {
   wakeup_.worker = this;
   tick_.worker = this;
@@ -441,27 +441,20 @@ Result<TunnelSession*> Worker::tunnel_for(const agent::MeshedPod& pod, const Flo
   if (id == view_->identities.end()) {
     return fail(Error::Kind::Protocol, "no certificate for " + principal + " yet");
   }
-  TunnelKeyView wanted{principal, plan.target.ip};
-  auto pooled = pool_.find(wanted);
-  if (pooled != pool_.end()) {
-    for (TunnelSession* s : pooled->second) {
-      if (s->accepts_streams(id->second->generation)) {
-        return s;
-      }
-    }
+  if (TunnelSession* pooled =
+          tunnel_pool_.find(TunnelKeyView{principal, plan.target.ip}, id->second->generation)) {
+    return pooled;
   }
   auto socket = open_upstream(pod, plan.target.ip.family);
   if (!socket) {
     return std::unexpected(socket.error());
   }
   TunnelKey key{principal, plan.target.ip};
-  auto ticket = tickets_.find(key);
-  auto owned = std::make_unique<TunnelSession>(
-      *this, key, std::move(*socket), id->second, plan.expected_peer,
-      ticket != tickets_.end() ? ticket->second.get() : nullptr);
+  auto owned = std::make_unique<TunnelSession>(*this, key, std::move(*socket), id->second,
+                                               plan.expected_peer, tickets_.find(key));
   TunnelSession* session = owned.get();
   tunnels_.emplace(session, std::move(owned));
-  pool_[std::move(key)].push_back(session);
+  tunnel_pool_.add(key, session);
   session->start(context_.connect_timeout_ms);
   return session;
 }
@@ -495,17 +488,11 @@ void Worker::tunnel_unusable(TunnelSession* session) {
   if (session->role() != agent::TunnelRole::Client) {
     return;
   }
-  auto it = pool_.find(session->key());
-  if (it != pool_.end()) {
-    std::erase(it->second, session);
-    if (it->second.empty()) {
-      pool_.erase(it);
-    }
-  }
+  tunnel_pool_.remove(session->key(), session);
 }
 
 void Worker::store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket) {
-  tickets_[key] = std::move(ticket);
+  tickets_.store(key, std::move(ticket));
 }
 
 void Worker::destroy(TunnelSession* session) {
@@ -561,12 +548,7 @@ void Worker::on_tick() {
       relay->reset_stalled();  // may destroy it
     }
   }
-  // Tickets of destinations that went away would otherwise pile up with pod churn.
-  auto wall = static_cast<long>(std::time(nullptr));
-  std::erase_if(tickets_, [wall](const auto& entry) {
-    SSL_SESSION* t = entry.second.get();
-    return SSL_SESSION_get_time(t) + SSL_SESSION_get_timeout(t) < wall;
-  });
+  tickets_.expire(static_cast<long>(std::time(nullptr)));
 }
 
 Result<Fd> Worker::open_upstream(const agent::MeshedPod& pod, sa_family_t family,
@@ -630,85 +612,33 @@ void Worker::destroy(Relay* relay) {
   relays_.erase(relay);
 }
 
-void Worker::needs_flush(Flushable& carrier) {
-  flush_.push_back(&carrier);
-}
-
-void Worker::forget(Flushable& carrier) {
-  if (carrier.dirty) {
-    std::erase(flush_, &carrier);
-  }
-}
-
-void Worker::retire(L7Exchange* exchange) {
-  exchange->retired = true;
-  retired_.push_back(exchange);
-}
-
-void Worker::unretire(L7Exchange* exchange) {
-  std::erase(retired_, exchange);
-}
-
 void Worker::destroy(AppHttp* http) {
   http_.erase(http);
 }
 
-// Runs after every batch of completions. Destruction happens only here, never inside a
-// callback: a carrier is flushed (which may touch others, or finish and destroy it: forget()
-// drops it from the list), then finished exchanges are erased, until nothing is left to do.
 void Worker::settle() {
-  while (!flush_.empty() || !retired_.empty()) {
-    while (!flush_.empty()) {
-      Flushable* c = flush_.back();
-      flush_.pop_back();
-      c->dirty = false;
-      c->flush_pending();
-    }
-    retiring_.swap(retired_);
-    for (L7Exchange* x : retiring_) {
-      x->retired = false;
-      x->owner().erase(x);
-    }
-    retiring_.clear();
-  }
+  loop_.settle();
   arm_deadline_timer();
-}
-
-Deadlines::iterator Worker::add_deadline(std::chrono::steady_clock::time_point when,
-                                         L7Exchange* exchange, TimerKind kind) {
-  return deadlines_.emplace(when, TimerRef{exchange, kind});
 }
 
 // CQE contract: an absolute CLOCK_MONOTONIC timeout (steady_clock's clock) completes with
 // -ETIME when it fires; more than one may be in flight, each just expires what is due.
 void Worker::arm_deadline_timer() {
-  if (deadlines_.empty()) {
+  auto earliest = loop_.next_deadline();
+  if (!earliest || (timer_armed_for_ && *timer_armed_for_ <= *earliest)) {
     return;
   }
-  auto earliest = deadlines_.begin()->first;
-  if (timer_armed_for_ && *timer_armed_for_ <= earliest) {
-    return;
-  }
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(earliest.time_since_epoch());
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(earliest->time_since_epoch());
   deadline_timer_.at.tv_sec = ns.count() / 1000000000;
   deadline_timer_.at.tv_nsec = ns.count() % 1000000000;
   io_uring_prep_timeout(ring_->prepare(&deadline_timer_), &deadline_timer_.at, 0,
                         IORING_TIMEOUT_ABS);
-  timer_armed_for_ = earliest;
+  timer_armed_for_ = *earliest;
 }
 
 void Worker::DeadlineTimer::complete(int /*res*/, unsigned /*flags*/) {
   worker->timer_armed_for_.reset();
-  worker->expire_deadlines();
-}
-
-void Worker::expire_deadlines() {
-  auto now = std::chrono::steady_clock::now();
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    TimerRef t = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
-    t.exchange->timer_fired(t.kind);
-  }
+  worker->loop_.expire_deadlines(std::chrono::steady_clock::now());
 }
 
 }  // namespace weft::proxy

@@ -19,7 +19,7 @@
 #include "agent/http/OutboundHttp.hpp"
 #include "agent/http/PlaintextInboundHttp.hpp"
 #include "agent/http/UpstreamPool.hpp"
-#include "agent/loop/Deadlines.hpp"
+#include "agent/loop/Loop.hpp"
 #include "agent/loop/Ring.hpp"
 #include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
@@ -103,6 +103,7 @@ class Worker {
   // Used by Relay, on this worker's thread only.
   unsigned index() const { return index_; }
   Ring& ring() { return *ring_; }
+  Loop& loop() { return loop_; }
   Balancer& balancer() { return balancer_; }
   const WorkerContext& context() const { return context_; }
   const std::string& trust_domain() const { return view_->trust_domain; }
@@ -130,18 +131,9 @@ class Worker {
   const std::shared_ptr<const NodeView>& view() const { return view_; }
   UpstreamPool& upstreams() { return upstreams_; }
   EndpointLoads& endpoint_loads() { return endpoint_loads_; }
-  l7::FastRandom& random() { return random_; }
-  /// The carrier has something to send or has closed: settle() flushes it before the worker
-  /// waits for I/O again.
-  void needs_flush(Flushable& carrier);
-  /// The carrier is being destroyed: drop it from the flush list.
-  void forget(Flushable& carrier);
   /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
   /// one more stream.
   Result<TunnelSession*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan);
-  /// The exchange is over: settle() erases it.
-  void retire(L7Exchange* exchange);
-  void unretire(L7Exchange* exchange);
   void destroy(AppHttp* http);
   /// Carries an outbound connection by its protocol; `received` was read by detection.
   void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
@@ -153,12 +145,8 @@ class Worker {
   void dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
                         const SockAddr& peer, const SockAddr& local, l7::Protocol protocol,
                         std::span<const uint8_t> received);
-  /// Calls `exchange->timer_fired(kind)` at `when` unless cancelled first.
-  Deadlines::iterator add_deadline(std::chrono::steady_clock::time_point when, L7Exchange* exchange,
-                                   TimerKind kind);
   /// The retry budget of requests to the Service at `service` (per worker).
   l7::RetryBudget& retry_budget(const SockAddr& service) { return retry_budgets_[service]; }
-  void cancel_deadline(Deadlines::iterator it) { deadlines_.erase(it); }
   /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
   void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
 
@@ -208,11 +196,10 @@ class Worker {
   void arm_accept(Listener& l);
   void on_accept(Listener& l, int res, unsigned flags);
   void accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
-  /// Flushes touched HTTP/2 connections and erases finished exchanges and connections.
+  /// The loop's settle(), then the deadline timer for what is due next.
   void settle();
   /// Arms the deadline timer when the earliest deadline is sooner than the one it waits for.
   void arm_deadline_timer();
-  void expire_deadlines();
   void accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   /// Counts and refuses a connection the destination's policy does not allow.
@@ -242,20 +229,16 @@ class Worker {
   Tick tick_;
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
   /// Client sessions that take new streams, by (source identity, destination pod).
-  std::unordered_map<TunnelKey, std::vector<TunnelSession*>, TunnelKeyHash, TunnelKeyEqual> pool_;
+  TunnelPool<TunnelSession> tunnel_pool_;
   /// The newest resumption ticket per key; expired ones are dropped on the tick.
-  std::unordered_map<TunnelKey, tunnel::SslSessionPtr, TunnelKeyHash, TunnelKeyEqual> tickets_;
+  TicketStore tickets_;
   // L7. Declared in this order so that destruction runs exchanges (in http_) first, then the
-  // pooled connections they used, while the lists they report to still exist.
-  std::vector<Flushable*> flush_;
-  std::vector<L7Exchange*> retired_;
-  std::vector<L7Exchange*> retiring_;  ///< settle()'s batch of retired_, kept for its capacity
-  Deadlines deadlines_;
+  // pooled connections they used, while the loop's lists they report to still exist.
+  Loop loop_;
   std::unordered_map<SockAddr, l7::RetryBudget> retry_budgets_;
   DeadlineTimer deadline_timer_;
   std::optional<std::chrono::steady_clock::time_point> timer_armed_for_;
   EndpointLoads endpoint_loads_;
-  l7::FastRandom random_;
   UpstreamPool upstreams_;
   std::unordered_map<ProtocolSniffer*, std::unique_ptr<ProtocolSniffer>> sniffers_;
   std::unordered_map<AppHttp*, std::unique_ptr<AppHttp>> http_;

@@ -13,13 +13,21 @@ l7::H2Limits downstream_limits() {
 
 }  // namespace
 
+Loop& AppHttp::loop() {
+  return worker_.loop();
+}
+
+l7::RetryBudget& AppHttp::retry_budget(const SockAddr& service) {
+  return worker_.retry_budget(service);
+}
+
 AppHttp::AppHttp(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
                  l7::Protocol protocol)
     : worker_(worker), pod_(std::move(pod)), http1_(protocol == l7::Protocol::Http1) {
   if (http1_) {
-    h1_ = std::make_unique<Http1Downstream>(worker, *this, std::move(socket));
+    h1_ = std::make_unique<Http1Downstream>(worker.loop(), *this, std::move(socket));
   } else {
-    h2_ = std::make_unique<H2Connection>(worker, *this, std::move(socket),
+    h2_ = std::make_unique<H2Connection>(worker.loop(), *this, std::move(socket),
                                          l7::H2Session::Role::Server, downstream_limits(), this);
   }
 }

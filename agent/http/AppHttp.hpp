@@ -40,7 +40,8 @@ class AppHttp : public ExchangeOwner,
   void start(std::span<const uint8_t> received);
 
   // ExchangeOwner.
-  Worker& worker() override { return worker_; }
+  Loop& loop() override;
+  l7::RetryBudget& retry_budget(const SockAddr& service) override;
   void erase(L7Exchange* exchange) override;
 
   // The client's connection.

@@ -5,19 +5,20 @@
 #pragma once
 
 #include <memory>
-#include <span>
 
 #include "agent/discovery/Objects.hpp"
 #include "agent/http/H2Carrier.hpp"
 #include "agent/plan/EndpointLoads.hpp"
+#include "agent/plan/EndpointPicker.hpp"
 #include "common/Error.hpp"
 #include "l7/H2Session.hpp"
+#include "l7/RetryBudget.hpp"
 
 namespace weft::proxy {
 
 class Http1Upstream;
 class L7Exchange;
-class Worker;
+class Loop;
 struct HttpTarget;
 struct NodeView;
 
@@ -33,14 +34,6 @@ struct Routed {
   bool no_backend = false;
   /// The request is the one probe its ejected endpoint's circuit breaker lets through.
   bool probe = false;
-};
-
-/// Endpoints a request sent again is not to go to.
-struct Avoid {
-  /// The endpoint whose attempt just failed: another one is taken when there is one.
-  const SockAddr* last_failed = nullptr;
-  /// Endpoints the request could not reach (their connections refused): never again.
-  std::span<const SockAddr> unreachable;
 };
 
 /// What becomes of a request that reached no app (the connection to its endpoint was refused,
@@ -59,7 +52,10 @@ struct UpstreamLink {
 
 class ExchangeOwner {
  public:
-  virtual Worker& worker() = 0;
+  /// The loop the exchange runs on (clock, deadlines, random choices, retiring).
+  virtual Loop& loop() = 0;
+  /// The retry budget of requests to the Service at `service` (per worker).
+  virtual l7::RetryBudget& retry_budget(const SockAddr& service) = 0;
   /// Where one request goes; a request sent again says which endpoints to `avoid`.
   virtual Routed route(const l7::Headers& head, const Avoid& avoid = {}) = 0;
   /// What becomes of this owner's requests that reached no app.

@@ -2,20 +2,20 @@
 
 #include <cstring>
 
-#include "agent/dispatch/Worker.hpp"
+#include "agent/loop/Loop.hpp"
 #include "common/Log.hpp"
 
 namespace weft::proxy {
 
-H2Connection::H2Connection(Worker& worker, Owner& owner, Fd socket, l7::H2Session::Role role,
+H2Connection::H2Connection(Loop& loop, Owner& owner, Fd socket, l7::H2Session::Role role,
                            const l7::H2Limits& limits, l7::H2Session::Acceptor* acceptor)
-    : worker_(worker),
+    : loop_(loop),
       owner_(owner),
       session_(role, limits, acceptor),
-      io_(worker, *this, std::move(socket)) {}
+      io_(loop, *this, std::move(socket)) {}
 
 H2Connection::~H2Connection() {
-  worker_.forget(*this);
+  loop_.forget(*this);
   session_.close_all(NGHTTP2_INTERNAL_ERROR);
 }
 
@@ -25,8 +25,7 @@ void H2Connection::connect(const SockAddr& target, unsigned timeout_ms) {
 
 void H2Connection::on_connected(int res) {
   if (res < 0) {
-    log::warn("http.connect_failed", "worker={} error=\"{}\"", worker_.index(),
-              std::strerror(-res));
+    log::warn("http.connect_failed", "worker={} error=\"{}\"", loop_.index(), std::strerror(-res));
     close(NGHTTP2_REFUSED_STREAM);  // nothing was sent: the requests may go elsewhere
     return;
   }
@@ -47,7 +46,7 @@ void H2Connection::start(std::span<const uint8_t> received) {
 void H2Connection::touch() {
   if (!dirty) {
     dirty = true;
-    worker_.needs_flush(*this);
+    loop_.needs_flush(*this);
   }
 }
 
@@ -60,7 +59,7 @@ void H2Connection::flush_pending() {
 
 void H2Connection::receive(std::span<const uint8_t> bytes) {
   if (auto ok = session_.receive(bytes); !ok) {
-    log::info("http.protocol_error", "worker={} error=\"{}\"", worker_.index(), ok.error().message);
+    log::info("http.protocol_error", "worker={} error=\"{}\"", loop_.index(), ok.error().message);
     closing_ = true;
   }
 }

@@ -14,7 +14,7 @@
 
 namespace weft::proxy {
 
-class Worker;
+class Loop;
 
 class H2Connection final : public H2Carrier, private SocketIo::Owner {
  public:
@@ -27,7 +27,7 @@ class H2Connection final : public H2Carrier, private SocketIo::Owner {
     ~Owner() = default;
   };
 
-  H2Connection(Worker& worker, Owner& owner, Fd socket, l7::H2Session::Role role,
+  H2Connection(Loop& loop, Owner& owner, Fd socket, l7::H2Session::Role role,
                const l7::H2Limits& limits, l7::H2Session::Acceptor* acceptor = nullptr);
   /// Every stream still open is told the connection is gone.
   ~H2Connection();
@@ -65,7 +65,7 @@ class H2Connection final : public H2Carrier, private SocketIo::Owner {
   /// Stops all I/O; `error_code` closes the streams still open.
   void close(uint32_t error_code);
 
-  Worker& worker_;
+  Loop& loop_;
   Owner& owner_;
   l7::H2Session session_;
   SocketIo io_;

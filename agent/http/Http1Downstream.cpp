@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "agent/dispatch/Worker.hpp"
 #include "agent/http/L7Exchange.hpp"
+#include "agent/loop/Loop.hpp"
 #include "common/Log.hpp"
 
 namespace weft::proxy {
@@ -22,14 +22,14 @@ constexpr std::size_t kPullChunk = 16 * 1024;
 
 }  // namespace
 
-Http1Downstream::Http1Downstream(Worker& worker, Owner& owner, Fd socket)
-    : worker_(worker),
+Http1Downstream::Http1Downstream(Loop& loop, Owner& owner, Fd socket)
+    : loop_(loop),
       owner_(owner),
-      io_(worker, *this, std::move(socket)),
+      io_(loop, *this, std::move(socket)),
       parser_(l7::Http1Parser::Kind::Request, *this) {}
 
 Http1Downstream::~Http1Downstream() {
-  worker_.forget(*this);
+  loop_.forget(*this);
   if (exchange_ != nullptr) {
     std::exchange(exchange_, nullptr)->on_close(NGHTTP2_CANCEL);
   }
@@ -45,7 +45,7 @@ void Http1Downstream::start(std::span<const uint8_t> received) {
 void Http1Downstream::touch() {
   if (!dirty) {
     dirty = true;
-    worker_.needs_flush(*this);
+    loop_.needs_flush(*this);
   }
 }
 
@@ -71,7 +71,7 @@ void Http1Downstream::parse() {
     auto consumed = parser_.feed(input_);
     if (!consumed) {
       const l7::Http1Error& e = consumed.error();
-      log::info("http.bad_request", "worker={} status={} reason=\"{}\"", worker_.index(), e.status,
+      log::info("http.bad_request", "worker={} status={} reason=\"{}\"", loop_.index(), e.status,
                 e.reason);
       if (exchange_ != nullptr) {
         // Cut mid-body: the exchange is abandoned, the client learns why if nothing was

@@ -16,8 +16,9 @@
 
 namespace weft::proxy {
 
+class Loop;
+
 class L7Exchange;
-class Worker;
 
 class Http1Downstream final : public ExchangePeer,
                               public Flushable,
@@ -38,7 +39,7 @@ class Http1Downstream final : public ExchangePeer,
     ~Owner() = default;
   };
 
-  Http1Downstream(Worker& worker, Owner& owner, Fd socket);
+  Http1Downstream(Loop& loop, Owner& owner, Fd socket);
   ~Http1Downstream();
 
   /// `received`: the bytes protocol detection already read.
@@ -81,7 +82,7 @@ class Http1Downstream final : public ExchangePeer,
   void close(bool reset);
   void want_more_input();
 
-  Worker& worker_;
+  Loop& loop_;
   Owner& owner_;
   SocketIo io_;
   l7::Http1Parser parser_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "agent/dispatch/Worker.hpp"
+#include "agent/loop/Loop.hpp"
 #include "common/Log.hpp"
 
 namespace weft::proxy {
@@ -15,14 +15,14 @@ constexpr std::size_t kPullChunk = 16 * 1024;
 
 }  // namespace
 
-Http1Upstream::Http1Upstream(Worker& worker, Owner& owner, Fd socket)
-    : worker_(worker),
+Http1Upstream::Http1Upstream(Loop& loop, Owner& owner, Fd socket)
+    : loop_(loop),
       owner_(owner),
-      io_(worker, *this, std::move(socket)),
+      io_(loop, *this, std::move(socket)),
       parser_(l7::Http1Parser::Kind::Response, *this) {}
 
 Http1Upstream::~Http1Upstream() {
-  worker_.forget(*this);
+  loop_.forget(*this);
   if (events_ != nullptr) {
     std::exchange(events_, nullptr)->on_close(NGHTTP2_INTERNAL_ERROR);
   }
@@ -35,14 +35,13 @@ void Http1Upstream::connect(const SockAddr& target, unsigned timeout_ms) {
 void Http1Upstream::touch() {
   if (!dirty) {
     dirty = true;
-    worker_.needs_flush(*this);
+    loop_.needs_flush(*this);
   }
 }
 
 void Http1Upstream::on_connected(int res) {
   if (res < 0) {
-    log::warn("http.connect_failed", "worker={} error=\"{}\"", worker_.index(),
-              std::strerror(-res));
+    log::warn("http.connect_failed", "worker={} error=\"{}\"", loop_.index(), std::strerror(-res));
     fail(NGHTTP2_REFUSED_STREAM);  // nothing reached the app
     return;
   }
@@ -126,7 +125,7 @@ void Http1Upstream::parse() {
   while (!input_.empty() && events_ != nullptr && !response_done_) {
     auto consumed = parser_.feed(input_);
     if (!consumed) {
-      log::info("http.bad_response", "worker={} reason=\"{}\"", worker_.index(),
+      log::info("http.bad_response", "worker={} reason=\"{}\"", loop_.index(),
                 consumed.error().reason);
       fail(NGHTTP2_PROTOCOL_ERROR);
       return;

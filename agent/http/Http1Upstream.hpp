@@ -14,7 +14,7 @@
 
 namespace weft::proxy {
 
-class Worker;
+class Loop;
 
 class Http1Upstream final : public ExchangePeer,
                             public Flushable,
@@ -32,7 +32,7 @@ class Http1Upstream final : public ExchangePeer,
     ~Owner() = default;
   };
 
-  Http1Upstream(Worker& worker, Owner& owner, Fd socket);
+  Http1Upstream(Loop& loop, Owner& owner, Fd socket);
   ~Http1Upstream();
 
   void connect(const SockAddr& target, unsigned timeout_ms);
@@ -73,7 +73,7 @@ class Http1Upstream final : public ExchangePeer,
   void fail(uint32_t error_code);
   void maybe_done();
 
-  Worker& worker_;
+  Loop& loop_;
   Owner& owner_;
   SocketIo io_;
   l7::Http1Parser parser_;

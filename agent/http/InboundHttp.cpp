@@ -6,6 +6,14 @@
 
 namespace weft::proxy {
 
+Loop& InboundHttp::loop() {
+  return worker_.loop();
+}
+
+l7::RetryBudget& InboundHttp::retry_budget(const SockAddr& service) {
+  return worker_.retry_budget(service);
+}
+
 InboundHttp::InboundHttp(Worker& worker, H2Carrier& session,
                          std::shared_ptr<const agent::MeshedPod> pod, std::string peer_principal,
                          IpAddr tunnel_source)

@@ -16,6 +16,7 @@
 namespace weft::proxy {
 
 struct NodeView;
+class Worker;
 
 class InboundHttp final : public ExchangeOwner {
  public:
@@ -30,7 +31,8 @@ class InboundHttp final : public ExchangeOwner {
   /// A request stream opened on the session: its owner.
   l7::H2Stream* accept(int32_t id);
 
-  Worker& worker() override { return worker_; }
+  Loop& loop() override;
+  l7::RetryBudget& retry_budget(const SockAddr& service) override;
   /// The app named by weft-destination, if it is an app port of this pod; the claims of the
   /// request are believed as for CONNECT streams (plan_tunnel_inbound), and the pod's policy
   /// decides with the certificate's principal.

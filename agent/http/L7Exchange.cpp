@@ -4,7 +4,6 @@
 #include <charconv>
 #include <string>
 
-#include "agent/dispatch/Worker.hpp"
 #include "agent/http/ExchangeOwner.hpp"
 #include "agent/http/Http1Upstream.hpp"
 #include "agent/http/HttpTarget.hpp"
@@ -68,12 +67,12 @@ L7Exchange::L7Exchange(ExchangeOwner& owner, H2Carrier& downstream, int32_t id)
 }
 
 L7Exchange::Clock::time_point L7Exchange::now() const {
-  return owner_.worker().ring().now();
+  return owner_.loop().now();
 }
 
 L7Exchange::~L7Exchange() {
   if (retired) {
-    owner_.worker().unretire(this);
+    owner_.loop().unretire(*this);
   }
   for (TimerKind kind : {TimerKind::Request, TimerKind::Try, TimerKind::Retry}) {
     cancel(kind);
@@ -210,7 +209,7 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   }
   if (retries) {
     budget_key_ = target_->plan.service_address.value_or(target_->plan.target);
-    owner_.worker().retry_budget(budget_key_).request(start_);
+    owner_.retry_budget(budget_key_).request(start_);
   }
   send_attempt(std::move(headers), end_stream);
 }
@@ -218,7 +217,7 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
 void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
   auto link = owner_.upstream(*target_);
   if (!link) {
-    log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.worker().index(),
+    log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.loop().index(),
               target_->plan.target.str(), link.error().message);
     return respond_locally(503, kGrpcUnavailable, "upstream connect error");
   }
@@ -282,14 +281,14 @@ bool L7Exchange::try_retry(const agent::AttemptFailure& why) {
   if (rule_ == nullptr || !rule_->retry || retries_ >= rule_->retry->attempts.value_or(1)) {
     return false;
   }
-  if (!owner_.worker().retry_budget(budget_key_).try_spend(now())) {
+  if (!owner_.retry_budget(budget_key_).try_spend(now())) {
     return false;  // retries must never multiply an outage
   }
   abandon_attempt(why);
   ++retries_;
   auto base = rule_->retry->backoff.value_or(kDefaultBackoff) * (1u << std::min(retries_ - 1, 6u));
   // The rule's backoff is the least wait (GEP-1731): jitter only lengthens it, by up to half.
-  double jitter = 1 + static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-54;
+  double jitter = 1 + static_cast<double>(owner_.loop().random().next() >> 11) * 0x1.0p-54;
   arm(TimerKind::Retry, std::chrono::duration_cast<Clock::duration>(base * jitter));
   return true;
 }
@@ -493,19 +492,25 @@ void L7Exchange::set_deadline(const l7::Headers& head) {
 
 void L7Exchange::arm(TimerKind kind, Clock::duration after) {
   cancel(kind);
-  timers_[static_cast<int>(kind)] = owner_.worker().add_deadline(now() + after, this, kind);
+  timers_[static_cast<int>(kind)] =
+      owner_.loop().add_deadline(now() + after, this, static_cast<unsigned>(kind));
 }
 
 void L7Exchange::cancel(TimerKind kind) {
   auto& timer = timers_[static_cast<int>(kind)];
   if (timer) {
-    owner_.worker().cancel_deadline(*timer);
+    owner_.loop().cancel_deadline(*timer);
     timer.reset();
   }
 }
 
-void L7Exchange::timer_fired(TimerKind kind) {
-  timers_[static_cast<int>(kind)].reset();
+void L7Exchange::erase_now() {
+  owner_.erase(this);
+}
+
+void L7Exchange::timer_fired(unsigned fired) {
+  auto kind = static_cast<TimerKind>(fired);
+  timers_[fired].reset();
   if (down_closed_) {
     return;
   }
@@ -582,12 +587,11 @@ void L7Exchange::report_outcome(bool failed, bool abandoned) {
     endpoint_->breaker.abandoned(at);
   } else if (failed) {
     uint32_t before = endpoint_->breaker.ejections();
-    double jitter = static_cast<double>(owner_.worker().random().next() >> 11) * 0x1.0p-53;
+    double jitter = static_cast<double>(owner_.loop().random().next() >> 11) * 0x1.0p-53;
     endpoint_->breaker.failed(at, jitter);
     if (endpoint_->breaker.ejections() != before) {
-      log::info("http.endpoint_ejected", "worker={} endpoint={} service={}",
-                owner_.worker().index(), target_->plan.target.str(),
-                target_->plan.labels.destination_service);
+      log::info("http.endpoint_ejected", "worker={} endpoint={} service={}", owner_.loop().index(),
+                target_->plan.target.str(), target_->plan.labels.destination_service);
       target_->ejections(protocol()).Increment();
     }
   } else {
@@ -610,7 +614,7 @@ void L7Exchange::record() {
 
 void L7Exchange::check_finished() {
   if (finished() && !retired) {
-    owner_.worker().retire(this);
+    owner_.loop().retire(*this);
   }
 }
 

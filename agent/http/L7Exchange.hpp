@@ -12,7 +12,7 @@
 
 #include "agent/discovery/Objects.hpp"
 #include "agent/http/ExchangePeer.hpp"
-#include "agent/loop/Deadlines.hpp"
+#include "agent/loop/Loop.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/plan/EndpointLoads.hpp"
 #include "l7/BodyBuffer.hpp"
@@ -29,7 +29,14 @@ struct HttpTarget;
 /// acknowledged (window opened) only when the other side's session has taken them. Trailers
 /// (gRPC status) and resets are passed on; a failure before the response started is answered
 /// here (503/502, or gRPC UNAVAILABLE as a trailers-only response).
-class L7Exchange {
+/// What an exchange waits for (its Deadlines entries' kind).
+enum class TimerKind : unsigned {
+  Request,  ///< the whole request's timeout (route timeouts.request, grpc-timeout)
+  Try,      ///< one attempt's timeout (route timeouts.backendRequest)
+  Retry,    ///< the backoff before the next attempt
+};
+
+class L7Exchange final : public Timed, public Retirable {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -46,12 +53,13 @@ class L7Exchange {
   ExchangeOwner& owner() { return owner_; }
   /// Both streams are closed: the owner may erase it.
   bool finished() const { return down_closed_ && up_closed_; }
-  bool retired = false;  ///< queued for erasure in the worker
   std::size_t slot = 0;  ///< where its owner's ExchangeSet keeps it
   /// A timer of this exchange fired: the request's deadline (route timeout or grpc-timeout:
   /// 504 / DEADLINE_EXCEEDED when nothing was answered yet, else the streams are reset), one
   /// attempt's timeout (retried when the rule allows, else 504), or the backoff before a retry.
-  void timer_fired(TimerKind kind);
+  void timer_fired(unsigned kind) override;
+  /// Retired and finished: its owner erases it.
+  void erase_now() override;
 
  private:
   /// The app's side.

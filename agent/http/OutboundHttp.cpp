@@ -4,7 +4,6 @@
 
 #include "agent/dispatch/Worker.hpp"
 #include "agent/tunnel/TunnelHeaders.hpp"
-#include "l7/PowerOfTwoChoices.hpp"
 #include "l7/RouteMatch.hpp"
 
 namespace weft::proxy {
@@ -49,7 +48,7 @@ Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
     };
     l7::RequestFacts facts{field(":method"), field(":path"), field(":authority"), head,
                            field("content-type").starts_with("application/grpc")};
-    if (auto choice = l7::match_route(routes, facts, worker_.random().next())) {
+    if (auto choice = l7::match_route(routes, facts, worker_.loop().random().next())) {
       out.rule = choice->rule;
       if (choice->backend == nullptr) {
         out.no_backend = true;
@@ -76,41 +75,22 @@ Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
     out.target = unreachable(view, *r.service, dialled);
     return out;
   }
-  auto now = worker_.ring().now();
-  EndpointLoads& states = worker_.endpoint_loads();
-  // One state lookup per endpoint per request: the candidates carry their state pointer.
-  admitted_.clear();
-  for (std::size_t k = 0; k < r.endpoints.size(); ++k) {
-    EndpointState& state = states.of(r.endpoints[k].addr, now);
-    if (state.breaker.admits(now)) {
-      admitted_.push_back({k, &state});
-    }
-  }
-  std::erase_if(admitted_, [&](const Candidate& c) {
-    return std::find(avoid.unreachable.begin(), avoid.unreachable.end(),
-                     r.endpoints[c.index].addr) != avoid.unreachable.end();
-  });
-  if (admitted_.empty()) {
+  auto now = worker_.loop().now();
+  auto chosen =
+      picker_.pick(r.endpoints, worker_.endpoint_loads(), avoid, worker_.loop().random(), now);
+  if (!chosen) {
     // Every endpoint is ejected, or refused this request already: fail fast.
     out.target = unreachable(view, *r.service, dialled);
     return out;
   }
-  if (avoid.last_failed != nullptr && admitted_.size() > 1) {
-    std::erase_if(admitted_, [&](const Candidate& c) {
-      return r.endpoints[c.index].addr == *avoid.last_failed;
-    });
-  }
-  const Candidate& chosen =
-      admitted_[l7::pick_two(admitted_.size(), worker_.random(),
-                             [&](std::size_t k) { return admitted_[k].state->load.cost(now); })];
-  const discovery::Endpoint& endpoint = r.endpoints[chosen.index];
-  out.probe = chosen.state->breaker.sent(now);
+  const discovery::Endpoint& endpoint = r.endpoints[chosen->index];
+  out.probe = chosen->probe;
   std::shared_ptr<HttpTarget>& cached = targets_[TargetKey{endpoint.addr, dialled}];
   if (!cached) {
     cached = std::make_shared<HttpTarget>(plan_endpoint(view, *pod_, endpoint, *r.service, dialled),
                                           worker_.context().request_metrics);
     cached->http1 = http1_;
-    cached->endpoint = chosen.state;
+    cached->endpoint = chosen->state;
     if (cached->plan.route == FlowPlan::Route::Tunnel) {
       l7::Headers& tunnel = cached->tunnel_headers;
       tunnel.push_back({std::string(kDestinationHeader), cached->plan.target.str()});

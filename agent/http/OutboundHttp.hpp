@@ -8,6 +8,7 @@
 
 #include "agent/http/AppHttp.hpp"
 #include "agent/http/HttpTarget.hpp"
+#include "agent/plan/EndpointPicker.hpp"
 
 namespace weft::proxy {
 
@@ -52,11 +53,7 @@ class OutboundHttp final : public AppHttp {
   };
   std::unordered_map<TargetKey, std::shared_ptr<HttpTarget>, TargetKeyHash> targets_;
   std::shared_ptr<const NodeView> targets_view_;  ///< the view targets_ was filled from
-  struct Candidate {
-    std::size_t index;     ///< into the Service's endpoints
-    EndpointState* state;  ///< its state in the worker's EndpointLoads
-  };
-  std::vector<Candidate> admitted_;  ///< route()'s scratch: endpoints the breakers admit
+  EndpointPicker picker_;
 };
 
 }  // namespace weft::proxy

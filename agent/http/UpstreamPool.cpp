@@ -25,7 +25,7 @@ Result<Http1Upstream*> UpstreamPool::get_http1(const agent::MeshedPod& pod,
   if (!socket) {
     return std::unexpected(socket.error());
   }
-  auto connection = std::make_unique<Http1Upstream>(worker_, *this, std::move(*socket));
+  auto connection = std::make_unique<Http1Upstream>(worker_.loop(), *this, std::move(*socket));
   Http1Upstream* raw = connection.get();
   pool.push_back({std::move(connection), Clock::now()});
   keys1_.emplace(raw, key);
@@ -90,7 +90,7 @@ Result<H2Connection*> UpstreamPool::get(const agent::MeshedPod& pod, const SockA
   if (!socket) {
     return std::unexpected(socket.error());
   }
-  auto connection = std::make_unique<H2Connection>(worker_, *this, std::move(*socket),
+  auto connection = std::make_unique<H2Connection>(worker_.loop(), *this, std::move(*socket),
                                                    l7::H2Session::Role::Client, l7::H2Limits{});
   H2Connection* raw = connection.get();
   pool.push_back({std::move(connection), Clock::now()});

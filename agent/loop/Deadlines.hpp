@@ -1,4 +1,4 @@
-// Request deadlines of one worker, earliest first.
+// Deadlines of one loop, earliest first: one io_uring timeout waits for the first of them.
 #pragma once
 
 #include <chrono>
@@ -6,22 +6,23 @@
 
 namespace weft::proxy {
 
-class L7Exchange;
+/// Something that waits for deadlines (an HTTP exchange: its request, attempt and backoff
+/// timeouts). `kind` says which of its deadlines is due; the meaning is the target's own.
+class Timed {
+ public:
+  virtual void timer_fired(unsigned kind) = 0;
 
-/// What an exchange waits for.
-enum class TimerKind {
-  Request,  ///< the whole request's timeout (route timeouts.request, grpc-timeout)
-  Try,      ///< one attempt's timeout (route timeouts.backendRequest)
-  Retry,    ///< the backoff before the next attempt
+ protected:
+  ~Timed() = default;
 };
 
 struct TimerRef {
-  L7Exchange* exchange;
-  TimerKind kind;
+  Timed* target;
+  unsigned kind;
 };
 
-/// An exchange keeps the iterators of its entries to cancel them; the worker's timer expires
-/// the entries that are due.
+/// A target keeps the iterators of its entries to cancel them; the loop's timer expires the
+/// entries that are due.
 using Deadlines = std::multimap<std::chrono::steady_clock::time_point, TimerRef>;
 
 }  // namespace weft::proxy

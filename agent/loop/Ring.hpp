@@ -47,6 +47,8 @@ class Ring {
   /// them) take as "now". One clock read per batch instead of several per request, like Envoy's
   /// approximateMonotonicTime(); it lags by the batch's own processing time.
   std::chrono::steady_clock::time_point now() const { return now_; }
+  /// The cell now() reads, for a Loop to share the batch clock.
+  const std::chrono::steady_clock::time_point& now_ref() const { return now_; }
 
   io_uring* raw() { return &ring_; }
 

@@ -3,7 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include "agent/dispatch/Worker.hpp"
+#include "agent/loop/Loop.hpp"
 
 namespace weft::proxy {
 namespace {
@@ -18,8 +18,8 @@ void SocketIo::Op::complete(int res, unsigned /*flags*/) {
   owner.after_io();
 }
 
-SocketIo::SocketIo(Worker& worker, Owner& owner, Fd socket)
-    : worker_(worker),
+SocketIo::SocketIo(Loop& loop, Owner& owner, Fd socket)
+    : loop_(loop),
       owner_(owner),
       socket_(std::move(socket)),
       rbuf_(std::make_unique<uint8_t[]>(kRecvBuffer)) {
@@ -37,7 +37,7 @@ void SocketIo::connect(const SockAddr& target, unsigned timeout_ms) {
   target_len_ = target.to_sockaddr(target_);
   timeout_.tv_sec = timeout_ms / 1000;
   timeout_.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
-  Ring& ring = worker_.ring();
+  Ring& ring = loop_.ring();
   ring.reserve(2);
   io_uring_sqe* sqe = ring.prepare(&connect_op_);
   io_uring_prep_connect(sqe, socket_.get(), reinterpret_cast<sockaddr*>(&target_), target_len_);
@@ -60,7 +60,7 @@ void SocketIo::read() {
     return;
   }
   reading_ = true;
-  io_uring_prep_recv(worker_.ring().prepare(&recv_op_), socket_.get(), rbuf_.get(), kRecvBuffer, 0);
+  io_uring_prep_recv(loop_.ring().prepare(&recv_op_), socket_.get(), rbuf_.get(), kRecvBuffer, 0);
   ++inflight_;
 }
 
@@ -97,7 +97,7 @@ void SocketIo::arm_send() {
     sent_ = 0;
   }
   send_armed_ = true;
-  io_uring_prep_send(worker_.ring().prepare(&send_op_), socket_.get(), sending_.data() + sent_,
+  io_uring_prep_send(loop_.ring().prepare(&send_op_), socket_.get(), sending_.data() + sent_,
                      sending_.size() - sent_, MSG_NOSIGNAL);
   ++inflight_;
 }
@@ -135,8 +135,7 @@ void SocketIo::close(bool reset) {
   }
   ::shutdown(socket_.get(), SHUT_RDWR);
   if (inflight_ > 0) {
-    io_uring_prep_cancel_fd(worker_.ring().prepare(nullptr), socket_.get(),
-                            IORING_ASYNC_CANCEL_ALL);
+    io_uring_prep_cancel_fd(loop_.ring().prepare(nullptr), socket_.get(), IORING_ASYNC_CANCEL_ALL);
   }
 }
 

@@ -18,7 +18,7 @@
 
 namespace weft::proxy {
 
-class Worker;
+class Loop;
 
 class SocketIo {
  public:
@@ -41,7 +41,7 @@ class SocketIo {
     ~Owner() = default;
   };
 
-  SocketIo(Worker& worker, Owner& owner, Fd socket);
+  SocketIo(Loop& loop, Owner& owner, Fd socket);
   SocketIo(const SocketIo&) = delete;
   SocketIo& operator=(const SocketIo&) = delete;
 
@@ -80,7 +80,7 @@ class SocketIo {
   void on_send(int res);
   void arm_send();
 
-  Worker& worker_;
+  Loop& loop_;
   Owner& owner_;
   Fd socket_;
   sockaddr_storage target_{};

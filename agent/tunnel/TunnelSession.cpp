@@ -20,7 +20,6 @@ constexpr std::size_t kRecvBuffer = 256 * 1024;
 /// Ciphertext waiting for the socket beyond which nghttp2 is not asked for more frames.
 constexpr std::size_t kMaxQueued = 1024 * 1024;
 constexpr std::size_t kFrameBatch = 64 * 1024;
-constexpr uint32_t kMaxConcurrentStreams = 1024;
 /// Per-stream receive window: what one connection may have in flight towards a slow reader.
 /// It must cover the bytes a stream moves while a busy CPU runs other tasks (a few ms at
 /// several Gbit/s): with 1 MiB, a bulk stream stalled on window updates (bench/results).
@@ -79,7 +78,7 @@ TunnelSession::TunnelSession(Worker& worker, std::shared_ptr<const agent::Meshed
 }
 
 TunnelSession::~TunnelSession() {
-  worker_.forget(*this);
+  worker_.loop().forget(*this);
   http_.reset();
   streams_.clear();  // before the h2 session they are registered with
   if (established_) {
@@ -367,11 +366,13 @@ void TunnelSession::reap() {
   }
 }
 
-bool TunnelSession::accepts_streams(uint64_t generation) const {
-  if (dead_ || draining_ || identity_->generation != generation) {
-    return false;
-  }
-  return h2_.accepts_requests() && h2_.stream_count() < kMaxConcurrentStreams;
+Loop& TunnelSession::loop() {
+  return worker_.loop();
+}
+
+SessionLoad TunnelSession::load() const {
+  return {!dead_ && !draining_ && h2_.accepts_requests(), identity_->generation,
+          h2_.stream_count()};
 }
 
 void TunnelSession::tick(Clock::time_point now) {
@@ -437,7 +438,7 @@ void TunnelSession::respond(int32_t id, int status) {
 void TunnelSession::touch() {
   if (!dirty) {
     dirty = true;
-    worker_.needs_flush(*this);
+    worker_.loop().needs_flush(*this);
   }
 }
 

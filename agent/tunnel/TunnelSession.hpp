@@ -21,6 +21,7 @@
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/tunnel/TlsChannel.hpp"
 #include "agent/tunnel/TlsIdentity.hpp"
+#include "agent/tunnel/TunnelPool.hpp"
 #include "common/Fd.hpp"
 #include "l7/H2Session.hpp"
 
@@ -28,33 +29,6 @@ namespace weft::proxy {
 
 class Worker;
 class TunnelStream;
-
-/// A TunnelKey to look up without copying the principal.
-struct TunnelKeyView {
-  std::string_view source_principal;
-  IpAddr destination;
-  bool operator==(const TunnelKeyView&) const = default;
-};
-
-/// Which pooled sessions a client stream may share: same source identity, same destination pod.
-struct TunnelKey {
-  std::string source_principal;
-  IpAddr destination;
-  operator TunnelKeyView() const { return {source_principal, destination}; }
-};
-
-/// Hash and equality of TunnelKeys that also take TunnelKeyViews (heterogeneous lookup).
-struct TunnelKeyHash {
-  using is_transparent = void;
-  std::size_t operator()(const TunnelKeyView& k) const noexcept {
-    return std::hash<std::string_view>{}(k.source_principal) * 31 +
-           std::hash<IpAddr>{}(k.destination);
-  }
-};
-struct TunnelKeyEqual {
-  using is_transparent = void;
-  bool operator()(const TunnelKeyView& a, const TunnelKeyView& b) const noexcept { return a == b; }
-};
 
 class TunnelSession final : public tunnel::TicketSink,
                             public l7::H2Session::Acceptor,
@@ -81,9 +55,8 @@ class TunnelSession final : public tunnel::TicketSink,
   /// already read from it.
   void open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
                    std::span<const uint8_t> initial);
-  /// Whether a new stream may join: handshake not failed, not draining, same credential
-  /// generation, below the peer's concurrent-stream limit.
-  bool accepts_streams(uint64_t generation) const;
+  /// What the pool weighs before it gives the session one more stream (takes_stream()).
+  SessionLoad load() const;
   /// Timeouts: handshake, idle pooled sessions.
   void tick(Clock::time_point now);
 
@@ -91,7 +64,7 @@ class TunnelSession final : public tunnel::TicketSink,
   agent::TunnelRole role() const { return role_; }
 
   // Used by TunnelStream.
-  Worker& worker() { return worker_; }
+  Loop& loop();
   l7::H2Session& h2() { return h2_; }
   // H2Carrier: HTTP exchanges send their requests (client) or answers (server) on the session.
   l7::H2Session& session() override { return h2_; }

@@ -7,7 +7,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "agent/dispatch/Worker.hpp"
+#include "agent/loop/Loop.hpp"
 #include "agent/loop/ReadSizing.hpp"
 #include "agent/tunnel/TunnelSession.hpp"
 #include "common/Log.hpp"
@@ -34,7 +34,7 @@ TunnelStream::TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan
     op->stream = this;
     op->handler = handler;
   }
-  last_progress_ = session_.worker().ring().now();
+  last_progress_ = session_.loop().ring().now();
 }
 
 void TunnelStream::on_headers(l7::Headers headers, bool end_stream) {
@@ -46,8 +46,8 @@ void TunnelStream::on_headers(l7::Headers headers, bool end_stream) {
     if (status / 100 == 2) {
       opened();
     } else {
-      log::debug("tunnel.stream_refused", "worker={} target={} status={}",
-                 session_.worker().index(), plan_.target.str(), status);
+      log::debug("tunnel.stream_refused", "worker={} target={} status={}", session_.loop().index(),
+                 plan_.target.str(), status);
       reset();  // refused (403: policy) or unreachable: the app sees a reset
       return;
     }
@@ -74,7 +74,7 @@ void TunnelStream::take_payload(std::size_t length, std::vector<uint8_t>& out) {
   const auto* data = reinterpret_cast<const uint8_t*>(in_.get()) + in_off_;
   out.insert(out.end(), data, data + length);
   in_off_ += length;
-  last_progress_ = session_.worker().ring().now();
+  last_progress_ = session_.loop().ring().now();
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.sent : c.received)->Increment(static_cast<double>(length));
   }
@@ -87,7 +87,7 @@ void TunnelStream::connect(unsigned timeout_ms) {
   target_len_ = plan_.target.to_sockaddr(target_);
   timeout_.tv_sec = timeout_ms / 1000;
   timeout_.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
-  Ring& ring = session_.worker().ring();
+  Ring& ring = session_.loop().ring();
   ring.reserve(2);
   io_uring_sqe* sqe = ring.prepare(&connect_op_);
   io_uring_prep_connect(sqe, local_.get(), reinterpret_cast<sockaddr*>(&target_), target_len_);
@@ -145,7 +145,7 @@ void TunnelStream::arm_recv() {
   }
   reading_ = true;
   in_len_ = in_off_ = 0;
-  io_uring_prep_recv(session_.worker().ring().prepare(&recv_op_), local_.get(), in_.get(), in_cap_,
+  io_uring_prep_recv(session_.loop().ring().prepare(&recv_op_), local_.get(), in_.get(), in_cap_,
                      0);
   ++inflight_;
 }
@@ -164,7 +164,7 @@ void TunnelStream::on_recv(int res) {
     local_eof_ = true;
   } else {
     in_len_ = static_cast<std::size_t>(res);
-    last_progress_ = session_.worker().ring().now();
+    last_progress_ = session_.loop().ring().now();
   }
   if (deferred_ && id >= 0) {
     deferred_ = false;
@@ -174,7 +174,7 @@ void TunnelStream::on_recv(int res) {
 
 void TunnelStream::deliver(const uint8_t* data, std::size_t len) {
   queued_.insert(queued_.end(), data, data + len);
-  last_progress_ = session_.worker().ring().now();
+  last_progress_ = session_.loop().ring().now();
   if (connected_ && !send_armed_ && !aborted_) {
     arm_send();
   }
@@ -186,7 +186,7 @@ void TunnelStream::arm_send() {
     sent_ = 0;
   }
   send_armed_ = true;
-  io_uring_prep_send(session_.worker().ring().prepare(&send_op_), local_.get(),
+  io_uring_prep_send(session_.loop().ring().prepare(&send_op_), local_.get(),
                      sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
   ++inflight_;
 }
@@ -203,7 +203,7 @@ void TunnelStream::on_send(int res) {
   }
   auto n = static_cast<std::size_t>(res);
   sent_ += n;
-  last_progress_ = session_.worker().ring().now();
+  last_progress_ = session_.loop().ring().now();
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.received : c.sent)->Increment(static_cast<double>(n));
   }
@@ -256,7 +256,7 @@ void TunnelStream::reset() {
   linger lg{1, 0};
   ::setsockopt(local_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   if (inflight_ > 0) {
-    io_uring_prep_cancel_fd(session_.worker().ring().prepare(nullptr), local_.get(),
+    io_uring_prep_cancel_fd(session_.loop().ring().prepare(nullptr), local_.get(),
                             IORING_ASYNC_CANCEL_ALL);
   }
 }
@@ -279,7 +279,7 @@ bool TunnelStream::stalled_since(std::chrono::steady_clock::time_point since) co
 
 void TunnelStream::reset_stalled() {
   log::warn("flow.stalled", "worker={} target={} service={} held={} (reset)",
-            session_.worker().index(), plan_.target.str(), plan_.labels.destination_service,
+            session_.loop().index(), plan_.target.str(), plan_.labels.destination_service,
             (in_len_ - in_off_) + (sending_.size() - sent_) + queued_.size());
   for (auto& c : counters_) {
     c.stalled->Increment();

@@ -1,0 +1,36 @@
+#include "agent/plan/EndpointPicker.hpp"
+
+#include <algorithm>
+
+namespace weft::proxy {
+
+std::optional<EndpointPicker::Picked> EndpointPicker::pick(
+    std::span<const discovery::Endpoint> endpoints, EndpointLoads& loads, const Avoid& avoid,
+    l7::FastRandom& random, std::chrono::steady_clock::time_point now) {
+  // One state lookup per endpoint per request: the candidates carry their state pointer.
+  admitted_.clear();
+  for (std::size_t k = 0; k < endpoints.size(); ++k) {
+    const SockAddr& addr = endpoints[k].addr;
+    if (std::find(avoid.unreachable.begin(), avoid.unreachable.end(), addr) !=
+        avoid.unreachable.end()) {
+      continue;
+    }
+    EndpointState& state = loads.of(addr, now);
+    if (state.breaker.admits(now)) {
+      admitted_.push_back({k, &state});
+    }
+  }
+  if (admitted_.empty()) {
+    return std::nullopt;
+  }
+  if (avoid.last_failed != nullptr && admitted_.size() > 1) {
+    std::erase_if(admitted_, [&](const Candidate& c) {
+      return endpoints[c.index].addr == *avoid.last_failed;
+    });
+  }
+  const Candidate& chosen = admitted_[l7::pick_two(
+      admitted_.size(), random, [&](std::size_t k) { return admitted_[k].state->load.cost(now); })];
+  return Picked{chosen.index, chosen.state, chosen.state->breaker.sent(now)};
+}
+
+}  // namespace weft::proxy
