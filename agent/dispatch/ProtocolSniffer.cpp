@@ -2,7 +2,7 @@
 
 #include <sys/socket.h>
 
-#include "agent/dispatch/Worker.hpp"
+#include "agent/dispatch/Dispatcher.hpp"
 
 namespace weft::proxy {
 
@@ -10,13 +10,13 @@ void ProtocolSniffer::RecvOp::complete(int res, unsigned /*flags*/) {
   sniffer->on_recv(res);
 }
 
-ProtocolSniffer::ProtocolSniffer(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod_,
-                                 Fd downstream_, SockAddr original_destination_,
-                                 unsigned timeout_ms)
+ProtocolSniffer::ProtocolSniffer(Dispatcher& dispatcher,
+                                 std::shared_ptr<const agent::MeshedPod> pod_, Fd downstream_,
+                                 SockAddr original_destination_, unsigned timeout_ms)
     : pod(std::move(pod_)),
       downstream(std::move(downstream_)),
       original_destination(original_destination_),
-      worker_(worker),
+      dispatcher_(dispatcher),
       deadline_(Clock::now() + std::chrono::milliseconds(timeout_ms)) {
   recv_op_.sniffer = this;
 }
@@ -29,7 +29,7 @@ void ProtocolSniffer::start() {
 void ProtocolSniffer::decide(l7::Protocol protocol) {
   buffer_.resize(used_);
   received = std::move(buffer_);
-  worker_.detected(*this, protocol);
+  dispatcher_.detected(*this, protocol);
 }
 
 // CQE contract: the recv is linked to a timeout for what is left of the detection window; when
@@ -42,7 +42,7 @@ void ProtocolSniffer::arm_recv() {
   }
   timeout_.tv_sec = left.count() / 1000000000;
   timeout_.tv_nsec = left.count() % 1000000000;
-  Ring& ring = worker_.ring();
+  Ring& ring = dispatcher_.ring();
   ring.reserve(2);
   io_uring_sqe* sqe = ring.prepare(&recv_op_);
   io_uring_prep_recv(sqe, downstream.get(), buffer_.data() + used_, buffer_.size() - used_, 0);

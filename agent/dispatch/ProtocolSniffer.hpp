@@ -18,16 +18,16 @@
 
 namespace weft::proxy {
 
-class Worker;
+class Dispatcher;
 
-/// Owned by its Worker; hands the socket, the bytes read and the verdict to
-/// Worker::detected() and is destroyed there. Undecided means the connection failed.
+/// Owned by its Dispatcher; hands the socket, the bytes read and the verdict to
+/// Dispatcher::detected() and is destroyed there. Undecided means the connection failed.
 class ProtocolSniffer {
  public:
   using Clock = std::chrono::steady_clock;
 
-  ProtocolSniffer(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
-                  SockAddr original_destination, unsigned timeout_ms);
+  ProtocolSniffer(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod,
+                  Fd downstream, SockAddr original_destination, unsigned timeout_ms);
   ProtocolSniffer(const ProtocolSniffer&) = delete;
   ProtocolSniffer& operator=(const ProtocolSniffer&) = delete;
 
@@ -51,7 +51,7 @@ class ProtocolSniffer {
   void on_recv(int res);
   void decide(l7::Protocol protocol);
 
-  Worker& worker_;
+  Dispatcher& dispatcher_;
   Clock::time_point deadline_;
   __kernel_timespec timeout_{};
   RecvOp recv_op_;

@@ -1,6 +1,6 @@
 #include "agent/http/AppHttp.hpp"
 
-#include "agent/dispatch/Worker.hpp"
+#include "agent/dispatch/Dispatcher.hpp"
 
 namespace weft::proxy {
 namespace {
@@ -14,20 +14,20 @@ l7::H2Limits downstream_limits() {
 }  // namespace
 
 Loop& AppHttp::loop() {
-  return worker_.loop();
+  return dispatcher_.loop();
 }
 
 l7::RetryBudget& AppHttp::retry_budget(const SockAddr& service) {
-  return worker_.retry_budget(service);
+  return dispatcher_.retry_budget(service);
 }
 
-AppHttp::AppHttp(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+AppHttp::AppHttp(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
                  l7::Protocol protocol)
-    : worker_(worker), pod_(std::move(pod)), http1_(protocol == l7::Protocol::Http1) {
+    : dispatcher_(dispatcher), pod_(std::move(pod)), http1_(protocol == l7::Protocol::Http1) {
   if (http1_) {
-    h1_ = std::make_unique<Http1Downstream>(worker.loop(), *this, std::move(socket));
+    h1_ = std::make_unique<Http1Downstream>(dispatcher.loop(), *this, std::move(socket));
   } else {
-    h2_ = std::make_unique<H2Connection>(worker.loop(), *this, std::move(socket),
+    h2_ = std::make_unique<H2Connection>(dispatcher.loop(), *this, std::move(socket),
                                          l7::H2Session::Role::Server, downstream_limits(), this);
   }
 }
@@ -52,7 +52,7 @@ L7Exchange& AppHttp::open_exchange(ExchangePeer& client) {
 }
 
 void AppHttp::downstream_finished() {
-  worker_.destroy(this);
+  dispatcher_.destroy(this);
 }
 
 void AppHttp::erase(L7Exchange* exchange) {
@@ -60,7 +60,7 @@ void AppHttp::erase(L7Exchange* exchange) {
 }
 
 void AppHttp::connection_finished(H2Connection& /*connection*/) {
-  worker_.destroy(this);
+  dispatcher_.destroy(this);
 }
 
 }  // namespace weft::proxy

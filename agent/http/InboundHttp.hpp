@@ -16,14 +16,15 @@
 namespace weft::proxy {
 
 struct NodeView;
-class Worker;
+class Dispatcher;
 
 class InboundHttp final : public ExchangeOwner {
  public:
   /// `peer_principal`: proven by the session's client certificate; `tunnel_source`: the
   /// session's peer address (the client when the request names none).
-  InboundHttp(Worker& worker, H2Carrier& session, std::shared_ptr<const agent::MeshedPod> pod,
-              std::string peer_principal, IpAddr tunnel_source);
+  InboundHttp(Dispatcher& dispatcher, H2Carrier& session,
+              std::shared_ptr<const agent::MeshedPod> pod, std::string peer_principal,
+              IpAddr tunnel_source);
   ~InboundHttp();
   InboundHttp(const InboundHttp&) = delete;
   InboundHttp& operator=(const InboundHttp&) = delete;
@@ -59,7 +60,7 @@ class InboundHttp final : public ExchangeOwner {
     }
   };
 
-  Worker& worker_;
+  Dispatcher& dispatcher_;
   H2Carrier& session_;
   std::shared_ptr<const agent::MeshedPod> pod_;
   std::string peer_principal_;

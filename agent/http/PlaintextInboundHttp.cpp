@@ -1,31 +1,35 @@
 #include "agent/http/PlaintextInboundHttp.hpp"
 
-#include "agent/dispatch/Worker.hpp"
+#include "agent/dispatch/Dispatcher.hpp"
 
 namespace weft::proxy {
 
-PlaintextInboundHttp::PlaintextInboundHttp(Worker& worker,
+PlaintextInboundHttp::PlaintextInboundHttp(Dispatcher& dispatcher,
                                            std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
                                            l7::Protocol protocol, SockAddr peer, SockAddr local)
-    : AppHttp(worker, std::move(pod), std::move(socket), protocol), peer_(peer), local_(local) {}
+    : AppHttp(dispatcher, std::move(pod), std::move(socket), protocol),
+      peer_(peer),
+      local_(local) {}
 
 Routed PlaintextInboundHttp::route(const l7::Headers& /*head*/, const Avoid& /*avoid*/) {
-  if (worker_.view() != target_view_) {
-    target_view_ = worker_.view();
+  if (dispatcher_.view() != target_view_) {
+    target_view_ = dispatcher_.view();
     target_ = std::make_shared<HttpTarget>(plan_inbound(*target_view_, *pod_, peer_, local_),
-                                           worker_.context().request_metrics);
+                                           dispatcher_.context().request_metrics);
     target_->http1 = http1_;
   }
   return Routed{target_, nullptr, nullptr, false};
 }
 
 Result<UpstreamLink> PlaintextInboundHttp::upstream(const HttpTarget& target) {
-  return worker_.upstreams().link(*pod_, target.plan.target, target.http1, target.plan.client_ip);
+  return dispatcher_.upstreams().link(*pod_, target.plan.target, target.http1,
+                                      target.plan.client_ip);
 }
 
 void PlaintextInboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
-  worker_.dispatch_inbound(pod_, std::move(socket), peer_, local_, l7::Protocol::Opaque, received);
-  worker_.destroy(this);
+  dispatcher_.dispatch_inbound(pod_, std::move(socket), peer_, local_, l7::Protocol::Opaque,
+                               received);
+  dispatcher_.destroy(this);
 }
 
 }  // namespace weft::proxy

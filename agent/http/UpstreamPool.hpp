@@ -16,7 +16,7 @@
 
 namespace weft::proxy {
 
-class Worker;
+class Dispatcher;
 
 /// A connection is opened from inside the calling pod (so the endpoint sees the pod's address)
 /// and carries requests of that pod only; delivering inbound requests, from inside the
@@ -28,7 +28,7 @@ class UpstreamPool final : public H2Connection::Owner, public Http1Upstream::Own
   using Clock = std::chrono::steady_clock;
   static constexpr auto kIdleTimeout = std::chrono::seconds(60);
 
-  explicit UpstreamPool(Worker& worker) : worker_(worker) {}
+  explicit UpstreamPool(Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
   ~UpstreamPool();
 
   /// A connection from `pod` to `endpoint` that takes one more request; with `source`, bound
@@ -67,7 +67,7 @@ class UpstreamPool final : public H2Connection::Owner, public Http1Upstream::Own
     Clock::time_point idle_since;
   };
 
-  Worker& worker_;
+  Dispatcher& dispatcher_;
   std::unordered_map<Key, std::vector<Pooled>, KeyHash> pools_;
   std::unordered_map<H2Connection*, Key> keys_;
   struct Pooled1 {

@@ -16,15 +16,15 @@
 
 namespace weft::proxy {
 
-class Worker;
+class Dispatcher;
 
 /// Copies bytes both ways with backpressure (a direction reads again only after its buffer was
 /// fully written), propagates half-close (EOF on one side -> shutdown(SHUT_WR) on the other) and
-/// resets (an error on either side -> RST on both). Owned by its Worker; destroys itself through
-/// Worker::destroy once its last in-flight request has completed.
+/// resets (an error on either side -> RST on both). Owned by its Dispatcher; destroys itself
+/// through Dispatcher::destroy once its last in-flight request has completed.
 class Relay {
  public:
-  Relay(Worker& worker, Fd downstream, Fd upstream, FlowPlan plan,
+  Relay(Dispatcher& dispatcher, Fd downstream, Fd upstream, FlowPlan plan,
         std::vector<agent::FlowCounters> counters);
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
@@ -84,7 +84,7 @@ class Relay {
   /// Destroys the relay when nothing is in flight and both directions are finished.
   void maybe_finish();
 
-  Worker& worker_;
+  Dispatcher& dispatcher_;
   Fd downstream_;
   Fd upstream_;
   FlowPlan plan_;

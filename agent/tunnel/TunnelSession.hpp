@@ -27,7 +27,7 @@
 
 namespace weft::proxy {
 
-class Worker;
+class Dispatcher;
 class TunnelStream;
 
 class TunnelSession final : public tunnel::TicketSink,
@@ -38,12 +38,12 @@ class TunnelSession final : public tunnel::TicketSink,
 
   /// Client side: `socket` was created in the source pod's netns; connects it to
   /// `key.destination`:15008 and expects the peer to prove `expected_peer`.
-  TunnelSession(Worker& worker, TunnelKey key, Fd socket,
+  TunnelSession(Dispatcher& dispatcher, TunnelKey key, Fd socket,
                 std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer,
                 SSL_SESSION* resume);
   /// Server side: `socket` was accepted on `pod`'s :15008; `expected_peer` is the identity
   /// discovery gives the connecting IP (empty when unknown: any identity of the trust domain).
-  TunnelSession(Worker& worker, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+  TunnelSession(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
                 std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer);
   ~TunnelSession();
   TunnelSession(const TunnelSession&) = delete;
@@ -105,7 +105,7 @@ class TunnelSession final : public tunnel::TicketSink,
 
   void respond(int32_t id, int status);
 
-  Worker& worker_;
+  Dispatcher& dispatcher_;
   agent::TunnelRole role_;
   TunnelKey key_;
   std::shared_ptr<const agent::MeshedPod> pod_;  ///< server: the pod whose :15008 accepted

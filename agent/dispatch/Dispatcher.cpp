@@ -1,0 +1,499 @@
+#include "agent/dispatch/Dispatcher.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "agent/l4/Relay.hpp"
+#include "agent/plan/FlowPlan.hpp"
+#include "agent/redirect/Redirector.hpp"
+#include "common/Log.hpp"
+
+namespace weft::proxy {
+namespace {
+
+Result<SockAddr> socket_address(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc != 0) {
+    return fail_errno(peer ? "getpeername" : "getsockname");
+  }
+  auto addr = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  if (!addr) {
+    return fail(Error::Kind::Protocol, "accepted socket is not IPv4/IPv6");
+  }
+  // An IPv4 peer seen through an IPv6 socket is ::ffff:a.b.c.d; routing speaks plain IPv4.
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (addr->ip.family == AF_INET6 && std::memcmp(addr->ip.bytes.data(), kMapped, 12) == 0) {
+    in_addr v4{};
+    std::memcpy(&v4, addr->ip.bytes.data() + 12, 4);
+    addr->ip = IpAddr::v4(v4);
+  }
+  return *addr;
+}
+
+/// Resets a connection we will not serve: the app sees ECONNRESET at once instead of a hang.
+void reset(Fd fd) {
+  linger lg{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(Loop& loop, WorkerContext context, std::shared_ptr<const NodeView> view,
+                       Netns home, uint64_t seed)
+    : loop_(loop),
+      context_(context),
+      view_(std::move(view)),
+      home_(std::move(home)),
+      balancer_(seed),
+      upstreams_(*this) {}
+
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::apply(WorkerCommand& command) {
+  std::visit([this](auto& c) { apply(c); }, command);
+}
+
+void Dispatcher::apply(AddPod& cmd) {
+  auto& l = cmd.listeners;
+  add_listener(l.pod, std::move(l.outbound_v4), ListenerKind::Outbound);
+  if (l.outbound_v6) {
+    add_listener(l.pod, std::move(l.outbound_v6), ListenerKind::Outbound);
+  }
+  add_listener(l.pod, std::move(l.inbound), ListenerKind::Inbound);
+  add_listener(l.pod, std::move(l.tunnel), ListenerKind::Tunnel);
+}
+
+void Dispatcher::apply(RemovePod& cmd) {
+  std::erase_if(paused_, [&](Listener* l) {
+    if (l->pod->id == cmd.pod_id) {
+      listeners_.erase(l);  // nothing in flight: closes the socket
+      return true;
+    }
+    return false;
+  });
+  for (auto& [ptr, l] : listeners_) {
+    if (l->pod->id == cmd.pod_id && !l->closing) {
+      l->closing = true;
+      io_uring_prep_cancel(loop_.ring().prepare(nullptr), l.get(), 0);
+    }
+  }
+  // Connections already relayed keep running: they end when the pod's processes close them.
+}
+
+void Dispatcher::apply(UpdateView& cmd) {
+  view_ = std::move(cmd.view);
+}
+
+void Dispatcher::add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd,
+                              ListenerKind kind) {
+  auto l = std::make_unique<Listener>();
+  l->dispatcher = this;
+  l->pod = std::move(pod);
+  l->fd = std::move(fd);
+  l->kind = kind;
+  Listener& ref = *l;
+  listeners_.emplace(l.get(), std::move(l));
+  arm_accept(ref);
+}
+
+// CQE contract: multishot accept posts one CQE per connection with IORING_CQE_F_MORE while it
+// stays armed; a CQE without F_MORE (error, cancel, overflow) ends it and we re-arm unless the
+// listener is closing, in which case that final CQE is the moment to free it.
+void Dispatcher::arm_accept(Listener& l) {
+  io_uring_prep_multishot_accept(loop_.ring().prepare(&l), l.fd.get(), nullptr, nullptr,
+                                 SOCK_CLOEXEC);
+}
+
+void Dispatcher::Listener::complete(int res, unsigned flags) {
+  dispatcher->on_accept(*this, res, flags);
+}
+
+void Dispatcher::on_accept(Listener& l, int res, unsigned flags) {
+  if (res >= 0) {
+    Fd downstream(res);
+    // Every proxied write is a whole message or a burst the peer waits for: Nagle would hold
+    // the tail of it back until an ACK (40 ms with a delayed-ACK peer).
+    int one = 1;
+    ::setsockopt(downstream.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (l.closing) {
+      reset(std::move(downstream));
+    } else if (l.kind == ListenerKind::Outbound) {
+      accept_outbound(l.pod, std::move(downstream));
+    } else if (l.kind == ListenerKind::Inbound) {
+      accept_inbound(l.pod, std::move(downstream));
+    } else {
+      accept_tunnel(l.pod, std::move(downstream));
+    }
+  } else if (agent::fd_exhausted_errno(-res)) {
+    // The connection stays in the listen queue: accepting again at once would fail the same
+    // way in a loop; after a tick some descriptor may be free.
+    out_of_fds(agent::FdOperation::Accept,
+               fmt::format("accept in {}: {}", l.pod->display_name(), std::strerror(-res)));
+    if ((flags & IORING_CQE_F_MORE) == 0 && !l.closing) {
+      paused_.push_back(&l);
+      return;
+    }
+  } else if (res != -ECANCELED) {
+    log::warn("listener.accept_failed", "worker={} pod={} error=\"{}\"", index(),
+              l.pod->display_name(), std::strerror(-res));
+  }
+  if ((flags & IORING_CQE_F_MORE) == 0) {
+    if (l.closing) {
+      listeners_.erase(&l);  // final CQE: closes the socket
+    } else {
+      arm_accept(l);
+    }
+  }
+}
+
+void Dispatcher::accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  if (!peer) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index(), pod->display_name(),
+              peer.error().message);
+    return reset(std::move(downstream));
+  }
+  auto original = context_.redirector.original_destination(pod->netns_cookie, *peer);
+  if (!original) {
+    // Someone inside the pod connected to 127.0.0.1:15001 itself, or the LRU map evicted the
+    // entry under pressure: there is no destination to forward to.
+    log::warn("flow.rejected", "worker={} pod={} peer={} reason=\"no original destination\"",
+              index(), pod->display_name(), peer->str());
+    return reset(std::move(downstream));
+  }
+  // Only traffic to a Service has endpoints to balance requests over; the Service port's
+  // appProtocol, when it names one, spares the detection wait.
+  l7::Protocol protocol = l7::Protocol::Opaque;
+  if (view_->world) {
+    discovery::Resolution r = view_->world->resolve(*original);
+    if (r.kind == discovery::Resolution::Kind::Service && r.port != nullptr) {
+      protocol = l7::declared_protocol(r.port->app_protocol);
+    }
+  }
+  if (protocol == l7::Protocol::Undecided) {
+    auto sniffer =
+        std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *original,
+                                          context_.protocol_detection_timeout_ms);
+    ProtocolSniffer& ref = *sniffer;
+    sniffers_.emplace(&ref, std::move(sniffer));
+    ref.start();
+    return;
+  }
+  dispatch_outbound(std::move(pod), std::move(downstream), *original, protocol, {});
+}
+
+void Dispatcher::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
+  auto owned = std::move(sniffers_.extract(&sniffer).mapped());
+  if (protocol == l7::Protocol::Undecided) {
+    return reset(std::move(owned->downstream));
+  }
+  if (owned->inbound_peer) {
+    return dispatch_inbound(std::move(owned->pod), std::move(owned->downstream),
+                            *owned->inbound_peer, owned->original_destination, protocol,
+                            owned->received);
+  }
+  dispatch_outbound(std::move(owned->pod), std::move(owned->downstream),
+                    owned->original_destination, protocol, owned->received);
+}
+
+void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, Fd downstream,
+                                   const SockAddr& original, l7::Protocol protocol,
+                                   std::span<const uint8_t> received) {
+  const agent::MeshedPod& pod = *pod_ptr;
+  if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
+    auto http = std::make_unique<OutboundHttp>(*this, std::move(pod_ptr), original,
+                                               std::move(downstream), protocol);
+    OutboundHttp& ref = *http;
+    http_.emplace(&ref, std::move(http));
+    ref.start(received);
+    return;
+  }
+  auto plan = plan_outbound(*view_, pod, original, balancer_);
+  if (!plan) {
+    log::warn("flow.rejected", "worker={} pod={} dst={} reason=\"service has no ready endpoints\"",
+              index(), pod.display_name(), original.str());
+    return reset(std::move(downstream));
+  }
+  if (!plan->denied.empty()) {
+    return refuse(std::move(downstream), *plan);
+  }
+  if (plan->route == FlowPlan::Route::Tunnel) {
+    return launch_tunneled(pod, std::move(downstream), std::move(*plan), received);
+  }
+  launch(pod, std::move(downstream), std::move(*plan), received);
+}
+
+void Dispatcher::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  auto local = socket_address(downstream.get(), /*peer=*/false);
+  if (!peer || !local) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index(), pod->display_name(),
+              (!peer ? peer.error() : local.error()).message);
+    return reset(std::move(downstream));
+  }
+  // The appProtocol of the Service ports this app serves, when they name one, spares the
+  // detection wait (a server-speaks-first protocol declared tcp is carried at once).
+  l7::Protocol protocol = l7::Protocol::Undecided;
+  if (view_->world) {
+    protocol = l7::declared_protocol(view_->world->endpoint_app_protocol(*local));
+  }
+  if (protocol == l7::Protocol::Undecided) {
+    if (FlowPlan plan = plan_inbound(*view_, *pod, *peer, *local); !plan.denied.empty()) {
+      return refuse(std::move(downstream), plan);  // before reading a byte of it
+    }
+    auto sniffer =
+        std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *local,
+                                          context_.protocol_detection_timeout_ms);
+    sniffer->inbound_peer = *peer;
+    ProtocolSniffer& ref = *sniffer;
+    sniffers_.emplace(&ref, std::move(sniffer));
+    ref.start();
+    return;
+  }
+  dispatch_inbound(std::move(pod), std::move(downstream), *peer, *local, protocol, {});
+}
+
+void Dispatcher::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
+                                  const SockAddr& peer, const SockAddr& local,
+                                  l7::Protocol protocol, std::span<const uint8_t> received) {
+  // Planned on the view of this moment: the pod's policy may have turned STRICT while the
+  // client was being waited for or spoke HTTP, and nothing of this connection has reached the
+  // app as TCP yet.
+  FlowPlan plan = plan_inbound(*view_, *pod, peer, local);
+  if (!plan.denied.empty()) {
+    return refuse(std::move(downstream), plan);
+  }
+  if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
+    auto http = std::make_unique<PlaintextInboundHttp>(*this, std::move(pod), std::move(downstream),
+                                                       protocol, peer, plan.target);
+    AppHttp& ref = *http;
+    http_.emplace(&ref, std::move(http));
+    ref.start(received);
+    return;
+  }
+  launch(*pod, std::move(downstream), std::move(plan), received);
+}
+
+void Dispatcher::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
+  auto peer = socket_address(downstream.get(), /*peer=*/true);
+  const std::string principal = identity_of_local(*view_, *pod).principal;
+  auto id = view_->identities.find(principal);
+  if (!peer || id == view_->identities.end()) {
+    log::warn("tunnel.rejected", "worker={} pod={} reason=\"{}\"", index(), pod->display_name(),
+              !peer ? peer.error().message : "no certificate for " + principal + " yet");
+    return reset(std::move(downstream));
+  }
+  // The dialling agent connects from its pod's IP: if discovery knows that pod, the peer must
+  // prove exactly its identity, not just any identity of the mesh.
+  std::string expected;
+  if (view_->world && view_->world->pod_by_ip(peer->ip) != nullptr) {
+    expected = identity_of_ip(*view_, peer->ip).principal;
+  }
+  auto session = std::make_unique<TunnelSession>(*this, std::move(pod), std::move(downstream),
+                                                 id->second, std::move(expected));
+  TunnelSession& ref = *session;
+  tunnels_.emplace(session.get(), std::move(session));
+  ref.start(context_.connect_timeout_ms);
+  ref.after_event();
+}
+
+void Dispatcher::refuse(Fd downstream, const FlowPlan& plan) {
+  const agent::FlowLabels& labels =
+      plan.local_destination_labels ? *plan.local_destination_labels : plan.labels;
+  context_.metrics.denied(labels, plan.denied);
+  log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index(),
+            labels.source.principal, labels.destination.principal, plan.target.str(), plan.denied);
+  reset(std::move(downstream));
+}
+
+void Dispatcher::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+                                 std::span<const uint8_t> received) {
+  auto session = tunnel_for(pod, plan);
+  if (!session) {
+    log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index(), pod.display_name(),
+              session.error().message);
+    return reset(std::move(downstream));
+  }
+  auto counters = counters_for(plan);
+  (*session)->open_stream(std::move(downstream), std::move(plan), std::move(counters), received);
+}
+
+Result<TunnelSession*> Dispatcher::tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) {
+  const std::string& principal = plan.labels.source.principal;
+  auto id = view_->identities.find(principal);
+  if (id == view_->identities.end()) {
+    return fail(Error::Kind::Protocol, "no certificate for " + principal + " yet");
+  }
+  if (TunnelSession* pooled =
+          tunnel_pool_.find(TunnelKeyView{principal, plan.target.ip}, id->second->generation)) {
+    return pooled;
+  }
+  auto socket = open_upstream(pod, plan.target.ip.family);
+  if (!socket) {
+    return std::unexpected(socket.error());
+  }
+  TunnelKey key{principal, plan.target.ip};
+  auto owned = std::make_unique<TunnelSession>(*this, key, std::move(*socket), id->second,
+                                               plan.expected_peer, tickets_.find(key));
+  TunnelSession* session = owned.get();
+  tunnels_.emplace(session, std::move(owned));
+  tunnel_pool_.add(key, session);
+  session->start(context_.connect_timeout_ms);
+  return session;
+}
+
+std::vector<agent::FlowCounters> Dispatcher::counters_for(const FlowPlan& plan) {
+  std::vector<agent::FlowCounters> counters{context_.metrics.counters_for(plan.labels)};
+  if (plan.local_destination_labels) {
+    counters.push_back(context_.metrics.counters_for(*plan.local_destination_labels));
+  }
+  return counters;
+}
+
+std::optional<FlowPlan> Dispatcher::plan_tunnel_stream(const agent::MeshedPod& pod,
+                                                       const TunnelRequest& req,
+                                                       const std::string& principal) {
+  auto plan = plan_tunnel_inbound(*view_, pod, req, principal);
+  if (plan && !plan->denied.empty()) {
+    context_.metrics.denied(plan->labels, plan->denied);
+    log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index(), principal,
+              plan->labels.destination.principal, req.target.str(), plan->denied);
+  }
+  return plan;
+}
+
+uint64_t Dispatcher::identity_generation(const std::string& principal) const {
+  auto it = view_->identities.find(principal);
+  return it == view_->identities.end() ? 0 : it->second->generation;
+}
+
+void Dispatcher::tunnel_unusable(TunnelSession* session) {
+  if (session->role() != agent::TunnelRole::Client) {
+    return;
+  }
+  tunnel_pool_.remove(session->key(), session);
+}
+
+void Dispatcher::store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket) {
+  tickets_.store(key, std::move(ticket));
+}
+
+void Dispatcher::destroy(TunnelSession* session) {
+  tunnel_unusable(session);
+  tunnels_.erase(session);
+}
+
+void Dispatcher::out_of_fds(agent::FdOperation operation, const std::string& detail) {
+  context_.fd_metrics.exhausted(operation);
+  if (!fd_warned_) {
+    fd_warned_ = true;
+    log::warn("worker.out_of_fds",
+              "worker={} error=\"{}\" (counted in weft_fd_exhaustion_total; "
+              "see README, Limits)",
+              index(), detail);
+  }
+}
+
+void Dispatcher::tick(Loop::Clock::time_point now) {
+  fd_warned_ = false;
+  for (Listener* l : std::exchange(paused_, {})) {
+    arm_accept(*l);
+  }
+  std::vector<TunnelSession*> sessions;
+  sessions.reserve(tunnels_.size());
+  for (auto& [ptr, s] : tunnels_) {
+    sessions.push_back(ptr);
+  }
+  for (TunnelSession* s : sessions) {
+    if (tunnels_.contains(s)) {  // an earlier tick may have finished it
+      s->tick(now);
+    }
+  }
+  upstreams_.tick(now);
+  if (auto timeout = context_.stall_timeout; timeout.count() > 0) {
+    std::vector<Relay*> stalled;
+    for (auto& [ptr, relay] : relays_) {
+      if (relay->stalled_since(now - timeout)) {
+        stalled.push_back(ptr);
+      }
+    }
+    for (Relay* relay : stalled) {
+      relay->reset_stalled();  // may destroy it
+    }
+  }
+  tickets_.expire(static_cast<long>(std::time(nullptr)));
+}
+
+Result<Fd> Dispatcher::open_upstream(const agent::MeshedPod& pod, sa_family_t family,
+                                     const std::optional<IpAddr>& transparent_source) {
+  bool transparent = transparent_source && transparent_source->family == family;
+  return pod.netns.run(home_, [&]() -> Result<Fd> {
+    Fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+      auto error = fail_errno("socket in pod netns");
+      if (agent::fd_exhausted(error.error())) {
+        out_of_fds(agent::FdOperation::Upstream, error.error().message);
+      }
+      return error;
+    }
+    uint32_t mark = context_.socket_mark | (transparent ? WEFT_DELIVERY_MARK_BIT : 0);
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {
+      return fail_errno("setsockopt SO_MARK");
+    }
+    if (!transparent) {
+      return fd;
+    }
+    int one = 1;
+    bool v4 = family == AF_INET;
+    if (::setsockopt(fd.get(), v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one,
+                     sizeof(one)) != 0 ||
+        ::setsockopt(fd.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) != 0) {
+      return fail_errno("setsockopt IP_TRANSPARENT");
+    }
+    sockaddr_storage ss{};
+    socklen_t len = SockAddr{*transparent_source, 0}.to_sockaddr(ss);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      return fail_errno("bind to the client's address " + transparent_source->str());
+    }
+    return fd;
+  });
+}
+
+void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+                        std::span<const uint8_t> received) {
+  // Outbound relays connect from the source pod (client_ip is empty); inbound ones deliver as
+  // the client.
+  auto upstream = open_upstream(pod, plan.target.ip.family, plan.client_ip);
+  if (!upstream) {
+    log::error("flow.rejected", "worker={} pod={} reason=\"{}\"", index(), pod.display_name(),
+               upstream.error().message);
+    return reset(std::move(downstream));
+  }
+  auto counters = counters_for(plan);
+  SockAddr target = plan.target;
+  auto relay = std::make_unique<Relay>(*this, std::move(downstream), std::move(*upstream),
+                                       std::move(plan), std::move(counters));
+  Relay& ref = *relay;
+  relays_.emplace(relay.get(), std::move(relay));
+  balancer_.opened(target);
+  ref.preload(received);
+  ref.start(context_.connect_timeout_ms);
+}
+
+void Dispatcher::destroy(Relay* relay) {
+  balancer_.closed(relay->plan().target);
+  relays_.erase(relay);
+}
+
+void Dispatcher::destroy(AppHttp* http) {
+  http_.erase(http);
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,204 @@
+// What one worker's connections become: its listener of every meshed pod, the decision for each
+// accepted connection (relay, tunnel stream, HTTP, detection first), and the connection objects,
+// tunnel sessions and pools it owns. Runs on its worker's thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "agent/dispatch/ProtocolSniffer.hpp"
+#include "agent/http/AppHttp.hpp"
+#include "agent/http/OutboundHttp.hpp"
+#include "agent/http/PlaintextInboundHttp.hpp"
+#include "agent/http/UpstreamPool.hpp"
+#include "agent/loop/Loop.hpp"
+#include "agent/metrics/FdMetrics.hpp"
+#include "agent/metrics/RequestMetrics.hpp"
+#include "agent/metrics/TcpMetrics.hpp"
+#include "agent/metrics/TunnelMetrics.hpp"
+#include "agent/netns/Netns.hpp"
+#include "agent/plan/Balancer.hpp"
+#include "agent/plan/EndpointLoads.hpp"
+#include "agent/plan/FlowPlan.hpp"
+#include "agent/plan/NodeView.hpp"
+#include "agent/pods/MeshedPod.hpp"
+#include "agent/tunnel/TunnelSession.hpp"
+#include "common/Fd.hpp"
+#include "l7/PowerOfTwoChoices.hpp"
+#include "l7/ProtocolDetector.hpp"
+#include "l7/RetryBudget.hpp"
+
+namespace weft::redirect {
+class Redirector;
+}
+
+namespace weft::proxy {
+
+class Relay;
+
+/// What a worker needs from the rest of the agent. Everything here is safe to use from several
+/// threads: map lookups are syscalls, counters are atomics, families lock internally.
+struct WorkerContext {
+  const redirect::Redirector& redirector;
+  agent::TcpMetrics& metrics;
+  agent::TunnelMetrics& tunnel_metrics;
+  agent::RequestMetrics& request_metrics;
+  agent::FdMetrics& fd_metrics;
+  unsigned connect_timeout_ms = 5000;
+  uint32_t socket_mark = 0;
+  /// How long an outbound connection to a Service may stay silent before it is carried as TCP
+  /// (server-speaks-first protocols).
+  unsigned protocol_detection_timeout_ms = 1000;
+  /// A TCP connection that holds bytes none of which moved for this long is reset (0: never).
+  std::chrono::seconds stall_timeout{300};
+  /// Seed of the random choices (worker `i` uses seed + i); empty: from getrandom().
+  std::optional<uint64_t> random_seed;
+};
+
+/// Listeners for one pod on one worker (each is one socket of a SO_REUSEPORT group).
+struct PodListeners {
+  std::shared_ptr<const agent::MeshedPod> pod;
+  Fd outbound_v4;  ///< 127.0.0.1:15001
+  Fd outbound_v6;  ///< [::1]:15001, empty when the pod has no IPv6 loopback
+  Fd inbound;      ///< 0.0.0.0:15006 (tc assigns captured SYNs here)
+  Fd tunnel;       ///< 0.0.0.0:15008 (mTLS from other agents)
+};
+
+/// Messages from the control thread. Applied on the worker's own thread, in order.
+struct AddPod {
+  PodListeners listeners;
+};
+struct RemovePod {
+  uint32_t pod_id = 0;
+};
+struct UpdateView {
+  std::shared_ptr<const NodeView> view;
+};
+using WorkerCommand = std::variant<AddPod, RemovePod, UpdateView>;
+
+class Dispatcher {
+ public:
+  /// `home`: the netns the worker's thread returns to after opening a socket in a pod's;
+  /// `seed`: of the L4 balancer's random choices.
+  Dispatcher(Loop& loop, WorkerContext context, std::shared_ptr<const NodeView> view, Netns home,
+             uint64_t seed);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  /// A command of the control thread, on the worker's thread.
+  void apply(WorkerCommand& command);
+  /// Once a second: paused accepts, tunnel timeouts, idle pooled connections, stalled relays,
+  /// expired tickets.
+  void tick(Loop::Clock::time_point now);
+
+  // Used by Relay.
+  unsigned index() const { return loop_.index(); }
+  Ring& ring() { return loop_.ring(); }
+  Loop& loop() { return loop_; }
+  Balancer& balancer() { return balancer_; }
+  const WorkerContext& context() const { return context_; }
+  const std::string& trust_domain() const { return view_->trust_domain; }
+  void destroy(Relay* relay);
+
+  // Used by TunnelSession.
+  /// Opens an upstream socket inside `pod`'s netns, marked so the BPF hooks leave it alone.
+  /// With `transparent_source` (inbound delivery) it is bound to that foreign address with
+  /// IP_TRANSPARENT and carries the delivery mark, so the app sees the real client.
+  Result<Fd> open_upstream(const agent::MeshedPod& pod, sa_family_t family,
+                           const std::optional<IpAddr>& transparent_source = std::nullopt);
+  std::vector<agent::FlowCounters> counters_for(const FlowPlan& plan);
+  /// A CONNECT request arrived on `pod`'s :15008: plan (and authorize, counting refusals).
+  std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod, const TunnelRequest& req,
+                                             const std::string& principal);
+  /// The current credential generation of a local identity (0 when it has none).
+  uint64_t identity_generation(const std::string& principal) const;
+  /// The session takes no new streams any more: drop it from the pool.
+  void tunnel_unusable(TunnelSession* session);
+  void store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket);
+  void destroy(TunnelSession* session);
+
+  // Used by the L7 path (AppHttp, InboundHttp, UpstreamPool) and ProtocolSniffer.
+  const std::shared_ptr<const NodeView>& view() const { return view_; }
+  UpstreamPool& upstreams() { return upstreams_; }
+  EndpointLoads& endpoint_loads() { return endpoint_loads_; }
+  /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
+  /// one more stream.
+  Result<TunnelSession*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan);
+  void destroy(AppHttp* http);
+  /// Carries an outbound connection by its protocol; `received` was read by detection.
+  void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
+                         const SockAddr& original, l7::Protocol protocol,
+                         std::span<const uint8_t> received);
+  /// Carries an unmeshed client's connection from `peer` to `pod`'s app at `local` by its
+  /// protocol: HTTP per request, anything else as TCP; refused when the pod's policy of this
+  /// moment denies it.
+  void dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
+                        const SockAddr& peer, const SockAddr& local, l7::Protocol protocol,
+                        std::span<const uint8_t> received);
+  /// The retry budget of requests to the Service at `service` (per worker).
+  l7::RetryBudget& retry_budget(const SockAddr& service) { return retry_budgets_[service]; }
+  /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
+  void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
+
+ private:
+  enum class ListenerKind { Outbound, Inbound, Tunnel };
+
+  /// A multishot accept on one listening socket.
+  struct Listener final : Operation {
+    Dispatcher* dispatcher = nullptr;
+    std::shared_ptr<const agent::MeshedPod> pod;
+    Fd fd;
+    ListenerKind kind = ListenerKind::Outbound;
+    bool closing = false;
+    void complete(int res, unsigned flags) override;
+  };
+
+  void apply(AddPod& cmd);
+  void apply(RemovePod& cmd);
+  void apply(UpdateView& cmd);
+  void add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd, ListenerKind kind);
+  void arm_accept(Listener& l);
+  void on_accept(Listener& l, int res, unsigned flags);
+  void accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
+  void accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
+  void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
+  /// Counts and refuses a connection the destination's policy does not allow.
+  void refuse(Fd downstream, const FlowPlan& plan);
+  void launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+              std::span<const uint8_t> received = {});
+  /// Carries `downstream` over a pooled (or new) tunnel session to the destination's agent.
+  void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+                       std::span<const uint8_t> received = {});
+  /// Counts a descriptor the worker could not get, and logs it at most once per tick.
+  void out_of_fds(agent::FdOperation operation, const std::string& detail);
+
+  Loop& loop_;
+  WorkerContext context_;
+  std::shared_ptr<const NodeView> view_;
+  Netns home_;
+  Balancer balancer_;
+  std::unordered_map<Listener*, std::unique_ptr<Listener>> listeners_;
+  std::vector<Listener*> paused_;  ///< listeners whose accept waits for the next tick
+  bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
+  std::unordered_map<Relay*, std::unique_ptr<Relay>> relays_;
+  std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
+  /// Client sessions that take new streams, by (source identity, destination pod).
+  TunnelPool<TunnelSession> tunnel_pool_;
+  /// The newest resumption ticket per key; expired ones are dropped on the tick.
+  TicketStore tickets_;
+  // L7. Declared in this order so that destruction runs exchanges (in http_) first, then the
+  // pooled connections they used.
+  std::unordered_map<SockAddr, l7::RetryBudget> retry_budgets_;
+  EndpointLoads endpoint_loads_;
+  UpstreamPool upstreams_;
+  std::unordered_map<ProtocolSniffer*, std::unique_ptr<ProtocolSniffer>> sniffers_;
+  std::unordered_map<AppHttp*, std::unique_ptr<AppHttp>> http_;
+};
+
+}  // namespace weft::proxy
