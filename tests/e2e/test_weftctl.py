@@ -65,20 +65,24 @@ def test_existing_files_are_kept_unless_forced(build, tmp_path):
 
 def test_malformed_command_lines_exit_2_with_a_reason(build, tmp_path):
     d = str(tmp_path / "ca")
+    # Each refusal names the --help of the command it was meant for.
+    top, ca, create = "weftctl --help", "weftctl ca --help", "weftctl ca create --help"
     cases = {
-        (): "no command",
-        ("ca",): "unknown command",
-        ("frobnicate",): "unknown command",
-        ("ca", "create"): "--dir",
-        ("ca", "create", "--dir", d, "--trust-domain", "Example.ORG"): "--trust-domain",
-        ("ca", "create", "--dir", d, "--anchor-days", "0"): "--anchor-days",
-        ("ca", "create", "--dir", d, "--issuer-days", "ten"): "--issuer-days",
-        ("ca", "create", "--dir", d, "--bogus"): "--bogus",
-        ("ca", "create", "--dir", d, "extra"): "extra",
+        (): ("no command", top),
+        ("ca",): ("no command", ca),
+        ("frobnicate",): ("unknown command", top),
+        ("ca", "create"): ("--dir", create),
+        ("ca", "create", "--dir", d, "--trust-domain", "Example.ORG"): ("--trust-domain", create),
+        ("ca", "create", "--dir", d, "--anchor-days", "0"): ("--anchor-days", create),
+        ("ca", "create", "--dir", d, "--issuer-days", "ten"): ("--issuer-days", create),
+        ("ca", "create", "--dir", d, "--bogus"): ("--bogus", create),
+        ("ca", "create", "--dir", d, "extra"): ("extra", create),
     }
-    for args, reason in cases.items():
+    for args, (reason, help_) in cases.items():
         r = procs.run([build.weftctl, *args], check=False)
-        assert r.returncode == 2 and reason in r.stderr and "weftctl --help" in r.stderr, (args, r)
+        assert r.returncode == 2 and reason in r.stderr and f"(see {help_})" in r.stderr, (args, r)
     assert not os.path.exists(d), "a refused command line wrote files"
     r = procs.run([build.weftctl, "--help"])
     assert "ca create --dir DIR" in r.stdout
+    r = procs.run([build.weftctl, "ca", "create", "--help"])
+    assert "--keep-root-key" in r.stdout and "Usage: weftctl ca create --dir DIR" in r.stdout

@@ -1,0 +1,52 @@
+// weftctl's command line, parsed with CLI11: `weftctl ca create --dir DIR [OPTIONS]`, `--help`
+// for the program and for each command, `--version`. Parsing has no side effects: the caller
+// prints the help text or the usage error and picks the exit status.
+#pragma once
+
+#include <expected>
+#include <span>
+#include <string>
+
+namespace weft::weftctl {
+
+/// `weftctl ca create`: where to write a new mesh CA and how long its certificates live.
+struct CaCreateOptions {
+  std::string dir;
+  std::string trust_domain = "cluster.local";
+  long anchor_days = 3650;
+  long issuer_days = 365;
+  bool keep_root_key = false;
+  bool force = false;
+};
+
+/// What the command line asked for.
+struct CommandLine {
+  enum class Action {
+    Print,     ///< --help or --version: write `text` to stdout, exit 0
+    CaCreate,  ///< `ca create` with `ca_create`
+  };
+  Action action = Action::Print;
+  std::string text;
+  CaCreateOptions ca_create;
+};
+
+/// A command line weftctl refuses (exit status 2): what is wrong, in one line, and the
+/// `--help` that documents the command it was meant for.
+struct UsageError {
+  std::string reason;
+  std::string help;  ///< e.g. "weftctl ca create --help"
+};
+
+/// Exit status for a refused command line (as getopt-based tools and CLI11 users agree on).
+inline constexpr int kUsageExitStatus = 2;
+
+/// Parses argv[1..]. Options take `--opt VALUE` or `--opt=VALUE`; the last of a repeated
+/// option wins. Unknown commands or options, stray arguments, missing or malformed values
+/// and a missing `--dir` are UsageErrors; `--help`/`-h` anywhere after a command prints that
+/// command's help.
+std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::string> args);
+
+/// The line main prints on stderr for `error`: "weftctl: REASON (see HELP)".
+std::string usage_message(const UsageError& error);
+
+}  // namespace weft::weftctl
