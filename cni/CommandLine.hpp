@@ -1,12 +1,13 @@
-// weft-cni's command line: no arguments is the CNI plugin (the runtime's way of calling it);
-// `install` / `uninstall` run the installer; `--help` documents both.
+// weft-cni's command line. No arguments is the CNI plugin (the runtime's way of calling it, with
+// CNI_* variables and the config on stdin); `install` / `uninstall` run the installer; `--help`
+// documents the program and each command. Parsed with CLI11 (see common/CommandTree.hpp).
 #pragma once
 
+#include <expected>
 #include <span>
-#include <string_view>
+#include <string>
 
 #include "cni/Installer.hpp"
-#include "common/Error.hpp"
 #include "common/Log.hpp"
 
 namespace weft::cni {
@@ -17,13 +18,22 @@ struct CommandLine {
   Mode mode = Mode::Plugin;
   InstallerOptions installer;
   log::Level log_level = log::Level::Info;
+  std::string help;  ///< Mode::Help: the text for stdout
 };
 
-/// Parses argv[1..]. Flags take `--flag VALUE` or `--flag=VALUE`; unknown flags, missing
-/// values and out-of-range numbers are Config errors.
-Result<CommandLine> parse_command_line(std::span<const std::string_view> args);
+/// A command line weft-cni refuses (exit status 2): what is wrong, in one line, and the
+/// `--help` that documents the command it was meant for.
+struct UsageError {
+  std::string reason;
+  std::string help;  ///< e.g. "weft-cni install --help"
+};
 
-/// The --help text: plugin config fields, commands, error codes, installer flags.
-std::string_view help_text();
+/// Exit status for a refused command line.
+inline constexpr int kUsageExitStatus = 2;
+
+/// Parses argv[1..]. No arguments is Mode::Plugin, decided before any parsing. Flags take
+/// `--flag VALUE` or `--flag=VALUE`, the last of a repeated flag wins; unknown commands or
+/// flags, stray arguments, missing values and out-of-range numbers are UsageErrors.
+std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::string> args);
 
 }  // namespace weft::cni

@@ -178,6 +178,32 @@ TEST_CASE("weft-cni binary: --help and unknown arguments") {
   auto bad = run_cni({"frobnicate"}, {}, "");
   CHECK(bad.status == 2);
   CHECK(bad.out.empty());
+  CHECK(bad.err.find("unknown command 'frobnicate'") != std::string::npos);
+}
+
+TEST_CASE("weft-cni binary: bad usage of a command exits 2 with the reason on stderr") {
+  struct Case {
+    std::vector<std::string> args;
+    const char* reason;
+  };
+  for (const auto& c : {
+           Case{{"install", "--bogus"}, "install: unknown flag --bogus"},
+           Case{{"uninstall", "--cni-conf-dir"}, "uninstall: --cni-conf-dir: 1 required DIR"},
+           Case{{"install", "--timeout-ms", "0"}, "install: --timeout-ms: \"0\" is not a number"},
+       }) {
+    CAPTURE(c.reason);
+    // No CNI_* variables and nothing on stdin: a refused command line never reaches the plugin.
+    auto run = run_cni(c.args, {}, "");
+    CHECK(run.status == 2);
+    CHECK(run.out.empty());
+    CHECK_MESSAGE(run.err.find(c.reason) != std::string::npos, run.err);
+    CHECK_MESSAGE(run.err.find("weft-cni " + c.args.front() + " --help") != std::string::npos,
+                  run.err);
+  }
+  auto help = run_cni({"uninstall", "--help"}, {}, "");
+  CHECK(help.status == 0);
+  CHECK(help.out.find("Usage: weft-cni uninstall [OPTIONS]") != std::string::npos);
+  CHECK(help.err.empty());
 }
 
 TEST_CASE("weft-cni binary: install into a temp node") {

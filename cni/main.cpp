@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <exception>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -46,15 +47,15 @@ int run_installer(const cni::CommandLine& cl) {
 }
 
 int run(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
+  std::vector<std::string> args(argv + 1, argv + argc);
   auto cl = cni::parse_command_line(args);
   if (!cl) {
-    log::error("bad_command_line", "reason=\"{}\" hint=\"weft-cni --help\"", cl.error().message);
-    return 2;
+    log::error("bad_command_line", "reason=\"{}\" hint=\"{}\"", cl.error().reason, cl.error().help);
+    return cni::kUsageExitStatus;
   }
   switch (cl->mode) {
     case cni::CommandLine::Mode::Help:
-      write_stdout(cni::help_text());
+      write_stdout(cl->help);
       return 0;
     case cni::CommandLine::Mode::Install:
     case cni::CommandLine::Mode::Uninstall:
