@@ -1,11 +1,13 @@
-"""What the bench scripts share: the e2e harness import, the pinned loads (wrk, h2load,
-iperf3) and their parsers, the backends (nginx, iperf3 -s), the mTLS peer pairs (certificates,
-TLS settings, starting both sides of an nginx or HAProxy pair), CPU and memory of proxy
-processes from /proc, the agents' warn/error lines, formatting, the environment header, the
-result file and the run-and-clean-up wrapper of main().
+"""What the bench scripts share: the pinned loads (wrk, h2load, iperf3) and their parsers, the
+backends (nginx, iperf3 -s), the mTLS peer pairs (certificates, TLS settings, starting both sides
+of an nginx or HAProxy pair), CPU and memory of proxy processes from /proc, the agents'
+warn/error lines, formatting, the environment header, the result file and the run-and-clean-up
+wrapper of main().
 
-l4_bench.py, cross_node_bench.py and l7_bench.py import it (bench/ is on sys.path when a script
-in it runs); it puts tests/e2e on sys.path so `from harness import ...` works after it.
+l4_bench.py, cross_node_bench.py and l7_bench.py import it as their sibling module. The
+simulated nodes come from the `weftsim` package at the repository root, which bench/run.sh puts
+on PYTHONPATH (by hand, from the repository root: `PYTHONPATH=$PWD /usr/bin/python3
+bench/l4_bench.py ...`).
 """
 import atexit
 import datetime
@@ -20,14 +22,14 @@ import subprocess
 import sys
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+from cryptography import x509
 
-from cryptography import x509  # noqa: E402
-from harness import certs  # noqa: E402
-from harness import cleanup as cleanup_mod  # noqa: E402
-from harness import paths, preflight, procs  # noqa: E402
-from harness.cluster import Cluster  # noqa: E402
+from weftsim import certs
+from weftsim import cleanup as cleanup_mod
+from weftsim import paths, preflight, procs
+from weftsim.cluster import Cluster
+
+REPO = paths.REPO_ROOT
 
 HTTP_PORT = 8080
 IPERF_PORT = 5201
@@ -483,7 +485,7 @@ def prerequisites(build, tools, need_binaries=True):
 
 
 class BenchBase:
-    """A temp workdir and an empty harness Cluster, both undone by cleanup; samples per
+    """A temp workdir and an empty weftsim Cluster, both undone by cleanup; samples per
     (load, way)."""
 
     def __init__(self, args, cleanup):

@@ -3,7 +3,7 @@
 interleaved, median of N rounds.
 
 Two nodes (netns each, own weft-agent, own pod CIDR through the real CNI chain, joined by a
-veth link; `harness.scenarios.two_nodes`). Client pods on node1, server pods on node2; every
+veth link; `weftsim.scenarios.two_nodes`). Client pods on node1, server pods on node2; every
 server pod runs nginx (1 worker, sendfile off, 22-byte `return 200`) and `iperf3 -s`.
   direct        non-meshed client pod -> non-meshed server pod's IP: no proxy, no TLS
   weft          meshed client pod -> meshed server pod's IP: agent A tunnels it (TLS 1.3 +
@@ -26,9 +26,9 @@ import sys
 import benchlib
 from benchlib import (CLK_TCK, HTTP_PORT, IPERF_PORT, PAIRS, PEER_CIPHERSUITE, SERVER_CPU, median,
                       cpu_cell as _cpu, ms as _ms, ratio as _x)
-from harness import manifests, paths, procs
-from harness.metrics import delta
-from harness.scenarios import deployment_pods, two_nodes
+from weftsim import manifests, paths, procs
+from weftsim.metrics import delta
+from weftsim.scenarios import deployment_pods, two_nodes
 
 NAMESPACE = "bench"
 WAYS = ("direct", "weft", "nginx-pair", "haproxy-pair")

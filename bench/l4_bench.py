@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """weft L4 benchmark: the same loads three ways, interleaved, median of N rounds.
 
-Ways (one simulated node, built with the e2e harness through the real CNI chain):
+Ways (one simulated node, built with weftsim through the real CNI chain):
   direct    a non-meshed client pod -> the server pod's IP (no weft on the path)
   weft-pod  a meshed client pod -> the server pod's IP (redirected, proxied by the agent)
   weft-svc  the meshed client pod -> the Service ClusterIP (resolved and balanced by the agent)
@@ -15,8 +15,8 @@ import sys
 
 import benchlib
 from benchlib import CLK_TCK, HTTP_PORT, IPERF_PORT, SERVER_CPU, median as _median
-from harness import manifests, paths, procs
-from harness.scenarios import deployment_pods
+from weftsim import manifests, paths, procs
+from weftsim.scenarios import deployment_pods
 
 CLUSTER_IP = "10.96.0.20"
 WAYS = ("direct", "weft-pod", "weft-svc")

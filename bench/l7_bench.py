@@ -34,8 +34,8 @@ import time
 
 import benchlib
 from benchlib import CLK_TCK, PAIRS, SERVER_CPU, median, ms, ratio
-from harness import manifests, paths, procs
-from harness.scenarios import deployment_pods, two_nodes
+from weftsim import manifests, paths, procs
+from weftsim.scenarios import deployment_pods, two_nodes
 
 NAMESPACE = "bench"
 PLACEMENTS = ("same-node", "cross-node")

@@ -19,6 +19,8 @@
 #     and across nodes; writes bench/results/<UTC date>-l7.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The weftsim package (simulated nodes and pods) is imported from the repository root.
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 case "${1:-}" in
   cross-node) shift; exec /usr/bin/python3 bench/cross_node_bench.py "$@" ;;
   l7) shift; exec /usr/bin/python3 bench/l7_bench.py "$@" ;;

@@ -4,11 +4,12 @@ beside the client on node-a and one on node-b.
 
 Everything goes through the real CNI chain (loopback, then bridge + host-local, then
 weft-cni) and a real weft-agent per node, both holding a mesh CA made by `weftctl ca create`;
-the topology comes from the e2e harness (tests/e2e/harness). The client calls the Service's
+the topology comes from the simulated-node package (weftsim/). The client calls the Service's
 virtual ClusterIP in a loop; each line shows which pod answered and the source address it saw.
 Calls to node-b cross the node link inside a TLS 1.3 tunnel between the agents, each side
 presenting its workload's SPIFFE certificate; a MeshPolicy lets only the client call echo.
-Ctrl-C (or --once) cleans up.
+Ctrl-C (or --once) cleans up. Run it with tools/demo.sh, which puts the repository root (where
+weftsim is) on PYTHONPATH.
 """
 import argparse
 import atexit
@@ -21,12 +22,11 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+from weftsim import cleanup as cleanup_mod
+from weftsim import paths, preflight, procs
+from weftsim.cluster import Cluster
 
-from harness import cleanup as cleanup_mod  # noqa: E402
-from harness import paths, preflight, procs  # noqa: E402
-from harness.cluster import Cluster  # noqa: E402
+REPO = paths.REPO_ROOT
 
 MANIFESTS = os.path.join(REPO, "manifests", "demo")
 NAMESPACE = "demo"

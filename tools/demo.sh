@@ -8,6 +8,8 @@
 # Ctrl-C stops the loop and removes everything the demo created.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The weftsim package (simulated nodes and pods) is imported from the repository root.
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
 setup=1
 args=()

@@ -13,11 +13,9 @@ import tempfile
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from harness import cleanup as cleanup_mod  # noqa: E402
-from harness import paths, preflight, procs  # noqa: E402
-from harness.cluster import Cluster  # noqa: E402
+from weftsim import cleanup as cleanup_mod
+from weftsim import paths, preflight, procs
+from weftsim.cluster import Cluster
 
 atexit.register(cleanup_mod.sweep)
 

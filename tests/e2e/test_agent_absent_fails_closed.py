@@ -6,9 +6,9 @@ last published, in the pinned weft_pods map); policy edits while the agent is do
 nothing before it is back; the restarted agent refuses plaintext again and mTLS works."""
 import time
 
-from harness import manifests, procs
-from harness.metrics import delta
-from harness.scenarios import deployment_pods, two_nodes
+from weftsim import manifests, procs
+from weftsim.metrics import delta
+from weftsim.scenarios import deployment_pods, two_nodes
 
 HTTP = 8080
 WINDOW = 3.0  # seconds of attempts while the agent is down

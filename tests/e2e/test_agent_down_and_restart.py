@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from harness import procs
-from harness.cni_runtime import CniError
-from harness.scenarios import echo_service
+from weftsim import procs
+from weftsim.cni_runtime import CniError
+from weftsim.scenarios import echo_service
 
 
 def test_add_fails_with_cni_error_while_the_agent_is_down(cluster):

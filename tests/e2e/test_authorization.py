@@ -4,10 +4,10 @@ connection_security_policy="none" (its HTTP requests counted one by one). Every 
 counted with its reason."""
 import json
 
-from harness import manifests, procs
-from harness.manifests import principal
-from harness.metrics import delta
-from harness.scenarios import ECHO_PORT, deployment_pods, echo_service, two_nodes
+from weftsim import manifests, procs
+from weftsim.manifests import principal
+from weftsim.metrics import delta
+from weftsim.scenarios import ECHO_PORT, deployment_pods, echo_service, two_nodes
 
 DENIED = "weft_tcp_connections_denied_total"
 OPENED = "weft_tcp_connections_opened_total"

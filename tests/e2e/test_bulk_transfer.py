@@ -1,7 +1,7 @@
 """Large transfers arrive byte-exact through the agent, and half-close works both ways."""
-from harness import procs
-from harness.metrics import delta
-from harness.scenarios import ECHO_PORT, SHA_PORT, echo_service
+from weftsim import procs
+from weftsim.metrics import delta
+from weftsim.scenarios import ECHO_PORT, SHA_PORT, echo_service
 
 GIB = 1 << 30
 

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from harness import paths, procs
-from harness.scenarios import HTTP_APP_PORT, http_app_service, two_nodes
+from weftsim import paths, procs
+from weftsim.scenarios import HTTP_APP_PORT, http_app_service, two_nodes
 
 RATE_MS = 10       # per keep-alive connection: 2 x 100 requests/s
 SECONDS = 16       # of load: 2 s before the kill, 8 s dead, 6 s back

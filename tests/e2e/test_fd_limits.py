@@ -5,9 +5,9 @@ spinning the worker, every refusal is counted in weft_fd_exhaustion_total{operat
 agent recovers once descriptors are free again."""
 import json
 
-from harness import paths, procs
-from harness.cni_runtime import CniError
-from harness.scenarios import ECHO_PORT, echo_service
+from weftsim import paths, procs
+from weftsim.cni_runtime import CniError
+from weftsim.scenarios import ECHO_PORT, echo_service
 
 SOFT, HARD = 64, 160
 

@@ -4,8 +4,8 @@ carried as TCP after the agent's detection wait, and works."""
 import json
 import time
 
-from harness import paths
-from harness.scenarios import command_service
+from weftsim import paths
+from weftsim.scenarios import command_service
 
 DETECTION_MS = 300
 BANNER_PORT = 7000

@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from harness import paths, procs
-from harness.manifests import principal
-from harness.metrics import delta, settled
-from harness.scenarios import grpc_echo_service
+from weftsim import paths, procs
+from weftsim.manifests import principal
+from weftsim.metrics import delta, settled
+from weftsim.scenarios import grpc_echo_service
 
 CALLS = 3000
 CONCURRENCY = 8

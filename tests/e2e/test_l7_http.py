@@ -9,8 +9,9 @@ connection only. Across nodes each request is a stream in the mTLS tunnel, so ma
 connections share few agent-to-agent sessions. One node unless said: the source agent reports
 both sides.
 
-App: servers/http_app.py (HTTP/1.1, its own parser, lenient where a proxy must be strict so
-that smuggling would show in its log). HTTP/2 app: servers/grpc_echo_server.py --http-status.
+App: weftsim/servers/http_app.py (HTTP/1.1, its own parser, lenient where a proxy must be
+strict so that smuggling would show in its log). HTTP/2 app: weftsim/servers/grpc_echo_server.py
+--http-status.
 """
 import hashlib
 import json
@@ -22,10 +23,10 @@ import tempfile
 
 import pytest
 
-from harness import paths, procs
-from harness.manifests import principal
-from harness.metrics import delta, settled
-from harness.scenarios import (GRPC_PORT, HTTP_APP_PORT, grpc_echo_service, http_app_service,
+from weftsim import paths, procs
+from weftsim.manifests import principal
+from weftsim.metrics import delta, settled
+from weftsim.scenarios import (GRPC_PORT, HTTP_APP_PORT, grpc_echo_service, http_app_service,
                                two_nodes)
 
 REQUESTS = "weft_requests_total"

@@ -10,10 +10,10 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import manifests, paths, procs
-from harness.manifests import principal
-from harness.metrics import delta, settled
-from harness.scenarios import GRPC_PORT, HTTP_APP_PORT, deployment_pods
+from weftsim import manifests, paths, procs
+from weftsim.manifests import principal
+from weftsim.metrics import delta, settled
+from weftsim.scenarios import GRPC_PORT, HTTP_APP_PORT, deployment_pods
 
 NS = "e2e"
 REQUESTS = "weft_requests_total"

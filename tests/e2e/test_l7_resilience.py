@@ -20,10 +20,10 @@ import time
 
 import pytest
 
-from harness import manifests as m
-from harness import paths, procs
-from harness.metrics import delta, settled
-from harness.scenarios import (GRPC_SERVICE_PORT, HTTP_APP_PORT, grpc_echo_service,
+from weftsim import manifests as m
+from weftsim import paths, procs
+from weftsim.metrics import delta, settled
+from weftsim.scenarios import (GRPC_SERVICE_PORT, HTTP_APP_PORT, grpc_echo_service,
                                http_app_service)
 
 NS = "e2e"

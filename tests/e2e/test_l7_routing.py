@@ -20,9 +20,9 @@ import subprocess
 
 import pytest
 
-from harness import manifests as m
-from harness import paths, procs
-from harness.scenarios import (GRPC_SERVICE_PORT, HTTP_APP_PORT, ServiceSpec,
+from weftsim import manifests as m
+from weftsim import paths, procs
+from weftsim.scenarios import (GRPC_SERVICE_PORT, HTTP_APP_PORT, ServiceSpec,
                                deployment_pods, grpc_echo_services, http_app_services)
 
 NS = "e2e"

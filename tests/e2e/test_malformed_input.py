@@ -2,8 +2,8 @@
 manifest is reported by file name while the last good state keeps serving."""
 import json
 
-from harness import procs
-from harness.scenarios import echo_service
+from weftsim import procs
+from weftsim.scenarios import echo_service
 
 BAD_STDIN = [
     b"",

@@ -4,10 +4,10 @@ new connection is made every 0.5 s; every byte comes back exact, nothing fails, 
 renews at least twice and the expiry gauge moves forward."""
 import json
 
-from harness import paths
-from harness.manifests import principal
-from harness.metrics import delta
-from harness.scenarios import ECHO_PORT, echo_service, two_nodes
+from weftsim import paths
+from weftsim.manifests import principal
+from weftsim.metrics import delta
+from weftsim.scenarios import ECHO_PORT, echo_service, two_nodes
 
 LIFETIME = 30
 SOAK_SECONDS = 75

@@ -5,11 +5,11 @@ pod without the redirection annotation. Both agents count the flow as mutual_tls
 principals."""
 import secrets
 
-from harness import manifests, procs
-from harness.capture import Capture
-from harness.manifests import principal
-from harness.metrics import delta
-from harness.scenarios import ECHO_PORT, deployment_pods, echo_service, two_nodes, \
+from weftsim import manifests, procs
+from weftsim.capture import Capture
+from weftsim.manifests import principal
+from weftsim.metrics import delta
+from weftsim.scenarios import ECHO_PORT, deployment_pods, echo_service, two_nodes, \
     wait_for_service
 
 OPENED = "weft_tcp_connections_opened_total"

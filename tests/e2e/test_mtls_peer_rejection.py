@@ -6,10 +6,10 @@ role=client reason=identity_mismatch). Controls: the same fake peers with correc
 certificates get through to data."""
 import os
 
-from harness import certs, fake_peer, manifests, procs
-from harness.manifests import principal
-from harness.metrics import delta
-from harness.scenarios import ECHO_PORT, deployment_pods, two_nodes
+from weftsim import certs, fake_peer, manifests, procs
+from weftsim.manifests import principal
+from weftsim.metrics import delta
+from weftsim.scenarios import ECHO_PORT, deployment_pods, two_nodes
 
 FAILURES = "weft_tls_handshake_failures_total"
 SEND = 4096

@@ -1,9 +1,9 @@
 """TLS session resumption between agents (issue 3): once a pooled tunnel session has closed
 (idle for 30 s), the next connection to the same destination pod resumes with the ticket the
 peer agent issued instead of a full handshake with certificate checks."""
-from harness import procs
-from harness.metrics import delta
-from harness.scenarios import echo_service, two_nodes
+from weftsim import procs
+from weftsim.metrics import delta
+from weftsim.scenarios import echo_service, two_nodes
 
 HANDSHAKES = "weft_tls_handshakes_total"
 # Tickets are kept per worker (2 here): enough connections that each worker has dialled.

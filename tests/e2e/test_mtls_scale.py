@@ -4,9 +4,9 @@ pooled TLS sessions (sessions are pooled per source identity, destination pod an
 import json
 import os
 
-from harness import paths, procs
-from harness.metrics import delta
-from harness.scenarios import ECHO_PORT, SHA_PORT, echo_service, two_nodes, \
+from weftsim import paths, procs
+from weftsim.metrics import delta
+from weftsim.scenarios import ECHO_PORT, SHA_PORT, echo_service, two_nodes, \
     wait_for_sha_service
 
 GIB = 1 << 30

@@ -1,13 +1,13 @@
 """The tools the mTLS tests rely on, without weft: tcpdump on a node link captures what
 crosses it (a plaintext marker is found in the pcap), tshark decodes a TLS 1.3 + h2 exchange
-between two fake tunnel peers (servers/tls_peer.py) and the marker sent inside it is not in
-the pcap. A failure here points at the harness or the machine, not at weft."""
+between two fake tunnel peers (weftsim/servers/tls_peer.py) and the marker sent inside it is not
+in the pcap. A failure here points at weftsim or the machine, not at weft."""
 import os
 import secrets
 
-from harness import certs, fake_peer
-from harness.capture import Capture
-from harness.scenarios import deployment_pods
+from weftsim import certs, fake_peer
+from weftsim.capture import Capture
+from weftsim.scenarios import deployment_pods
 
 
 def test_capture_sees_plaintext_and_tshark_decodes_fake_peers_tls13_h2(bare_cluster):

@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from harness import manifests, procs
-from harness.cni_runtime import CniError
-from harness.metrics import delta
-from harness.netns import path as netns_path
-from harness.scenarios import deployment_pods
+from weftsim import manifests, procs
+from weftsim.cni_runtime import CniError
+from weftsim.metrics import delta
+from weftsim.netns import path as netns_path
+from weftsim.scenarios import deployment_pods
 
 OPENED = "weft_tcp_connections_opened_total"
 OUTBOUND_PORT = 15001

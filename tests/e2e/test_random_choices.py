@@ -6,8 +6,8 @@ for tests that need that.
 The sequence is read where the draws show most directly: one worker (--workers 1) and a 50/50
 HTTPRoute split between two one-replica Services, so each request on one keep-alive connection
 is one draw, and the pod that answers it says which way the draw went."""
-from harness import manifests as m
-from harness.scenarios import ServiceSpec, http_app_services
+from weftsim import manifests as m
+from weftsim.scenarios import ServiceSpec, http_app_services
 
 REQUESTS = 64
 

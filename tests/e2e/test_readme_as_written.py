@@ -16,9 +16,9 @@ import os
 import re
 import types
 
-from harness import manifests, paths, procs
-from harness.cluster import publish_service
-from harness.scenarios import SERVICE_PORTS, deployment_pods, wait_for_service
+from weftsim import manifests, paths, procs
+from weftsim.cluster import publish_service
+from weftsim.scenarios import SERVICE_PORTS, deployment_pods, wait_for_service
 
 README = os.path.join(paths.REPO_ROOT, "README.md")
 

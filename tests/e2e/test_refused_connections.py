@@ -3,8 +3,8 @@ mesh, as on one node (issue 19, item 8): the destination agent connects to the a
 client's address, and the pod's kernel answers with a RST that, with fwmark_reflect, carries the
 delivery mark and comes back to the agent at once; the agent passes the refusal on (the tunnel
 stream's 502, then a reset to the client) instead of waiting out its connect timeout."""
-from harness import manifests, procs
-from harness.scenarios import deployment_pods, two_nodes
+from weftsim import manifests, procs
+from weftsim.scenarios import deployment_pods, two_nodes
 
 CLOSED_PORT = 7777        # nothing listens there
 CONNECT_TIMEOUT_MS = 5000  # the agent's default, stated so the bound below means something

@@ -10,8 +10,8 @@ import json
 import os
 import time
 
-from harness import manifests, paths, procs
-from harness.scenarios import ECHO_PORT, deployment_pods, echo_service
+from weftsim import manifests, paths, procs
+from weftsim.scenarios import ECHO_PORT, deployment_pods, echo_service
 
 SECONDS = 8
 

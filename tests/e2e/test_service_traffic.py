@@ -3,10 +3,10 @@ with Istio's labels (HTTP per request, raw TCP per connection), and the endpoint
 client pod's address."""
 import json
 
-from harness import procs
-from harness.manifests import principal
-from harness.metrics import delta
-from harness.scenarios import ECHO_PORT, echo_service
+from weftsim import procs
+from weftsim.manifests import principal
+from weftsim.metrics import delta
+from weftsim.scenarios import ECHO_PORT, echo_service
 
 CONNECTIONS = 40
 PAYLOAD = 1000

@@ -3,7 +3,7 @@ loopback plugins, node-to-node routing and the pod servers all work, so a failur
 tests points at weft, not at the topology."""
 import json
 
-from harness.scenarios import deployment_pods
+from weftsim.scenarios import deployment_pods
 
 
 def test_pods_on_two_nodes_reach_each_other_through_the_cni_bridge(bare_cluster):

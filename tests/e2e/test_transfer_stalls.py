@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from harness import manifests, paths, procs
-from harness.metrics import delta
-from harness.cluster import publish_service
-from harness.scenarios import ECHO_PORT, command_service, deployment_pods, two_nodes
+from weftsim import manifests, paths, procs
+from weftsim.metrics import delta
+from weftsim.cluster import publish_service
+from weftsim.scenarios import ECHO_PORT, command_service, deployment_pods, two_nodes
 
 MIB = 1 << 20
 DETECTED_PORT = ECHO_PORT   # no appProtocol: the first bytes are read for HTTP first

@@ -6,11 +6,11 @@ certificate gets its connection either way (authorization is by principal), but 
 another workload's or Service's name on the destination agent's metrics."""
 import os
 
-from harness import fake_peer, procs
-from harness.cluster import publish_service
-from harness.manifests import principal
-from harness.metrics import delta
-from harness.scenarios import ECHO_PORT, deployment_pods, two_nodes
+from weftsim import fake_peer, procs
+from weftsim.cluster import publish_service
+from weftsim.manifests import principal
+from weftsim.metrics import delta
+from weftsim.scenarios import ECHO_PORT, deployment_pods, two_nodes
 
 OPENED = "weft_tcp_connections_opened_total"
 ECHO_IP, OTHER_IP = "10.96.0.10", "10.96.0.11"

@@ -2,9 +2,9 @@
 one node reaches a Service whose endpoints are on the other."""
 import json
 
-from harness import manifests, procs
-from harness.metrics import delta
-from harness.scenarios import deployment_pods, echo_service
+from weftsim import manifests, procs
+from weftsim.metrics import delta
+from weftsim.scenarios import deployment_pods, echo_service
 
 # curl speaks HTTP: the agents count its requests (HTTP is not counted as TCP flows).
 REQUESTS = "weft_requests_total"

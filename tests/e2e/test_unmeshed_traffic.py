@@ -1,9 +1,9 @@
 """What the mesh must leave alone: non-meshed pods, UDP (DNS), excluded ports."""
 import json
 
-from harness import manifests, procs
-from harness.metrics import delta
-from harness.scenarios import deployment_pods
+from weftsim import manifests, procs
+from weftsim.metrics import delta
+from weftsim.scenarios import deployment_pods
 
 OPENED = "weft_tcp_connections_opened_total"
 

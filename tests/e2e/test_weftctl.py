@@ -8,7 +8,7 @@ import stat
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import certs, procs
+from weftsim import certs, procs
 
 
 def _mode(path):

@@ -1,9 +1,10 @@
 """Where the build products, the CNI plugins and the pod-side scripts are."""
 import os
 
-E2E_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REPO_ROOT = os.path.dirname(os.path.dirname(E2E_DIR))
-SERVERS_DIR = os.path.join(E2E_DIR, "servers")
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(PACKAGE_DIR)
+# The programs run inside pods, by path (`/usr/bin/python3 <script>`), never imported.
+SERVERS_DIR = os.path.join(PACKAGE_DIR, "servers")
 POD_SERVER = os.path.join(SERVERS_DIR, "pod_server.py")
 POD_CLIENT = os.path.join(SERVERS_DIR, "pod_client.py")
 TLS_PEER = os.path.join(SERVERS_DIR, "tls_peer.py")

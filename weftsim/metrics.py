@@ -63,7 +63,7 @@ def settled(agent, name="weft_requests_total", timeout=10, interval=0.2):
     """A scrape of `agent` once the total of `name` stopped moving between two scrapes: a
     request a client saw answered may be counted a moment later (tests take their baseline
     after their readiness probes this way)."""
-    from harness import procs  # procs imports nothing from here; kept local to stay a leaf
+    from . import procs  # procs imports nothing from here; kept local to stay a leaf
 
     last = [None]
 
