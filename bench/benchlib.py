@@ -10,6 +10,7 @@ on PYTHONPATH (by hand, from the repository root: `PYTHONPATH=$PWD /usr/bin/pyth
 bench/l4_bench.py ...`).
 """
 import atexit
+import csv
 import datetime
 import json
 import os
@@ -427,8 +428,9 @@ def cpu_cell(way, value, fmt):
     return "—" if way == "direct" else fmt.format(value)
 
 
-def environment_line():
-    """`- commit <rev> (with local changes), kernel X, N CPUs (model)`."""
+def environment():
+    """The run's commit (short, and whether the working tree had local changes), kernel, CPU
+    count and model."""
     rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip() or "unknown"
     dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain"], capture_output=True,
@@ -439,19 +441,26 @@ def environment_line():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return (f"- commit `{rev}`{' (with local changes)' if dirty else ''}, kernel "
-            f"{platform.release()}, {os.cpu_count()} CPUs ({cpu})")
+    return {"commit": rev, "dirty": bool(dirty), "kernel": platform.release(),
+            "cpus": os.cpu_count(), "cpu_model": cpu}
+
+
+def environment_line():
+    """`- commit <rev> (with local changes), kernel X, N CPUs (model)`."""
+    e = environment()
+    return (f"- commit `{e['commit']}`{' (with local changes)' if e['dirty'] else ''}, kernel "
+            f"{e['kernel']}, {e['cpus']} CPUs ({e['cpu_model']})")
 
 
 def utc_now():
-    """Now, UTC (the report header and the result file's date)."""
+    """Now, UTC (when a run finished: the report header, the result file's date, history.csv)."""
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def save(text, results_dir, kind):
+def save(text, results_dir, kind, when):
     """Writes results_dir/<UTC date>-<kind>.md (then <date>-2-<kind>.md, ...); the path."""
     os.makedirs(results_dir, exist_ok=True)
-    day = utc_now().strftime("%Y-%m-%d")
+    day = when.strftime("%Y-%m-%d")
     path = os.path.join(results_dir, f"{day}-{kind}.md")
     n = 2
     while os.path.exists(path):
@@ -460,6 +469,59 @@ def save(text, results_dir, kind):
     with open(path, "w") as f:
         f.write(text + "\n")
     return path
+
+
+# ---- bench/results/history.csv: the headline figures of every saved run ------------------------
+
+HISTORY_FILE = "history.csv"
+# One row per (run, placement, load, way); bench/README.md documents each column.
+HISTORY_COLUMNS = ("date", "commit", "kind", "placement", "load", "way", "rate", "rate_unit",
+                   "vs_direct", "l7_vs_l4", "proxy_cpu", "proxy_cpu_unit", "p99_ms", "rounds",
+                   "seconds", "cpu_model", "report")
+RATE_UNITS = {"http1": "req/s", "h2": "req/s", "grpc": "req/s", "newconn": "conn/s",
+              "bulk": "Gbit/s"}
+CPU_UNITS = {"http1": "us/req", "h2": "us/req", "grpc": "us/req", "newconn": "us/conn",
+             "bulk": "CPU-s/GiB"}
+
+
+def history_row(placement, load, way, rate, direct_rate=None, proxy_cpu=None, p99_us=None,
+                l7_vs_l4=None):
+    """The per-way columns of one history.csv row, rounded as the Markdown report rounds them
+    (req/s and conn/s whole, Gbit/s and ratios to 2 places, CPU per request to 0.1 µs, per GiB to
+    0.001 s, p99 to 0.01 ms). Empty where the figure does not apply: no proxy CPU for direct, no
+    p99 for bulk, no vs_direct when direct did not run, l7_vs_l4 only on L7 weft rows."""
+    bulk = load == "bulk"
+    cpu = way != "direct" and proxy_cpu is not None
+    return {"placement": placement, "load": load, "way": way,
+            "rate": f"{rate:.2f}" if bulk else f"{rate:.0f}",
+            "rate_unit": RATE_UNITS[load],
+            "vs_direct": f"{rate / direct_rate:.2f}" if direct_rate else "",
+            "l7_vs_l4": "" if l7_vs_l4 is None else f"{l7_vs_l4:.2f}",
+            "proxy_cpu": (f"{proxy_cpu:.3f}" if bulk else f"{proxy_cpu:.1f}") if cpu else "",
+            "proxy_cpu_unit": CPU_UNITS[load] if cpu else "",
+            "p99_ms": "" if bulk or p99_us is None else f"{p99_us / 1000:.2f}"}
+
+
+def append_history(results_dir, rows):
+    """Appends complete rows (every HISTORY_COLUMNS key) to results_dir/history.csv, writing
+    the header first when the file is new; the path."""
+    path = os.path.join(results_dir, HISTORY_FILE)
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def run_columns(when, kind, args, report_path):
+    """The columns history.csv repeats on every row of one run."""
+    e = environment()
+    return {"date": when.strftime("%Y-%m-%d %H:%M"),
+            "commit": e["commit"] + ("-dirty" if e["dirty"] else ""), "kind": kind,
+            "rounds": args.rounds, "seconds": args.duration, "cpu_model": e["cpu_model"],
+            "report": os.path.basename(report_path)}
 
 
 def add_common_args(parser):
@@ -496,16 +558,18 @@ class BenchBase:
         self.build = paths.Build(args.build_dir)
         self.cluster = Cluster(self.build, self.workdir, cleanup)
         self.samples = {}  # (load, way) -> list of dicts
+        self.finished = None  # UTC, set by run() when the measurements are done
 
     def record(self, load, way, sample):
         """Keeps one measured sample."""
         self.samples.setdefault((load, way), []).append(sample)
 
 
-def run(args, kind, make_bench, report):
+def run(args, kind, make_bench, report, history):
     """make_bench(args, cleanup) -> a BenchBase with setup() and run(); report(bench, args)
-    -> (markdown, met). Tears everything down (also on errors and SIGTERM), prints the
-    report, saves it unless --no-save; returns the exit status (0 met, 1 missed)."""
+    -> (markdown, met); history(bench, args) -> history_row()s. Tears everything down (also on
+    errors and SIGTERM), prints the report, saves it and appends its rows to history.csv unless
+    --no-save; returns the exit status (0 met, 1 missed)."""
     def _terminate(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, _terminate)
@@ -516,7 +580,9 @@ def run(args, kind, make_bench, report):
         bench = make_bench(args, cleanup)
         bench.setup()
         bench.run()
+        bench.finished = utc_now()
         text, met = report(bench, args)
+        rows = history(bench, args)
     except BaseException:
         if bench is not None and bench.cluster.nodes:
             sys.stderr.write(bench.cluster.agent_logs()[-5000:] + "\n")
@@ -526,5 +592,9 @@ def run(args, kind, make_bench, report):
         cleanup_mod.sweep()
     print(text)
     if not args.no_save:
-        print(f"saved {save(text, args.results_dir, kind)}")
+        path = save(text, args.results_dir, kind, bench.finished)
+        print(f"saved {path}")
+        run_cols = run_columns(bench.finished, kind, args, path)
+        csv_path = append_history(args.results_dir, [dict(r, **run_cols) for r in rows])
+        print(f"appended {len(rows)} rows to {csv_path}")
     return 0 if met else 1

@@ -309,7 +309,7 @@ def report(bench, args):
     def med(load, way, key):
         return median(s[(load, way)], key) if (load, way) in s else None
 
-    lines = [f"# weft cross-node bench, {benchlib.utc_now():%Y-%m-%d %H:%M} UTC\n",
+    lines = [f"# weft cross-node bench, {bench.finished:%Y-%m-%d %H:%M} UTC\n",
              benchlib.environment_line(),
              "- two simulated nodes (netns each, own pod CIDR via bridge + host-local, joined by "
              "a veth link); client pods on node1, server pods on node2 (nginx 1 worker, "
@@ -455,6 +455,22 @@ def report(bench, args):
     return "\n".join(lines), all(ok for _, ok, _ in checks)
 
 
+def history(bench, args):
+    """history.csv rows: per load and way, the median rate, its ratio to direct (when direct
+    ran), proxy CPU, p99."""
+    rows = []
+    for load in LOADS:
+        rate, cpu = ("gbps", "cpu_s_per_gib") if load == "bulk" else ("rps", "cpu_us_per_req")
+        xs = bench.samples.get((load, "direct"))
+        direct = median(xs, rate) if xs else None
+        for way in bench.ways:
+            xs = bench.samples[(load, way)]
+            rows.append(benchlib.history_row(
+                "cross-node", load, way, median(xs, rate), direct, median(xs, cpu),
+                None if load == "bulk" else median(xs, "p99_us")))
+    return rows
+
+
 def _ways(text):
     ways = [w.strip() for w in text.split(",") if w.strip()]
     unknown = [w for w in ways if w not in WAYS]
@@ -483,7 +499,7 @@ def main():
     if missing:
         print("bench prerequisites missing:\n  - " + "\n  - ".join(missing), file=sys.stderr)
         return 2
-    return benchlib.run(args, "cross-node", CrossNodeBench, report)
+    return benchlib.run(args, "cross-node", CrossNodeBench, report, history)
 
 
 if __name__ == "__main__":

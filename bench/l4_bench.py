@@ -112,7 +112,7 @@ def report(bench, args):
     """The Markdown result: environment, medians, ratios against direct, targets."""
     s = bench.samples
     lines = []
-    now = benchlib.utc_now()
+    now = bench.finished
     lines.append(f"# weft L4 bench, {now:%Y-%m-%d %H:%M} UTC\n")
     lines.append(benchlib.environment_line())
     lines.append(f"- {args.rounds} interleaved rounds of {args.duration} s per load and way, "
@@ -166,6 +166,21 @@ def report(bench, args):
     return "\n".join(lines), all(ok for _, ok, _ in checks)
 
 
+def history(bench, args):
+    """history.csv rows: per load and way, the median rate, its ratio to direct, agent CPU, p99."""
+    s = bench.samples
+    rows = []
+    for load, rate, cpu in (("http1", "rps", "agent_cpu_us_per_req"),
+                            ("bulk", "gbps", "agent_cpu_s_per_gib")):
+        direct = _median(s[(load, "direct")], rate)
+        for way in WAYS:
+            xs = s[(load, way)]
+            rows.append(benchlib.history_row(
+                "same-node", load, way, _median(xs, rate), direct, _median(xs, cpu),
+                None if load == "bulk" else _median(xs, "p99_us")))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,7 +193,7 @@ def main():
     if missing:
         print("bench prerequisites missing:\n  - " + "\n  - ".join(missing), file=sys.stderr)
         return 2
-    return benchlib.run(args, "l4", Bench, report)
+    return benchlib.run(args, "l4", Bench, report, history)
 
 
 if __name__ == "__main__":

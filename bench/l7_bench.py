@@ -466,7 +466,7 @@ def report(bench, args):
         return median(xs, key) if xs else None
 
     c, m = args.connections, f"-c{args.h2_clients} -m{args.h2_streams}"
-    lines = [f"# weft L7 bench, {benchlib.utc_now():%Y-%m-%d %H:%M} UTC\n",
+    lines = [f"# weft L7 bench, {bench.finished:%Y-%m-%d %H:%M} UTC\n",
              benchlib.environment_line(),
              f"- placements: {', '.join(PLACEMENT_TITLES[p] for p in placements)}; simulated "
              "nodes are netns with their own pod CIDR (bridge + host-local), joined by a veth "
@@ -662,6 +662,28 @@ def report(bench, args):
     return "\n".join(lines), all(ok for _, ok, _ in checks)
 
 
+def history(bench, args):
+    """history.csv rows: per placement, load and way, the median req/s, its ratio to direct
+    (when direct ran) and, on weft's rows, to weft-tcp (L7 ÷ L4, when both ran), proxy CPU, p99."""
+    s = bench.samples
+
+    def med(p, load, way, key):
+        xs = s.get(((p, load), way))
+        return median(xs, key) if xs else None
+
+    rows = []
+    for p in bench.placements:
+        for load in bench.loads:
+            direct, l4 = med(p, load, "direct", "rps"), med(p, load, "weft-tcp", "rps")
+            for way in bench.ways:
+                rps = med(p, load, way, "rps")
+                rows.append(benchlib.history_row(
+                    p, load, way, rps, direct, med(p, load, way, "cpu_us_per_req"),
+                    med(p, load, way, "p99_us"),
+                    rps / l4 if way == "weft" and l4 else None))
+    return rows
+
+
 def _shell_quote(argv):
     return [a if a and all(ch.isalnum() or ch in "-_./:=@" for ch in a) else f"'{a}'"
             for a in argv]
@@ -717,7 +739,7 @@ def main():
     if missing:
         print("bench prerequisites missing:\n  - " + "\n  - ".join(missing), file=sys.stderr)
         return 2
-    return benchlib.run(args, "l7", L7Bench, report)
+    return benchlib.run(args, "l7", L7Bench, report, history)
 
 
 if __name__ == "__main__":
