@@ -73,7 +73,7 @@ class Agent:
     def write_config(self, log_level="info"):
         """Writes settings() as the YAML config file (keys = flag names in snake_case) and
         makes start() use `--config FILE`; returns the YAML text."""
-        lines = ["# weft-agent config written by the e2e harness (every key is also a flag)"]
+        lines = ["# weft-agent config written by weftsim (every key is also a flag)"]
         for name, value in self.settings():
             if name == "log-level":
                 value = log_level
