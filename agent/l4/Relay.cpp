@@ -215,7 +215,13 @@ void Relay::maybe_finish() {
       c.closed->Increment();
     }
   }
-  dispatcher_.destroy(this);  // closes both sockets; `this` is gone after this line
+  if (!retired) {
+    dispatcher_.loop().retire(*this);
+  }
+}
+
+void Relay::erase_now() {
+  dispatcher_.destroy(this);
 }
 
 }  // namespace weft::proxy

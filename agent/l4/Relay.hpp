@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "agent/loop/Ring.hpp"
+#include "agent/loop/Loop.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "common/Fd.hpp"
@@ -20,9 +20,9 @@ class Dispatcher;
 
 /// Copies bytes both ways with backpressure (a direction reads again only after its buffer was
 /// fully written), propagates half-close (EOF on one side -> shutdown(SHUT_WR) on the other) and
-/// resets (an error on either side -> RST on both). Owned by its Dispatcher; destroys itself
-/// through Dispatcher::destroy once its last in-flight request has completed.
-class Relay {
+/// resets (an error on either side -> RST on both). Owned by its Dispatcher; retires itself once
+/// its last in-flight request has completed, and the loop's settle() destroys it.
+class Relay final : public Retirable {
  public:
   Relay(Dispatcher& dispatcher, Fd downstream, Fd upstream, FlowPlan plan,
         std::vector<agent::FlowCounters> counters);
@@ -43,6 +43,8 @@ class Relay {
   void reset_stalled();
 
   const FlowPlan& plan() const { return plan_; }
+  /// Through Dispatcher::destroy: closes both sockets.
+  void erase_now() override;
 
  private:
   struct Direction;

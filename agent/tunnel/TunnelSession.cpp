@@ -362,9 +362,13 @@ void TunnelSession::reap() {
   } else if (!dead_ && !draining_ && established_ && !h2_.alive()) {
     close_transport(/*graceful=*/true);  // both sides said GOAWAY and nothing is left
   }
-  if (dead_ && streams_.empty() && inflight_ == 0) {
-    dispatcher_.destroy(this);  // `this` is gone
+  if (dead_ && streams_.empty() && inflight_ == 0 && !retired) {
+    loop().retire(*this);
   }
+}
+
+void TunnelSession::erase_now() {
+  dispatcher_.destroy(this);
 }
 
 Loop& TunnelSession::loop() {

@@ -15,7 +15,7 @@
 
 #include "agent/http/H2Carrier.hpp"
 #include "agent/http/InboundHttp.hpp"
-#include "agent/loop/Ring.hpp"
+#include "agent/loop/Loop.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/pods/MeshedPod.hpp"
@@ -32,7 +32,8 @@ class TunnelStream;
 
 class TunnelSession final : public tunnel::TicketSink,
                             public l7::H2Session::Acceptor,
-                            public H2Carrier {
+                            public H2Carrier,
+                            public Retirable {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -65,6 +66,8 @@ class TunnelSession final : public tunnel::TicketSink,
 
   // Used by TunnelStream.
   Loop& loop();
+  /// Through Dispatcher::destroy, once dead with nothing left in flight.
+  void erase_now() override;
   l7::H2Session& h2() { return h2_; }
   // H2Carrier: HTTP exchanges send their requests (client) or answers (server) on the session.
   l7::H2Session& session() override { return h2_; }
