@@ -18,19 +18,6 @@ H2Session& self(void* user) {
 
 }  // namespace
 
-const std::string* find_header(const Headers& headers, std::string_view name) {
-  for (const Header& h : headers) {
-    if (h.name == name) {
-      return &h.value;
-    }
-  }
-  return nullptr;
-}
-
-std::string* find_header(Headers& headers, std::string_view name) {
-  return const_cast<std::string*>(find_header(std::as_const(headers), name));
-}
-
 H2Session::H2Session(Role role, const H2Limits& limits, Acceptor* acceptor)
     : role_(role), limits_(limits), acceptor_(acceptor) {
   nghttp2_session_callbacks* cbs = nullptr;

@@ -12,18 +12,9 @@
 #include <vector>
 
 #include "common/Error.hpp"
+#include "l7/Headers.hpp"  // Header, Headers: the vocabulary of every l7 user
 
 namespace weft::l7 {
-
-struct Header {
-  std::string name;  ///< lower case, as HTTP/2 has it (HTTP/1.1 heads are lowered when parsed)
-  std::string value;
-};
-using Headers = std::vector<Header>;
-
-/// The first value of `name` (lower case) in `headers`, or nullptr.
-const std::string* find_header(const Headers& headers, std::string_view name);
-std::string* find_header(Headers& headers, std::string_view name);
 
 /// How much of an outgoing body the stream's owner has ready.
 struct BodyChunk {

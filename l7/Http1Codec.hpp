@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "l7/H2Session.hpp"
+#include "l7/Headers.hpp"
 #include "l7/Http1Parser.hpp"
 
 namespace weft::l7 {

@@ -12,7 +12,7 @@
 #include <span>
 #include <string>
 
-#include "l7/H2Session.hpp"
+#include "l7/Headers.hpp"
 
 struct http_parser;  // <http_parser.h>, kept out of the agent's headers
 

@@ -9,18 +9,6 @@
 namespace weft::l7 {
 namespace {
 
-using discovery::BackendRef;
-using discovery::GrpcMethodMatch;
-using discovery::GrpcRoute;
-using discovery::HeaderModifier;
-using discovery::HttpRoute;
-using discovery::HttpRouteMatch;
-using discovery::MatchType;
-using discovery::PathMatch;
-using discovery::Route;
-using discovery::RouteRule;
-using discovery::ValueMatch;
-
 char lower_ascii(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -35,7 +23,7 @@ bool iends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && iequals(text.substr(text.size() - suffix.size()), suffix);
 }
 
-bool regex_matches(const discovery::Regex& regex, std::string_view text) {
+bool regex_matches(const Regex& regex, std::string_view text) {
   return regex != nullptr && std::regex_match(text.begin(), text.end(), *regex);
 }
 
@@ -321,8 +309,7 @@ struct Best {
 /// earlier rule (offered first).
 void offer(std::optional<Best>& best, const Route& route, const RouteRule& rule, const Key& key) {
   if (!best || key > best->key ||
-      (key == best->key && best->route != &route &&
-       discovery::route_precedes(route, *best->route))) {
+      (key == best->key && best->route != &route && route_precedes(route, *best->route))) {
     best = Best{&route, &rule, key};
   }
 }
@@ -428,7 +415,7 @@ void apply_header_filter(const HeaderModifier& filter, Headers& headers) {
                          [&header](const std::string& name) { return iequals(header.name, name); });
     });
   }
-  for (const discovery::HttpHeader& set : filter.set) {
+  for (const HttpHeader& set : filter.set) {
     auto named = [&set](const Header& header) { return iequals(header.name, set.name); };
     auto first = std::find_if(headers.begin(), headers.end(), named);
     if (first == headers.end()) {
@@ -439,7 +426,7 @@ void apply_header_filter(const HeaderModifier& filter, Headers& headers) {
     first->value = set.value;
     headers.erase(std::remove_if(first + 1, headers.end(), named), headers.end());
   }
-  for (const discovery::HttpHeader& add : filter.add) {
+  for (const HttpHeader& add : filter.add) {
     headers.push_back(Header{add.name, add.value});
   }
 }

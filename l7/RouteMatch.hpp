@@ -9,8 +9,8 @@
 #include <span>
 #include <string_view>
 
-#include "agent/discovery/Objects.hpp"
-#include "l7/H2Session.hpp"
+#include "l7/Headers.hpp"
+#include "l7/Route.hpp"
 
 namespace weft::l7 {
 
@@ -25,15 +25,15 @@ struct RequestFacts {
 
 /// The rule a request matched and the backend chosen for it.
 struct RouteChoice {
-  /// A discovery::HttpRoute or discovery::GrpcRoute, according to route->kind.
-  const discovery::Route* route = nullptr;
-  /// A discovery::HttpRouteRule or discovery::GrpcRouteRule of `route` (same kind): filters,
+  /// An HttpRoute or a GrpcRoute, according to route->kind.
+  const Route* route = nullptr;
+  /// An HttpRouteRule or a GrpcRouteRule of `route` (same kind): filters,
   /// timeouts and retry are in the common part.
-  const discovery::RouteRule* rule = nullptr;
+  const RouteRule* rule = nullptr;
   /// One of rule->backends, chosen by weight; nullptr when the rule has no backendRefs or all
   /// their weights are 0 (Gateway API: answer 500, or UNAVAILABLE for gRPC). A backend whose
   /// Service does not exist is still chosen: it has no endpoints.
-  const discovery::BackendRef* backend = nullptr;
+  const BackendRef* backend = nullptr;
 };
 
 /// The route rule that matches (Gateway API precedence across all routes for the parent), then a
@@ -43,16 +43,16 @@ struct RouteChoice {
 /// `routes` are GRPCRoutes or HTTPRoutes, not both: discovery::World::routes_for() keeps one
 /// type per Service port and client (Gateway API GEP-1426). GRPCRoutes take only gRPC requests
 /// (`req.grpc`); HTTPRoutes take every request, gRPC ones too (they can match gRPC paths).
-/// `routes` may be in any order: ties between routes are broken with discovery::route_precedes().
+/// `routes` may be in any order: ties between routes are broken with route_precedes().
 /// Allocates only for regular expression matches, repeated request headers and percent-encoded
 /// query parameters.
-std::optional<RouteChoice> match_route(std::span<const discovery::Route* const> routes,
+std::optional<RouteChoice> match_route(std::span<const Route* const> routes,
                                        const RequestFacts& req, uint64_t random);
 
 /// Applies a RequestHeaderModifier/ResponseHeaderModifier to a header list: removes every field
 /// named in `remove`, replaces every field named in `set` by one field (at the first one's
 /// place, or appended), then appends one field per `add` entry after any existing ones. Names
 /// compare case-insensitively; the fields written get the filter's lower-case names.
-void apply_header_filter(const discovery::HeaderModifier& filter, Headers& headers);
+void apply_header_filter(const HeaderModifier& filter, Headers& headers);
 
 }  // namespace weft::l7

@@ -1,3 +1,6 @@
+// l7::match_route() and apply_header_filter() over routes decoded from manifests and attached by
+// discovery::World, as the proxy uses them. The test sits in discovery, the layer above both: l7
+// includes nothing of agent/, and writing these routes as YAML keeps the cases readable.
 #include "l7/RouteMatch.hpp"
 
 #include <doctest/doctest.h>
