@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <regex>
 #include <string>
 #include <tuple>
 
@@ -21,10 +20,6 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool iends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && iequals(text.substr(text.size() - suffix.size()), suffix);
-}
-
-bool regex_matches(const Regex& regex, std::string_view text) {
-  return regex != nullptr && std::regex_match(text.begin(), text.end(), *regex);
 }
 
 /// The host of an authority: without its port (and userinfo) and without a trailing dot.
@@ -124,7 +119,7 @@ bool value_matches(const ValueMatch& match, std::string_view text) {
   if (match.type == MatchType::Exact) {
     return text == match.value;
   }
-  return regex_matches(match.regex, text);
+  return regex_full_match(match.regex, text);
 }
 
 /// Whether every header match holds (a header match on an absent header fails).
@@ -197,7 +192,7 @@ std::optional<std::pair<std::size_t, std::size_t>> path_score(const PathMatch& m
       }
       return std::pair<std::size_t, std::size_t>{3, match.value.size()};
     case PathMatch::Type::RegularExpression:
-      if (!regex_matches(match.regex, path)) {
+      if (!regex_full_match(match.regex, path)) {
         return std::nullopt;
       }
       return std::pair<std::size_t, std::size_t>{2, match.value.size()};
@@ -292,8 +287,8 @@ std::optional<std::array<std::size_t, 4>> method_score(const std::optional<GrpcM
     }
     return std::array<std::size_t, 4>{match->service.size(), match->method.size(), 0, 0};
   }
-  if ((!match->service.empty() && !regex_matches(match->service_regex, name.service)) ||
-      (!match->method.empty() && !regex_matches(match->method_regex, name.method))) {
+  if ((!match->service.empty() && !regex_full_match(match->service_regex, name.service)) ||
+      (!match->method.empty() && !regex_full_match(match->method_regex, name.method))) {
     return std::nullopt;
   }
   return std::array<std::size_t, 4>{0, 0, match->service.size(), match->method.size()};

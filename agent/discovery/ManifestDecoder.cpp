@@ -13,7 +13,6 @@
 #include <exception>
 #include <initializer_list>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <utility>
 
@@ -84,7 +83,7 @@ class SizeCheck final : public YAML::EventHandler {
 struct DecodeState {
   const DecodeLimits& limits;
   std::size_t visits_left;
-  std::size_t regex_states_left;  ///< see DecodeLimits::max_regex_states
+  std::size_t regex_program_left;  ///< see DecodeLimits::max_regex_program_size
   Decoded out;
 };
 
@@ -638,121 +637,45 @@ std::optional<std::chrono::milliseconds> read_duration(FieldReader& r, const Fie
   return duration;
 }
 
-/// An upper estimate of the NFA states libstdc++ builds for `pattern`: one per character,
-/// multiplied by the bounds of {n,m} repetitions (which copy their operand). Saturates.
-std::size_t estimate_regex_states(std::string_view pattern) {
-  static constexpr uint64_t kCap = uint64_t{1} << 40;  // above any limit, below overflow
-  auto saturate = [](uint64_t v) { return std::min(v, kCap); };
-  auto times = [](uint64_t a, uint64_t b) { return a != 0 && b > kCap / a ? kCap : a * b; };
-  std::vector<uint64_t> groups{0};  // states of each open group so far
-  uint64_t last = 0;                // states of the last atom, which a quantifier repeats
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    char c = pattern[i];
-    if (c == '(') {
-      groups.push_back(0);
-      last = 0;
-      continue;
-    }
-    if (c == ')' && groups.size() > 1) {
-      last = saturate(groups.back() + 2);
-      groups.pop_back();
-      groups.back() = saturate(groups.back() + last);
-      continue;
-    }
-    if (c == '{') {
-      std::size_t close = pattern.find('}', i);
-      std::string_view inside = close == std::string_view::npos
-                                    ? std::string_view()
-                                    : pattern.substr(i + 1, close - i - 1);
-      uint64_t bound = 0;
-      bool valid = !inside.empty();
-      for (char d : inside) {
-        if (is_digit(d)) {
-          bound = saturate(bound * 10 + static_cast<uint64_t>(d - '0'));
-        } else if (d != ',') {
-          valid = false;
-        }
-      }
-      if (valid) {
-        // {n,m}: the operand m times plus the repeat states; {n,}: n + 1 times.
-        uint64_t copies = saturate(bound + 1);
-        groups.back() = saturate(groups.back() + times(last, copies));
-        last = times(last, copies + 1);
-        i = close;
-        continue;
-      }
-    }
-    if (c == '\\' && i + 1 < pattern.size()) {
-      ++i;
-    } else if (c == '[') {
-      // A class is one state whatever it holds.
-      std::size_t j = i + 1;
-      if (j < pattern.size() && pattern[j] == '^') {
-        ++j;
-      }
-      if (j < pattern.size() && pattern[j] == ']') {
-        ++j;
-      }
-      while (j < pattern.size() && pattern[j] != ']') {
-        j += pattern[j] == '\\' ? 2 : 1;
-      }
-      i = std::min(j, pattern.size());
-    }
-    last = 1;
-    groups.back() = saturate(groups.back() + 1);
-  }
-  uint64_t total = 0;
-  for (uint64_t g : groups) {
-    total = saturate(total + g);
-  }
-  return static_cast<std::size_t>(total);
-}
-
-/// Compiles a RegularExpression match value, charging its estimated size to the input's budget.
-Regex read_regex(FieldReader& r, std::size_t& states_left, const DecodeLimits& limits,
+/// Compiles a RegularExpression match value (RE2 syntax, l7::compile_regex()), charging its
+/// program size to the input's budget (DecodeLimits::max_regex_program_size).
+Regex read_regex(FieldReader& r, std::size_t& program_left, const DecodeLimits& limits,
                  const Field& field, std::string_view pattern) {
   if (!r.ok()) {
     return nullptr;
   }
-  constexpr std::size_t kMaxStates = 100'000;  // libstdc++'s own limit per expression
-  std::size_t states = estimate_regex_states(pattern);
-  if (states > kMaxStates) {
-    r.fail(field.path, fmt::format("regular expression {} is too large (about {} NFA states, at "
-                                   "most {}); lower its {{n,m}} bounds",
-                                   quoted_excerpt(pattern), states, kMaxStates));
+  auto regex = l7::compile_regex(pattern);
+  if (!regex) {
+    const l7::RegexError& e = regex.error();
+    r.fail(field.path, e.kind == l7::RegexError::Kind::TooLarge
+                           ? fmt::format("regular expression {} is too large ({}); lower its "
+                                         "{{n,m}} bounds",
+                                         quoted_excerpt(pattern), escape(e.reason))
+                           : fmt::format("invalid RE2 regular expression {}: {}",
+                                         quoted_excerpt(pattern), escape(e.reason)));
     return nullptr;
   }
-  if (states > states_left) {
-    r.fail(field.path, fmt::format("the regular expressions of this input need more than {} NFA "
-                                   "states; move some routes to another file",
-                                   limits.max_regex_states));
+  std::size_t size = l7::regex_program_size(**regex);
+  if (size > program_left) {
+    r.fail(field.path, fmt::format("the regular expressions of this input compile to more than {} "
+                                   "RE2 instructions; move some routes to another file",
+                                   limits.max_regex_program_size));
     return nullptr;
   }
-  states_left -= states;
-  try {
-    return compile_regex(pattern);
-  } catch (const std::regex_error& e) {
-    std::string reason = e.code() == std::regex_constants::error_complexity
-                             ? std::string("back-references are not supported")
-                         : e.code() == std::regex_constants::error_space
-                             ? fmt::format("too large (more than {} NFA states)", kMaxStates)
-                             : escape(e.what());
-    r.fail(field.path, fmt::format("invalid ECMAScript regular expression {}: {}",
-                                   quoted_excerpt(pattern), reason));
-    return nullptr;
-  }
+  program_left -= size;
+  return *std::move(regex);
 }
 
 /// What the route readers share while reading one route.
 struct RouteReader {
   FieldReader& r;
-  std::size_t& regex_states_left;
+  std::size_t& regex_program_left;
   const DecodeLimits& limits;
   Route::Kind kind;
   std::string ns;  ///< the route's namespace: default of parentRef and backendRef namespaces
 
   Regex regex(const Field& field, std::string_view pattern) {
-    return read_regex(r, regex_states_left, limits, field, pattern);
+    return read_regex(r, regex_program_left, limits, field, pattern);
   }
 };
 
@@ -1440,7 +1363,7 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
       state.out.objects.emplace_back(std::move(policy));
     }
   } else if (route) {
-    RouteReader rr{r, state.regex_states_left, state.limits,
+    RouteReader rr{r, state.regex_program_left, state.limits,
                    kind == "HTTPRoute" ? Route::Kind::Http : Route::Kind::Grpc, meta.ns};
     if (rr.kind == Route::Kind::Http) {
       HttpRoute http = read_http_route(rr, root, std::move(meta));
@@ -1498,7 +1421,7 @@ Result<Decoded> decode_manifests(std::string_view source, std::string_view bytes
       }
     }
     std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    DecodeState state{limits, limits.max_visits, limits.max_regex_states, {}};
+    DecodeState state{limits, limits.max_visits, limits.max_regex_program_size, {}};
     for (std::size_t i = 0; i < documents.size(); ++i) {
       auto error =
           decode_node(state, documents[i], fmt::format("document {}", i + 1), false, nullptr);
@@ -1524,7 +1447,7 @@ Result<Decoded> decode_manifests(std::string_view source, std::string_view bytes
 Result<Decoded> decode_object(const YAML::Node& object, std::string_view source,
                               const DecodeLimits& limits) {
   try {
-    DecodeState state{limits, limits.max_visits, limits.max_regex_states, {}};
+    DecodeState state{limits, limits.max_visits, limits.max_regex_program_size, {}};
     if (auto error = decode_node(state, object, std::string(source), false, nullptr)) {
       return std::unexpected(protocol_error(std::move(*error)));
     }

@@ -21,9 +21,9 @@ struct DecodeLimits {
   std::size_t max_nodes = 500'000;     ///< YAML nodes the parser may build (memory bound)
   std::size_t max_visits = 4'000'000;  ///< nodes the decoder may visit (alias expansion bound)
   std::size_t max_objects = 20'000;    ///< decoded objects per input, List items included
-  /// Estimated NFA states of the route regular expressions of one input (memory bound: a short
-  /// pattern such as "a{1000}{99}" compiles to ~100 000 states).
-  std::size_t max_regex_states = 200'000;
+  /// RE2 program instructions (RE2::ProgramSize()) of the route regular expressions of one input
+  /// (memory bound: "/a{1000}" is short and compiles to 1005; one expression may have 20 000).
+  std::size_t max_regex_program_size = 200'000;
 };
 
 /// Decodes every document of one input (a file's bytes). `source` names it in errors, which read
