@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "agent/discovery/Text.hpp"
@@ -282,6 +283,54 @@ std::map<std::string, std::string> FieldReader::string_map(const Field& field) {
     out[key] = it->second.Scalar();
   }
   return out;
+}
+
+void FieldReader::only_known_keys(const Field& map, std::initializer_list<std::string_view> known) {
+  if (!ok() || !map.present || !map.node.IsMap()) {
+    return;
+  }
+  std::vector<std::string_view> seen;
+  for (auto it = map.node.begin(); it != map.node.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      fail(map.path, fmt::format("expected string keys, got {}", describe(it->first)));
+      return;
+    }
+    std::string_view key = it->first.Scalar();
+    bool is_known = std::find(known.begin(), known.end(), key) != known.end();
+    // An unknown key is untrusted text: quoted, escaped and cut like any offending value.
+    std::string shown = is_known ? std::string(key) : fmt::format("[{}]", quoted_excerpt(key));
+    std::string path =
+        map.path.empty() || !is_known ? map.path + shown : fmt::format("{}.{}", map.path, shown);
+    if (!is_known) {
+      std::string names;
+      for (std::string_view k : known) {
+        names += names.empty() ? "" : ", ";
+        names += k;
+      }
+      fail(path, fmt::format("unknown field (expected one of: {})", names));
+      return;
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      fail(path, "duplicate field");
+      return;
+    }
+    seen.push_back(key);
+  }
+}
+
+std::vector<Field> FieldReader::bounded_items(const Field& list, std::size_t max) {
+  std::vector<Field> out = items(list);
+  if (ok() && out.size() > max) {
+    fail(list.path, fmt::format("at most {} entries, got {}", max, out.size()));
+    out.clear();
+  }
+  return out;
+}
+
+void FieldReader::check_length(const Field& field, std::string_view text, std::size_t max) {
+  if (ok() && text.size() > max) {
+    fail(field.path, fmt::format("at most {} bytes, got {}", max, text.size()));
+  }
 }
 
 }  // namespace weft::discovery::detail

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -63,6 +64,15 @@ class FieldReader {
   std::optional<IpAddr> ip(const Field& field);
   /// A map of strings (labels, annotations); empty when absent.
   std::map<std::string, std::string> string_map(const Field& field);
+  /// Fails on a key of `map` that is not in `known` or that appears twice: in a security object
+  /// an ignored typo ("alow:") could silently widen access, in a route it could silently change
+  /// where traffic goes. Call after an at() on the same map, which has charged its size.
+  void only_known_keys(const Field& map, std::initializer_list<std::string_view> known);
+  /// Gateway API's MaxItems: the elements of `list`; none, and a failure, when there are more
+  /// than `max`.
+  std::vector<Field> bounded_items(const Field& list, std::size_t max);
+  /// Gateway API's MaxLength: fails when `text` is longer than `max` bytes.
+  void check_length(const Field& field, std::string_view text, std::size_t max);
 
  private:
   bool charge(std::size_t units);
