@@ -1,4 +1,4 @@
-// Fuzzes the manifest decoder (untrusted YAML/JSON from the manifests directory, later from the
+// Fuzzes the manifest decoder (untrusted YAML/JSON from the manifests directory, JSON from the
 // API server) and, for whatever decodes, the World built from it and its lookups.
 #include <cstddef>
 #include <cstdint>
@@ -43,17 +43,24 @@ void exercise(const weft::discovery::World& world) {
   world.resolve(SockAddr{*IpAddr::parse("::ffff:10.244.0.5"), 8080});
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto decoded = weft::discovery::decode_manifests("fuzz.yaml", text);
+/// Builds a World from what decoded, or checks that the error is one line (errors are logged as
+/// one line each).
+void use(weft::Result<weft::discovery::Decoded> decoded) {
   if (!decoded) {
-    // Errors are logged as one line each.
     check(decoded.error().message.find('\n') == std::string::npos);
-    return 0;
+    return;
   }
   auto world = weft::discovery::World::build(std::move(decoded->objects));
   exercise(*world);
+}
+
+}  // namespace
+
+// The same bytes as a manifest file (YAML) and as an API server's JSON: both parsers build the
+// document tree one decoder reads.
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  use(weft::discovery::decode_manifests("fuzz.yaml", text));
+  use(weft::discovery::decode_json("fuzz.json", text));
   return 0;
 }

@@ -15,6 +15,9 @@
 
 namespace weft::l7 {
 
+// Every type compares with operator== field by field; a Regex by identity (the same compiled
+// expression), so two decodes of one regular expression compare unequal.
+
 /// A route's spec.parentRefs[] entry: where it attaches. Only a core Service parent attaches in
 /// weft; others (a Gateway) are kept but attach nowhere.
 struct ParentRef {
@@ -27,6 +30,8 @@ struct ParentRef {
 
   /// Whether the parent is a core Service (group "" or "core", kind "Service").
   bool is_service() const;
+
+  bool operator==(const ParentRef&) const = default;
 };
 
 /// How a header, query parameter or gRPC service/method value is compared.
@@ -43,6 +48,8 @@ struct ValueMatch {
   std::string name;
   std::string value;
   Regex regex;  ///< `value` compiled when type is RegularExpression, else null
+
+  bool operator==(const ValueMatch&) const = default;
 };
 
 /// An HTTPRoute match's path.
@@ -55,6 +62,8 @@ struct PathMatch {
   Type type = Type::PathPrefix;
   std::string value = "/";
   Regex regex;  ///< `value` compiled when type is RegularExpression, else null
+
+  bool operator==(const PathMatch&) const = default;
 };
 
 /// One matches[] entry of an HTTPRoute rule: every condition must hold.
@@ -65,6 +74,8 @@ struct HttpRouteMatch {
   std::vector<ValueMatch> headers;
   std::vector<ValueMatch> query_params;
   std::string method;  ///< "GET", "POST"...; empty = any method
+
+  bool operator==(const HttpRouteMatch&) const = default;
 };
 
 /// A GRPCRoute match's method: the request path is "/<service>/<method>".
@@ -74,18 +85,24 @@ struct GrpcMethodMatch {
   std::string method;   ///< e.g. "SayHello"; empty = any method
   Regex service_regex;  ///< compiled when type is RegularExpression and service is not empty
   Regex method_regex;   ///< compiled when type is RegularExpression and method is not empty
+
+  bool operator==(const GrpcMethodMatch&) const = default;
 };
 
 /// One matches[] entry of a GRPCRoute rule: every condition must hold.
 struct GrpcRouteMatch {
   std::optional<GrpcMethodMatch> method;  ///< nullopt = every service and method
   std::vector<ValueMatch> headers;        ///< as in HttpRouteMatch
+
+  bool operator==(const GrpcRouteMatch&) const = default;
 };
 
 /// A header set or added by a header modifier.
 struct HttpHeader {
   std::string name;  ///< lower case
   std::string value;
+
+  bool operator==(const HttpHeader&) const = default;
 };
 
 /// A RequestHeaderModifier or ResponseHeaderModifier filter (Gateway API HTTPHeaderFilter). A
@@ -94,6 +111,8 @@ struct HeaderModifier {
   std::vector<HttpHeader> set;      ///< replace every field of the name with this one
   std::vector<HttpHeader> add;      ///< append a field, keeping existing ones
   std::vector<std::string> remove;  ///< lower-case names whose fields are removed
+
+  bool operator==(const HeaderModifier&) const = default;
 };
 
 /// A rule's backendRefs[] entry.
@@ -107,6 +126,8 @@ struct BackendRef {
 
   /// Whether the backend is a core Service (group "" or "core", kind "Service").
   bool is_service() const;
+
+  bool operator==(const BackendRef&) const = default;
 };
 
 /// A rule's timeouts (Gateway API Duration strings). nullopt = not set (the proxy's default);
@@ -114,6 +135,8 @@ struct BackendRef {
 struct RouteTimeouts {
   std::optional<std::chrono::milliseconds> request;  ///< the whole exchange, retries included
   std::optional<std::chrono::milliseconds> backend_request;  ///< each attempt to a backend
+
+  bool operator==(const RouteTimeouts&) const = default;
 };
 
 /// A rule's retry block (GEP-1731; on GRPCRoute rules a weft extension).
@@ -123,6 +146,8 @@ struct RouteRetry {
   std::vector<uint16_t> codes;
   std::optional<uint32_t> attempts;                  ///< retries after the first try; >= 1
   std::optional<std::chrono::milliseconds> backoff;  ///< minimum wait between attempts
+
+  bool operator==(const RouteRetry&) const = default;
 };
 
 /// What HTTPRoute and GRPCRoute rules share: everything but the matches.
@@ -133,16 +158,22 @@ struct RouteRule {
   std::vector<BackendRef> backends;                ///< empty: matching requests get a 500
   RouteTimeouts timeouts;
   std::optional<RouteRetry> retry;
+
+  bool operator==(const RouteRule&) const = default;
 };
 
 /// An HTTPRoute rule. `matches` is never empty: absent or [] means one PathPrefix "/" match.
 struct HttpRouteRule : RouteRule {
   std::vector<HttpRouteMatch> matches;
+
+  bool operator==(const HttpRouteRule&) const = default;
 };
 
 /// A GRPCRoute rule. `matches` is never empty: absent or [] means one match of every call.
 struct GrpcRouteRule : RouteRule {
   std::vector<GrpcRouteMatch> matches;
+
+  bool operator==(const GrpcRouteRule&) const = default;
 };
 
 /// What HTTPRoute and GRPCRoute share: identity, parents and hostnames. A `const Route*` is an
@@ -163,6 +194,8 @@ struct Route {
   /// "HTTPRoute" or "GRPCRoute".
   std::string_view kind_name() const;
 
+  bool operator==(const Route&) const = default;
+
  protected:
   explicit Route(Kind k) : kind(k) {}
 };
@@ -176,12 +209,16 @@ bool route_precedes(const Route& a, const Route& b);
 struct HttpRoute : Route {
   HttpRoute() : Route(Kind::Http) {}
   std::vector<HttpRouteRule> rules;
+
+  bool operator==(const HttpRoute&) const = default;
 };
 
 /// A gateway.networking.k8s.io/v1 GRPCRoute.
 struct GrpcRoute : Route {
   GrpcRoute() : Route(Kind::Grpc) {}
   std::vector<GrpcRouteRule> rules;
+
+  bool operator==(const GrpcRoute&) const = default;
 };
 
 }  // namespace weft::l7

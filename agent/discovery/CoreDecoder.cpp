@@ -172,7 +172,7 @@ std::optional<EndpointSlice> read_slice(FieldReader& r, const Field& root, Meta 
       auto ip = IpAddr::parse(text);
       if (r.ok() && (!ip || ip->family != family)) {
         r.fail(a.path, fmt::format("expected an {} address, got {}", slice.address_type,
-                                   detail::describe(a.node)));
+                                   detail::describe(*a.node)));
       }
       if (ip && r.ok()) {
         ep.addresses.push_back(*ip);

@@ -10,34 +10,24 @@
 namespace weft::discovery::detail {
 namespace {
 
-bool is_null(const YAML::Node& node) {
-  return !node.IsDefined() || node.IsNull();
-}
-
-/// yaml-cpp tags plain (unquoted) scalars "?" and quoted ones "!"; only a plain scalar or an
-/// explicit !!int may be a number, as in JSON where "80" is a string and 80 a number.
-bool may_be_number(const YAML::Node& node) {
-  const std::string& tag = node.Tag();
-  return tag == "?" || tag == "tag:yaml.org,2002:int";
-}
-
 bool is_lower_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
 }  // namespace
 
-std::string describe(const YAML::Node& node) {
-  if (is_null(node)) {
-    return "null";
+std::string describe(const DocNode& node) {
+  switch (node.type) {
+    case DocNode::Type::Null:
+      return "null";
+    case DocNode::Type::Map:
+      return "a map";
+    case DocNode::Type::List:
+      return "a list";
+    case DocNode::Type::Scalar:
+      break;
   }
-  if (node.IsMap()) {
-    return "a map";
-  }
-  if (node.IsSequence()) {
-    return "a list";
-  }
-  return quoted_excerpt(node.Scalar());
+  return quoted_excerpt(node.scalar);
 }
 
 bool is_dns_label(std::string_view text) {
@@ -88,31 +78,28 @@ bool FieldReader::charge(std::size_t units) {
   return true;
 }
 
-Field FieldReader::root(const YAML::Node& node) {
-  return Field{node, std::string(), !is_null(node)};
+Field FieldReader::root(const DocNode& node) {
+  return Field{&node, std::string(), !node.is_null()};
 }
 
 Field FieldReader::at(const Field& map, std::string_view key) {
   std::string path = map.path.empty() ? std::string(key) : fmt::format("{}.{}", map.path, key);
   if (!map.present || !charge(1)) {
-    return Field{YAML::Node(), std::move(path), false};
+    return Field{&kAbsent, std::move(path), false};
   }
-  if (!map.node.IsMap()) {
-    fail(map.path, fmt::format("expected a map, got {}", describe(map.node)));
-    return Field{YAML::Node(), std::move(path), false};
+  if (!map.node->is_map()) {
+    fail(map.path, fmt::format("expected a map, got {}", describe(*map.node)));
+    return Field{&kAbsent, std::move(path), false};
   }
-  if (!charge(map.node.size())) {
-    return Field{YAML::Node(), std::move(path), false};
+  if (!charge(map.node->entries.size())) {
+    return Field{&kAbsent, std::move(path), false};
   }
-  // Iterating instead of operator[] never creates zombie nodes and never throws BadSubscript.
-  for (auto it = map.node.begin(); it != map.node.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) {
-      YAML::Node value = it->second;
-      bool present = !is_null(value);
-      return Field{std::move(value), std::move(path), present};
+  for (const auto& [k, value] : map.node->entries) {
+    if (k->is_scalar() && k->scalar == key) {
+      return Field{value, std::move(path), !value->is_null()};  // the first of duplicate keys
     }
   }
-  return Field{YAML::Node(), std::move(path), false};
+  return Field{&kAbsent, std::move(path), false};
 }
 
 std::vector<Field> FieldReader::items(const Field& list) {
@@ -120,19 +107,17 @@ std::vector<Field> FieldReader::items(const Field& list) {
   if (!list.present || !charge(1)) {
     return out;
   }
-  if (!list.node.IsSequence()) {
-    fail(list.path, fmt::format("expected a list, got {}", describe(list.node)));
+  if (!list.node->is_list()) {
+    fail(list.path, fmt::format("expected a list, got {}", describe(*list.node)));
     return out;
   }
-  if (!charge(list.node.size())) {
+  if (!charge(list.node->items.size())) {
     return out;
   }
-  out.reserve(list.node.size());
+  out.reserve(list.node->items.size());
   std::size_t index = 0;
-  for (auto it = list.node.begin(); it != list.node.end(); ++it, ++index) {
-    YAML::Node value = *it;
-    bool present = !is_null(value);
-    out.push_back(Field{std::move(value), fmt::format("{}[{}]", list.path, index), present});
+  for (const DocNode* value : list.node->items) {
+    out.push_back(Field{value, fmt::format("{}[{}]", list.path, index++), !value->is_null()});
   }
   return out;
 }
@@ -141,11 +126,11 @@ std::string FieldReader::text(const Field& field, std::string_view fallback) {
   if (!field.present || !ok()) {
     return std::string(fallback);
   }
-  if (!field.node.IsScalar()) {
-    fail(field.path, fmt::format("expected a string, got {}", describe(field.node)));
+  if (!field.node->is_scalar()) {
+    fail(field.path, fmt::format("expected a string, got {}", describe(*field.node)));
     return std::string(fallback);
   }
-  return field.node.Scalar();
+  return field.node->scalar;
 }
 
 std::string FieldReader::required_text(const Field& field) {
@@ -171,10 +156,10 @@ std::string FieldReader::name(const Field& field, std::string_view fallback) {
 }
 
 bool FieldReader::is_integer(const Field& field) const {
-  if (!field.present || !field.node.IsScalar() || !may_be_number(field.node)) {
+  if (!field.present || !field.node->is_scalar() || !field.node->plain) {
     return false;
   }
-  const std::string& s = field.node.Scalar();
+  const std::string& s = field.node->scalar;
   std::size_t start = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
   if (start == s.size()) {
     return false;
@@ -193,7 +178,7 @@ std::optional<int64_t> FieldReader::integer(const Field& field, std::string_view
   }
   int64_t value = 0;
   if (is_integer(field)) {
-    std::string_view s = field.node.Scalar();
+    std::string_view s = field.node->scalar;
     if (s.front() == '+') {
       s.remove_prefix(1);
     }
@@ -202,7 +187,7 @@ std::optional<int64_t> FieldReader::integer(const Field& field, std::string_view
       return value;
     }
   }
-  fail(field.path, fmt::format("expected {}, got {}", expected, describe(field.node)));
+  fail(field.path, fmt::format("expected {}, got {}", expected, describe(*field.node)));
   return std::nullopt;
 }
 
@@ -227,9 +212,9 @@ std::optional<bool> FieldReader::boolean(const Field& field) {
   if (!field.present || !ok()) {
     return std::nullopt;
   }
-  if (field.node.IsScalar() && may_be_number(field.node)) {
+  if (field.node->is_scalar() && field.node->plain) {
     // YAML 1.2 core schema spellings only; yaml-cpp would also take "yes"/"on" (YAML 1.1).
-    const std::string& s = field.node.Scalar();
+    const std::string& s = field.node->scalar;
     if (s == "true" || s == "True" || s == "TRUE") {
       return true;
     }
@@ -237,7 +222,7 @@ std::optional<bool> FieldReader::boolean(const Field& field) {
       return false;
     }
   }
-  fail(field.path, fmt::format("expected true or false, got {}", describe(field.node)));
+  fail(field.path, fmt::format("expected true or false, got {}", describe(*field.node)));
   return std::nullopt;
 }
 
@@ -258,44 +243,43 @@ std::map<std::string, std::string> FieldReader::string_map(const Field& field) {
   if (!field.present || !charge(1)) {
     return out;
   }
-  if (!field.node.IsMap()) {
-    fail(field.path, fmt::format("expected a map of strings, got {}", describe(field.node)));
+  if (!field.node->is_map()) {
+    fail(field.path, fmt::format("expected a map of strings, got {}", describe(*field.node)));
     return out;
   }
-  if (!charge(field.node.size())) {
+  if (!charge(field.node->entries.size())) {
     return out;
   }
-  for (auto it = field.node.begin(); it != field.node.end(); ++it) {
-    if (!it->first.IsScalar()) {
-      fail(field.path, fmt::format("expected string keys, got {}", describe(it->first)));
+  for (const auto& [key, value] : field.node->entries) {
+    if (!key->is_scalar()) {
+      fail(field.path, fmt::format("expected string keys, got {}", describe(*key)));
       return {};
     }
-    const std::string& key = it->first.Scalar();
-    if (is_null(it->second)) {
-      out[key];  // kubectl reads a null label value as ""
+    if (value->is_null()) {
+      out[key->scalar];  // kubectl reads a null label value as ""
       continue;
     }
-    if (!it->second.IsScalar()) {
-      fail(fmt::format("{}[{}]", field.path, quoted_excerpt(key)),
-           fmt::format("expected a string, got {}", describe(it->second)));
+    if (!value->is_scalar()) {
+      fail(fmt::format("{}[{}]", field.path, quoted_excerpt(key->scalar)),
+           fmt::format("expected a string, got {}", describe(*value)));
       return {};
     }
-    out[key] = it->second.Scalar();
+    out[key->scalar] = value->scalar;
   }
   return out;
 }
 
 void FieldReader::only_known_keys(const Field& map, std::initializer_list<std::string_view> known) {
-  if (!ok() || !map.present || !map.node.IsMap()) {
+  if (!ok() || !map.present || !map.node->is_map()) {
     return;
   }
   std::vector<std::string_view> seen;
-  for (auto it = map.node.begin(); it != map.node.end(); ++it) {
-    if (!it->first.IsScalar()) {
-      fail(map.path, fmt::format("expected string keys, got {}", describe(it->first)));
+  for (const auto& entry : map.node->entries) {
+    if (!entry.first->is_scalar()) {
+      fail(map.path, fmt::format("expected string keys, got {}", describe(*entry.first)));
       return;
     }
-    std::string_view key = it->first.Scalar();
+    std::string_view key = entry.first->scalar;
     bool is_known = std::find(known.begin(), known.end(), key) != known.end();
     // An unknown key is untrusted text: quoted, escaped and cut like any offending value.
     std::string shown = is_known ? std::string(key) : fmt::format("[{}]", quoted_excerpt(key));

@@ -1,9 +1,8 @@
-// Typed, path-tracking reads from a yaml-cpp tree, for the manifest decoder (internal header).
+// Typed, path-tracking reads from a parsed document tree (Document.hpp: from YAML or JSON), for the
+// manifest decoder (internal header).
 // Errors are sticky: the first failure is kept and every later read returns an empty value, so
 // the decoder reads a whole object straight through and checks ok() once, without exceptions.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -15,14 +14,18 @@
 #include <utility>
 #include <vector>
 
+#include "agent/discovery/Document.hpp"
 #include "common/IpAddr.hpp"
 
 namespace weft::discovery::detail {
 
+/// The node of a missing field.
+inline const DocNode kAbsent{};
+
 /// A node of the document plus its path from the object root, e.g. "spec.ports[0].port".
 /// `present` is false for a missing key and for an explicit null (JSON null = omitted).
 struct Field {
-  YAML::Node node;
+  const DocNode* node = &kAbsent;  ///< never null: kAbsent when missing
   std::string path;
   bool present = false;
 };
@@ -40,7 +43,7 @@ class FieldReader {
   void fail(std::string_view path, std::string_view reason);
 
   /// The object itself (path "").
-  Field root(const YAML::Node& node);
+  Field root(const DocNode& node);
   /// `map[key]`; fails when `map` is present but not a map.
   Field at(const Field& map, std::string_view key);
   /// The elements of a list (none when absent); fails when present but not a list.
@@ -82,7 +85,7 @@ class FieldReader {
 };
 
 /// "a map", "a list", "null" or the quoted scalar, for "expected X, got Y" messages.
-std::string describe(const YAML::Node& node);
+std::string describe(const DocNode& node);
 
 /// Whether `text` is a DNS-1123 subdomain (what most Kubernetes object names must be).
 bool is_dns_subdomain(std::string_view text);

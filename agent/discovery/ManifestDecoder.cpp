@@ -1,19 +1,16 @@
 #include "agent/discovery/ManifestDecoder.hpp"
 
 #include <fmt/format.h>
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <exception>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "agent/discovery/CoreDecoder.hpp"
+#include "agent/discovery/Document.hpp"
 #include "agent/discovery/FieldReader.hpp"
 #include "agent/discovery/PolicyDecoder.hpp"
 #include "agent/discovery/RouteDecoder.hpp"
@@ -39,52 +36,6 @@ constexpr std::string_view kSecurityGroup = "security.weft.io";
 constexpr std::string_view kSecurityVersion = "security.weft.io/v1alpha1";
 /// The Gateway API version whose HTTPRoute and GRPCRoute the decoder reads.
 constexpr std::string_view kGatewayVersion = "gateway.networking.k8s.io/v1";
-
-/// Thrown only inside this file, from the parser's callbacks, and caught in decode_manifests().
-struct TooLarge {
-  std::string reason;
-};
-
-/// First parser pass: counts documents and nodes so that a small hostile file cannot make
-/// yaml-cpp build a huge tree (a yaml-cpp node costs a few hundred bytes).
-class SizeCheck final : public YAML::EventHandler {
- public:
-  explicit SizeCheck(const DecodeLimits& limits) : limits_(limits) {}
-
-  void OnDocumentStart(const YAML::Mark&) override {
-    if (++documents_ > limits_.max_documents) {
-      throw TooLarge{fmt::format("more than {} documents", limits_.max_documents)};
-    }
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override { node(); }
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { node(); }
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    node();
-  }
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    node();
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    node();
-  }
-  void OnMapEnd() override {}
-
- private:
-  void node() {
-    if (++nodes_ > limits_.max_nodes) {
-      throw TooLarge{fmt::format("more than {} YAML nodes", limits_.max_nodes)};
-    }
-  }
-
-  const DecodeLimits& limits_;
-  std::size_t documents_ = 0;
-  std::size_t nodes_ = 0;
-};
 
 /// State shared by every object of one input.
 struct DecodeState {
@@ -144,7 +95,7 @@ bool is_typed_list(std::string_view kind) {
 }
 
 /// Decodes one object (or list) node into `state.out`; returns the error message, if any.
-std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& node,
+std::optional<std::string> decode_node(DecodeState& state, const DocNode& node,
                                        const std::string& where, bool in_list,
                                        const ItemDefaults* defaults);
 
@@ -162,8 +113,8 @@ std::optional<std::string> decode_list(DecodeState& state, FieldReader& r, const
     return fmt::format("{} ({}): {}", where, kind, r.error());
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
-    auto error = decode_node(state, items[i].node, fmt::format("{} {}", where, items[i].path), true,
-                             kind == "List" ? nullptr : &item);
+    auto error = decode_node(state, *items[i].node, fmt::format("{} {}", where, items[i].path),
+                             true, kind == "List" ? nullptr : &item);
     if (error) {
       return error;
     }
@@ -209,7 +160,7 @@ void read_object(DecodeState& state, FieldReader& r, const Field& root, const Ap
   }
 }
 
-std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& node,
+std::optional<std::string> decode_node(DecodeState& state, const DocNode& node,
                                        const std::string& where, bool in_list,
                                        const ItemDefaults* defaults) {
   FieldReader r(state.visits_left);
@@ -217,7 +168,7 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
   if (!root.present) {
     return std::nullopt;  // an empty document, e.g. after a trailing "---"
   }
-  if (!node.IsMap()) {
+  if (!node.is_map()) {
     return fmt::format("{}: expected a Kubernetes object (a map), got {}", where,
                        detail::describe(node));
   }
@@ -261,61 +212,51 @@ std::optional<std::string> decode_node(DecodeState& state, const YAML::Node& nod
   return std::nullopt;
 }
 
-/// " at line L, column C" for a parser error, or nothing when yaml-cpp gives no position.
-std::string position(const YAML::Mark& mark) {
-  if (mark.is_null()) {
-    return {};
-  }
-  return fmt::format(" at line {}, column {}", mark.line + 1, mark.column + 1);
-}
-
 Error protocol_error(std::string message) {
   return make_error(Error::Kind::Protocol, std::move(message));
+}
+
+/// Decodes every root of `doc`: in messages "<source>: document N (...)" with `documents`, else
+/// "<source> (...)" (one JSON text).
+Result<Decoded> decode_roots(const Document& doc, std::string_view source,
+                             const DecodeLimits& limits, bool documents) {
+  try {
+    DecodeState state{limits, limits.max_visits, limits.max_regex_program_size, {}};
+    auto roots = doc.roots();
+    for (std::size_t i = 0; i < roots.size(); ++i) {
+      std::string where = documents ? fmt::format("document {}", i + 1) : std::string(source);
+      if (auto error = decode_node(state, *roots[i], where, false, nullptr)) {
+        return std::unexpected(
+            protocol_error(documents ? fmt::format("{}: {}", source, *error) : std::move(*error)));
+      }
+    }
+    return std::move(state.out);
+  } catch (const std::exception& e) {  // std::bad_alloc, say: the decoder itself never throws
+    return std::unexpected(protocol_error(fmt::format("{}: {}", source, escape(e.what()))));
+  }
 }
 
 }  // namespace
 
 Result<Decoded> decode_manifests(std::string_view source, std::string_view bytes,
                                  const DecodeLimits& limits) {
-  if (bytes.size() > limits.max_bytes) {
-    return std::unexpected(
-        protocol_error(fmt::format("{}: {} bytes is more than the limit of {} bytes", source,
-                                   bytes.size(), limits.max_bytes)));
+  auto doc = parse_yaml(source, bytes, limits);
+  if (!doc) {
+    return std::unexpected(std::move(doc.error()));
   }
-  try {
-    std::string text(bytes);
-    {
-      std::istringstream in(text);
-      YAML::Parser parser(in);
-      SizeCheck check(limits);
-      while (parser.HandleNextDocument(check)) {
-      }
-    }
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    DecodeState state{limits, limits.max_visits, limits.max_regex_program_size, {}};
-    for (std::size_t i = 0; i < documents.size(); ++i) {
-      auto error =
-          decode_node(state, documents[i], fmt::format("document {}", i + 1), false, nullptr);
-      if (error) {
-        return std::unexpected(protocol_error(fmt::format("{}: {}", source, *error)));
-      }
-    }
-    return std::move(state.out);
-  } catch (const TooLarge& e) {
-    return std::unexpected(protocol_error(fmt::format("{}: too large: {}", source, e.reason)));
-  } catch (const YAML::DeepRecursion& e) {
-    return std::unexpected(
-        protocol_error(fmt::format("{}: invalid YAML{}: nested deeper than {} levels", source,
-                                   position(e.mark), e.depth() - 1)));
-  } catch (const YAML::Exception& e) {
-    return std::unexpected(protocol_error(
-        fmt::format("{}: invalid YAML{}: {}", source, position(e.mark), escape(e.msg))));
-  } catch (const std::exception& e) {
-    return std::unexpected(protocol_error(fmt::format("{}: {}", source, escape(e.what()))));
-  }
+  return decode_roots(*doc, source, limits, true);
 }
 
-Result<Decoded> decode_object(const YAML::Node& object, std::string_view source,
+Result<Decoded> decode_json(std::string_view source, std::string_view text,
+                            const DecodeLimits& limits) {
+  auto doc = parse_json(source, text, limits);
+  if (!doc) {
+    return std::unexpected(std::move(doc.error()));
+  }
+  return decode_roots(*doc, source, limits, false);
+}
+
+Result<Decoded> decode_object(const DocNode& object, std::string_view source,
                               const DecodeLimits& limits) {
   try {
     DecodeState state{limits, limits.max_visits, limits.max_regex_program_size, {}};

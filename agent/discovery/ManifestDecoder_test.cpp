@@ -1,11 +1,12 @@
 #include "agent/discovery/ManifestDecoder.hpp"
 
 #include <doctest/doctest.h>
-#include <yaml-cpp/yaml.h>
 
 #include <string>
+#include <string_view>
 
 #include "agent/discovery/DecoderTesting.hpp"
+#include "l7/Regex.hpp"
 
 namespace weft::discovery {
 namespace {
@@ -74,14 +75,234 @@ TEST_CASE("decoder reads JSON, which is YAML") {
 }
 
 TEST_CASE("decode_object decodes one parsed object with the same rules") {
-  YAML::Node node = YAML::Load(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}})");
-  auto ok = decode_object(node, "watch event 3");
+  Document doc =
+      parse_json("watch event 3", R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}})")
+          .value();
+  auto ok = decode_object(*doc.roots()[0], "watch event 3");
   REQUIRE(ok.has_value());
   CHECK(std::get<Pod>(ok->objects.at(0)).name == "p");
-  YAML::Node bad = YAML::Load(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"P"}})");
-  auto err = decode_object(bad, "watch event 4");
+  Document bad =
+      parse_yaml("watch event 4", R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"P"}})")
+          .value();
+  auto err = decode_object(*bad.roots()[0], "watch event 4");
   REQUIRE_FALSE(err.has_value());
   CHECK(err.error().message.starts_with("watch event 4 (Pod): metadata.name: expected a DNS-1123"));
+}
+
+/// One object written in YAML and in JSON.
+struct SameObject {
+  std::string_view yaml;
+  std::string_view json;
+};
+
+/// Every kind, most fields set.
+constexpr SameObject kSameObjects[] = {
+    {R"(
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: demo, labels: {version: 1, canary: true, empty: null}}
+spec:
+  clusterIP: 10.96.0.60
+  ports: [{name: http, port: 80, targetPort: 8080, appProtocol: http}, {name: grpc, port: 9090}]
+)",
+     R"({"apiVersion": "v1", "kind": "Service",
+  "metadata": {"name": "echo", "namespace": "demo",
+               "labels": {"version": 1, "canary": true, "empty": null}},
+  "spec": {"clusterIP": "10.96.0.60",
+           "ports": [{"name": "http", "port": 80, "targetPort": 8080, "appProtocol": "http"},
+                     {"name": "grpc", "port": 9090}]}})"},
+    {R"(
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: echo-abc, namespace: demo, labels: {kubernetes.io/service-name: echo}}
+addressType: IPv4
+endpoints:
+- addresses: [10.0.0.5]
+  conditions: {ready: false}
+  targetRef: {kind: Pod, name: echo-1}
+  nodeName: node-a
+ports: [{name: http, port: 8080, protocol: TCP}]
+)",
+     R"({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+  "metadata": {"name": "echo-abc", "namespace": "demo",
+               "labels": {"kubernetes.io/service-name": "echo"}},
+  "addressType": "IPv4",
+  "endpoints": [{"addresses": ["10.0.0.5"], "conditions": {"ready": false},
+                 "targetRef": {"kind": "Pod", "name": "echo-1"}, "nodeName": "node-a"}],
+  "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]})"},
+    {R"(
+apiVersion: v1
+kind: Pod
+metadata:
+  name: echo-1
+  namespace: demo
+  uid: 1234
+  ownerReferences: [{kind: ReplicaSet, name: echo-7d9f, controller: true}]
+spec: {serviceAccountName: echo, nodeName: node-a}
+status: {podIP: 10.0.0.5, podIPs: [{ip: 10.0.0.5}, {ip: "fd00::5"}]}
+)",
+     R"({"apiVersion": "v1", "kind": "Pod",
+  "metadata": {"name": "echo-1", "namespace": "demo", "uid": "1234",
+               "ownerReferences": [{"kind": "ReplicaSet", "name": "echo-7d9f",
+                                    "controller": true}]},
+  "spec": {"serviceAccountName": "echo", "nodeName": "node-a"},
+  "status": {"podIP": "10.0.0.5", "podIPs": [{"ip": "10.0.0.5"}, {"ip": "fd00::5"}]}})"},
+    {R"(
+apiVersion: security.weft.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: callers, namespace: demo}
+spec:
+  selector: {matchLabels: {app: echo}}
+  mode: STRICT
+  allow: {principals: ["spiffe://cluster.local/ns/demo/sa/client"], namespaces: [team-a]}
+)",
+     R"({"apiVersion": "security.weft.io/v1alpha1", "kind": "MeshPolicy",
+  "metadata": {"name": "callers", "namespace": "demo"},
+  "spec": {"selector": {"matchLabels": {"app": "echo"}}, "mode": "STRICT",
+           "allow": {"principals": ["spiffe://cluster.local/ns/demo/sa/client"],
+                     "namespaces": ["team-a"]}}})"},
+    {R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: canary, namespace: demo, creationTimestamp: "2024-05-01T12:00:00Z"}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo, port: 80}]
+  hostnames: [echo.example.com]
+  rules:
+  - name: canary
+    matches: [{path: {type: Exact, value: /v2}, headers: [{name: X-Canary, value: "true"}],
+               queryParams: [{name: a, value: b}], method: GET}]
+    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-a, value: b}]}}]
+    backendRefs: [{name: echo-v2, port: 80, weight: 90}, {name: echo-v1, port: 80, weight: 10}]
+    timeouts: {request: 10s, backendRequest: 3s}
+    retry: {codes: [502, 503], attempts: 2, backoff: 100ms}
+)",
+     R"({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+  "metadata": {"name": "canary", "namespace": "demo",
+               "creationTimestamp": "2024-05-01T12:00:00Z"},
+  "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "echo", "port": 80}],
+           "hostnames": ["echo.example.com"],
+           "rules": [{"name": "canary",
+                      "matches": [{"path": {"type": "Exact", "value": "/v2"},
+                                   "headers": [{"name": "X-Canary", "value": "true"}],
+                                   "queryParams": [{"name": "a", "value": "b"}],
+                                   "method": "GET"}],
+                      "filters": [{"type": "RequestHeaderModifier",
+                                   "requestHeaderModifier": {"set": [{"name": "x-a",
+                                                                      "value": "b"}]}}],
+                      "backendRefs": [{"name": "echo-v2", "port": 80, "weight": 90},
+                                      {"name": "echo-v1", "port": 80, "weight": 10}],
+                      "timeouts": {"request": "10s", "backendRequest": "3s"},
+                      "retry": {"codes": [502, 503], "attempts": 2, "backoff": "100ms"}}]}})"},
+    {R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: greeter, namespace: demo}
+spec:
+  parentRefs: [{group: "", kind: Service, name: greeter}]
+  rules:
+  - matches: [{method: {service: helloworld.Greeter, method: SayHello}}]
+    backendRefs: [{name: greeter-v2, port: 9090}]
+    retry: {codes: [UNAVAILABLE], attempts: 3}
+)",
+     R"({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GRPCRoute",
+  "metadata": {"name": "greeter", "namespace": "demo"},
+  "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "greeter"}],
+           "rules": [{"matches": [{"method": {"service": "helloworld.Greeter",
+                                              "method": "SayHello"}}],
+                      "backendRefs": [{"name": "greeter-v2", "port": 9090}],
+                      "retry": {"codes": ["UNAVAILABLE"], "attempts": 3}}]}})"},
+};
+
+TEST_CASE("decode_json and decode_manifests decode one object in JSON and in YAML alike") {
+  for (const SameObject& c : kSameObjects) {
+    Decoded from_yaml = decode_ok(c.yaml);
+    auto from_json = decode_json("test.json", c.json);
+    INFO(c.json);
+    REQUIRE_MESSAGE(from_json.has_value(), (from_json ? std::string() : from_json.error().message));
+    REQUIRE(from_yaml.objects.size() == 1);
+    CHECK(from_json->objects == from_yaml.objects);
+    CHECK(from_json->ignored == from_yaml.ignored);
+  }
+}
+
+TEST_CASE("decode_json compiles regular expressions as decode_manifests does") {
+  Decoded from_yaml = decode_ok(R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec: {rules: [{matches: [{path: {type: RegularExpression, value: "/items/[0-9]+"}}]}]}
+)");
+  auto from_json = decode_json("test.json", R"({"apiVersion": "gateway.networking.k8s.io/v1",
+  "kind": "HTTPRoute", "metadata": {"name": "r"},
+  "spec": {"rules": [{"matches": [{"path": {"type": "RegularExpression",
+                                            "value": "/items/[0-9]+"}}]}]}})");
+  REQUIRE(from_json.has_value());
+  const PathMatch& a = std::get<HttpRoute>(from_yaml.objects.at(0)).rules.at(0).matches.at(0).path;
+  const PathMatch& b = std::get<HttpRoute>(from_json->objects.at(0)).rules.at(0).matches.at(0).path;
+  REQUIRE(a.regex != nullptr);
+  REQUIRE(b.regex != nullptr);
+  CHECK(a.value == b.value);
+  CHECK(l7::regex_full_match(b.regex, "/items/42"));
+  CHECK_FALSE(l7::regex_full_match(b.regex, "/items/x"));
+}
+
+TEST_CASE("decode_json reports a type error with its field path") {
+  struct Case {
+    std::string_view json;
+    std::string_view message;
+  };
+  const Case cases[] = {
+      // A JSON string is not a number, as "80" quoted in YAML is not.
+      {R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo", "namespace": "demo"},
+  "spec": {"ports": [{"name": "http", "port": "80"}]}})",
+       R"(GET /api/v1/services (Service demo/echo): spec.ports[0].port: expected an integer 1-65535, got "80")"},
+      {R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo"},
+  "spec": {"ports": [{"name": "http", "port": 80.0}]}})",
+       R"(GET /api/v1/services (Service default/echo): spec.ports[0].port: expected an integer 1-65535, got "80.0")"},
+      {R"({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "s"},
+  "addressType": "IPv4", "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": "true"}}]})",
+       R"(GET /api/v1/services (EndpointSlice default/s): endpoints[0].conditions.ready: expected true or false, got "true")"},
+      {R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": ["b"]}}})",
+       R"(GET /api/v1/services (Pod default/p): metadata.labels["a"]: expected a string, got a list)"},
+      {R"({"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "ok"}},
+  {"metadata": {"name": "p"}, "status": {"podIP": 10}}]})",
+       R"(GET /api/v1/services items[1] (Pod default/p): status.podIP: expected an IP address, got "10")"},
+      // Two equal keys: JSON leaves the meaning open, a security object may not.
+      {R"({"apiVersion": "security.weft.io/v1alpha1", "kind": "MeshPolicy", "metadata": {"name": "p"},
+  "spec": {"mode": "STRICT", "mode": "PERMISSIVE"}})",
+       R"(GET /api/v1/services (MeshPolicy default/p): spec.mode: duplicate field)"},
+  };
+  for (const Case& c : cases) {
+    auto result = decode_json("GET /api/v1/services", c.json);
+    INFO(c.json);
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().kind == Error::Kind::Protocol);
+    CHECK(result.error().message == c.message);
+  }
+}
+
+TEST_CASE("decode_json refuses invalid, deep and large JSON with clear errors") {
+  auto invalid = decode_json("watch", R"({"apiVersion": "v1", "kind": })");
+  REQUIRE_FALSE(invalid.has_value());
+  CHECK(invalid.error().message.starts_with(
+      "watch: invalid JSON: parse error at line 1, column 30: syntax error while parsing value"));
+  auto two = decode_json("watch", R"({"kind": "Pod"} {"kind": "Pod"})");
+  REQUIRE_FALSE(two.has_value());
+  CHECK(two.error().message.starts_with("watch: invalid JSON: parse error at line 1, column 17"));
+  std::string deep = std::string(3000, '[') + std::string(3000, ']');
+  auto nested = decode_json("watch", deep);
+  REQUIRE_FALSE(nested.has_value());
+  CHECK(nested.error().message == "watch: invalid JSON: nested deeper than 2000 levels");
+  DecodeLimits small;
+  small.max_nodes = 10;
+  auto large = decode_json("watch", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", small);
+  REQUIRE_FALSE(large.has_value());
+  CHECK(large.error().message == "watch: too large: more than 10 JSON values");
+  small.max_bytes = 4;
+  auto bytes = decode_json("watch", "[1, 2]", small);
+  REQUIRE_FALSE(bytes.has_value());
+  CHECK(bytes.error().message == "watch: 6 bytes is more than the limit of 4 bytes");
 }
 
 TEST_CASE("decoder reports invalid YAML with its position") {

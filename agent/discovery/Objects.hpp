@@ -25,6 +25,8 @@ struct ServicePort {
   std::string target_port;   ///< a number ("8080") or a container port name ("http")
   std::string protocol;      ///< "TCP", "UDP" or "SCTP"
   std::string app_protocol;  ///< spec.ports[].appProtocol, empty when absent
+
+  bool operator==(const ServicePort&) const = default;
 };
 
 /// A v1 Service.
@@ -37,6 +39,8 @@ struct Service {
 
   /// "<name>.<ns>.svc.<cluster_domain>", the name Istio's destination_service label uses.
   std::string fqdn(std::string_view cluster_domain = "cluster.local") const;
+
+  bool operator==(const Service&) const = default;
 };
 
 /// One metadata.ownerReferences entry of a Pod.
@@ -44,6 +48,8 @@ struct OwnerReference {
   std::string kind;
   std::string name;
   bool controller = false;
+
+  bool operator==(const OwnerReference&) const = default;
 };
 
 /// A v1 Pod.
@@ -57,6 +63,8 @@ struct Pod {
   std::map<std::string, std::string> annotations;
   std::vector<OwnerReference> owners;
   std::vector<IpAddr> ips;  ///< status.podIPs (status.podIP first), deduplicated
+
+  bool operator==(const Pod&) const = default;
 };
 
 /// An EndpointSlice endpoint's targetRef.
@@ -64,6 +72,8 @@ struct ObjectReference {
   std::string kind;
   std::string name;
   std::string ns;  ///< defaults to the slice's namespace
+
+  bool operator==(const ObjectReference&) const = default;
 };
 
 /// One endpoints[] entry of an EndpointSlice.
@@ -73,6 +83,8 @@ struct SliceEndpoint {
   bool ready = true;
   std::optional<ObjectReference> target;
   std::string node_name;
+
+  bool operator==(const SliceEndpoint&) const = default;
 };
 
 /// One ports[] entry of an EndpointSlice.
@@ -81,6 +93,8 @@ struct SlicePort {
   std::optional<uint16_t>
       port;              ///< absent means "not restricted"; such ports carry no traffic here
   std::string protocol;  ///< "TCP" when absent
+
+  bool operator==(const SlicePort&) const = default;
 };
 
 /// A discovery.k8s.io/v1 EndpointSlice with addressType IPv4 or IPv6 (FQDN slices are ignored).
@@ -91,6 +105,8 @@ struct EndpointSlice {
   std::string address_type;  ///< "IPv4" or "IPv6"
   std::vector<SliceEndpoint> endpoints;
   std::vector<SlicePort> ports;
+
+  bool operator==(const EndpointSlice&) const = default;
 };
 
 /// spec.allow of a MeshPolicy: which authenticated sources may connect to the selected pods.
@@ -99,6 +115,8 @@ struct AllowRule {
   std::vector<std::string> principals;
   /// Namespaces of sources, read from their SPIFFE IDs (spiffe://<td>/ns/<ns>/sa/<sa>).
   std::vector<std::string> namespaces;
+
+  bool operator==(const AllowRule&) const = default;
 };
 
 /// A security.weft.io/v1alpha1 MeshPolicy: peer authentication mode and allowed callers of the
@@ -120,6 +138,8 @@ struct MeshPolicy {
   /// Whether a pod of the policy's namespace with these labels is selected (every matchLabels
   /// pair present with the same value).
   bool selects(const std::map<std::string, std::string>& labels) const;
+
+  bool operator==(const MeshPolicy&) const = default;
 };
 
 // ---- Gateway API routes: l7's route model (l7/Route.hpp), which discovery decodes into ----

@@ -244,7 +244,7 @@ RouteRetry read_retry(RouteReader& rr, const Field& f) {
       code = static_cast<uint16_t>(r.ok() ? it - kGrpcStatusNames.begin() : 0);
     }
     if (r.ok() && std::find(retry.codes.begin(), retry.codes.end(), code) != retry.codes.end()) {
-      r.fail(item.path, fmt::format("duplicate code {}", detail::describe(item.node)));
+      r.fail(item.path, fmt::format("duplicate code {}", detail::describe(*item.node)));
     }
     if (!r.ok()) {
       return retry;

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/discovery/DecodeLimits.hpp"
 #include "agent/discovery/FieldReader.hpp"
-#include "agent/discovery/ManifestDecoder.hpp"
 #include "agent/discovery/Objects.hpp"
 
 namespace weft::discovery::detail {
