@@ -52,7 +52,7 @@ Dispatcher::Dispatcher(Loop& loop, WorkerContext context, std::shared_ptr<const 
       view_(std::move(view)),
       home_(std::move(home)),
       balancer_(seed),
-      upstreams_(*this) {}
+      upstreams_(loop_, *this, context_.connect_timeout_ms) {}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -315,7 +315,7 @@ void Dispatcher::refuse(Fd downstream, const FlowPlan& plan) {
 
 void Dispatcher::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
                                  std::span<const uint8_t> received) {
-  auto session = tunnel_for(pod, plan);
+  auto session = tunnel_session_for(pod, plan);
   if (!session) {
     log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index(), pod.display_name(),
               session.error().message);
@@ -325,7 +325,16 @@ void Dispatcher::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, Flo
   (*session)->open_stream(std::move(downstream), std::move(plan), std::move(counters), received);
 }
 
-Result<TunnelSession*> Dispatcher::tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) {
+Result<H2Carrier*> Dispatcher::tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) {
+  auto session = tunnel_session_for(pod, plan);
+  if (!session) {
+    return std::unexpected(session.error());
+  }
+  return *session;
+}
+
+Result<TunnelSession*> Dispatcher::tunnel_session_for(const agent::MeshedPod& pod,
+                                                      const FlowPlan& plan) {
   const std::string& principal = plan.labels.source.principal;
   auto id = view_->identities.find(principal);
   if (id == view_->identities.end()) {
@@ -374,20 +383,20 @@ uint64_t Dispatcher::identity_generation(const std::string& principal) const {
   return it == view_->identities.end() ? 0 : it->second->generation;
 }
 
-void Dispatcher::tunnel_unusable(TunnelSession* session) {
-  if (session->role() != agent::TunnelRole::Client) {
+void Dispatcher::tunnel_unusable(TunnelSession& session) {
+  if (session.role() != agent::TunnelRole::Client) {
     return;
   }
-  tunnel_pool_.remove(session->key(), session);
+  tunnel_pool_.remove(session.key(), &session);
 }
 
-void Dispatcher::store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket) {
+void Dispatcher::store_ticket(const TunnelKey& key, identity::SslSessionPtr ticket) {
   tickets_.store(key, std::move(ticket));
 }
 
-void Dispatcher::destroy(TunnelSession* session) {
+void Dispatcher::session_finished(TunnelSession& session) {
   tunnel_unusable(session);
-  tunnels_.erase(session);
+  tunnels_.erase(&session);
 }
 
 void Dispatcher::out_of_fds(agent::FdOperation operation, const std::string& detail) {
@@ -478,7 +487,7 @@ void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan pla
   }
   auto counters = counters_for(plan);
   SockAddr target = plan.target;
-  auto relay = std::make_unique<Relay>(*this, std::move(downstream), std::move(*upstream),
+  auto relay = std::make_unique<Relay>(loop_, *this, std::move(downstream), std::move(*upstream),
                                        std::move(plan), std::move(counters));
   Relay& ref = *relay;
   relays_.emplace(relay.get(), std::move(relay));
@@ -487,13 +496,24 @@ void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan pla
   ref.start(context_.connect_timeout_ms);
 }
 
-void Dispatcher::destroy(Relay* relay) {
-  balancer_.closed(relay->plan().target);
-  relays_.erase(relay);
+void Dispatcher::relay_finished(Relay& relay) {
+  balancer_.closed(relay.plan().target);
+  relays_.erase(&relay);
 }
 
-void Dispatcher::destroy(AppHttp* http) {
-  http_.erase(http);
+void Dispatcher::http_finished(AppHttp& http) {
+  http_.erase(&http);
+}
+
+void Dispatcher::hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                                    const SockAddr& original, std::span<const uint8_t> received) {
+  dispatch_outbound(std::move(pod), std::move(socket), original, l7::Protocol::Opaque, received);
+}
+
+void Dispatcher::hand_over_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                                   const SockAddr& peer, const SockAddr& local,
+                                   std::span<const uint8_t> received) {
+  dispatch_inbound(std::move(pod), std::move(socket), peer, local, l7::Protocol::Opaque, received);
 }
 
 }  // namespace weft::proxy

@@ -13,20 +13,24 @@
 
 #include "agent/dispatch/ProtocolSniffer.hpp"
 #include "agent/http/AppHttp.hpp"
+#include "agent/http/HttpHost.hpp"
 #include "agent/http/OutboundHttp.hpp"
 #include "agent/http/PlaintextInboundHttp.hpp"
 #include "agent/http/UpstreamPool.hpp"
+#include "agent/l4/Relay.hpp"
 #include "agent/loop/Loop.hpp"
 #include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/netns/Netns.hpp"
+#include "agent/netns/PodSockets.hpp"
 #include "agent/plan/Balancer.hpp"
 #include "agent/plan/EndpointLoads.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/plan/NodeView.hpp"
 #include "agent/pods/MeshedPod.hpp"
+#include "agent/tunnel/TunnelHost.hpp"
 #include "agent/tunnel/TunnelSession.hpp"
 #include "common/Fd.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
@@ -38,8 +42,6 @@ class Redirector;
 }
 
 namespace weft::proxy {
-
-class Relay;
 
 /// What a worker needs from the rest of the agent. Everything here is safe to use from several
 /// threads: map lookups are syscalls, counters are atomics, families lock internally.
@@ -81,7 +83,10 @@ struct UpdateView {
 };
 using WorkerCommand = std::variant<AddPod, RemovePod, UpdateView>;
 
-class Dispatcher {
+class Dispatcher final : public Relay::Owner,
+                         public HttpHost,
+                         public TunnelHost,
+                         public PodSockets {
  public:
   /// `home`: the netns the worker's thread returns to after opening a socket in a pod's;
   /// `seed`: of the L4 balancer's random choices.
@@ -97,40 +102,47 @@ class Dispatcher {
   /// expired tickets.
   void tick(Loop::Clock::time_point now);
 
-  // Used by Relay.
   unsigned index() const { return loop_.index(); }
-  Ring& ring() { return loop_.ring(); }
-  Loop& loop() { return loop_; }
-  Balancer& balancer() { return balancer_; }
-  const WorkerContext& context() const { return context_; }
-  const std::string& trust_domain() const { return view_->trust_domain; }
-  void destroy(Relay* relay);
 
-  // Used by TunnelSession.
-  /// Opens an upstream socket inside `pod`'s netns, marked so the BPF hooks leave it alone.
-  /// With `transparent_source` (inbound delivery) it is bound to that foreign address with
-  /// IP_TRANSPARENT and carries the delivery mark, so the app sees the real client.
+  // Relay::Owner.
+  void relay_finished(Relay& relay) override;
+
+  // PodSockets.
   Result<Fd> open_upstream(const agent::MeshedPod& pod, sa_family_t family,
-                           const std::optional<IpAddr>& transparent_source = std::nullopt);
-  std::vector<agent::FlowCounters> counters_for(const FlowPlan& plan);
-  /// A CONNECT request arrived on `pod`'s :15008: plan (and authorize, counting refusals).
-  std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod, const TunnelRequest& req,
-                                             const std::string& principal);
-  /// The current credential generation of a local identity (0 when it has none).
-  uint64_t identity_generation(const std::string& principal) const;
-  /// The session takes no new streams any more: drop it from the pool.
-  void tunnel_unusable(TunnelSession* session);
-  void store_ticket(const TunnelKey& key, tunnel::SslSessionPtr ticket);
-  void destroy(TunnelSession* session);
+                           const std::optional<IpAddr>& transparent_source = std::nullopt) override;
 
-  // Used by the L7 path (AppHttp, InboundHttp, UpstreamPool) and ProtocolSniffer.
-  const std::shared_ptr<const NodeView>& view() const { return view_; }
-  UpstreamPool& upstreams() { return upstreams_; }
-  EndpointLoads& endpoint_loads() { return endpoint_loads_; }
-  /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
-  /// one more stream.
-  Result<TunnelSession*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan);
-  void destroy(AppHttp* http);
+  // TunnelHost.
+  HttpHost& http() override { return *this; }
+  PodSockets& sockets() override { return *this; }
+  agent::TunnelMetrics& tunnel_metrics() override { return context_.tunnel_metrics; }
+  unsigned connect_timeout_ms() const override { return context_.connect_timeout_ms; }
+  std::chrono::seconds stall_timeout() const override { return context_.stall_timeout; }
+  const std::string& trust_domain() const override { return view_->trust_domain; }
+  std::vector<agent::FlowCounters> counters_for(const FlowPlan& plan) override;
+  std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod, const TunnelRequest& req,
+                                             const std::string& principal) override;
+  uint64_t identity_generation(const std::string& principal) const override;
+  void tunnel_unusable(TunnelSession& session) override;
+  void store_ticket(const TunnelKey& key, identity::SslSessionPtr ticket) override;
+  void session_finished(TunnelSession& session) override;
+
+  // HttpHost (and TunnelHost: loop()).
+  Loop& loop() override { return loop_; }
+  const std::shared_ptr<const NodeView>& view() const override { return view_; }
+  agent::RequestMetrics& request_metrics() override { return context_.request_metrics; }
+  UpstreamPool& upstreams() override { return upstreams_; }
+  EndpointLoads& endpoint_loads() override { return endpoint_loads_; }
+  l7::RetryBudget& retry_budget(const SockAddr& service) override {
+    return retry_budgets_[service];
+  }
+  Result<H2Carrier*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) override;
+  void http_finished(AppHttp& http) override;
+  void hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                          const SockAddr& original, std::span<const uint8_t> received) override;
+  void hand_over_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                         const SockAddr& peer, const SockAddr& local,
+                         std::span<const uint8_t> received) override;
+
   /// Carries an outbound connection by its protocol; `received` was read by detection.
   void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
                          const SockAddr& original, l7::Protocol protocol,
@@ -141,8 +153,6 @@ class Dispatcher {
   void dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
                         const SockAddr& peer, const SockAddr& local, l7::Protocol protocol,
                         std::span<const uint8_t> received);
-  /// The retry budget of requests to the Service at `service` (per worker).
-  l7::RetryBudget& retry_budget(const SockAddr& service) { return retry_budgets_[service]; }
   /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
   void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
 
@@ -172,6 +182,9 @@ class Dispatcher {
   void refuse(Fd downstream, const FlowPlan& plan);
   void launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
               std::span<const uint8_t> received = {});
+  /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
+  /// one more stream.
+  Result<TunnelSession*> tunnel_session_for(const agent::MeshedPod& pod, const FlowPlan& plan);
   /// Carries `downstream` over a pooled (or new) tunnel session to the destination's agent.
   void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
                        std::span<const uint8_t> received = {});

@@ -42,7 +42,7 @@ void ProtocolSniffer::arm_recv() {
   }
   timeout_.tv_sec = left.count() / 1000000000;
   timeout_.tv_nsec = left.count() % 1000000000;
-  Ring& ring = dispatcher_.ring();
+  Ring& ring = dispatcher_.loop().ring();
   ring.reserve(2);
   io_uring_sqe* sqe = ring.prepare(&recv_op_);
   io_uring_prep_recv(sqe, downstream.get(), buffer_.data() + used_, buffer_.size() - used_, 0);

@@ -1,6 +1,8 @@
 #include "agent/http/AppHttp.hpp"
 
-#include "agent/dispatch/Dispatcher.hpp"
+#include "agent/http/HttpHost.hpp"
+#include "agent/http/UpstreamPool.hpp"
+#include "agent/loop/Loop.hpp"
 
 namespace weft::proxy {
 namespace {
@@ -14,20 +16,20 @@ l7::H2Limits downstream_limits() {
 }  // namespace
 
 Loop& AppHttp::loop() {
-  return dispatcher_.loop();
+  return host_.loop();
 }
 
 l7::RetryBudget& AppHttp::retry_budget(const SockAddr& service) {
-  return dispatcher_.retry_budget(service);
+  return host_.retry_budget(service);
 }
 
-AppHttp::AppHttp(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+AppHttp::AppHttp(HttpHost& host, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
                  l7::Protocol protocol)
-    : dispatcher_(dispatcher), pod_(std::move(pod)), http1_(protocol == l7::Protocol::Http1) {
+    : host_(host), pod_(std::move(pod)), http1_(protocol == l7::Protocol::Http1) {
   if (http1_) {
-    h1_ = std::make_unique<Http1Downstream>(dispatcher.loop(), *this, std::move(socket));
+    h1_ = std::make_unique<Http1Downstream>(host.loop(), *this, std::move(socket));
   } else {
-    h2_ = std::make_unique<H2Connection>(dispatcher.loop(), *this, std::move(socket),
+    h2_ = std::make_unique<H2Connection>(host.loop(), *this, std::move(socket),
                                          l7::H2Session::Role::Server, downstream_limits(), this);
   }
 }
@@ -52,7 +54,7 @@ L7Exchange& AppHttp::open_exchange(ExchangePeer& client) {
 }
 
 void AppHttp::downstream_finished() {
-  dispatcher_.destroy(this);
+  host_.http_finished(*this);
 }
 
 void AppHttp::erase(L7Exchange* exchange) {
@@ -60,7 +62,7 @@ void AppHttp::erase(L7Exchange* exchange) {
 }
 
 void AppHttp::connection_finished(H2Connection& /*connection*/) {
-  dispatcher_.destroy(this);
+  host_.http_finished(*this);
 }
 
 }  // namespace weft::proxy

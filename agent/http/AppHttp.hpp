@@ -19,10 +19,10 @@
 
 namespace weft::proxy {
 
-class Dispatcher;
+class HttpHost;
 
-/// Owned by its Dispatcher (Dispatcher::destroy when the connection is over or handed over). Still
-/// abstract: route(), upstream(), endpoint() and hand_over() are the subclass's.
+/// Owned by its HttpHost (HttpHost::http_finished when the connection is over or handed over).
+/// Still abstract: route(), upstream(), endpoint() and hand_over() are the subclass's.
 class AppHttp : public ExchangeOwner,
                 public H2Connection::Owner,
                 public Http1Downstream::Owner,
@@ -30,7 +30,7 @@ class AppHttp : public ExchangeOwner,
  public:
   /// `protocol`: what the client speaks on `socket` (Http1 or Http2); `pod`: the meshed pod
   /// on whose behalf the agent speaks HTTP (the caller outbound, the callee inbound).
-  AppHttp(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+  AppHttp(HttpHost& host, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
           l7::Protocol protocol);
   virtual ~AppHttp();
   AppHttp(const AppHttp&) = delete;
@@ -51,7 +51,7 @@ class AppHttp : public ExchangeOwner,
   void downstream_finished() override;
 
  protected:
-  Dispatcher& dispatcher_;
+  HttpHost& host_;
   std::shared_ptr<const agent::MeshedPod> pod_;
   bool http1_;  ///< the client speaks HTTP/1.1
 

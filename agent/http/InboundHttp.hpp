@@ -16,15 +16,14 @@
 namespace weft::proxy {
 
 struct NodeView;
-class Dispatcher;
+class HttpHost;
 
 class InboundHttp final : public ExchangeOwner {
  public:
   /// `peer_principal`: proven by the session's client certificate; `tunnel_source`: the
   /// session's peer address (the client when the request names none).
-  InboundHttp(Dispatcher& dispatcher, H2Carrier& session,
-              std::shared_ptr<const agent::MeshedPod> pod, std::string peer_principal,
-              IpAddr tunnel_source);
+  InboundHttp(HttpHost& host, H2Carrier& session, std::shared_ptr<const agent::MeshedPod> pod,
+              std::string peer_principal, IpAddr tunnel_source);
   ~InboundHttp();
   InboundHttp(const InboundHttp&) = delete;
   InboundHttp& operator=(const InboundHttp&) = delete;
@@ -60,7 +59,7 @@ class InboundHttp final : public ExchangeOwner {
     }
   };
 
-  Dispatcher& dispatcher_;
+  HttpHost& host_;
   H2Carrier& session_;
   std::shared_ptr<const agent::MeshedPod> pod_;
   std::string peer_principal_;

@@ -7,7 +7,7 @@
 #include "agent/http/ExchangeOwner.hpp"
 #include "agent/http/Http1Upstream.hpp"
 #include "agent/http/HttpTarget.hpp"
-#include "agent/tunnel/TunnelHeaders.hpp"
+#include "agent/plan/TunnelHeaders.hpp"
 #include "common/Log.hpp"
 #include "l7/GrpcTimeout.hpp"
 #include "l7/RouteMatch.hpp"

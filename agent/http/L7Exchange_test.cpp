@@ -189,7 +189,7 @@ TEST_CASE(
   auto x = send(owner, client, get());
   REQUIRE(owner.app.requests.size() == 1);
   owner.app.answer({{":status", "503"}});
-  CHECK(client.heads.empty());                 // nothing reached the client
+  CHECK(client.heads.empty());            // nothing reached the client
   CHECK(owner.app.requests.size() == 1);  // not before the backoff
   owner.fire_next_deadline();
   CHECK(owner.routed == 2);

@@ -2,15 +2,17 @@
 
 #include <algorithm>
 
-#include "agent/dispatch/Dispatcher.hpp"
-#include "agent/tunnel/TunnelHeaders.hpp"
+#include "agent/http/HttpHost.hpp"
+#include "agent/http/UpstreamPool.hpp"
+#include "agent/loop/Loop.hpp"
+#include "agent/plan/TunnelHeaders.hpp"
 #include "l7/RouteMatch.hpp"
 
 namespace weft::proxy {
 
-OutboundHttp::OutboundHttp(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod,
+OutboundHttp::OutboundHttp(HttpHost& host, std::shared_ptr<const agent::MeshedPod> pod,
                            SockAddr service_address, Fd socket, l7::Protocol protocol)
-    : AppHttp(dispatcher, std::move(pod), std::move(socket), protocol),
+    : AppHttp(host, std::move(pod), std::move(socket), protocol),
       service_address_(service_address) {}
 
 OutboundHttp::~OutboundHttp() = default;
@@ -18,15 +20,14 @@ OutboundHttp::~OutboundHttp() = default;
 void OutboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
   // An Upgrade (WebSocket) or CONNECT: from here on the bytes are not HTTP. The connection
   // continues on the TCP path, balanced as a whole, with the request that asked for it.
-  dispatcher_.dispatch_outbound(pod_, std::move(socket), service_address_, l7::Protocol::Opaque,
-                                received);
-  dispatcher_.destroy(this);
+  host_.hand_over_outbound(pod_, std::move(socket), service_address_, received);
+  host_.http_finished(*this);
 }
 
 Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
-  if (dispatcher_.view() != targets_view_) {
+  if (host_.view() != targets_view_) {
     targets_.clear();  // endpoints, identities or policies may have changed
-    targets_view_ = dispatcher_.view();
+    targets_view_ = host_.view();
   }
   Routed out;
   out.view = targets_view_;
@@ -48,7 +49,7 @@ Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
     };
     l7::RequestFacts facts{field(":method"), field(":path"), field(":authority"), head,
                            field("content-type").starts_with("application/grpc")};
-    if (auto choice = l7::match_route(routes, facts, dispatcher_.loop().random().next())) {
+    if (auto choice = l7::match_route(routes, facts, host_.loop().random().next())) {
       out.rule = choice->rule;
       if (choice->backend == nullptr) {
         out.no_backend = true;
@@ -75,9 +76,9 @@ Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
     out.target = unreachable(view, *r.service, dialled);
     return out;
   }
-  auto now = dispatcher_.loop().now();
-  auto chosen = picker_.pick(r.endpoints, dispatcher_.endpoint_loads(), avoid,
-                             dispatcher_.loop().random(), now);
+  auto now = host_.loop().now();
+  auto chosen =
+      picker_.pick(r.endpoints, host_.endpoint_loads(), avoid, host_.loop().random(), now);
   if (!chosen) {
     // Every endpoint is ejected, or refused this request already: fail fast.
     out.target = unreachable(view, *r.service, dialled);
@@ -88,7 +89,7 @@ Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
   std::shared_ptr<HttpTarget>& cached = targets_[TargetKey{endpoint.addr, dialled}];
   if (!cached) {
     cached = std::make_shared<HttpTarget>(plan_endpoint(view, *pod_, endpoint, *r.service, dialled),
-                                          dispatcher_.context().request_metrics);
+                                          host_.request_metrics());
     cached->http1 = http1_;
     cached->endpoint = chosen->state;
     if (cached->plan.route == FlowPlan::Route::Tunnel) {
@@ -110,7 +111,7 @@ std::shared_ptr<HttpTarget> OutboundHttp::unreachable(const NodeView& view,
   std::shared_ptr<HttpTarget>& cached = targets_[TargetKey{SockAddr{}, dialled}];
   if (!cached) {
     cached = std::make_shared<HttpTarget>(plan_to(view, *pod_, dialled, nullptr, service.fqdn()),
-                                          dispatcher_.context().request_metrics);
+                                          host_.request_metrics());
     cached->reachable = false;
   }
   return cached;
@@ -118,13 +119,13 @@ std::shared_ptr<HttpTarget> OutboundHttp::unreachable(const NodeView& view,
 
 Result<UpstreamLink> OutboundHttp::upstream(const HttpTarget& target) {
   if (target.plan.route == FlowPlan::Route::Tunnel) {
-    auto session = dispatcher_.tunnel_for(*pod_, target.plan);
+    auto session = host_.tunnel_for(*pod_, target.plan);
     if (!session) {
       return std::unexpected(session.error());
     }
     return UpstreamLink{*session, nullptr};
   }
-  return dispatcher_.upstreams().link(*pod_, target.plan.target, http1_);
+  return host_.upstreams().link(*pod_, target.plan.target, http1_);
 }
 
 EndpointState* OutboundHttp::endpoint(const HttpTarget& target) {

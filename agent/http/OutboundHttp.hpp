@@ -17,7 +17,7 @@ struct NodeView;
 class OutboundHttp final : public AppHttp {
  public:
   /// `protocol`: what the app speaks on `socket` (Http1 or Http2).
-  OutboundHttp(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod,
+  OutboundHttp(HttpHost& host, std::shared_ptr<const agent::MeshedPod> pod,
                SockAddr service_address, Fd socket, l7::Protocol protocol);
   ~OutboundHttp();
 

@@ -18,8 +18,8 @@ struct NodeView;
 class PlaintextInboundHttp final : public AppHttp {
  public:
   /// `peer` connected to `local` (the app's address in `pod`); `protocol`: what it speaks.
-  PlaintextInboundHttp(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod,
-                       Fd socket, l7::Protocol protocol, SockAddr peer, SockAddr local);
+  PlaintextInboundHttp(HttpHost& host, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+                       l7::Protocol protocol, SockAddr peer, SockAddr local);
 
   /// The app itself, planned as the TCP path plans the connection (plan_inbound) and again
   /// whenever the node's view changes, so a policy turned STRICT refuses the next request.

@@ -1,6 +1,6 @@
 #include "agent/http/UpstreamPool.hpp"
 
-#include "agent/dispatch/Dispatcher.hpp"
+#include "agent/loop/Loop.hpp"
 
 namespace weft::proxy {
 
@@ -21,15 +21,15 @@ Result<Http1Upstream*> UpstreamPool::get_http1(const agent::MeshedPod& pod,
       return p.connection.get();
     }
   }
-  auto socket = dispatcher_.open_upstream(pod, endpoint.ip.family, source);
+  auto socket = sockets_.open_upstream(pod, endpoint.ip.family, source);
   if (!socket) {
     return std::unexpected(socket.error());
   }
-  auto connection = std::make_unique<Http1Upstream>(dispatcher_.loop(), *this, std::move(*socket));
+  auto connection = std::make_unique<Http1Upstream>(loop_, *this, std::move(*socket));
   Http1Upstream* raw = connection.get();
   pool.push_back({std::move(connection), Clock::now()});
   keys1_.emplace(raw, key);
-  raw->connect(endpoint, dispatcher_.context().connect_timeout_ms);
+  raw->connect(endpoint, connect_timeout_ms_);
   return raw;
 }
 
@@ -86,16 +86,16 @@ Result<H2Connection*> UpstreamPool::get(const agent::MeshedPod& pod, const SockA
       return p.connection.get();
     }
   }
-  auto socket = dispatcher_.open_upstream(pod, endpoint.ip.family, source);
+  auto socket = sockets_.open_upstream(pod, endpoint.ip.family, source);
   if (!socket) {
     return std::unexpected(socket.error());
   }
-  auto connection = std::make_unique<H2Connection>(dispatcher_.loop(), *this, std::move(*socket),
+  auto connection = std::make_unique<H2Connection>(loop_, *this, std::move(*socket),
                                                    l7::H2Session::Role::Client, l7::H2Limits{});
   H2Connection* raw = connection.get();
   pool.push_back({std::move(connection), Clock::now()});
   keys_.emplace(raw, key);
-  raw->connect(endpoint, dispatcher_.context().connect_timeout_ms);
+  raw->connect(endpoint, connect_timeout_ms_);
   return raw;
 }
 

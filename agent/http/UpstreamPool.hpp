@@ -10,13 +10,14 @@
 #include "agent/http/ExchangeOwner.hpp"
 #include "agent/http/H2Connection.hpp"
 #include "agent/http/Http1Upstream.hpp"
+#include "agent/netns/PodSockets.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "common/Error.hpp"
 #include "common/IpAddr.hpp"
 
 namespace weft::proxy {
 
-class Dispatcher;
+class Loop;
 
 /// A connection is opened from inside the calling pod (so the endpoint sees the pod's address)
 /// and carries requests of that pod only; delivering inbound requests, from inside the
@@ -28,7 +29,8 @@ class UpstreamPool final : public H2Connection::Owner, public Http1Upstream::Own
   using Clock = std::chrono::steady_clock;
   static constexpr auto kIdleTimeout = std::chrono::seconds(60);
 
-  explicit UpstreamPool(Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
+  UpstreamPool(Loop& loop, PodSockets& sockets, unsigned connect_timeout_ms)
+      : loop_(loop), sockets_(sockets), connect_timeout_ms_(connect_timeout_ms) {}
   ~UpstreamPool();
 
   /// A connection from `pod` to `endpoint` that takes one more request; with `source`, bound
@@ -67,7 +69,9 @@ class UpstreamPool final : public H2Connection::Owner, public Http1Upstream::Own
     Clock::time_point idle_since;
   };
 
-  Dispatcher& dispatcher_;
+  Loop& loop_;
+  PodSockets& sockets_;
+  unsigned connect_timeout_ms_;
   std::unordered_map<Key, std::vector<Pooled>, KeyHash> pools_;
   std::unordered_map<H2Connection*, Key> keys_;
   struct Pooled1 {

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "agent/dispatch/Dispatcher.hpp"
 #include "agent/loop/ReadSizing.hpp"
 #include "common/Log.hpp"
 
@@ -19,9 +18,10 @@ void Relay::ConnectOp::complete(int res, unsigned /*flags*/) {
   relay->on_connected(res);
 }
 
-Relay::Relay(Dispatcher& dispatcher, Fd downstream, Fd upstream, FlowPlan plan,
+Relay::Relay(Loop& loop, Owner& owner, Fd downstream, Fd upstream, FlowPlan plan,
              std::vector<agent::FlowCounters> counters)
-    : dispatcher_(dispatcher),
+    : loop_(loop),
+      owner_(owner),
       downstream_(std::move(downstream)),
       upstream_(std::move(upstream)),
       plan_(std::move(plan)),
@@ -57,7 +57,7 @@ void Relay::start(unsigned timeout_ms) {
   target_len_ = plan_.target.to_sockaddr(target_);
   connect_timeout_.tv_sec = timeout_ms / 1000;
   connect_timeout_.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
-  Ring& ring = dispatcher_.ring();
+  Ring& ring = loop_.ring();
   ring.reserve(2);
   io_uring_sqe* sqe = ring.prepare(&connect_op_);
   io_uring_prep_connect(sqe, upstream_.get(), reinterpret_cast<sockaddr*>(&target_), target_len_);
@@ -72,20 +72,19 @@ void Relay::on_connected(int res) {
   --inflight_;
   if (res < 0) {
     int err = res == -ECANCELED ? ETIMEDOUT : -res;
-    log::warn("flow.connect_failed", "worker={} target={} service={} error=\"{}\"",
-              dispatcher_.index(), plan_.target.str(), plan_.labels.destination_service,
-              std::strerror(err));
+    log::warn("flow.connect_failed", "worker={} target={} service={} error=\"{}\"", loop_.index(),
+              plan_.target.str(), plan_.labels.destination_service, std::strerror(err));
     fail(err, "connect");
     return;
   }
   connected_ = true;
-  last_progress_ = dispatcher_.ring().now();
+  last_progress_ = loop_.ring().now();
   for (auto& c : counters_) {
     c.opened->Increment();
   }
   int one = 1;
   ::setsockopt(upstream_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  log::debug("flow.open", "worker={} reporter={} src={}/{} dst={} service={}", dispatcher_.index(),
+  log::debug("flow.open", "worker={} reporter={} src={}/{} dst={} service={}", loop_.index(),
              plan_.labels.reporter, plan_.labels.source.ns, plan_.labels.source.workload,
              plan_.target.str(), plan_.labels.destination_service);
   if (down_to_up_.len > 0) {
@@ -101,7 +100,7 @@ void Relay::arm_recv(Direction& d) {
     d.cap = kInitialReadBuffer;
     d.buf = std::make_unique<char[]>(d.cap);
   }
-  io_uring_sqe* sqe = dispatcher_.ring().prepare(&d.recv_op);
+  io_uring_sqe* sqe = loop_.ring().prepare(&d.recv_op);
   io_uring_prep_recv(sqe, d.from, d.buf.get(), d.cap, 0);
   ++inflight_;
 }
@@ -126,12 +125,12 @@ void Relay::on_recv(Direction& d, int res) {
   }
   d.len = static_cast<std::size_t>(res);
   d.off = 0;
-  last_progress_ = dispatcher_.ring().now();
+  last_progress_ = loop_.ring().now();
   arm_send(d);
 }
 
 void Relay::arm_send(Direction& d) {
-  io_uring_sqe* sqe = dispatcher_.ring().prepare(&d.send_op);
+  io_uring_sqe* sqe = loop_.ring().prepare(&d.send_op);
   io_uring_prep_send(sqe, d.to, d.buf.get() + d.off, d.len - d.off, MSG_NOSIGNAL);
   ++inflight_;
 }
@@ -147,7 +146,7 @@ void Relay::on_send(Direction& d, int res) {
     return;
   }
   auto sent = static_cast<std::size_t>(res);
-  last_progress_ = dispatcher_.ring().now();
+  last_progress_ = loop_.ring().now();
   for (auto& c : counters_) {
     (d.to_upstream ? c.sent : c.received)->Increment(static_cast<double>(sent));
   }
@@ -165,7 +164,7 @@ void Relay::on_send(Direction& d, int res) {
 
 void Relay::fail(int err, const char* where) {
   if (connected_ && err != ECONNRESET && err != EPIPE) {
-    log::debug("flow.error", "worker={} target={} op={} error=\"{}\"", dispatcher_.index(),
+    log::debug("flow.error", "worker={} target={} op={} error=\"{}\"", loop_.index(),
                plan_.target.str(), where, std::strerror(err));
   }
   abort();
@@ -182,7 +181,7 @@ void Relay::abort() {
   linger lg{1, 0};
   for (int fd : {downstream_.get(), upstream_.get()}) {
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    io_uring_sqe* sqe = dispatcher_.ring().prepare(nullptr);
+    io_uring_sqe* sqe = loop_.ring().prepare(nullptr);
     io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
   }
   maybe_finish();
@@ -194,7 +193,7 @@ bool Relay::stalled_since(std::chrono::steady_clock::time_point since) const {
 }
 
 void Relay::reset_stalled() {
-  log::warn("flow.stalled", "worker={} target={} service={} held={} (reset)", dispatcher_.index(),
+  log::warn("flow.stalled", "worker={} target={} service={} held={} (reset)", loop_.index(),
             plan_.target.str(), plan_.labels.destination_service,
             (down_to_up_.len - down_to_up_.off) + (up_to_down_.len - up_to_down_.off));
   for (auto& c : counters_) {
@@ -216,12 +215,12 @@ void Relay::maybe_finish() {
     }
   }
   if (!retired) {
-    dispatcher_.loop().retire(*this);
+    loop_.retire(*this);
   }
 }
 
 void Relay::erase_now() {
-  dispatcher_.destroy(this);
+  owner_.relay_finished(*this);
 }
 
 }  // namespace weft::proxy

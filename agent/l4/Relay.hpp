@@ -16,15 +16,23 @@
 
 namespace weft::proxy {
 
-class Dispatcher;
-
 /// Copies bytes both ways with backpressure (a direction reads again only after its buffer was
 /// fully written), propagates half-close (EOF on one side -> shutdown(SHUT_WR) on the other) and
-/// resets (an error on either side -> RST on both). Owned by its Dispatcher; retires itself once
+/// resets (an error on either side -> RST on both). Owned by its Owner; retires itself once
 /// its last in-flight request has completed, and the loop's settle() destroys it.
 class Relay final : public Retirable {
  public:
-  Relay(Dispatcher& dispatcher, Fd downstream, Fd upstream, FlowPlan plan,
+  /// Who owns the relay (the Dispatcher).
+  class Owner {
+   public:
+    /// The relay is over and nothing of it is in flight: destroy it (closes both sockets).
+    virtual void relay_finished(Relay& relay) = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  Relay(Loop& loop, Owner& owner, Fd downstream, Fd upstream, FlowPlan plan,
         std::vector<agent::FlowCounters> counters);
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
@@ -43,7 +51,7 @@ class Relay final : public Retirable {
   void reset_stalled();
 
   const FlowPlan& plan() const { return plan_; }
-  /// Through Dispatcher::destroy: closes both sockets.
+  /// Through Owner::relay_finished.
   void erase_now() override;
 
  private:
@@ -86,7 +94,8 @@ class Relay final : public Retirable {
   /// Destroys the relay when nothing is in flight and both directions are finished.
   void maybe_finish();
 
-  Dispatcher& dispatcher_;
+  Loop& loop_;
+  Owner& owner_;
   Fd downstream_;
   Fd upstream_;
   FlowPlan plan_;

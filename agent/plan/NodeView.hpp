@@ -8,7 +8,7 @@
 
 #include "agent/discovery/World.hpp"
 #include "agent/pods/MeshedPod.hpp"
-#include "agent/tunnel/TlsIdentity.hpp"
+#include "agent/tls/TlsIdentity.hpp"
 #include "common/IpAddr.hpp"
 
 namespace weft::proxy {

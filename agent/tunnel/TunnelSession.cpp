@@ -6,9 +6,9 @@
 #include <charconv>
 #include <cstring>
 
-#include "agent/dispatch/Dispatcher.hpp"
+#include "agent/loop/Loop.hpp"
+#include "agent/plan/TunnelHeaders.hpp"
 #include "agent/redirect/MeshAbi.hpp"
-#include "agent/tunnel/TunnelHeaders.hpp"
 #include "agent/tunnel/TunnelStream.hpp"
 #include "common/Forwarded.hpp"
 #include "common/Log.hpp"
@@ -45,10 +45,10 @@ void TunnelSession::IoOp::complete(int res, unsigned /*flags*/) {
   s->after_event();
 }
 
-TunnelSession::TunnelSession(Dispatcher& dispatcher, TunnelKey key, Fd socket,
+TunnelSession::TunnelSession(TunnelHost& host, TunnelKey key, Fd socket,
                              std::shared_ptr<const tunnel::TlsIdentity> identity,
                              std::string expected_peer, SSL_SESSION* resume)
-    : dispatcher_(dispatcher),
+    : host_(host),
       role_(agent::TunnelRole::Client),
       key_(std::move(key)),
       socket_(std::move(socket)),
@@ -61,10 +61,10 @@ TunnelSession::TunnelSession(Dispatcher& dispatcher, TunnelKey key, Fd socket,
   init_ops();
 }
 
-TunnelSession::TunnelSession(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod,
+TunnelSession::TunnelSession(TunnelHost& host, std::shared_ptr<const agent::MeshedPod> pod,
                              Fd socket, std::shared_ptr<const tunnel::TlsIdentity> identity,
                              std::string expected_peer)
-    : dispatcher_(dispatcher),
+    : host_(host),
       role_(agent::TunnelRole::Server),
       pod_(std::move(pod)),
       socket_(std::move(socket)),
@@ -78,11 +78,11 @@ TunnelSession::TunnelSession(Dispatcher& dispatcher, std::shared_ptr<const agent
 }
 
 TunnelSession::~TunnelSession() {
-  dispatcher_.loop().forget(*this);
+  host_.loop().forget(*this);
   http_.reset();
   streams_.clear();  // before the h2 session they are registered with
   if (established_) {
-    dispatcher_.context().tunnel_metrics.session_closed(role_);
+    host_.tunnel_metrics().session_closed(role_);
   }
 }
 
@@ -110,7 +110,7 @@ void TunnelSession::start(unsigned connect_timeout_ms) {
   peer_addr_len_ = peer.to_sockaddr(peer_addr_);
   connect_timeout_.tv_sec = connect_timeout_ms / 1000;
   connect_timeout_.tv_nsec = static_cast<long long>(connect_timeout_ms % 1000) * 1000000;
-  Ring& ring = dispatcher_.ring();
+  Ring& ring = host_.loop().ring();
   ring.reserve(2);
   io_uring_sqe* sqe = ring.prepare(&connect_op_);
   io_uring_prep_connect(sqe, socket_.get(), reinterpret_cast<sockaddr*>(&peer_addr_),
@@ -138,8 +138,8 @@ void TunnelSession::on_connected(int res) {
 }
 
 void TunnelSession::arm_recv() {
-  io_uring_prep_recv(dispatcher_.ring().prepare(&recv_op_), socket_.get(), rbuf_.get(), kRecvBuffer,
-                     0);
+  io_uring_prep_recv(host_.loop().ring().prepare(&recv_op_), socket_.get(), rbuf_.get(),
+                     kRecvBuffer, 0);
   ++inflight_;
 }
 
@@ -183,7 +183,7 @@ void TunnelSession::on_recv(int res) {
       continue;
     }
     if (auto ok = h2_.receive({plain_.get(), got}); !ok) {
-      log::warn("tunnel.h2_error", "worker={} role={} peer={} error=\"{}\"", dispatcher_.index(),
+      log::warn("tunnel.h2_error", "worker={} role={} peer={} error=\"{}\"", host_.loop().index(),
                 role_ == agent::TunnelRole::Client ? "client" : "server", peer_principal_,
                 ok.error().message);
       close_transport(/*graceful=*/false);
@@ -207,7 +207,7 @@ void TunnelSession::on_handshake_done() {
     return;
   }
   peer_principal_ = tunnel::peer_spiffe_id(ssl);
-  const std::string& td = dispatcher_.trust_domain();
+  const std::string& td = host_.trust_domain();
   if (peer_principal_.empty() || !peer_principal_.starts_with(fmt::format("spiffe://{}/", td))) {
     fail(agent::HandshakeFailure::Verify,
          fmt::format("peer certificate has no SPIFFE ID of trust domain {}", td));
@@ -219,11 +219,11 @@ void TunnelSession::on_handshake_done() {
     return;
   }
   established_ = true;
-  auto& metrics = dispatcher_.context().tunnel_metrics;
+  auto& metrics = host_.tunnel_metrics();
   metrics.handshake(role_, tls_->resumed());
   metrics.session_opened(role_);
   log::debug("tunnel.established", "worker={} role={} local={} peer={} resumed={}",
-             dispatcher_.index(), role_ == agent::TunnelRole::Client ? "client" : "server",
+             host_.loop().index(), role_ == agent::TunnelRole::Client ? "client" : "server",
              identity_->spiffe_id, peer_principal_, tls_->resumed());
 }
 
@@ -235,7 +235,7 @@ void TunnelSession::flush() {
     while (queued_.size() + sending_.size() - sent_ < kMaxQueued) {
       frames_.clear();
       if (auto ok = h2_.produce(frames_, kFrameBatch); !ok) {
-        log::warn("tunnel.h2_error", "worker={} peer={} error=\"{}\"", dispatcher_.index(),
+        log::warn("tunnel.h2_error", "worker={} peer={} error=\"{}\"", host_.loop().index(),
                   peer_principal_, ok.error().message);
         close_transport(/*graceful=*/false);
         return;
@@ -259,7 +259,7 @@ void TunnelSession::flush() {
       sent_ = 0;
     }
     send_armed_ = true;
-    io_uring_prep_send(dispatcher_.ring().prepare(&send_op_), socket_.get(),
+    io_uring_prep_send(host_.loop().ring().prepare(&send_op_), socket_.get(),
                        sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
     ++inflight_;
   }
@@ -291,10 +291,10 @@ void TunnelSession::on_send(int res) {
 
 void TunnelSession::fail(agent::HandshakeFailure why, const std::string& detail) {
   if (!established_) {
-    dispatcher_.context().tunnel_metrics.handshake_failed(role_, why);
+    host_.tunnel_metrics().handshake_failed(role_, why);
   }
   log::warn("tunnel.failed", "worker={} role={} identity={} peer={} destination={} error=\"{}\"",
-            dispatcher_.index(), role_ == agent::TunnelRole::Client ? "client" : "server",
+            host_.loop().index(), role_ == agent::TunnelRole::Client ? "client" : "server",
             identity_->spiffe_id, peer_principal_.empty() ? expected_peer_ : peer_principal_,
             key_.destination.str(), detail);
   bool told_peer = false;
@@ -316,7 +316,7 @@ void TunnelSession::close_transport(bool graceful) {
     return;
   }
   dead_ = true;
-  dispatcher_.tunnel_unusable(this);
+  host_.tunnel_unusable(*this);
   // A session that never got through its handshake carried nothing: its streams may go
   // elsewhere (an HTTP request is rerouted; a TCP connection is reset either way).
   h2_.close_all(!established_ ? NGHTTP2_REFUSED_STREAM
@@ -332,7 +332,7 @@ void TunnelSession::close_transport(bool graceful) {
     ::setsockopt(socket_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   }
   if (inflight_ > 0) {
-    io_uring_prep_cancel_fd(dispatcher_.ring().prepare(nullptr), socket_.get(),
+    io_uring_prep_cancel_fd(host_.loop().ring().prepare(nullptr), socket_.get(),
                             IORING_ASYNC_CANCEL_ALL);
   }
 }
@@ -368,11 +368,11 @@ void TunnelSession::reap() {
 }
 
 void TunnelSession::erase_now() {
-  dispatcher_.destroy(this);
+  host_.session_finished(*this);
 }
 
 Loop& TunnelSession::loop() {
-  return dispatcher_.loop();
+  return host_.loop();
 }
 
 SessionLoad TunnelSession::load() const {
@@ -385,7 +385,7 @@ void TunnelSession::tick(Clock::time_point now) {
     reap();  // e.g. failed while starting, before any completion could reap it
     return;
   }
-  if (auto timeout = dispatcher_.context().stall_timeout; timeout.count() > 0) {
+  if (auto timeout = host_.stall_timeout(); timeout.count() > 0) {
     for (auto& [id, stream] : streams_) {
       if (stream->stalled_since(now - timeout)) {
         stream->reset_stalled();  // reap() erases it once its I/O is cancelled
@@ -396,17 +396,17 @@ void TunnelSession::tick(Clock::time_point now) {
     fail(agent::HandshakeFailure::Timeout, "handshake timed out");
   } else if (role_ == agent::TunnelRole::Client && h2_.stream_count() == 0 && !draining_ &&
              (now - idle_since_ > kIdleTimeout ||
-              dispatcher_.identity_generation(identity_->spiffe_id) != identity_->generation)) {
+              host_.identity_generation(identity_->spiffe_id) != identity_->generation)) {
     // Idle, or carrying a renewed-away certificate: say GOAWAY and close once it is out.
     draining_ = true;
-    dispatcher_.tunnel_unusable(this);
+    host_.tunnel_unusable(*this);
     h2_.goaway(NGHTTP2_NO_ERROR);
   }
   after_event();
 }
 
 void TunnelSession::store_ticket(tunnel::SslSessionPtr ticket) {
-  dispatcher_.store_ticket(key_, std::move(ticket));
+  host_.store_ticket(key_, std::move(ticket));
 }
 
 void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
@@ -424,7 +424,7 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::Flow
   add_tunnel_claims(head, stream->plan(), kConnectClientHeader);
   int32_t id = h2_.submit_request(std::move(head), /*has_body=*/true, stream.get());
   if (id < 0) {
-    log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", dispatcher_.index(),
+    log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", host_.loop().index(),
               key_.destination.str(), nghttp2_strerror(id));
     stream->reset();
     return;  // the stream (and the app's socket, with RST) goes away here
@@ -443,7 +443,7 @@ void TunnelSession::respond(int32_t id, int status) {
 void TunnelSession::touch() {
   if (!dirty) {
     dirty = true;
-    dispatcher_.loop().needs_flush(*this);
+    host_.loop().needs_flush(*this);
   }
 }
 
@@ -460,7 +460,7 @@ l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
   const std::string* method = l7::find_header(head, ":method");
   if (method != nullptr && *method != "CONNECT" && source) {
     if (!http_) {
-      http_ = std::make_unique<InboundHttp>(dispatcher_, *this, pod_, peer_principal_, source->ip);
+      http_ = std::make_unique<InboundHttp>(host_.http(), *this, pod_, peer_principal_, source->ip);
     }
     return http_->accept(id);
   }
@@ -469,13 +469,13 @@ l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
       method != nullptr && authority != nullptr ? SockAddr::parse(*authority) : std::nullopt;
   std::optional<FlowPlan> plan;
   if (target && source) {
-    plan = dispatcher_.plan_tunnel_stream(
+    plan = host_.plan_tunnel_stream(
         *pod_, read_tunnel_claims(head, kConnectClientHeader, *target, source->ip),
         peer_principal_);
   }
   if (!plan) {
     log::warn("tunnel.bad_request", "worker={} pod={} peer={} method={} authority=\"{}\"",
-              dispatcher_.index(), pod_->display_name(), peer_principal_,
+              host_.loop().index(), pod_->display_name(), peer_principal_,
               method != nullptr ? *method : "", authority != nullptr ? *authority : "");
     respond(id, 400);
     return nullptr;
@@ -484,26 +484,26 @@ l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
     respond(id, 403);
     return nullptr;
   }
-  auto upstream = dispatcher_.open_upstream(*pod_, plan->target.ip.family, plan->client_ip);
+  auto upstream = host_.sockets().open_upstream(*pod_, plan->target.ip.family, plan->client_ip);
   if (!upstream) {
     respond(id, 503);
     return nullptr;
   }
-  auto counters = dispatcher_.counters_for(*plan);
+  auto counters = host_.counters_for(*plan);
   auto stream =
       std::make_unique<TunnelStream>(*this, TunnelStream::Side::Destination, std::move(*upstream),
                                      std::move(*plan), std::move(counters));
   stream->id = id;
   TunnelStream& ref = *stream;
   streams_.emplace(id, std::move(stream));
-  ref.connect(dispatcher_.context().connect_timeout_ms);
+  ref.connect(host_.connect_timeout_ms());
   return &ref;
 }
 
 void TunnelSession::stream_connected(TunnelStream& stream, int res) {
   if (res < 0) {
-    log::debug("tunnel.app_connect_failed", "worker={} target={} error=\"{}\"", dispatcher_.index(),
-               stream.plan().target.str(), std::strerror(-res));
+    log::debug("tunnel.app_connect_failed", "worker={} target={} error=\"{}\"",
+               host_.loop().index(), stream.plan().target.str(), std::strerror(-res));
     respond(stream.id, res == -ECONNREFUSED ? 502 : 504);
     stream.reset();
     return;

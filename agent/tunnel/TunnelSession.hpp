@@ -19,15 +19,15 @@
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/pods/MeshedPod.hpp"
-#include "agent/tunnel/TlsChannel.hpp"
-#include "agent/tunnel/TlsIdentity.hpp"
+#include "agent/tls/TlsChannel.hpp"
+#include "agent/tls/TlsIdentity.hpp"
+#include "agent/tunnel/TunnelHost.hpp"
 #include "agent/tunnel/TunnelPool.hpp"
 #include "common/Fd.hpp"
 #include "l7/H2Session.hpp"
 
 namespace weft::proxy {
 
-class Dispatcher;
 class TunnelStream;
 
 class TunnelSession final : public tunnel::TicketSink,
@@ -39,12 +39,12 @@ class TunnelSession final : public tunnel::TicketSink,
 
   /// Client side: `socket` was created in the source pod's netns; connects it to
   /// `key.destination`:15008 and expects the peer to prove `expected_peer`.
-  TunnelSession(Dispatcher& dispatcher, TunnelKey key, Fd socket,
+  TunnelSession(TunnelHost& host, TunnelKey key, Fd socket,
                 std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer,
                 SSL_SESSION* resume);
   /// Server side: `socket` was accepted on `pod`'s :15008; `expected_peer` is the identity
   /// discovery gives the connecting IP (empty when unknown: any identity of the trust domain).
-  TunnelSession(Dispatcher& dispatcher, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+  TunnelSession(TunnelHost& host, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
                 std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer);
   ~TunnelSession();
   TunnelSession(const TunnelSession&) = delete;
@@ -66,7 +66,7 @@ class TunnelSession final : public tunnel::TicketSink,
 
   // Used by TunnelStream.
   Loop& loop();
-  /// Through Dispatcher::destroy, once dead with nothing left in flight.
+  /// Through TunnelHost::session_finished, once dead with nothing left in flight.
   void erase_now() override;
   l7::H2Session& h2() { return h2_; }
   // H2Carrier: HTTP exchanges send their requests (client) or answers (server) on the session.
@@ -108,7 +108,7 @@ class TunnelSession final : public tunnel::TicketSink,
 
   void respond(int32_t id, int status);
 
-  Dispatcher& dispatcher_;
+  TunnelHost& host_;
   agent::TunnelRole role_;
   TunnelKey key_;
   std::shared_ptr<const agent::MeshedPod> pod_;  ///< server: the pod whose :15008 accepted

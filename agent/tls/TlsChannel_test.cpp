@@ -1,4 +1,4 @@
-#include "agent/tunnel/TlsChannel.hpp"
+#include "agent/tls/TlsChannel.hpp"
 
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include "agent/identity/CertificateBuilder.hpp"
 #include "agent/identity/MeshCa.hpp"
 #include "agent/identity/TestSupport.hpp"
-#include "agent/tunnel/TlsIdentity.hpp"
+#include "agent/tls/TlsIdentity.hpp"
 
 namespace weft::tunnel {
 namespace {

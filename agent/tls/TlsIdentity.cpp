@@ -1,4 +1,4 @@
-#include "agent/tunnel/TlsIdentity.hpp"
+#include "agent/tls/TlsIdentity.hpp"
 
 #include <openssl/err.h>
 #include <openssl/sha.h>

@@ -1,4 +1,4 @@
-#include "agent/tunnel/TunnelHeaders.hpp"
+#include "agent/plan/TunnelHeaders.hpp"
 
 #include "common/Forwarded.hpp"
 

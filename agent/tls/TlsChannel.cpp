@@ -1,4 +1,4 @@
-#include "agent/tunnel/TlsChannel.hpp"
+#include "agent/tls/TlsChannel.hpp"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>

@@ -10,7 +10,7 @@
 #include <span>
 #include <string>
 
-#include "agent/tunnel/TlsChannel.hpp"
+#include "agent/tls/TlsChannel.hpp"
 #include "common/Error.hpp"
 
 namespace weft::tunnel {
