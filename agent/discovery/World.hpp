@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -156,6 +157,49 @@ class World {
 
   static const std::size_t* find(const NameIndex& index, std::string_view ns,
                                  std::string_view name);
+
+  // The steps of populate().
+  /// Files each object under its kind (the first of a kind, namespace and name wins, the others
+  /// are warned about) and returns the EndpointSlices, which only the build reads.
+  std::vector<EndpointSlice> take_objects(std::vector<Object> objects);
+  /// Enters `name` in `index` as `next`; false, with a warning, if it is there already.
+  bool claim_name(NameIndex& index, std::string_view kind, const std::string& ns,
+                  const std::string& name, std::size_t next);
+  /// Indexes `ip` as pod `pod`'s; the first claim wins, a second pod's is warned about.
+  void claim_ip(const IpAddr& ip, std::size_t pod);
+  /// Per slice, per endpoint: the pod (index into pods_) its targetRef names, if any.
+  using SlicePods = std::vector<std::vector<std::optional<std::size_t>>>;
+  /// The pods the endpoints of `slices` name; a pod with no Pod object gets one synthesized,
+  /// so its traffic is labelled with its name and namespace.
+  SlicePods pods_of_endpoints(const std::vector<EndpointSlice>& slices);
+  /// The pod an endpoint's targetRef names (synthesized if unknown), given its addresses.
+  std::size_t adopt_endpoint(const SliceEndpoint& ep);
+  /// Endpoint sets and ClusterIP:port entries of every TCP Service port; needs pods_ final.
+  void index_service_ports(const std::vector<EndpointSlice>& slices,
+                           const SlicePods& endpoint_pods);
+  /// The ready endpoints of family `family` that the slices `of_service` give `port`, sorted by
+  /// address, each once.
+  std::vector<Endpoint> ready_endpoints(const std::vector<EndpointSlice>& slices,
+                                        const SlicePods& endpoint_pods,
+                                        const std::vector<std::size_t>& of_service,
+                                        const ServicePort& port, sa_family_t family) const;
+  Endpoint endpoint_at(const SliceEndpoint& ep, const SockAddr& addr,
+                       std::optional<std::size_t> pod_index) const;
+  /// Records `port`'s appProtocol for each endpoint of `set` (disagreements unset it).
+  void note_app_protocol(const std::vector<Endpoint>& set, const ServicePort& port);
+  /// Indexes svc's ClusterIPs of `family` at `port` to endpoint set `set_index`.
+  void claim_cluster_ips(const Service& svc, const ServicePort& port, sa_family_t family,
+                         std::size_t set_index);
+  /// Attaches `route` to the Service ports its parentRefs name, warning about those that
+  /// attach nowhere.
+  void attach_route(const Route& route);
+  /// Attaches `route` to the ports of services_[service] that `parent` selects; false if none.
+  bool attach_at_ports(const Route& route, const ParentRef& parent, std::size_t service);
+  /// Warns about backendRefs of `route` that lead nowhere.
+  template <class R>
+  void check_backends(const R& route);
+  /// Sorts every group of routes_by_port_ by route_precedes().
+  void order_by_precedence();
 
   std::vector<Service> services_;
   std::vector<PodInfo> pods_;
