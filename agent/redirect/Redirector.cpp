@@ -229,6 +229,30 @@ void set_config(Rodata* rodata, uint32_t mark) {
   rodata->weft_tunnel_port = WEFT_TUNNEL_PORT;
 }
 
+/// Loads one object: opens its skeleton (maps reuse the pins under `opts.pin_root_path`), sets
+/// its configuration and loads it through the verifier.
+template <class T>
+Result<std::unique_ptr<Skeleton<T>>> load_skeleton(const bpf_object_open_opts& opts,
+                                                   const std::string& what, uint32_t mark) {
+  auto skel = Skeleton<T>::open(opts, what);
+  if (!skel) {
+    return std::unexpected(skel.error());
+  }
+  set_config((**skel)->rodata, mark);
+  if (auto ok = (*skel)->load(); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return std::move(*skel);
+}
+
+/// Where cgroup2 is mounted: `options.cgroup_root`, else found in the mount table.
+Result<std::string> cgroup_root_of(const Options& options) {
+  if (!options.cgroup_root.empty()) {
+    return options.cgroup_root;
+  }
+  return cgroup2_mount_point();
+}
+
 }  // namespace
 
 struct Redirector::State {
@@ -245,7 +269,61 @@ struct Redirector::State {
   int pods_fd() const { return map_fd(connect->get().maps.weft_pods); }
   int orig_dst_fd() const { return map_fd(connect->get().maps.weft_orig_dst); }
   int stats_fd() const { return map_fd(connect->get().maps.weft_stats); }
+
+  /// Loads the three objects, in this order, with their maps pinned under `bpffs_dir`.
+  Result<void> load(const std::string& bpffs_dir, uint32_t mark);
+  /// Attaches the cgroup programs through links pinned in `bpffs_dir` (replacing the programs
+  /// of links already pinned there); on failure, the pins made here are removed again.
+  Result<void> attach_cgroup_hooks(int cgroup_fd, const std::string& bpffs_dir);
 };
+
+Result<void> Redirector::State::load(const std::string& bpffs_dir, uint32_t mark) {
+  bpf_object_open_opts open_opts{};
+  open_opts.sz = sizeof(open_opts);
+  open_opts.pin_root_path = bpffs_dir.c_str();
+  auto connect_skel = load_skeleton<sock_connect_bpf>(open_opts, "sock_connect", mark);
+  if (!connect_skel) {
+    return std::unexpected(connect_skel.error());
+  }
+  connect = std::move(*connect_skel);
+  auto sockops_skel = load_skeleton<sockops_bpf>(open_opts, "sockops", mark);
+  if (!sockops_skel) {
+    return std::unexpected(sockops_skel.error());
+  }
+  sockops = std::move(*sockops_skel);
+  auto tc_skel = load_skeleton<tc_inbound_bpf>(open_opts, "tc_inbound", mark);
+  if (!tc_skel) {
+    return std::unexpected(tc_skel.error());
+  }
+  tc = std::move(*tc_skel);
+  return {};
+}
+
+Result<void> Redirector::State::attach_cgroup_hooks(int cgroup_fd, const std::string& bpffs_dir) {
+  NewPins new_pins;
+  const std::string dir = bpffs_dir + "/";
+  // sockops before connect: a connection redirected by connect4 needs sockops to re-key it.
+  auto sockops_pinned = attach_cgroup_pinned(sockops->get().progs.weft_sockops, cgroup_fd,
+                                             dir + kSockopsPin, new_pins);
+  if (!sockops_pinned) {
+    return std::unexpected(sockops_pinned.error());
+  }
+  sockops_link = std::move(*sockops_pinned);
+  auto connect4_pinned = attach_cgroup_pinned(connect->get().progs.weft_connect4, cgroup_fd,
+                                              dir + kConnect4Pin, new_pins);
+  if (!connect4_pinned) {
+    return std::unexpected(connect4_pinned.error());
+  }
+  connect4_link = std::move(*connect4_pinned);
+  auto connect6_pinned = attach_cgroup_pinned(connect->get().progs.weft_connect6, cgroup_fd,
+                                              dir + kConnect6Pin, new_pins);
+  if (!connect6_pinned) {
+    return std::unexpected(connect6_pinned.error());
+  }
+  connect6_link = std::move(*connect6_pinned);
+  new_pins.commit();
+  return {};
+}
 
 Redirector::Redirector(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Redirector::Redirector(Redirector&&) noexcept = default;
@@ -259,55 +337,21 @@ Result<Redirector> Redirector::open(const Options& options) {
   }
   // The cgroup root first: where it is missing nothing may be mounted yet (a bpffs mounted in a
   // private mount namespace would hold the pins only until the agent exits).
-  std::string cgroup_root = options.cgroup_root;
-  if (cgroup_root.empty()) {
-    auto found = cgroup2_mount_point();
-    if (!found) {
-      return std::unexpected(found.error());
-    }
-    cgroup_root = *found;
+  auto cgroup_root = cgroup_root_of(options);
+  if (!cgroup_root) {
+    return std::unexpected(cgroup_root.error());
   }
   if (auto ok = ensure_bpffs_dir(options.bpffs_dir); !ok) {
     return std::unexpected(ok.error());
   }
-  Fd cgroup(::open(cgroup_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd cgroup(::open(cgroup_root->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cgroup) {
-    return fail_errno("open cgroup " + cgroup_root);
+    return fail_errno("open cgroup " + *cgroup_root);
   }
-
-  bpf_object_open_opts open_opts{};
-  open_opts.sz = sizeof(open_opts);
-  open_opts.pin_root_path = options.bpffs_dir.c_str();
-
   auto state = std::make_unique<State>();
-  auto connect = Skeleton<sock_connect_bpf>::open(open_opts, "sock_connect");
-  if (!connect) {
-    return std::unexpected(connect.error());
-  }
-  state->connect = std::move(*connect);
-  set_config((*state->connect)->rodata, options.socket_mark);
-  if (auto ok = state->connect->load(); !ok) {
+  if (auto ok = state->load(options.bpffs_dir, options.socket_mark); !ok) {
     return std::unexpected(ok.error());
   }
-  auto sockops = Skeleton<sockops_bpf>::open(open_opts, "sockops");
-  if (!sockops) {
-    return std::unexpected(sockops.error());
-  }
-  state->sockops = std::move(*sockops);
-  set_config((*state->sockops)->rodata, options.socket_mark);
-  if (auto ok = state->sockops->load(); !ok) {
-    return std::unexpected(ok.error());
-  }
-  auto tc = Skeleton<tc_inbound_bpf>::open(open_opts, "tc_inbound");
-  if (!tc) {
-    return std::unexpected(tc.error());
-  }
-  state->tc = std::move(*tc);
-  set_config((*state->tc)->rodata, options.socket_mark);
-  if (auto ok = state->tc->load(); !ok) {
-    return std::unexpected(ok.error());
-  }
-
   // Exclusions first: once the hooks are attached they must already apply.
   if (auto ok = sync_excluded_cidrs(state->map_fd(state->connect->get().maps.weft_excl_v4),
                                     state->map_fd(state->connect->get().maps.weft_excl_v6),
@@ -315,31 +359,11 @@ Result<Redirector> Redirector::open(const Options& options) {
       !ok) {
     return std::unexpected(ok.error());
   }
-
-  NewPins new_pins;
-  const std::string dir = options.bpffs_dir + "/";
-  // sockops before connect: a connection redirected by connect4 needs sockops to re-key it.
-  auto sockops_link = attach_cgroup_pinned(state->sockops->get().progs.weft_sockops, cgroup.get(),
-                                           dir + kSockopsPin, new_pins);
-  if (!sockops_link) {
-    return std::unexpected(sockops_link.error());
+  if (auto ok = state->attach_cgroup_hooks(cgroup.get(), options.bpffs_dir); !ok) {
+    return std::unexpected(ok.error());
   }
-  state->sockops_link = std::move(*sockops_link);
-  auto connect4_link = attach_cgroup_pinned(state->connect->get().progs.weft_connect4, cgroup.get(),
-                                            dir + kConnect4Pin, new_pins);
-  if (!connect4_link) {
-    return std::unexpected(connect4_link.error());
-  }
-  state->connect4_link = std::move(*connect4_link);
-  auto connect6_link = attach_cgroup_pinned(state->connect->get().progs.weft_connect6, cgroup.get(),
-                                            dir + kConnect6Pin, new_pins);
-  if (!connect6_link) {
-    return std::unexpected(connect6_link.error());
-  }
-  state->connect6_link = std::move(*connect6_link);
-  new_pins.commit();
-  log::info("redirector_ready", "bpffs_dir={} cgroup={} mark={:#x}", options.bpffs_dir, cgroup_root,
-            options.socket_mark);
+  log::info("redirector_ready", "bpffs_dir={} cgroup={} mark={:#x}", options.bpffs_dir,
+            *cgroup_root, options.socket_mark);
   return Redirector(std::move(state));
 }
 
