@@ -53,21 +53,6 @@ std::vector<IpAddr> parse_ips(const std::vector<std::string>& cidrs) {
   return ips;
 }
 
-/// The cookie of the netns at `path` (the key of weft_pods), read from a socket made inside it.
-Result<uint64_t> netns_cookie_at(const Netns& home, const std::string& path) {
-  auto netns = Netns::open(path);
-  if (!netns) {
-    return std::unexpected(netns.error());
-  }
-  return netns->run(home, []() -> Result<uint64_t> {
-    Fd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!probe) {
-      return fail_errno("socket");
-    }
-    return redirect::netns_cookie_of_socket(probe.get());
-  });
-}
-
 Result<Fd> block_signals_fd() {
   sigset_t set;
   sigemptyset(&set);
@@ -101,11 +86,43 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
 }
 
 Result<void> Agent::init() {
+  create_metrics();
+  if (auto ok = load_identity(); !ok) {
+    return ok;
+  }
+  auto home = Netns::current();
+  if (!home) {
+    return std::unexpected(home.error());
+  }
+  home_ = std::make_unique<Netns>(std::move(*home));
+  if (auto ok = open_redirector(); !ok) {
+    return ok;
+  }
+  if (auto ok = open_manifests(); !ok) {
+    return ok;
+  }
+  if (auto ok = start_workers(); !ok) {
+    return ok;
+  }
+  restore_pods();
+  if (auto ok = open_control_sockets(); !ok) {
+    return ok;
+  }
+  ready_ = true;
+  log::info("agent.ready", "node={} workers={} admin={} registration={} pods={}", config_.node_name,
+            workers_.size(), config_.admin_address, config_.registration_socket, pods_.size());
+  return {};
+}
+
+void Agent::create_metrics() {
   registry_ = std::make_shared<prometheus::Registry>();
   tcp_metrics_ = std::make_unique<TcpMetrics>(*registry_);
   tunnel_metrics_ = std::make_unique<TunnelMetrics>(*registry_);
   request_metrics_ = std::make_unique<RequestMetrics>(*registry_);
   fd_metrics_ = std::make_unique<FdMetrics>(*registry_);
+}
+
+Result<void> Agent::load_identity() {
   auto trust = identity::TrustBundle::load(config_.trust_anchor_file);
   if (!trust) {
     Error e = trust.error();
@@ -124,12 +141,10 @@ Result<void> Agent::init() {
     return std::unexpected(certificates.error());
   }
   certificates_ = std::move(*certificates);
-  auto home = Netns::current();
-  if (!home) {
-    return std::unexpected(home.error());
-  }
-  home_ = std::make_unique<Netns>(std::move(*home));
+  return {};
+}
 
+Result<void> Agent::open_redirector() {
   redirect::Options opts;
   opts.bpffs_dir = config_.bpffs_dir;
   opts.cgroup_root = config_.cgroup_root;
@@ -140,13 +155,19 @@ Result<void> Agent::init() {
     return std::unexpected(redirector.error());
   }
   redirector_ = std::make_unique<redirect::Redirector>(std::move(*redirector));
+  return {};
+}
 
+Result<void> Agent::open_manifests() {
   auto manifests = discovery::ManifestDir::open(config_.manifests_dir);
   if (!manifests) {
     return std::unexpected(manifests.error());
   }
   manifests_ = std::make_unique<discovery::ManifestDir>(std::move(*manifests));
+  return {};
+}
 
+Result<void> Agent::start_workers() {
   auto view = std::make_shared<proxy::NodeView>();
   view->world = manifests_->world();
   view->trust_domain = config_.trust_domain;
@@ -168,9 +189,10 @@ Result<void> Agent::init() {
     (*worker)->start();
     workers_.push_back(std::move(*worker));
   }
+  return {};
+}
 
-  restore_pods();
-
+Result<void> Agent::open_control_sockets() {
   auto server = RegistrationServer::listen(config_.registration_socket);
   if (!server) {
     return std::unexpected(server.error());
@@ -185,9 +207,6 @@ Result<void> Agent::init() {
     return std::unexpected(admin.error());
   }
   admin_ = std::move(*admin);
-  ready_ = true;
-  log::info("agent.ready", "node={} workers={} admin={} registration={} pods={}", config_.node_name,
-            workers_.size(), config_.admin_address, config_.registration_socket, pods_.size());
   return {};
 }
 
@@ -425,72 +444,6 @@ redirect::PodConfig Agent::pod_config_for(const MeshedPod& pod) const {
   // client (an empty principal), whoever it is.
   cfg.plaintext_open = !world || policy::authorize(*world, info, policy::Source{}).allowed();
   return cfg;
-}
-
-void Agent::restore_pods() {
-  auto saved = load_state(config_.state_file);
-  if (!saved) {
-    log::error("state.unreadable", "file={} error=\"{}\" (starting with no pods)",
-               config_.state_file, saved.error().message);
-    return;
-  }
-  // Every pod's listeners are opened first and queue what arrives; the workers start on them
-  // with one view that holds them all. A restored client never sees a pod of this node that is
-  // not restored yet (it would take it for another node's and dial its tunnel port).
-  std::vector<OpenedPod> opened;
-  for (const auto& reg : *saved) {
-    auto ok = open_pod(reg);
-    if (ok) {
-      opened.push_back(std::move(*ok));
-      continue;
-    }
-    if (fd_exhausted(ok.error())) {
-      fd_metrics_->exhausted(FdOperation::PodMesh);
-    }
-    not_restored(reg, netns_cookie_at(*home_, reg.netns), ok.error());
-  }
-  std::vector<std::vector<proxy::PodListeners>> served;
-  for (OpenedPod& pod : opened) {
-    const PodRegistration reg = pod.pod->registration;
-    uint64_t cookie = pod.pod->netns_cookie;
-    if (auto listeners = serve_pod(std::move(pod))) {
-      served.push_back(std::move(*listeners));
-    } else {
-      not_restored(reg, cookie, listeners.error());
-    }
-  }
-  publish_view();
-  for (auto& listeners : served) {
-    start_listeners(std::move(listeners));
-  }
-  // Pods that vanished while the agent was down must not stay redirected to nowhere.
-  auto cookies = redirector_->pod_cookies();
-  for (uint64_t cookie : cookies) {
-    bool known = std::any_of(pods_.begin(), pods_.end(),
-                             [&](const auto& p) { return p.second->netns_cookie == cookie; }) ||
-                 std::any_of(unrestored_.begin(), unrestored_.end(),
-                             [&](const auto& p) { return p.second.netns_cookie == cookie; });
-    if (!known) {
-      [[maybe_unused]] auto ok = redirector_->remove_pod(cookie);
-    }
-  }
-  persist();
-}
-
-void Agent::not_restored(const PodRegistration& reg, const Result<uint64_t>& cookie,
-                         const Error& error) {
-  if (!cookie) {
-    log::warn("pod.restore_failed", "container={} pod={}/{} error=\"{}\" (dropped: {})",
-              reg.container_id, reg.pod_namespace, reg.pod_name, error.message,
-              cookie.error().message);
-    return;
-  }
-  // A pod that still exists keeps failing closed rather than bypass the mesh unseen.
-  unrestored_[reg.container_id] = {reg, *cookie};
-  log::error("pod.restore_failed",
-             "container={} pod={}/{} error=\"{}\" (kept in the mesh, fail closed, until an ADD "
-             "meshes it again or a DEL removes it)",
-             reg.container_id, reg.pod_namespace, reg.pod_name, error.message);
 }
 
 void Agent::on_manifests_changed() {

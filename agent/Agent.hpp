@@ -40,6 +40,17 @@ class Agent {
  private:
   explicit Agent(Config config);
   Result<void> init();
+  // The steps of init(), in its order.
+  void create_metrics();
+  /// The trust anchor, the issuer and the certificate store it fills.
+  Result<void> load_identity();
+  /// Loads and attaches the BPF programs (reusing the pinned maps and links of a predecessor).
+  Result<void> open_redirector();
+  Result<void> open_manifests();
+  /// One worker per configured core, each started with a view that names no pod yet.
+  Result<void> start_workers();
+  /// The registration socket (CNI) and the admin endpoint.
+  Result<void> open_control_sockets();
 
   RegistrationReply handle(const PodRegistration& reg);
   Result<void> mesh(const PodRegistration& reg);
@@ -60,6 +71,7 @@ class Agent {
   void unmesh(const std::string& container_id);
   bool is_meshed(const PodRegistration& reg) const;
   redirect::PodConfig pod_config_for(const MeshedPod& pod) const;
+  /// Meshes the pods of the state file again (AgentRestore.cpp).
   void restore_pods();
   /// A pod of the state file that could not be meshed again: kept fail closed while its netns
   /// (`cookie`) exists, else dropped.
