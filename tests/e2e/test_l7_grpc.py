@@ -90,10 +90,14 @@ def _wait_requests(agent, before, sc, expected, reporters=("source", "destinatio
 def _assert_even(result, sc):
     assert result["ok"] == CALLS, result
     assert set(result["by_pod"]) <= {s.name for s in sc.servers}, result
-    # 33% +- 5% each: 840..1140 of 3000.
+    # Every replica takes a share: 20%..50% each (600..1500 of 3000). Not 33% +- 5%: peak-EWMA
+    # sends more to the replica that answers faster, and on a shared 2-CPU host one replica's
+    # latency can stay lower for seconds (measured side by side on 4697d22 and on the
+    # restructured agent: 25%..44%, the old band failed 2 of 4 and 1 of 4 runs). Balancing per
+    # connection instead of per call would give one replica all 3000.
     for pod in sc.servers:
         served = result["by_pod"].get(pod.name, 0)
-        assert 0.28 * CALLS <= served <= 0.38 * CALLS, (
+        assert 0.20 * CALLS <= served <= 0.50 * CALLS, (
             f"{pod.name} served {served} of {CALLS} calls on one channel: {result}")
     # The endpoints see the client pod's address, as for TCP flows.
     assert result["by_peer"] == {sc.client.ip: CALLS}, result
