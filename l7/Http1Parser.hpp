@@ -122,6 +122,8 @@ class Http1Parser {
 
   friend struct Http1Callbacks;
 
+  /// An error with `status` for requests, 502 for responses (see Http1Error).
+  Http1Error error(int status, std::string reason) const;
   /// A callback's refusal, reported once the head or trailer block is over (or the budget):
   /// when http-parser hands data to callbacks depends on how the bytes were split, so
   /// stopping there would let the split decide between this and a fault further on. Returns
@@ -130,10 +132,22 @@ class Http1Parser {
   std::unexpected<Http1Error> failed(int status, std::string reason);
   /// The error after http-parser stopped: the scan's, or else http-parser's own.
   std::unexpected<Http1Error> parser_failed();
-  /// Checks the bytes from scan_from_ to `to`, all outside bodies (lines, chunk sizes).
+  /// Checks the bytes from scan_from_ to `to`, all outside bodies (lines, chunk sizes;
+  /// Http1Scan.cpp).
   bool scan(const char* to);
   bool scan_byte(uint8_t c);
+  /// The error when a head or trailer block took all of max_head_bytes: a refusal held back
+  /// (see refuse()), or else 431.
+  std::optional<Http1Error> budget_spent();
+  /// What feed() does on the event http-parser paused on (at: where it stopped); an error is
+  /// final. After MessageDone, feed() returns.
+  std::optional<Http1Error> on_event(Event event, const char* at);
+  std::optional<Http1Error> end_head(const char* at);
+  std::optional<Http1Error> start_chunk();
+  std::optional<Http1Error> end_message();
+  /// Checks the head http-parser read and completes head_ (Http1HeadChecks.cpp).
   std::optional<Http1Error> finish_head();
+  /// Http1ChunkChecks.cpp.
   std::optional<Http1Error> check_chunk_line();
   std::optional<Http1Error> check_trailers();
   void start_message();
