@@ -46,7 +46,13 @@ struct Finished final : Retirable {
   Finished(std::vector<std::string>& l, std::string n) : log(&l), name(std::move(n)) {}
   std::vector<std::string>* log;
   std::string name;
-  void erase_now() override { log->push_back("erase " + name); }
+  Flushable* touches = nullptr;  ///< its erasure touches this carrier (an exchange's connection)
+  void erase_now() override {
+    log->push_back("erase " + name);
+    if (touches != nullptr) {
+      touches->touch();
+    }
+  }
 };
 
 }  // namespace
@@ -91,6 +97,17 @@ TEST_CASE("loop: settle flushes touched carriers, then erases what finished, unt
   log.clear();
   loop.settle();
   CHECK(log.empty());
+}
+
+TEST_CASE("loop: what an erasure touches is flushed in the same settle") {
+  Loop loop(0, 1, nullptr);
+  std::vector<std::string> log;
+  Carrier connection(loop, log, "connection");
+  Finished exchange(log, "exchange");
+  exchange.touches = &connection;
+  loop.retire(exchange);
+  loop.settle();
+  CHECK(log == std::vector<std::string>{"erase exchange", "flush connection"});
 }
 
 TEST_CASE("loop: a forgotten carrier and an unretired object are left alone") {
