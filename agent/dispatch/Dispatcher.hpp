@@ -143,6 +143,10 @@ class Dispatcher final : public Relay::Owner,
                          const SockAddr& peer, const SockAddr& local,
                          std::span<const uint8_t> received) override;
 
+  /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
+  void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
+
+ private:
   /// Carries an outbound connection by its protocol; `received` was read by detection.
   void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
                          const SockAddr& original, l7::Protocol protocol,
@@ -153,10 +157,6 @@ class Dispatcher final : public Relay::Owner,
   void dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
                         const SockAddr& peer, const SockAddr& local, l7::Protocol protocol,
                         std::span<const uint8_t> received);
-  /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
-  void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
-
- private:
   enum class ListenerKind { Outbound, Inbound, Tunnel };
 
   /// A multishot accept on one listening socket.

@@ -15,17 +15,16 @@ l7::H2Limits downstream_limits() {
 
 }  // namespace
 
-Loop& AppHttp::loop() {
-  return host_.loop();
-}
-
 l7::RetryBudget& AppHttp::retry_budget(const SockAddr& service) {
   return host_.retry_budget(service);
 }
 
 AppHttp::AppHttp(HttpHost& host, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
                  l7::Protocol protocol)
-    : host_(host), pod_(std::move(pod)), http1_(protocol == l7::Protocol::Http1) {
+    : host_(host),
+      loop_(host.loop()),
+      pod_(std::move(pod)),
+      http1_(protocol == l7::Protocol::Http1) {
   if (http1_) {
     h1_ = std::make_unique<Http1Downstream>(host.loop(), *this, std::move(socket));
   } else {

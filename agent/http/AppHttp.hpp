@@ -40,7 +40,8 @@ class AppHttp : public ExchangeOwner,
   void start(std::span<const uint8_t> received);
 
   // ExchangeOwner.
-  Loop& loop() override;
+  /// Cached: L7Exchange reads the clock through it several times per request.
+  Loop& loop() override { return loop_; }
   l7::RetryBudget& retry_budget(const SockAddr& service) override;
   void erase(L7Exchange* exchange) override;
 
@@ -52,6 +53,7 @@ class AppHttp : public ExchangeOwner,
 
  protected:
   HttpHost& host_;
+  Loop& loop_;
   std::shared_ptr<const agent::MeshedPod> pod_;
   bool http1_;  ///< the client speaks HTTP/1.1
 

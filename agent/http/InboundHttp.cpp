@@ -8,10 +8,6 @@
 
 namespace weft::proxy {
 
-Loop& InboundHttp::loop() {
-  return host_.loop();
-}
-
 l7::RetryBudget& InboundHttp::retry_budget(const SockAddr& service) {
   return host_.retry_budget(service);
 }
@@ -20,6 +16,7 @@ InboundHttp::InboundHttp(HttpHost& host, H2Carrier& session,
                          std::shared_ptr<const agent::MeshedPod> pod, std::string peer_principal,
                          IpAddr tunnel_source)
     : host_(host),
+      loop_(host.loop()),
       session_(session),
       pod_(std::move(pod)),
       peer_principal_(std::move(peer_principal)),

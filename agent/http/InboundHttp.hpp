@@ -31,7 +31,8 @@ class InboundHttp final : public ExchangeOwner {
   /// A request stream opened on the session: its owner.
   l7::H2Stream* accept(int32_t id);
 
-  Loop& loop() override;
+  /// Cached: L7Exchange reads the clock through it several times per request.
+  Loop& loop() override { return loop_; }
   l7::RetryBudget& retry_budget(const SockAddr& service) override;
   /// The app named by weft-destination, if it is an app port of this pod; the claims of the
   /// request are believed as for CONNECT streams (plan_tunnel_inbound), and the pod's policy
@@ -60,6 +61,7 @@ class InboundHttp final : public ExchangeOwner {
   };
 
   HttpHost& host_;
+  Loop& loop_;
   H2Carrier& session_;
   std::shared_ptr<const agent::MeshedPod> pod_;
   std::string peer_principal_;
