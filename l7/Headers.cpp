@@ -1,5 +1,6 @@
 #include "l7/Headers.hpp"
 
+#include <charconv>
 #include <utility>
 
 namespace weft::l7 {
@@ -15,6 +16,19 @@ const std::string* find_header(const Headers& headers, std::string_view name) {
 
 std::string* find_header(Headers& headers, std::string_view name) {
   return const_cast<std::string*>(find_header(std::as_const(headers), name));
+}
+
+int header_int(const std::string* value, int fallback) {
+  int v = fallback;
+  if (value != nullptr) {
+    std::from_chars(value->data(), value->data() + value->size(), v);
+  }
+  return v;
+}
+
+bool is_grpc(const Headers& headers) {
+  const std::string* ct = find_header(headers, "content-type");
+  return ct != nullptr && ct->starts_with("application/grpc");
 }
 
 }  // namespace weft::l7

@@ -17,5 +17,19 @@ using Headers = std::vector<Header>;
 /// The first value of `name` (lower case) in `headers`, or nullptr.
 const std::string* find_header(const Headers& headers, std::string_view name);
 std::string* find_header(Headers& headers, std::string_view name);
+/// The decimal integer a field value (from find_header) starts with, or `fallback` when the
+/// field is absent (nullptr) or does not start with one.
+int header_int(const std::string* value, int fallback);
+
+/// gRPC status codes (grpc/doc/statuscodes.md) the proxy answers with or acts on.
+namespace grpc_status {
+constexpr int kDeadlineExceeded = 4;
+constexpr int kPermissionDenied = 7;
+constexpr int kInternal = 13;
+constexpr int kUnavailable = 14;
+}  // namespace grpc_status
+
+/// Whether a message is gRPC: its content-type is application/grpc or a subtype of it.
+bool is_grpc(const Headers& headers);
 
 }  // namespace weft::l7

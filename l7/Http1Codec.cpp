@@ -150,11 +150,7 @@ void append_request_head(std::string& out, const Headers& head, bool has_body,
 void append_response_head(std::string& out, const Headers& head, bool has_body,
                           bool request_was_head, int client_version_minor, bool close,
                           Http1Framing& framing) {
-  const std::string* code = find_header(head, ":status");
-  int status = 0;
-  if (code != nullptr) {
-    std::from_chars(code->data(), code->data() + code->size(), status);
-  }
+  int status = header_int(find_header(head, ":status"), 0);
   char digits[16];
   auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), status);
   out += "HTTP/1.1 ";

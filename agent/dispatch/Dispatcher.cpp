@@ -1,7 +1,6 @@
 #include "agent/dispatch/Dispatcher.hpp"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -117,11 +116,7 @@ void Dispatcher::Listener::complete(int res, unsigned flags) {
 
 void Dispatcher::on_accept(Listener& l, int res, unsigned flags) {
   if (res >= 0) {
-    Fd downstream(res);
-    // Every proxied write is a whole message or a burst the peer waits for: Nagle would hold
-    // the tail of it back until an ACK (40 ms with a delayed-ACK peer).
-    int one = 1;
-    ::setsockopt(downstream.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    Fd downstream(res);  // TCP_NODELAY once it is a connection's (SocketIo)
     if (l.closing) {
       reset(std::move(downstream));
     } else if (l.kind == ListenerKind::Outbound) {
@@ -190,17 +185,21 @@ void Dispatcher::accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd
 }
 
 void Dispatcher::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
-  auto owned = std::move(sniffers_.extract(&sniffer).mapped());
+  loop_.retire(sniffer);  // what it holds is handed on here, the rest goes in settle()
   if (protocol == l7::Protocol::Undecided) {
-    return reset(std::move(owned->downstream));
+    return reset(std::move(sniffer.downstream));
   }
-  if (owned->inbound_peer) {
-    return dispatch_inbound(std::move(owned->pod), std::move(owned->downstream),
-                            *owned->inbound_peer, owned->original_destination, protocol,
-                            owned->received);
+  if (sniffer.inbound_peer) {
+    return dispatch_inbound(std::move(sniffer.pod), std::move(sniffer.downstream),
+                            *sniffer.inbound_peer, sniffer.original_destination, protocol,
+                            sniffer.received);
   }
-  dispatch_outbound(std::move(owned->pod), std::move(owned->downstream),
-                    owned->original_destination, protocol, owned->received);
+  dispatch_outbound(std::move(sniffer.pod), std::move(sniffer.downstream),
+                    sniffer.original_destination, protocol, sniffer.received);
+}
+
+void Dispatcher::sniffer_finished(ProtocolSniffer& sniffer) {
+  sniffers_.erase(&sniffer);
 }
 
 void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, Fd downstream,
@@ -301,7 +300,7 @@ void Dispatcher::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd d
   TunnelSession& ref = *session;
   tunnels_.emplace(session.get(), std::move(session));
   ref.start(context_.connect_timeout_ms);
-  ref.after_event();
+  ref.touch();
 }
 
 void Dispatcher::refuse(Fd downstream, const FlowPlan& plan) {

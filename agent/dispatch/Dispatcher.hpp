@@ -143,8 +143,10 @@ class Dispatcher final : public Relay::Owner,
                          const SockAddr& peer, const SockAddr& local,
                          std::span<const uint8_t> received) override;
 
-  /// Protocol detection is over for the sniffer's connection (Undecided: it failed).
+  /// Protocol detection is over for the sniffer's connection (Undecided: it failed): carries
+  /// it on and retires the sniffer.
   void detected(ProtocolSniffer& sniffer, l7::Protocol protocol);
+  void sniffer_finished(ProtocolSniffer& sniffer);
 
  private:
   /// Carries an outbound connection by its protocol; `received` was read by detection.

@@ -26,6 +26,10 @@ void ProtocolSniffer::start() {
   arm_recv();
 }
 
+void ProtocolSniffer::erase_now() {
+  dispatcher_.sniffer_finished(*this);
+}
+
 void ProtocolSniffer::decide(l7::Protocol protocol) {
   buffer_.resize(used_);
   received = std::move(buffer_);

@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "agent/loop/Ring.hpp"
+#include "agent/loop/Loop.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
@@ -21,8 +21,8 @@ namespace weft::proxy {
 class Dispatcher;
 
 /// Owned by its Dispatcher; hands the socket, the bytes read and the verdict to
-/// Dispatcher::detected() and is destroyed there. Undecided means the connection failed.
-class ProtocolSniffer {
+/// Dispatcher::detected(), which retires it. Undecided means the connection failed.
+class ProtocolSniffer final : public Retirable {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -32,6 +32,8 @@ class ProtocolSniffer {
   ProtocolSniffer& operator=(const ProtocolSniffer&) = delete;
 
   void start();
+  /// Through Dispatcher::sniffer_finished.
+  void erase_now() override;
 
   std::shared_ptr<const agent::MeshedPod> pod;
   Fd downstream;

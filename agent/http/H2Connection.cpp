@@ -12,7 +12,7 @@ H2Connection::H2Connection(Loop& loop, Owner& owner, Fd socket, l7::H2Session::R
     : loop_(loop),
       owner_(owner),
       session_(role, limits, acceptor),
-      io_(loop, *this, std::move(socket)) {}
+      io_(loop, *this, std::move(socket), SocketIo::kMessages) {}
 
 H2Connection::~H2Connection() {
   loop_.forget(*this);
@@ -76,8 +76,8 @@ void H2Connection::on_read_end(int res) {
   close(res == 0 ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
 }
 
-void H2Connection::on_drained(bool ok) {
-  if (!ok) {
+void H2Connection::on_drained(int res) {
+  if (res < 0) {
     close(NGHTTP2_INTERNAL_ERROR);
   }
 }
@@ -101,7 +101,7 @@ void H2Connection::close(uint32_t error_code) {
   }
   // Pending requests (recv, a send) complete with errors once the socket is shut down;
   // finished() waits for them.
-  io_.close(/*reset=*/false);
+  io_.close(SocketIo::Close::Graceful);
   session_.close_all(error_code);
   touch();  // the worker tells the owner once the last completion is in
 }

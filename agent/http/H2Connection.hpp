@@ -56,7 +56,7 @@ class H2Connection final : public H2Carrier, private SocketIo::Owner {
   void on_connected(int res) override;
   void on_received(std::span<const uint8_t> bytes) override;
   void on_read_end(int res) override;
-  void on_drained(bool ok) override;
+  void on_drained(int res) override;
   void after_io() override { touch(); }
 
   /// Feeds `bytes` to the session; after a protocol error it stops reading, and flush() sends

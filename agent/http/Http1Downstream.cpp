@@ -25,7 +25,7 @@ constexpr std::size_t kPullChunk = 16 * 1024;
 Http1Downstream::Http1Downstream(Loop& loop, Owner& owner, Fd socket)
     : loop_(loop),
       owner_(owner),
-      io_(loop, *this, std::move(socket)),
+      io_(loop, *this, std::move(socket), SocketIo::kMessages),
       parser_(l7::Http1Parser::Kind::Request, *this) {}
 
 Http1Downstream::~Http1Downstream() {
@@ -194,7 +194,7 @@ void Http1Downstream::flush_pending() {
   pull_response();
   io_.flush();
   if (closing_ && io_.backlog() == 0) {
-    io_.close(/*reset=*/false);
+    io_.close(SocketIo::Close::Graceful);
   }
   if (io_.closed() && io_.idle() && !finished_) {
     finished_ = true;
@@ -256,8 +256,8 @@ void Http1Downstream::on_read_end(int /*res*/) {
   }
 }
 
-void Http1Downstream::on_drained(bool ok) {
-  if (!ok) {
+void Http1Downstream::on_drained(int res) {
+  if (res < 0) {
     if (exchange_ != nullptr) {
       std::exchange(exchange_, nullptr)->on_close(NGHTTP2_CANCEL);
     }
@@ -278,7 +278,7 @@ void Http1Downstream::refuse(int status, const std::string& reason) {
 void Http1Downstream::close(bool reset) {
   closing_ = true;
   if (reset) {
-    io_.close(/*reset=*/true);
+    io_.close(SocketIo::Close::Reset);
   }
   touch();
 }

@@ -61,7 +61,7 @@ class Http1Downstream final : public ExchangePeer,
   void on_connected(int /*res*/) override {}
   void on_received(std::span<const uint8_t> bytes) override;
   void on_read_end(int res) override;
-  void on_drained(bool ok) override;
+  void on_drained(int res) override;
   void after_io() override { touch(); }
 
   // l7::Http1Parser::Handler.

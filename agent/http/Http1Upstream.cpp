@@ -18,7 +18,7 @@ constexpr std::size_t kPullChunk = 16 * 1024;
 Http1Upstream::Http1Upstream(Loop& loop, Owner& owner, Fd socket)
     : loop_(loop),
       owner_(owner),
-      io_(loop, *this, std::move(socket)),
+      io_(loop, *this, std::move(socket), SocketIo::kMessages),
       parser_(l7::Http1Parser::Kind::Response, *this) {}
 
 Http1Upstream::~Http1Upstream() {
@@ -73,7 +73,7 @@ void Http1Upstream::flush_pending() {
     io_.flush();
   }
   if (closing_ && !io_.closed()) {
-    io_.close(/*reset=*/false);
+    io_.close(SocketIo::Close::Graceful);
   }
   if (io_.closed() && io_.idle() && !finished_) {
     finished_ = true;
@@ -214,7 +214,7 @@ void Http1Upstream::detach() {
   events_ = nullptr;
   if (!(request_done_ && response_done_)) {
     closing_ = true;  // the only way to abandon an HTTP/1.1 request is to close
-    io_.close(/*reset=*/true);
+    io_.close(SocketIo::Close::Reset);
   }
   touch();
 }
@@ -234,15 +234,15 @@ void Http1Upstream::on_read_end(int /*res*/) {
   touch();
 }
 
-void Http1Upstream::on_drained(bool ok) {
-  if (!ok) {
+void Http1Upstream::on_drained(int res) {
+  if (res < 0) {
     fail(NGHTTP2_INTERNAL_ERROR);
   }
 }
 
 void Http1Upstream::fail(uint32_t error_code) {
   closing_ = true;
-  io_.close(/*reset=*/true);
+  io_.close(SocketIo::Close::Reset);
   if (events_ != nullptr) {
     std::exchange(events_, nullptr)->on_close(error_code);
   }

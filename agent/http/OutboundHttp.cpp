@@ -48,7 +48,7 @@ Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
       return v != nullptr ? std::string_view(*v) : std::string_view();
     };
     l7::RequestFacts facts{field(":method"), field(":path"), field(":authority"), head,
-                           field("content-type").starts_with("application/grpc")};
+                           l7::is_grpc(head)};
     if (auto choice = l7::match_route(routes, facts, host_.loop().random().next())) {
       out.rule = choice->rule;
       if (choice->backend == nullptr) {

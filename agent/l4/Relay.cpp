@@ -1,165 +1,88 @@
 #include "agent/l4/Relay.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
-#include <algorithm>
 #include <cstring>
 
-#include "agent/loop/ReadSizing.hpp"
 #include "common/Log.hpp"
 
 namespace weft::proxy {
-void Relay::DirectionOp::complete(int res, unsigned /*flags*/) {
-  (dir->relay->*handler)(*dir, res);
-}
 
-void Relay::ConnectOp::complete(int res, unsigned /*flags*/) {
-  relay->on_connected(res);
-}
+Relay::Side::Side(Relay& relay_, Fd socket, bool upstream_)
+    : relay(relay_),
+      io(relay_.loop_, *this, std::move(socket), SocketIo::kGrowing),
+      upstream(upstream_) {}
 
 Relay::Relay(Loop& loop, Owner& owner, Fd downstream, Fd upstream, FlowPlan plan,
              std::vector<agent::FlowCounters> counters)
     : loop_(loop),
       owner_(owner),
-      downstream_(std::move(downstream)),
-      upstream_(std::move(upstream)),
       plan_(std::move(plan)),
-      counters_(std::move(counters)) {
-  connect_op_.relay = this;
-  for (auto [d, from, to, to_upstream] :
-       {std::tuple{&down_to_up_, downstream_.get(), upstream_.get(), true},
-        std::tuple{&up_to_down_, upstream_.get(), downstream_.get(), false}}) {
-    d->relay = this;
-    d->from = from;
-    d->to = to;
-    d->to_upstream = to_upstream;
-    d->recv_op.dir = d;
-    d->recv_op.handler = &Relay::on_recv;
-    d->send_op.dir = d;
-    d->send_op.handler = &Relay::on_send;
-  }
+      counters_(std::move(counters)),
+      down_(*this, std::move(downstream), /*upstream=*/false),
+      up_(*this, std::move(upstream), /*upstream=*/true) {
+  down_.other = &up_;
+  up_.other = &down_;
 }
 
 void Relay::preload(std::span<const uint8_t> bytes) {
-  if (bytes.empty()) {
-    return;
-  }
-  Direction& d = down_to_up_;
-  d.cap = std::max(kInitialReadBuffer, bytes.size());
-  d.buf = std::make_unique<char[]>(d.cap);
-  std::memcpy(d.buf.get(), bytes.data(), bytes.size());
-  d.len = bytes.size();
-  d.off = 0;
+  up_.io.write(bytes);  // leaves once connected, before anything read after it
 }
 
 void Relay::start(unsigned timeout_ms) {
-  target_len_ = plan_.target.to_sockaddr(target_);
-  connect_timeout_.tv_sec = timeout_ms / 1000;
-  connect_timeout_.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
-  Ring& ring = loop_.ring();
-  ring.reserve(2);
-  io_uring_sqe* sqe = ring.prepare(&connect_op_);
-  io_uring_prep_connect(sqe, upstream_.get(), reinterpret_cast<sockaddr*>(&target_), target_len_);
-  sqe->flags |= IOSQE_IO_LINK;
-  // The linked timeout cancels the connect (-ECANCELED) when it fires; its own CQE carries no
-  // operation and is ignored.
-  io_uring_prep_link_timeout(ring.prepare(nullptr), &connect_timeout_, 0);
-  ++inflight_;
+  up_.io.connect(plan_.target, timeout_ms);
 }
 
 void Relay::on_connected(int res) {
-  --inflight_;
   if (res < 0) {
-    int err = res == -ECANCELED ? ETIMEDOUT : -res;
     log::warn("flow.connect_failed", "worker={} target={} service={} error=\"{}\"", loop_.index(),
-              plan_.target.str(), plan_.labels.destination_service, std::strerror(err));
-    fail(err, "connect");
+              plan_.target.str(), plan_.labels.destination_service, std::strerror(-res));
+    fail(-res, "connect");
     return;
   }
   connected_ = true;
-  last_progress_ = loop_.ring().now();
+  last_progress_ = loop_.now();
   for (auto& c : counters_) {
     c.opened->Increment();
   }
-  int one = 1;
-  ::setsockopt(upstream_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   log::debug("flow.open", "worker={} reporter={} src={}/{} dst={} service={}", loop_.index(),
              plan_.labels.reporter, plan_.labels.source.ns, plan_.labels.source.workload,
              plan_.target.str(), plan_.labels.destination_service);
-  if (down_to_up_.len > 0) {
-    arm_send(down_to_up_);  // what protocol detection read goes first
+  if (up_.io.backlog() > 0) {
+    up_.io.flush();  // what protocol detection read goes first; downstream reads once it is out
   } else {
-    arm_recv(down_to_up_);
+    down_.io.read();
   }
-  arm_recv(up_to_down_);
+  up_.io.read();
 }
 
-void Relay::arm_recv(Direction& d) {
-  if (!d.buf) {
-    d.cap = kInitialReadBuffer;
-    d.buf = std::make_unique<char[]>(d.cap);
-  }
-  io_uring_sqe* sqe = loop_.ring().prepare(&d.recv_op);
-  io_uring_prep_recv(sqe, d.from, d.buf.get(), d.cap, 0);
-  ++inflight_;
+void Relay::Side::on_received(std::span<const uint8_t> bytes) {
+  relay.last_progress_ = relay.loop_.now();
+  other->io.send(bytes);
 }
 
-void Relay::on_recv(Direction& d, int res) {
-  --inflight_;
-  if (aborted_) {
-    maybe_finish();
-    return;
-  }
+void Relay::Side::on_read_end(int res) {
   if (res < 0) {
-    fail(-res, "recv");
+    relay.fail(-res, "recv");
     return;
   }
-  if (res == 0) {
-    // Half-close: the reading side finished sending; pass the FIN on and keep the other
-    // direction running until it ends too (RFC 9293 section 3.6).
-    d.eof = true;
-    ::shutdown(d.to, SHUT_WR);
-    maybe_finish();
-    return;
-  }
-  d.len = static_cast<std::size_t>(res);
-  d.off = 0;
-  last_progress_ = loop_.ring().now();
-  arm_send(d);
+  // Half-close: this side's peer finished sending; pass the FIN on and keep the other
+  // direction running until it ends too (RFC 9293 section 3.6).
+  eof = true;
+  other->io.shutdown_write();
 }
 
-void Relay::arm_send(Direction& d) {
-  io_uring_sqe* sqe = loop_.ring().prepare(&d.send_op);
-  io_uring_prep_send(sqe, d.to, d.buf.get() + d.off, d.len - d.off, MSG_NOSIGNAL);
-  ++inflight_;
+void Relay::Side::on_sent(std::size_t bytes) {
+  relay.last_progress_ = relay.loop_.now();
+  for (auto& c : relay.counters_) {
+    (upstream ? c.sent : c.received)->Increment(static_cast<double>(bytes));
+  }
 }
 
-void Relay::on_send(Direction& d, int res) {
-  --inflight_;
-  if (aborted_) {
-    maybe_finish();
-    return;
-  }
+void Relay::Side::on_drained(int res) {
   if (res < 0) {
-    fail(-res, "send");
+    relay.fail(-res, "send");
     return;
   }
-  auto sent = static_cast<std::size_t>(res);
-  last_progress_ = loop_.ring().now();
-  for (auto& c : counters_) {
-    (d.to_upstream ? c.sent : c.received)->Increment(static_cast<double>(sent));
-  }
-  d.off += sent;
-  if (d.off < d.len) {
-    arm_send(d);  // short send: the rest of the buffer first
-    return;
-  }
-  if (auto cap = next_read_buffer(d.cap, d.len); cap != d.cap) {
-    d.cap = cap;
-    d.buf = std::make_unique<char[]>(d.cap);
-  }
-  arm_recv(d);
+  other->io.read();  // its buffer is free again (and may grow)
 }
 
 void Relay::fail(int err, const char* where) {
@@ -171,31 +94,23 @@ void Relay::fail(int err, const char* where) {
 }
 
 void Relay::abort() {
-  if (aborted_) {
-    maybe_finish();
-    return;
-  }
-  aborted_ = true;
-  // SO_LINGER {on, 0} makes close() send RST instead of FIN, so a reset on one side reaches the
-  // other as a reset, not as a clean end of stream.
-  linger lg{1, 0};
-  for (int fd : {downstream_.get(), upstream_.get()}) {
-    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    io_uring_sqe* sqe = loop_.ring().prepare(nullptr);
-    io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+  if (!aborted_) {
+    aborted_ = true;
+    down_.io.close(SocketIo::Close::Reset);
+    up_.io.close(SocketIo::Close::Reset);
   }
   maybe_finish();
 }
 
 bool Relay::stalled_since(std::chrono::steady_clock::time_point since) const {
-  bool holding = down_to_up_.off < down_to_up_.len || up_to_down_.off < up_to_down_.len;
+  bool holding = down_.io.backlog() > 0 || up_.io.backlog() > 0;
   return connected_ && !aborted_ && holding && last_progress_ < since;
 }
 
 void Relay::reset_stalled() {
   log::warn("flow.stalled", "worker={} target={} service={} held={} (reset)", loop_.index(),
             plan_.target.str(), plan_.labels.destination_service,
-            (down_to_up_.len - down_to_up_.off) + (up_to_down_.len - up_to_down_.off));
+            down_.io.backlog() + up_.io.backlog());
   for (auto& c : counters_) {
     c.stalled->Increment();
   }
@@ -203,10 +118,10 @@ void Relay::reset_stalled() {
 }
 
 void Relay::maybe_finish() {
-  if (inflight_ != 0) {
+  if (!down_.io.idle() || !up_.io.idle() || retired) {
     return;
   }
-  if (!aborted_ && !(down_to_up_.eof && up_to_down_.eof)) {
+  if (!aborted_ && !(down_.eof && up_.eof)) {
     return;
   }
   if (connected_) {
@@ -214,9 +129,7 @@ void Relay::maybe_finish() {
       c.closed->Increment();
     }
   }
-  if (!retired) {
-    loop_.retire(*this);
-  }
+  loop_.retire(*this);
 }
 
 void Relay::erase_now() {

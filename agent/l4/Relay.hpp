@@ -1,15 +1,12 @@
 // One proxied TCP connection: downstream (accepted in a pod) <-> upstream (opened by the agent).
 #pragma once
 
-#include <linux/time_types.h>
-#include <sys/socket.h>
-
 #include <chrono>
-#include <memory>
 #include <span>
 #include <vector>
 
 #include "agent/loop/Loop.hpp"
+#include "agent/loop/SocketIo.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "common/Fd.hpp"
@@ -55,58 +52,37 @@ class Relay final : public Retirable {
   void erase_now() override;
 
  private:
-  struct Direction;
+  /// One socket of the relay. Bytes read from a side are sent from its read buffer by the other
+  /// side without a copy, and the side reads again once the other has sent them all.
+  /// Downstream->upstream counts as "sent" (source to destination) for outbound and inbound.
+  struct Side final : SocketIo::Owner {
+    Side(Relay& relay, Fd socket, bool upstream);
 
-  /// Completion of one request of a direction (recv or send).
-  struct DirectionOp final : Operation {
-    Direction* dir = nullptr;
-    void (Relay::*handler)(Direction&, int) = nullptr;
-    void complete(int res, unsigned flags) override;
-  };
+    void on_connected(int res) override { relay.on_connected(res); }
+    void on_received(std::span<const uint8_t> bytes) override;
+    void on_read_end(int res) override;
+    void on_sent(std::size_t bytes) override;
+    void on_drained(int res) override;
+    void after_io() override { relay.maybe_finish(); }
 
-  /// Bytes flowing from `from` to `to`. Downstream->upstream counts as "sent" (source to
-  /// destination) for both outbound and inbound flows.
-  struct Direction {
-    Relay* relay = nullptr;
-    int from = -1;
-    int to = -1;
-    bool to_upstream = false;
-    std::unique_ptr<char[]> buf;
-    std::size_t cap = 0;
-    std::size_t len = 0;
-    std::size_t off = 0;
-    bool eof = false;
-    DirectionOp recv_op;
-    DirectionOp send_op;
-  };
-
-  struct ConnectOp final : Operation {
-    Relay* relay = nullptr;
-    void complete(int res, unsigned flags) override;
+    Relay& relay;
+    SocketIo io;
+    Side* other = nullptr;
+    bool upstream;
+    bool eof = false;  ///< this side's peer finished sending
   };
 
   void on_connected(int res);
-  void arm_recv(Direction& d);
-  void on_recv(Direction& d, int res);
-  void arm_send(Direction& d);
-  void on_send(Direction& d, int res);
   void fail(int err, const char* where);
-  /// Destroys the relay when nothing is in flight and both directions are finished.
+  /// Retires the relay when nothing is in flight and both directions are finished.
   void maybe_finish();
 
   Loop& loop_;
   Owner& owner_;
-  Fd downstream_;
-  Fd upstream_;
   FlowPlan plan_;
   std::vector<agent::FlowCounters> counters_;
-  sockaddr_storage target_{};
-  socklen_t target_len_ = 0;
-  __kernel_timespec connect_timeout_{};
-  ConnectOp connect_op_;
-  Direction down_to_up_;
-  Direction up_to_down_;
-  unsigned inflight_ = 0;
+  Side down_;
+  Side up_;
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
   bool connected_ = false;
   bool aborted_ = false;

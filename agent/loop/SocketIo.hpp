@@ -1,6 +1,8 @@
-// One TCP socket's I/O on the worker's io_uring for a protocol that reads into its own parser
-// and writes byte strings (HTTP/1.1, plaintext HTTP/2): connect with a timeout, one recv at a
-// time, writes gathered until the owner flushes and queued behind the one send in flight.
+// One TCP socket's I/O on the worker's io_uring, the only one in the agent: relays, tunnel
+// sessions and streams, and HTTP connections all read and write through it. Connect with a
+// timeout, one recv at a time into a buffer that grows while reads fill it, writes gathered until
+// the owner flushes (or a borrowed buffer sent without a copy) and queued behind the one send in
+// flight, half-close, and a close that cancels what is in flight.
 #pragma once
 
 #include <linux/time_types.h>
@@ -22,49 +24,82 @@ class Loop;
 
 class SocketIo {
  public:
+  /// How much one recv takes: `initial` bytes, doubling after every read that filled the
+  /// buffer, up to `max`. The buffer is allocated by the first read().
+  struct ReadBuffer {
+    std::size_t initial;
+    std::size_t max;
+  };
+  /// For a byte stream: most connections carry little, bulk transfers pay fewer syscalls per
+  /// byte as the buffer grows.
+  static constexpr ReadBuffer kGrowing{16 * 1024, 256 * 1024};
+  /// For a protocol parsed as it arrives (HTTP): whatever came, up to 64 KiB at a time.
+  static constexpr ReadBuffer kMessages{64 * 1024, 64 * 1024};
+
+  enum class Close {
+    Graceful,  ///< FIN now (shutdown), the peer reads the end of the stream
+    Reset,     ///< RST when the socket is closed (SO_LINGER 0), nothing more is sent
+  };
+
   class Owner {
    public:
     /// connect() finished: 0, or -errno (-ETIMEDOUT after the timeout).
     virtual void on_connected(int res) = 0;
-    /// read() brought bytes (valid until the next read()).
+    /// read() brought bytes, valid until the next read().
     virtual void on_received(std::span<const uint8_t> bytes) = 0;
     /// read() found the end of the stream (0) or an error (-errno).
     virtual void on_read_end(int res) = 0;
-    /// Everything written so far has been sent (or the socket failed: `ok` false).
-    virtual void on_drained(bool ok) = 0;
+    /// A send handed `bytes` to the kernel.
+    virtual void on_sent(std::size_t /*bytes*/) {}
+    /// Everything written or sent so far is in the kernel's hands (0), or a send failed
+    /// (-errno).
+    virtual void on_drained(int res) = 0;
     /// Called after every completion, also those that arrive after close() (then only this):
-    /// the owner touches itself, and its flush() in that turn sends what was written while a
-    /// send was in flight.
+    /// the owner flushes what it wrote meanwhile, and may finish.
     virtual void after_io() = 0;
 
    protected:
     ~Owner() = default;
   };
 
-  SocketIo(Loop& loop, Owner& owner, Fd socket);
+  /// Sets TCP_NODELAY: every proxied write is a whole message or a burst the peer waits for,
+  /// and Nagle would hold its tail back until an ACK.
+  SocketIo(Loop& loop, Owner& owner, Fd socket, ReadBuffer buffer);
   SocketIo(const SocketIo&) = delete;
   SocketIo& operator=(const SocketIo&) = delete;
 
+  /// Nothing is sent before the connection is up.
   void connect(const SockAddr& target, unsigned timeout_ms);
-  /// Arms a recv unless one is in flight.
+  /// Arms a recv unless one is in flight; the bytes of the last on_received are gone.
   void read();
   /// Queues `bytes` behind what is being sent; nothing leaves before flush().
-  void write(std::string_view bytes);
+  void write(std::span<const uint8_t> bytes);
+  void write(std::string_view bytes) {
+    write({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  }
   /// The bytes queued and not yet handed to the kernel, for an owner that produces its output
   /// in place (appends only; nothing leaves before flush()).
   std::vector<uint8_t>& queue() { return queued_; }
-  /// Sends what write() queued unless a send is in flight (then the owner's flush after its
-  /// completion sends it). Owners flush once per turn of the worker, so that a response head
-  /// and its body, written separately, leave in one send and wake the peer once.
+  /// Sends `bytes` without copying them: the caller keeps them unchanged until on_drained.
+  /// Only when nothing is queued or in flight (backlog() == 0).
+  void send(std::span<const uint8_t> bytes);
+  /// Sends what write() queued unless a send is in flight or the socket is connecting (then the
+  /// owner's flush after that completion sends it). Owners flush once per turn of the worker,
+  /// so that a response head and its body, written separately, leave in one send.
   void flush();
-  /// Bytes written and not yet sent.
-  std::size_t backlog() const { return sending_.size() - sent_ + queued_.size(); }
-  /// Stops all I/O: shuts the socket down (with RST when `reset`); in-flight requests complete
-  /// with errors and the owner hears nothing more.
-  void close(bool reset);
+  /// Sends what is queued at once, outside the ring, if no send is in flight: a last message
+  /// before close(). Whether all of it went.
+  bool send_now();
+  /// Ends this side's stream (FIN) once everything written or sent is out.
+  void shutdown_write();
+  /// Bytes written or sent and not yet in the kernel.
+  std::size_t backlog() const { return unsent_.size() + queued_.size(); }
+  /// Stops all I/O: in-flight requests complete with errors and the owner hears nothing more.
+  void close(Close how);
   bool closed() const { return closed_; }
   /// Nothing in flight: the object may be destroyed or the socket handed on.
   bool idle() const { return inflight_ == 0; }
+  int fd() const { return socket_.get(); }
   /// Hands the socket on (only when idle).
   Fd release() { return std::move(socket_); }
 
@@ -79,23 +114,29 @@ class SocketIo {
   void on_recv(int res);
   void on_send(int res);
   void arm_send();
+  /// The FIN shutdown_write() asked for, once nothing is left to send.
+  void maybe_fin();
 
   Loop& loop_;
   Owner& owner_;
   Fd socket_;
+  ReadBuffer sizing_;
   sockaddr_storage target_{};
-  socklen_t target_len_ = 0;
   __kernel_timespec timeout_{};
   Op connect_op_;
   Op recv_op_;
   Op send_op_;
   std::unique_ptr<uint8_t[]> rbuf_;
-  std::vector<uint8_t> sending_;
-  std::size_t sent_ = 0;
+  std::size_t rcap_ = 0;
+  bool filled_ = false;              ///< the last recv filled the buffer: the next one is larger
+  std::span<const uint8_t> unsent_;  ///< what the send in flight (or a short one's rest) covers
+  std::vector<uint8_t> sending_;     ///< owns unsent_ unless the bytes are borrowed (send())
   std::vector<uint8_t> queued_;
   unsigned inflight_ = 0;
+  bool connecting_ = false;
   bool reading_ = false;
   bool send_armed_ = false;
+  bool fin_pending_ = false;
   bool closed_ = false;
 };
 

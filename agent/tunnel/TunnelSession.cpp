@@ -39,26 +39,19 @@ l7::H2Limits tunnel_limits() {
 
 }  // namespace
 
-void TunnelSession::IoOp::complete(int res, unsigned /*flags*/) {
-  TunnelSession* s = session;
-  (s->*handler)(res);
-  s->after_event();
-}
-
 TunnelSession::TunnelSession(TunnelHost& host, TunnelKey key, Fd socket,
                              std::shared_ptr<const tunnel::TlsIdentity> identity,
                              std::string expected_peer, SSL_SESSION* resume)
     : host_(host),
       role_(agent::TunnelRole::Client),
       key_(std::move(key)),
-      socket_(std::move(socket)),
       identity_(std::move(identity)),
       expected_peer_(std::move(expected_peer)),
-      h2_(l7::H2Session::Role::Client, tunnel_limits()) {
+      h2_(l7::H2Session::Role::Client, tunnel_limits()),
+      io_(host.loop(), *this, std::move(socket), {kRecvBuffer, kRecvBuffer}) {
   if (auto ch = tunnel::TlsChannel::client(identity_->client.get(), resume, this)) {
     tls_.emplace(std::move(*ch));
   }
-  init_ops();
 }
 
 TunnelSession::TunnelSession(TunnelHost& host, std::shared_ptr<const agent::MeshedPod> pod,
@@ -67,14 +60,13 @@ TunnelSession::TunnelSession(TunnelHost& host, std::shared_ptr<const agent::Mesh
     : host_(host),
       role_(agent::TunnelRole::Server),
       pod_(std::move(pod)),
-      socket_(std::move(socket)),
       identity_(std::move(identity)),
       expected_peer_(std::move(expected_peer)),
-      h2_(l7::H2Session::Role::Server, tunnel_limits(), this) {
+      h2_(l7::H2Session::Role::Server, tunnel_limits(), this),
+      io_(host.loop(), *this, std::move(socket), {kRecvBuffer, kRecvBuffer}) {
   if (auto ch = tunnel::TlsChannel::server(identity_->server.get())) {
     tls_.emplace(std::move(*ch));
   }
-  init_ops();
 }
 
 TunnelSession::~TunnelSession() {
@@ -86,79 +78,42 @@ TunnelSession::~TunnelSession() {
   }
 }
 
-void TunnelSession::init_ops() {
-  for (auto [op, handler] : {std::pair{&connect_op_, &TunnelSession::on_connected},
-                             std::pair{&recv_op_, &TunnelSession::on_recv},
-                             std::pair{&send_op_, &TunnelSession::on_send}}) {
-    op->session = this;
-    op->handler = handler;
-  }
-}
-
 void TunnelSession::start(unsigned connect_timeout_ms) {
-  rbuf_ = std::make_unique<char[]>(kRecvBuffer);
   plain_ = std::make_unique<uint8_t[]>(kRecvBuffer);
   if (!tls_) {
     fail(agent::HandshakeFailure::Protocol, "cannot create a TLS channel");
     return;
   }
   if (role_ == agent::TunnelRole::Server) {
-    arm_recv();
+    io_.read();
     return;
   }
-  SockAddr peer{key_.destination, WEFT_TUNNEL_PORT};
-  peer_addr_len_ = peer.to_sockaddr(peer_addr_);
-  connect_timeout_.tv_sec = connect_timeout_ms / 1000;
-  connect_timeout_.tv_nsec = static_cast<long long>(connect_timeout_ms % 1000) * 1000000;
-  Ring& ring = host_.loop().ring();
-  ring.reserve(2);
-  io_uring_sqe* sqe = ring.prepare(&connect_op_);
-  io_uring_prep_connect(sqe, socket_.get(), reinterpret_cast<sockaddr*>(&peer_addr_),
-                        peer_addr_len_);
-  sqe->flags |= IOSQE_IO_LINK;
-  io_uring_prep_link_timeout(ring.prepare(nullptr), &connect_timeout_, 0);
-  ++inflight_;
+  io_.connect({key_.destination, WEFT_TUNNEL_PORT}, connect_timeout_ms);
 }
 
 void TunnelSession::on_connected(int res) {
-  --inflight_;
-  if (dead_) {
-    return;
-  }
   if (res < 0) {
-    fail(res == -ECANCELED ? agent::HandshakeFailure::Timeout : agent::HandshakeFailure::Protocol,
+    fail(res == -ETIMEDOUT ? agent::HandshakeFailure::Timeout : agent::HandshakeFailure::Protocol,
          fmt::format("connect {}:{}: {}", key_.destination.str(), WEFT_TUNNEL_PORT,
-                     std::strerror(res == -ECANCELED ? ETIMEDOUT : -res)));
+                     std::strerror(-res)));
     return;
   }
-  int one = 1;
-  ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   tls_->handshake();  // queues the ClientHello
-  arm_recv();
+  io_.read();
 }
 
-void TunnelSession::arm_recv() {
-  io_uring_prep_recv(host_.loop().ring().prepare(&recv_op_), socket_.get(), rbuf_.get(),
-                     kRecvBuffer, 0);
-  ++inflight_;
+void TunnelSession::on_read_end(int res) {
+  if (!established_) {
+    fail(agent::HandshakeFailure::Protocol, res == 0
+                                                ? "peer closed the connection during the handshake"
+                                                : fmt::format("recv: {}", std::strerror(-res)));
+    return;
+  }
+  close_transport(/*graceful=*/res == 0);
 }
 
-void TunnelSession::on_recv(int res) {
-  --inflight_;
-  if (dead_) {
-    return;
-  }
-  if (res <= 0) {
-    if (!established_) {
-      fail(agent::HandshakeFailure::Protocol,
-           res == 0 ? "peer closed the connection during the handshake"
-                    : fmt::format("recv: {}", std::strerror(-res)));
-      return;
-    }
-    close_transport(/*graceful=*/res == 0);
-    return;
-  }
-  tls_->feed(rbuf_.get(), static_cast<std::size_t>(res));
+void TunnelSession::on_received(std::span<const uint8_t> bytes) {
+  tls_->feed(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (!tls_->handshake_done()) {
     auto st = tls_->handshake();
     if (st == tunnel::TlsChannel::Status::Failed) {
@@ -168,7 +123,7 @@ void TunnelSession::on_recv(int res) {
       return;
     }
     if (!tls_->handshake_done()) {
-      arm_recv();
+      io_.read();
       return;
     }
     on_handshake_done();
@@ -194,7 +149,7 @@ void TunnelSession::on_recv(int res) {
     close_transport(/*graceful=*/st == tunnel::TlsChannel::Status::Closed);
     return;
   }
-  arm_recv();
+  io_.read();
 }
 
 void TunnelSession::on_handshake_done() {
@@ -232,7 +187,7 @@ void TunnelSession::flush() {
     return;
   }
   if (tls_->handshake_done() && established_) {
-    while (queued_.size() + sending_.size() - sent_ < kMaxQueued) {
+    while (io_.backlog() < kMaxQueued) {
       frames_.clear();
       if (auto ok = h2_.produce(frames_, kFrameBatch); !ok) {
         log::warn("tunnel.h2_error", "worker={} peer={} error=\"{}\"", host_.loop().index(),
@@ -247,30 +202,14 @@ void TunnelSession::flush() {
         close_transport(/*graceful=*/false);
         return;
       }
-      tls_->take_output(queued_);
+      tls_->take_output(io_.queue());
     }
   }
-  tls_->take_output(queued_);
-  // A short send leaves the rest of sending_ for the next one, whether or not more was queued
-  // since: the peer is waiting for those bytes (and the window updates among them).
-  if (!send_armed_ && (!queued_.empty() || !sending_.empty())) {
-    if (sending_.empty()) {
-      sending_.swap(queued_);
-      sent_ = 0;
-    }
-    send_armed_ = true;
-    io_uring_prep_send(host_.loop().ring().prepare(&send_op_), socket_.get(),
-                       sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
-    ++inflight_;
-  }
+  tls_->take_output(io_.queue());
+  io_.flush();
 }
 
-void TunnelSession::on_send(int res) {
-  --inflight_;
-  send_armed_ = false;
-  if (dead_) {
-    return;
-  }
+void TunnelSession::on_drained(int res) {
   if (res < 0) {
     if (!established_) {
       fail(agent::HandshakeFailure::Protocol, fmt::format("send: {}", std::strerror(-res)));
@@ -279,12 +218,7 @@ void TunnelSession::on_send(int res) {
     }
     return;
   }
-  sent_ += static_cast<std::size_t>(res);
-  if (sent_ == sending_.size()) {
-    sending_.clear();
-    sent_ = 0;
-  }
-  if (draining_ && sending_.empty() && queued_.empty() && h2_.stream_count() == 0) {
+  if (draining_ && h2_.stream_count() == 0) {
     close_transport(/*graceful=*/true);
   }
 }
@@ -298,15 +232,13 @@ void TunnelSession::fail(agent::HandshakeFailure why, const std::string& detail)
             identity_->spiffe_id, peer_principal_.empty() ? expected_peer_ : peer_principal_,
             key_.destination.str(), detail);
   bool told_peer = false;
-  if (tls_ && tls_->handshake_done() && !send_armed_ && sending_.empty()) {
+  if (tls_ && tls_->handshake_done()) {
     // Refused after the handshake (wrong identity, no h2): the peer still gets our Finished and
     // a close_notify, so it sees a refusal rather than a lost connection. A few hundred bytes
     // into a fresh socket buffer: one non-blocking send outside the ring, on this path only.
     tls_->shutdown();
-    tls_->take_output(queued_);
-    ssize_t n = ::send(socket_.get(), queued_.data(), queued_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    told_peer = n == static_cast<ssize_t>(queued_.size());
-    queued_.clear();
+    tls_->take_output(io_.queue());
+    told_peer = io_.send_now();
   }
   close_transport(/*graceful=*/told_peer);
 }
@@ -327,17 +259,10 @@ void TunnelSession::close_transport(bool graceful) {
       stream->reset();  // a connection cut mid-stream must look cut to the app
     }
   }
-  if (!graceful) {
-    linger lg{1, 0};
-    ::setsockopt(socket_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-  }
-  if (inflight_ > 0) {
-    io_uring_prep_cancel_fd(host_.loop().ring().prepare(nullptr), socket_.get(),
-                            IORING_ASYNC_CANCEL_ALL);
-  }
+  io_.close(graceful ? SocketIo::Close::Graceful : SocketIo::Close::Reset);
 }
 
-void TunnelSession::after_event() {
+void TunnelSession::flush_pending() {
   flush();
   reap();
 }
@@ -362,7 +287,7 @@ void TunnelSession::reap() {
   } else if (!dead_ && !draining_ && established_ && !h2_.alive()) {
     close_transport(/*graceful=*/true);  // both sides said GOAWAY and nothing is left
   }
-  if (dead_ && streams_.empty() && inflight_ == 0 && !retired) {
+  if (dead_ && streams_.empty() && io_.idle() && !retired) {
     loop().retire(*this);
   }
 }
@@ -382,7 +307,7 @@ SessionLoad TunnelSession::load() const {
 
 void TunnelSession::tick(Clock::time_point now) {
   if (dead_) {
-    reap();  // e.g. failed while starting, before any completion could reap it
+    touch();  // e.g. failed while starting, before any completion could reap it
     return;
   }
   if (auto timeout = host_.stall_timeout(); timeout.count() > 0) {
@@ -402,7 +327,7 @@ void TunnelSession::tick(Clock::time_point now) {
     host_.tunnel_unusable(*this);
     h2_.goaway(NGHTTP2_NO_ERROR);
   }
-  after_event();
+  touch();
 }
 
 void TunnelSession::store_ticket(tunnel::SslSessionPtr ticket) {
@@ -433,7 +358,7 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::Flow
   stream->preload(initial);
   stream->start_reading();
   streams_.emplace(id, std::move(stream));
-  after_event();
+  touch();
 }
 
 void TunnelSession::respond(int32_t id, int status) {
@@ -452,7 +377,7 @@ l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
   if (!source_) {
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
-    if (::getpeername(socket_.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    if (::getpeername(io_.fd(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
       source_ = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
     }
   }

@@ -3,7 +3,6 @@
 // (HBONE-style, the original destination in :authority), so many share one TLS session.
 #pragma once
 
-#include <linux/time_types.h>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,6 +15,7 @@
 #include "agent/http/H2Carrier.hpp"
 #include "agent/http/InboundHttp.hpp"
 #include "agent/loop/Loop.hpp"
+#include "agent/loop/SocketIo.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/pods/MeshedPod.hpp"
@@ -33,7 +33,8 @@ class TunnelStream;
 class TunnelSession final : public tunnel::TicketSink,
                             public l7::H2Session::Acceptor,
                             public H2Carrier,
-                            public Retirable {
+                            public Retirable,
+                            private SocketIo::Owner {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -72,12 +73,9 @@ class TunnelSession final : public tunnel::TicketSink,
   // H2Carrier: HTTP exchanges send their requests (client) or answers (server) on the session.
   l7::H2Session& session() override { return h2_; }
   void touch() override;
-  void flush_pending() override { after_event(); }
-  /// Produces and sends whatever nghttp2 and TLS have queued.
-  void flush();
-  /// Called last by every completion that touched the session: flushes, then erases finished
-  /// streams and, once closed and idle, the session itself (`this` may be gone afterwards).
-  void after_event();
+  /// Produces and sends whatever nghttp2 and TLS have queued, then erases finished streams
+  /// and, once closed and idle, retires the session.
+  void flush_pending() override;
   void store_ticket(tunnel::SslSessionPtr ticket) override;
   /// The stream's state changed (an I/O completed, its h2 stream closed, it was reset): the
   /// next reap checks whether it has finished.
@@ -89,17 +87,14 @@ class TunnelSession final : public tunnel::TicketSink,
   l7::H2Stream* accept_stream(int32_t id, const l7::Headers& head, bool end_stream) override;
 
  private:
-  struct IoOp final : Operation {
-    TunnelSession* session = nullptr;
-    void (TunnelSession::*handler)(int) = nullptr;
-    void complete(int res, unsigned flags) override;
-  };
+  // SocketIo::Owner.
+  void on_connected(int res) override;
+  void on_received(std::span<const uint8_t> bytes) override;
+  void on_read_end(int res) override;
+  void on_drained(int res) override;
+  void after_io() override { touch(); }
 
-  void init_ops();
-  void on_connected(int res);
-  void arm_recv();
-  void on_recv(int res);
-  void on_send(int res);
+  void flush();
   void on_handshake_done();
   void fail(agent::HandshakeFailure why, const std::string& detail);
   void close_transport(bool graceful);
@@ -112,7 +107,6 @@ class TunnelSession final : public tunnel::TicketSink,
   agent::TunnelRole role_;
   TunnelKey key_;
   std::shared_ptr<const agent::MeshedPod> pod_;  ///< server: the pod whose :15008 accepted
-  Fd socket_;
   std::shared_ptr<const tunnel::TlsIdentity> identity_;
   std::string expected_peer_;
   std::string peer_principal_;
@@ -123,23 +117,12 @@ class TunnelSession final : public tunnel::TicketSink,
   std::vector<int32_t> touched_;       ///< ids reap() looks at (see stream_touched)
   std::optional<SockAddr> source_;     ///< server: the calling agent's address, read once
 
-  sockaddr_storage peer_addr_{};
-  socklen_t peer_addr_len_ = 0;
-  __kernel_timespec connect_timeout_{};
-  IoOp connect_op_;
-  IoOp recv_op_;
-  IoOp send_op_;
-  std::unique_ptr<char[]> rbuf_;
+  SocketIo io_;
   std::unique_ptr<uint8_t[]> plain_;  ///< decrypted, handed to nghttp2 (kRecvBuffer bytes)
   std::vector<uint8_t> frames_;       ///< h2 frames gathered into one TLS write
-  std::vector<uint8_t> sending_;      ///< ciphertext in the kernel's hands (one send in flight)
-  std::size_t sent_ = 0;
-  std::vector<uint8_t> queued_;  ///< ciphertext waiting for the next send
-  unsigned inflight_ = 0;
-  bool send_armed_ = false;
-  bool established_ = false;  ///< handshake and identity check passed
-  bool dead_ = false;         ///< transport closed or failed: no new I/O
-  bool draining_ = false;     ///< GOAWAY sent: no new streams, close when idle
+  bool established_ = false;          ///< handshake and identity check passed
+  bool dead_ = false;                 ///< transport closed or failed: no new I/O
+  bool draining_ = false;             ///< GOAWAY sent: no new streams, close when idle
   Clock::time_point created_ = Clock::now();
   Clock::time_point idle_since_ = Clock::now();
 };

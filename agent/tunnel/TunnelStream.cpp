@@ -1,48 +1,27 @@
 #include "agent/tunnel/TunnelStream.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 
 #include "agent/loop/Loop.hpp"
-#include "agent/loop/ReadSizing.hpp"
 #include "agent/tunnel/TunnelSession.hpp"
 #include "common/Log.hpp"
 
 namespace weft::proxy {
-void TunnelStream::Op::complete(int res, unsigned /*flags*/) {
-  TunnelSession& session = stream->session_;
-  (stream->*handler)(res);
-  session.stream_touched(*stream);
-  session.after_event();  // may erase the stream
-}
 
 TunnelStream::TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
                            std::vector<agent::FlowCounters> counters)
     : session_(session),
-      local_(std::move(local)),
       plan_(std::move(plan)),
       counters_(std::move(counters)),
+      io_(session.loop(), *this, std::move(local), SocketIo::kGrowing),
       to_peer_is_sent_(side == Side::Source),
-      connected_(side == Side::Source) {
-  for (auto [op, handler] :
-       {std::pair{&recv_op_, &TunnelStream::on_recv}, std::pair{&send_op_, &TunnelStream::on_send},
-        std::pair{&connect_op_, &TunnelStream::on_connect}}) {
-    op->stream = this;
-    op->handler = handler;
-  }
-  last_progress_ = session_.loop().ring().now();
-}
+      connected_(side == Side::Source),
+      last_progress_(session.loop().now()) {}
 
 void TunnelStream::on_headers(l7::Headers headers, bool end_stream) {
   if (to_peer_is_sent_) {
-    const std::string* code = l7::find_header(headers, ":status");
-    if (code != nullptr) {
-      std::from_chars(code->data(), code->data() + code->size(), status);
-    }
+    status = l7::header_int(l7::find_header(headers, ":status"), 0);
     if (status / 100 == 2) {
       opened();
     } else {
@@ -58,7 +37,7 @@ void TunnelStream::on_headers(l7::Headers headers, bool end_stream) {
 }
 
 l7::BodyChunk TunnelStream::read_body(uint8_t* /*out*/, std::size_t max) {
-  std::size_t avail = in_len_ - in_off_;
+  std::size_t avail = in_.size() - in_off_;
   if (avail == 0) {
     if (local_eof_) {
       return {0, l7::BodyChunk::State::End};
@@ -70,61 +49,44 @@ l7::BodyChunk TunnelStream::read_body(uint8_t* /*out*/, std::size_t max) {
 }
 
 void TunnelStream::take_payload(std::size_t length, std::vector<uint8_t>& out) {
-  // uint8_t, not char: the same element type lets insert() be one memcpy.
-  const auto* data = reinterpret_cast<const uint8_t*>(in_.get()) + in_off_;
+  const uint8_t* data = in_.data() + in_off_;
   out.insert(out.end(), data, data + length);
   in_off_ += length;
-  last_progress_ = session_.loop().ring().now();
+  last_progress_ = session_.loop().now();
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.sent : c.received)->Increment(static_cast<double>(length));
   }
-  if (in_off_ == in_len_ && !local_eof_ && !aborted_) {
-    arm_recv();
+  if (in_off_ == in_.size() && !local_eof_ && !aborted_) {
+    read_again();
   }
 }
 
 void TunnelStream::connect(unsigned timeout_ms) {
-  target_len_ = plan_.target.to_sockaddr(target_);
-  timeout_.tv_sec = timeout_ms / 1000;
-  timeout_.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
-  Ring& ring = session_.loop().ring();
-  ring.reserve(2);
-  io_uring_sqe* sqe = ring.prepare(&connect_op_);
-  io_uring_prep_connect(sqe, local_.get(), reinterpret_cast<sockaddr*>(&target_), target_len_);
-  sqe->flags |= IOSQE_IO_LINK;
-  io_uring_prep_link_timeout(ring.prepare(nullptr), &timeout_, 0);
-  ++inflight_;
+  io_.connect(plan_.target, timeout_ms);
 }
 
-void TunnelStream::on_connect(int res) {
-  --inflight_;
-  if (res == 0) {
-    connected_ = true;
-    int one = 1;
-    ::setsockopt(local_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
-  session_.stream_connected(*this, res == -ECANCELED ? -ETIMEDOUT : res);
-  if (connected_ && !aborted_ && !queued_.empty()) {
-    arm_send();
-  }
+void TunnelStream::on_connected(int res) {
+  connected_ = res == 0;
+  session_.stream_connected(*this, res);
 }
 
 void TunnelStream::preload(std::span<const uint8_t> bytes) {
-  if (bytes.empty()) {
-    return;
-  }
-  in_cap_ = std::max(kInitialReadBuffer, bytes.size());
-  in_ = std::make_unique<char[]>(in_cap_);
-  std::memcpy(in_.get(), bytes.data(), bytes.size());
-  in_len_ = bytes.size();
+  preload_.assign(bytes.begin(), bytes.end());
+  in_ = preload_;
   in_off_ = 0;
 }
 
 void TunnelStream::start_reading() {
-  // Preloaded bytes are framed first; take_payload reads again once they are used up.
-  if (!reading_ && !local_eof_ && !aborted_ && in_off_ == in_len_) {
-    arm_recv();
+  if (!local_eof_ && !aborted_ && in_off_ == in_.size()) {
+    read_again();
   }
+}
+
+void TunnelStream::read_again() {
+  in_ = {};
+  in_off_ = 0;
+  preload_ = {};
+  io_.read();
 }
 
 void TunnelStream::opened() {
@@ -136,99 +98,63 @@ void TunnelStream::opened() {
   }
 }
 
-void TunnelStream::arm_recv() {
-  // Called once the last read is framed: the buffer is free to grow.
-  if (std::size_t cap = in_ ? next_read_buffer(in_cap_, in_len_) : kInitialReadBuffer;
-      cap != in_cap_) {
-    in_cap_ = cap;
-    in_ = std::make_unique<char[]>(in_cap_);
-  }
-  reading_ = true;
-  in_len_ = in_off_ = 0;
-  io_uring_prep_recv(session_.loop().ring().prepare(&recv_op_), local_.get(), in_.get(), in_cap_,
-                     0);
-  ++inflight_;
-}
-
-void TunnelStream::on_recv(int res) {
-  --inflight_;
-  reading_ = false;
-  if (aborted_) {
-    return;
-  }
-  if (res < 0) {
-    local_failed(-res);
-    return;
-  }
-  if (res == 0) {
-    local_eof_ = true;
-  } else {
-    in_len_ = static_cast<std::size_t>(res);
-    last_progress_ = session_.loop().ring().now();
-  }
+void TunnelStream::on_received(std::span<const uint8_t> bytes) {
+  in_ = bytes;
+  in_off_ = 0;
+  last_progress_ = session_.loop().now();
   if (deferred_ && id >= 0) {
     deferred_ = false;
     session_.h2().resume(id);
   }
 }
 
-void TunnelStream::deliver(const uint8_t* data, std::size_t len) {
-  queued_.insert(queued_.end(), data, data + len);
-  last_progress_ = session_.loop().ring().now();
-  if (connected_ && !send_armed_ && !aborted_) {
-    arm_send();
-  }
-}
-
-void TunnelStream::arm_send() {
-  if (sending_.empty()) {
-    sending_.swap(queued_);
-    sent_ = 0;
-  }
-  send_armed_ = true;
-  io_uring_prep_send(session_.loop().ring().prepare(&send_op_), local_.get(),
-                     sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
-  ++inflight_;
-}
-
-void TunnelStream::on_send(int res) {
-  --inflight_;
-  send_armed_ = false;
-  if (aborted_) {
-    return;
-  }
+void TunnelStream::on_read_end(int res) {
   if (res < 0) {
-    local_failed(-res);
+    reset();  // RST_STREAM to the peer, RST to the app
     return;
   }
-  auto n = static_cast<std::size_t>(res);
-  sent_ += n;
-  last_progress_ = session_.loop().ring().now();
+  local_eof_ = true;
+  if (deferred_ && id >= 0) {
+    deferred_ = false;
+    session_.h2().resume(id);  // read_body reports the end of the stream
+  }
+}
+
+void TunnelStream::deliver(const uint8_t* data, std::size_t len) {
+  io_.write({data, len});
+  last_progress_ = session_.loop().now();
+  if (connected_ && !aborted_) {
+    io_.flush();
+  }
+}
+
+void TunnelStream::on_sent(std::size_t bytes) {
+  last_progress_ = session_.loop().now();
   for (auto& c : counters_) {
-    (to_peer_is_sent_ ? c.received : c.sent)->Increment(static_cast<double>(n));
+    (to_peer_is_sent_ ? c.received : c.sent)->Increment(static_cast<double>(bytes));
   }
   // Only bytes the app's socket took are acknowledged: the peer's window is our buffer.
   if (id >= 0 && !h2_closed_) {
-    session_.h2().consume(id, n);
-  }
-  if (sent_ == sending_.size()) {
-    sending_.clear();
-    sent_ = 0;
-  }
-  if (!sending_.empty() || !queued_.empty()) {
-    arm_send();
-  } else if (peer_eof_ && !fin_sent_) {
-    fin_sent_ = true;
-    ::shutdown(local_.get(), SHUT_WR);
+    session_.h2().consume(id, bytes);
   }
 }
 
-void TunnelStream::peer_finished() {
-  peer_eof_ = true;
-  if (connected_ && !send_armed_ && queued_.empty() && sending_.empty() && !fin_sent_) {
-    fin_sent_ = true;
-    ::shutdown(local_.get(), SHUT_WR);
+void TunnelStream::on_drained(int res) {
+  if (res < 0) {
+    reset();
   }
+}
+
+void TunnelStream::after_io() {
+  if (connected_ && !aborted_) {
+    io_.flush();
+  }
+  session_.stream_touched(*this);
+  session_.touch();
+}
+
+void TunnelStream::peer_finished() {
+  io_.shutdown_write();  // FIN to the app once every byte of the peer's is written
 }
 
 void TunnelStream::h2_closed(uint32_t error_code) {
@@ -237,10 +163,6 @@ void TunnelStream::h2_closed(uint32_t error_code) {
   if (error_code != NGHTTP2_NO_ERROR) {
     reset();
   }
-}
-
-void TunnelStream::local_failed(int /*err*/) {
-  reset();  // RST_STREAM to the peer, RST to the app
 }
 
 void TunnelStream::reset() {
@@ -252,35 +174,26 @@ void TunnelStream::reset() {
   if (!h2_closed_ && id >= 0) {
     session_.h2().reset(id, NGHTTP2_CANCEL);
   }
-  // SO_LINGER {on, 0}: close() sends RST, so the app sees the reset, not a clean end.
-  linger lg{1, 0};
-  ::setsockopt(local_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-  if (inflight_ > 0) {
-    io_uring_prep_cancel_fd(session_.loop().ring().prepare(nullptr), local_.get(),
-                            IORING_ASYNC_CANCEL_ALL);
-  }
+  io_.close(SocketIo::Close::Reset);  // the app sees the reset, not a clean end
 }
 
 bool TunnelStream::finished() const {
-  if (inflight_ != 0) {
+  if (!io_.idle()) {
     return false;
   }
-  if (aborted_) {
-    return true;
-  }
-  // Clean end: the h2 stream closed both ways and every byte reached the local socket.
-  return h2_closed_ && sending_.empty() && queued_.empty();
+  // Reset, or a clean end: the h2 stream closed both ways and every byte reached the app.
+  return aborted_ || (h2_closed_ && io_.backlog() == 0);
 }
 
 bool TunnelStream::stalled_since(std::chrono::steady_clock::time_point since) const {
-  bool holding = in_off_ < in_len_ || sent_ < sending_.size() || !queued_.empty();
+  bool holding = in_off_ < in_.size() || io_.backlog() > 0;
   return connected_ && !aborted_ && holding && last_progress_ < since;
 }
 
 void TunnelStream::reset_stalled() {
   log::warn("flow.stalled", "worker={} target={} service={} held={} (reset)",
             session_.loop().index(), plan_.target.str(), plan_.labels.destination_service,
-            (in_len_ - in_off_) + (sending_.size() - sent_) + queued_.size());
+            (in_.size() - in_off_) + io_.backlog());
   for (auto& c : counters_) {
     c.stalled->Increment();
   }

@@ -4,16 +4,13 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include <linux/time_types.h>
-#include <sys/socket.h>
-
 #include <chrono>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "agent/loop/Ring.hpp"
+#include "agent/loop/SocketIo.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "common/Fd.hpp"
@@ -27,7 +24,7 @@ class TunnelSession;
 /// framed the previous read (and nghttp2 frames only within the peer's window); bytes from the
 /// peer are acknowledged (nghttp2_session_consume -> WINDOW_UPDATE) only once written to the
 /// local socket. END_STREAM <-> FIN, RST_STREAM <-> RST.
-class TunnelStream final : public l7::H2Stream {
+class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
  public:
   /// Source: `local` is the app's accepted connection (bytes read from it flow source ->
   /// destination). Destination: `local` is still to be connected to the app (connect()).
@@ -58,7 +55,6 @@ class TunnelStream final : public l7::H2Stream {
   l7::Headers trailers() override { return {}; }
   const FlowPlan& plan() const { return plan_; }
   FlowPlan& plan() { return plan_; }
-  int local_fd() const { return local_.get(); }
 
   /// Source side: bytes already read from the app (protocol detection), framed first. Call
   /// before start_reading().
@@ -76,7 +72,7 @@ class TunnelStream final : public l7::H2Stream {
   /// The h2 stream is closed; `error_code` != NO_ERROR resets the local socket.
   void h2_closed(uint32_t error_code);
   /// Appends the next `length` bytes read from the local socket to `out` (the payload of the
-  /// DATA frame read_cb announced) and reads again once the buffer is used up.
+  /// DATA frame read_body announced) and reads again once they are used up.
   void take_payload(std::size_t length, std::vector<uint8_t>& out);
   /// Resets the local socket (and the h2 stream if still open).
   void reset();
@@ -90,49 +86,34 @@ class TunnelStream final : public l7::H2Stream {
   void reset_stalled();
 
  private:
-  struct Op final : Operation {
-    TunnelStream* stream = nullptr;
-    void (TunnelStream::*handler)(int) = nullptr;
-    void complete(int res, unsigned flags) override;
-  };
+  // SocketIo::Owner: the local socket.
+  void on_connected(int res) override;
+  void on_received(std::span<const uint8_t> bytes) override;
+  void on_read_end(int res) override;
+  void on_sent(std::size_t bytes) override;
+  void on_drained(int res) override;
+  /// Flushes what the peer sent meanwhile and has the session look at the stream.
+  void after_io() override;
 
-  void arm_recv();
-  void on_recv(int res);
-  void arm_send();
-  void on_send(int res);
-  void on_connect(int res);
-  void local_failed(int err);
+  /// The local read is framed: a new one may start (preloaded bytes are framed first).
+  void read_again();
+  /// The peer's data is in flight to the app if the local socket is connected.
+  void flush_local();
 
   TunnelSession& session_;
-  Fd local_;
   FlowPlan plan_;
   std::vector<agent::FlowCounters> counters_;
-  bool to_peer_is_sent_;  ///< Source side: local -> peer bytes are "sent"
-  sockaddr_storage target_{};
-  socklen_t target_len_ = 0;
-  __kernel_timespec timeout_{};
-
-  Op recv_op_;
-  Op send_op_;
-  Op connect_op_;
-  std::unique_ptr<char[]> in_;  ///< read from local, framed by read_cb
-  std::size_t in_cap_ = 0;
-  std::size_t in_len_ = 0;
+  SocketIo io_;                   ///< the local socket
+  bool to_peer_is_sent_;          ///< Source side: local -> peer bytes are "sent"
+  std::vector<uint8_t> preload_;  ///< read by protocol detection, framed first
+  std::span<const uint8_t> in_;   ///< the last local read (or preload_), framed by read_body
   std::size_t in_off_ = 0;
-  bool reading_ = false;
   bool local_eof_ = false;
-  bool deferred_ = false;
-  std::vector<uint8_t> sending_;  ///< to the local socket (one send in flight)
-  std::size_t sent_ = 0;
-  std::vector<uint8_t> queued_;
-  bool send_armed_ = false;
+  bool deferred_ = false;  ///< read_body found nothing: resume the h2 stream after a read
   bool connected_ = false;
-  bool peer_eof_ = false;
-  bool fin_sent_ = false;
   bool h2_closed_ = false;
   bool aborted_ = false;
   bool counted_open_ = false;
-  unsigned inflight_ = 0;
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
 };
 
