@@ -1,7 +1,6 @@
 #include "agent/http/L7Exchange.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
 
 #include "agent/http/ExchangeOwner.hpp"
@@ -15,42 +14,8 @@
 namespace weft::proxy {
 namespace {
 
-// gRPC status codes (grpc/doc/statuscodes.md).
-constexpr int kGrpcDeadlineExceeded = 4;
-constexpr int kGrpcPermissionDenied = 7;
-constexpr int kGrpcInternal = 13;
-constexpr int kGrpcUnavailable = 14;
-
-int parse_int(const std::string* s, int fallback) {
-  int v = fallback;
-  if (s != nullptr) {
-    std::from_chars(s->data(), s->data() + s->size(), v);
-  }
-  return v;
-}
-
-/// RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
-bool idempotent(const std::string* method) {
-  if (method == nullptr) {
-    return false;
-  }
-  for (std::string_view m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}) {
-    if (*method == m) {
-      return true;
-    }
-  }
-  return false;
-}
-
 /// A request body larger than this is not kept for another attempt: it is not retried.
 constexpr std::size_t kMaxReplay = 64 * 1024;
-/// The first backoff when the rule names none.
-constexpr auto kDefaultBackoff = std::chrono::milliseconds(25);
-
-bool is_grpc(const l7::Headers& headers) {
-  const std::string* ct = l7::find_header(headers, "content-type");
-  return ct != nullptr && ct->starts_with("application/grpc");
-}
 
 }  // namespace
 
@@ -144,7 +109,7 @@ void L7Exchange::Up::on_headers(l7::Headers headers, bool end_stream) {
     return;
   }
   if (const std::string* s = l7::find_header(headers, "grpc-status")) {
-    x->grpc_status_ = parse_int(s, -1);
+    x->grpc_status_ = l7::header_int(s, -1);
   }
   x->response_.finish(std::move(headers));  // trailers
   x->response_more();
@@ -182,7 +147,7 @@ l7::Headers L7Exchange::Up::trailers() {
 // --- the exchange ---
 
 void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
-  grpc_ = is_grpc(headers);
+  grpc_ = l7::is_grpc(headers);
   request_has_body_ = !end_stream;
   if (end_stream) {
     request_.finish();
@@ -194,13 +159,14 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   probe_ = routed.probe;
   set_deadline(headers);
   if (routed.no_backend) {
-    return respond_locally(500, kGrpcUnavailable, "the matching route has no backend");
+    return respond_locally(500, l7::grpc_status::kUnavailable, "the matching route has no backend");
   }
   if (target_ == nullptr || !target_->reachable) {
-    return respond_locally(503, kGrpcUnavailable, "no healthy upstream");
+    return respond_locally(503, l7::grpc_status::kUnavailable, "no healthy upstream");
   }
   if (!target_->plan.denied.empty()) {
-    return respond_locally(403, kGrpcPermissionDenied, "denied by the destination's policy");
+    return respond_locally(403, l7::grpc_status::kPermissionDenied,
+                           "denied by the destination's policy");
   }
   bool retries = rule_ != nullptr && rule_->retry;
   if (retries || owner_.refusal() == Refusal::Reroute) {
@@ -219,7 +185,7 @@ void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
   if (!link) {
     log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.loop().index(),
               target_->plan.target.str(), link.error().message);
-    return respond_locally(503, kGrpcUnavailable, "upstream connect error");
+    return respond_locally(503, l7::grpc_status::kUnavailable, "upstream connect error");
   }
   // weft's own headers never come from the app, nor reach it; across nodes the target adds
   // the ones the tunnel carries.
@@ -234,7 +200,7 @@ void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
     int32_t id = link->h2->session().submit_request(std::move(headers), !end_stream, &up_,
                                                     target_->tunnel_headers);
     if (id < 0) {
-      return respond_locally(503, kGrpcUnavailable, "upstream refused the stream");
+      return respond_locally(503, l7::grpc_status::kUnavailable, "upstream refused the stream");
     }
     link->h2->touch();
     up_h2_.emplace(*link->h2, id);
@@ -252,124 +218,6 @@ void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
   }
 }
 
-bool L7Exchange::retryable_answer(int status, const l7::Headers& head, bool end_stream) const {
-  if (rule_ == nullptr || !rule_->retry) {
-    return false;
-  }
-  int code = status;
-  if (grpc_) {
-    const std::string* s = l7::find_header(head, "grpc-status");
-    if (!end_stream || s == nullptr) {
-      return false;  // a gRPC failure is only known here when it is a trailers-only answer
-    }
-    code = parse_int(s, -1);
-  }
-  const auto& codes = rule_->retry->codes;
-  return std::find(codes.begin(), codes.end(), code) != codes.end();
-}
-
-bool L7Exchange::try_retry(const agent::AttemptFailure& why) {
-  if (down_closed_ || response_started_ || !request_.finished() || !replay_kept_ ||
-      (!grpc_ && !idempotent(l7::find_header(original_head_, ":method")))) {
-    return false;
-  }
-  if (probe_) {
-    abandon_attempt(why);
-    resend();
-    return true;
-  }
-  if (rule_ == nullptr || !rule_->retry || retries_ >= rule_->retry->attempts.value_or(1)) {
-    return false;
-  }
-  if (!owner_.retry_budget(budget_key_).try_spend(now())) {
-    return false;  // retries must never multiply an outage
-  }
-  abandon_attempt(why);
-  ++retries_;
-  auto base = rule_->retry->backoff.value_or(kDefaultBackoff) * (1u << std::min(retries_ - 1, 6u));
-  // The rule's backoff is the least wait (GEP-1731): jitter only lengthens it, by up to half.
-  double jitter = 1 + static_cast<double>(owner_.loop().random().next() >> 11) * 0x1.0p-54;
-  arm(TimerKind::Retry, std::chrono::duration_cast<Clock::duration>(base * jitter));
-  return true;
-}
-
-bool L7Exchange::resend_unanswered(bool may_have_reached_app) {
-  if (down_closed_ || response_started_) {
-    return false;
-  }
-  switch (owner_.refusal()) {
-    case Refusal::Answer:
-      return false;
-    case Refusal::PassOn:
-      // The agent that chose this endpoint decides, and counts a request that never reached
-      // an app where it goes next.
-      recorded_ = !may_have_reached_app;
-      down_peer_->reset(may_have_reached_app ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_REFUSED_STREAM);
-      return true;
-    case Refusal::Reroute:
-      break;
-  }
-  if (may_have_reached_app) {
-    // Only an idempotent HTTP request may be sent again, once (RFC 9110 9.2.2).
-    if (resent_lost_ || grpc_ || !request_.finished() || !replay_kept_ ||
-        !idempotent(l7::find_header(original_head_, ":method"))) {
-      return false;
-    }
-    resent_lost_ = true;
-    abandon_attempt({agent::RetryReason::Reset});
-  } else {
-    if (attempt_read_ > 0 && !replay_kept_) {
-      return false;  // part of a large body left with the attempt, and nothing kept it
-    }
-    unreachable_.push_back(target_->plan.target);
-    abandon_attempt({agent::RetryReason::ConnectFailure});
-  }
-  resend();
-  return true;
-}
-
-void L7Exchange::abandon_attempt(const agent::AttemptFailure& why) {
-  if (!up_closed_) {
-    up_peer_->detach();  // the failed attempt's answer is dropped
-    up_closed_ = true;
-  }
-  cancel(TimerKind::Try);
-  endpoint_done();
-  report_outcome(true);
-  failed_endpoint_ = target_->plan.target;
-  target_->retries(protocol(), why).Increment();
-}
-
-void L7Exchange::resend() {
-  if (down_closed_) {
-    return;
-  }
-  Routed routed = owner_.route(original_head_, Avoid{&failed_endpoint_, unreachable_});
-  target_ = std::move(routed.target);
-  probe_ = routed.probe;
-  if (target_ == nullptr || !target_->reachable) {
-    respond_locally(503, kGrpcUnavailable, "no healthy upstream");
-    check_finished();
-    return;
-  }
-  endpoint_ = nullptr;
-  outcome_reported_ = false;
-  status_ = 0;
-  grpc_status_ = -1;
-  if (replay_kept_) {
-    // The body again from the start; what the client sends from now on is appended.
-    bool ended = request_.finished();
-    request_ = l7::BodyBuffer();
-    request_.append(replay_);
-    if (ended) {
-      request_.finish(request_trailers_);
-    }
-  }
-  attempt_read_ = 0;
-  response_ = l7::BodyBuffer();
-  send_attempt(original_head_, !request_has_body_);
-}
-
 void L7Exchange::request_more() {
   if (!up_closed_) {
     up_peer_->resume();
@@ -377,7 +225,7 @@ void L7Exchange::request_more() {
 }
 
 void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
-  int status = parse_int(l7::find_header(headers, ":status"), 0);
+  int status = l7::header_int(l7::find_header(headers, ":status"), 0);
   if (status >= 100 && status < 200) {
     if (!down_closed_) {
       down_peer_->send_head(std::move(headers), false);  // informational: the final head follows
@@ -386,10 +234,11 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
   }
   agent::AttemptFailure answer{agent::RetryReason::Response, status};
   if (end_stream && grpc_) {
-    answer.grpc_status = parse_int(l7::find_header(headers, "grpc-status"), -1);  // trailers-only
+    answer.grpc_status =
+        l7::header_int(l7::find_header(headers, "grpc-status"), -1);  // trailers-only
   }
-  bool failed = status >= 500 || answer.grpc_status == kGrpcUnavailable ||
-                answer.grpc_status == kGrpcInternal;
+  bool failed = status >= 500 || answer.grpc_status == l7::grpc_status::kUnavailable ||
+                answer.grpc_status == l7::grpc_status::kInternal;
   if ((retryable_answer(status, headers, end_stream) || (probe_ && failed)) && try_retry(answer)) {
     return;
   }
@@ -406,7 +255,7 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
   }
   if (end_stream) {
     if (const std::string* s = l7::find_header(headers, "grpc-status")) {
-      grpc_status_ = parse_int(s, -1);  // trailers-only response
+      grpc_status_ = l7::header_int(s, -1);  // trailers-only response
     }
     response_.finish();
   }
@@ -425,8 +274,8 @@ void L7Exchange::up_closed(uint32_t error_code) {
   up_closed_ = true;
   if (error_code == NGHTTP2_NO_ERROR) {
     bool server_error =
-        status_ >= 500 ||
-        (grpc_ && (grpc_status_ == kGrpcUnavailable || grpc_status_ == kGrpcInternal));
+        status_ >= 500 || (grpc_ && (grpc_status_ == l7::grpc_status::kUnavailable ||
+                                     grpc_status_ == l7::grpc_status::kInternal));
     report_outcome(server_error);
   } else {
     report_outcome(true);
@@ -445,7 +294,7 @@ void L7Exchange::up_closed(uint32_t error_code) {
     }
     if (!response_started_) {
       // Nothing reached the client yet: answer it here.
-      respond_locally(unreached ? 503 : 502, kGrpcUnavailable,
+      respond_locally(unreached ? 503 : 502, l7::grpc_status::kUnavailable,
                       unreached ? "upstream connect error" : "upstream reset");
     } else if (!down_closed_) {
       down_peer_->reset(error_code);
@@ -540,7 +389,7 @@ void L7Exchange::timer_fired(unsigned fired) {
   }
   cancel(TimerKind::Retry);
   if (!response_started_) {
-    respond_locally(504, kGrpcDeadlineExceeded, "request timeout");
+    respond_locally(504, l7::grpc_status::kDeadlineExceeded, "request timeout");
   } else {
     down_peer_->reset(NGHTTP2_CANCEL);
   }
