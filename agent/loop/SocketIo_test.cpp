@@ -179,41 +179,34 @@ std::pair<std::vector<uint8_t>, int> read_to_end(int fd) {
   }
 }
 
-}  // namespace
-
-TEST_CASE("SocketIo: a growing read buffer doubles while reads fill it, up to its maximum") {
+/// Reads `data`, all of it already waiting in the receive queue, to the end of the stream with
+/// `sizing`; the sizes of the reads.
+std::vector<std::size_t> read_queued(const std::vector<uint8_t>& data,
+                                     SocketIo::ReadBuffer sizing) {
   Harness h;
   Pair p = connected_pair(8 << 20);
-  auto data = pattern(1 << 20);
   queue_for_reading(p.peer.get(), p.ours.get(), data);
-
   Events ev;
-  SocketIo io(*h.loop, ev, std::move(p.ours), SocketIo::kGrowing);
+  SocketIo io(*h.loop, ev, std::move(p.ours), sizing);
   ev.io = &io;
   io.read();
   h.run_until(io, [&] { return ev.read_end != 1; });
-
   CHECK(ev.read_end == 0);
   CHECK(ev.received == data);
-  REQUIRE(ev.chunks.size() >= 6);
-  CHECK(std::vector<std::size_t>(ev.chunks.begin(), ev.chunks.begin() + 6) ==
+  return ev.chunks;
+}
+
+}  // namespace
+
+TEST_CASE("SocketIo: a growing read buffer doubles while reads fill it, up to its maximum") {
+  auto chunks = read_queued(pattern(1 << 20), SocketIo::kGrowing);
+  REQUIRE(chunks.size() >= 6);
+  CHECK(std::vector<std::size_t>(chunks.begin(), chunks.begin() + 6) ==
         std::vector<std::size_t>{16384, 32768, 65536, 131072, 262144, 262144});
 }
 
 TEST_CASE("SocketIo: a fixed read buffer stays at its size") {
-  Harness h;
-  Pair p = connected_pair(8 << 20);
-  auto data = pattern(512 << 10);
-  queue_for_reading(p.peer.get(), p.ours.get(), data);
-
-  Events ev;
-  SocketIo io(*h.loop, ev, std::move(p.ours), SocketIo::kMessages);
-  ev.io = &io;
-  io.read();
-  h.run_until(io, [&] { return ev.read_end != 1; });
-
-  CHECK(ev.received == data);
-  CHECK(ev.chunks == std::vector<std::size_t>(8, 65536));
+  CHECK(read_queued(pattern(512 << 10), SocketIo::kMessages) == std::vector<std::size_t>(8, 65536));
 }
 
 TEST_CASE("SocketIo: writes leave only on flush, in order, and drain once") {
