@@ -1,0 +1,143 @@
+// Relay on a real ring between loopback TCP connections: what the detection read goes first,
+// bytes both ways and their counters, half-close in each direction, resets carried across,
+// a refused connect, and the relay erased only by settle() once it is over.
+#include "agent/l4/Relay.hpp"
+
+#include <doctest/doctest.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/loop/SocketTesting.hpp"
+
+using weft::Fd;
+using weft::proxy::FlowPlan;
+using weft::proxy::Relay;
+using namespace weft::proxy::testing;
+
+namespace {
+
+/// The relay's owner and counters; `finished` once the loop erased it.
+struct Fixture final : Relay::Owner {
+  RingHarness h;
+  prometheus::Registry registry;
+  prometheus::Family<prometheus::Counter>& family =
+      prometheus::BuildCounter().Name("relay_test").Register(registry);
+  weft::agent::FlowCounters counters{
+      &family.Add({{"c", "opened"}}),  &family.Add({{"c", "closed"}}),
+      &family.Add({{"c", "sent"}}),    &family.Add({{"c", "received"}}),
+      &family.Add({{"c", "stalled"}}),
+  };
+  std::unique_ptr<Relay> relay;
+  bool finished = false;
+
+  /// A relay from `downstream` to 127.0.0.1:`port`, started.
+  void start(Fd downstream, uint16_t port, std::span<const uint8_t> preload = {}) {
+    FlowPlan plan;
+    plan.target = loopback(port);
+    relay = std::make_unique<Relay>(*h.loop, *this, std::move(downstream), tcp_socket(),
+                                    std::move(plan), std::vector{counters});
+    relay->preload(preload);
+    relay->start(1000);
+  }
+  void relay_finished(Relay& r) override {
+    CHECK(&r == relay.get());
+    relay.reset();
+    finished = true;
+  }
+  double count(prometheus::Counter* c) const { return c->Value(); }
+};
+
+std::vector<uint8_t> bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+}  // namespace
+
+TEST_CASE("Relay: detection bytes first, both directions, half-close each way, then erased") {
+  Fixture f;
+  auto [app_listener, app_port] = listener();
+  Pair client = connected_pair();  // client.peer: the app's client; client.ours: the relay's
+  auto head = bytes("GET / HTTP/1.1\r\n");
+  f.start(std::move(client.ours), app_port, head);
+  f.h.run_until([&] { return f.count(f.counters.opened) == 1; });
+  Fd app = accept_one(app_listener);
+
+  // The client sends more and finishes; the app reads the detection bytes first, then the rest,
+  // then the end of the stream, and still answers: a half-closed connection carries on.
+  auto more = pattern(300 * 1024);
+  std::pair<std::vector<uint8_t>, int> at_app;
+  std::atomic<bool> app_done = false;
+  std::thread app_side([&] {
+    at_app = read_to_end(app.get());
+    app_done = true;
+  });
+  std::thread client_side([&] {
+    write_all(client.peer.get(), more);
+    ::shutdown(client.peer.get(), SHUT_WR);
+  });
+  f.h.run_until([&] { return app_done.load(); });
+  app_side.join();
+  client_side.join();
+  CHECK(f.count(f.counters.sent) == double(head.size() + more.size()));
+  auto expected = head;
+  expected.insert(expected.end(), more.begin(), more.end());
+  CHECK(at_app.second == 0);
+  CHECK(at_app.first == expected);
+
+  auto answer = pattern(2 * 1024 * 1024);
+  std::pair<std::vector<uint8_t>, int> at_client;
+  std::thread reader([&] { at_client = read_to_end(client.peer.get()); });
+  std::thread writer([&] {
+    write_all(app.get(), answer);
+    ::shutdown(app.get(), SHUT_WR);
+  });
+  f.h.run_until([&] { return f.finished; });
+  reader.join();
+  writer.join();
+  CHECK(at_client.second == 0);
+  CHECK(at_client.first == answer);
+  CHECK(f.count(f.counters.received) == double(answer.size()));
+  CHECK(f.count(f.counters.opened) == 1);
+  CHECK(f.count(f.counters.closed) == 1);
+}
+
+TEST_CASE("Relay: a reset on either side reaches the other as a reset") {
+  for (bool app_resets : {true, false}) {
+    CAPTURE(app_resets);
+    Fixture f;
+    auto [app_listener, app_port] = listener();
+    Pair client = connected_pair();
+    f.start(std::move(client.ours), app_port);
+    f.h.run_until([&] { return f.count(f.counters.opened) == 1; });
+    Fd app = accept_one(app_listener);
+    Fd& resetting = app_resets ? app : client.peer;
+    Fd& other = app_resets ? client.peer : app;
+    linger lg{1, 0};
+    ::setsockopt(resetting.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    resetting = Fd();
+    f.h.run_until([&] { return f.finished; });
+    auto [got, end] = read_to_end(other.get());
+    CHECK(got.empty());
+    CHECK(end == ECONNRESET);
+    CHECK(f.count(f.counters.closed) == 1);
+  }
+}
+
+TEST_CASE("Relay: a refused connect resets the client and counts nothing open") {
+  Fixture f;
+  auto [gone, port] = listener();
+  gone = Fd();
+  Pair client = connected_pair();
+  f.start(std::move(client.ours), port);
+  f.h.run_until([&] { return f.finished; });
+  auto [got, end] = read_to_end(client.peer.get());
+  CHECK(got.empty());
+  CHECK(end == ECONNRESET);
+  CHECK(f.count(f.counters.opened) == 0);
+  CHECK(f.count(f.counters.closed) == 0);
+}
