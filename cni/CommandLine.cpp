@@ -50,7 +50,9 @@ constexpr const char* kInstall =
 constexpr const char* kInstallFooter =
     R"(install uses the lexicographically first *.conflist, *.conf or *.json in the config dir
 (the file the runtime uses), converts a single-plugin .conf/.json into <name>.conflist,
-appends weft-cni's entry or replaces an existing one in place, and writes atomically.)";
+appends weft-cni's entry or replaces an existing one in place, and writes atomically. With
+--watch it then watches the config and bin dirs (inotify) and puts back the entry or the
+binary whenever the primary CNI rewrites, replaces or renames its config or the binary goes.)";
 
 constexpr const char* kUninstall = "Remove weft-cni's entry from the node's primary CNI config.";
 
@@ -134,6 +136,10 @@ void add_installer_flags(CLI::App& app, CommandLine& out, bool installing) {
       ->type_name("N")
       ->capture_default_str()
       ->transform(number_in(0, 86400));
+  if (installing) {
+    app.add_flag("--watch", out.installer.watch,
+                 "after installing, keep the node chained until SIGTERM or SIGINT (below)");
+  }
   app.add_option_function<std::string>(
          "--log-level", [&out](const std::string& v) { log::parse_level(v, out.log_level); },
          "debug, info, warn or error")

@@ -125,7 +125,7 @@ Result<fs::path> find_primary_config(const fs::path& dir) {
                            });
 }
 
-Result<void> install(const InstallerOptions& options) {
+Result<void> install_binary(const InstallerOptions& options) {
   std::error_code ec;
   fs::create_directories(options.bin_dir, ec);
   if (ec) {
@@ -137,6 +137,23 @@ Result<void> install(const InstallerOptions& options) {
     return ok;
   }
   log::info("cni_binary_installed", "path={}", binary.string());
+  return {};
+}
+
+Result<void> chain_once(const InstallerOptions& options) {
+  auto attempt = try_once(options, [&](std::string_view name, std::string_view text) {
+    return plan_install(name, text, options.entry);
+  });
+  if (!attempt) {
+    return std::unexpected(attempt.error());
+  }
+  return apply(*attempt, "install");
+}
+
+Result<void> install(const InstallerOptions& options) {
+  if (auto ok = install_binary(options); !ok) {
+    return ok;
+  }
   auto attempt = with_retries(options, options.wait_seconds,
                               [&](std::string_view name, std::string_view text) {
                                 return plan_install(name, text, options.entry);

@@ -13,24 +13,14 @@
 
 using namespace weft::cni;
 using weft::write_file_atomically;
-using weft::cni::testing::TempDir;
+using weft::cni::testing::InstallerNode;
+using weft::cni::testing::slurp;
+using weft::cni::testing::spit;
 namespace fs = std::filesystem;
 
 namespace {
 
 const fs::path kTestdata = WEFT_CNI_TESTDATA;
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void spit(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
 
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
   for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos)) {
@@ -39,28 +29,6 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
   }
   return text;
 }
-
-/// A node's CNI directories under a temp dir, with a stand-in for the weft-cni binary.
-struct Node {
-  TempDir root;
-  InstallerOptions options;
-  Node() {
-    options.conf_dir = root.path() / "net.d";
-    options.bin_dir = root.path() / "opt-cni-bin";
-    options.self_exe = root.path() / "weft-cni-build";
-    options.wait_seconds = 0;
-    fs::create_directories(options.conf_dir);
-    spit(options.self_exe, "#!/bin/false\nweft-cni stand-in\n");
-  }
-  std::vector<std::string> conf_files() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(options.conf_dir)) {
-      names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-};
 
 /// Compares against testdata/<name>.golden; WEFT_UPDATE_GOLDEN=1 rewrites the golden instead.
 void check_golden(const std::string& name, const std::string& actual) {
@@ -95,7 +63,7 @@ TEST_CASE("installer golden files") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
-    Node node;
+    InstallerNode node;
     fs::path input;
     if (c.input != nullptr) {
       input = node.options.conf_dir / (std::string("10-") + c.input);
@@ -151,7 +119,7 @@ TEST_CASE("installer golden files") {
 }
 
 TEST_CASE("installer: install then uninstall restores the original plugin chain") {
-  Node node;
+  InstallerNode node;
   auto path = node.options.conf_dir / "10-kind.conflist";
   fs::copy_file(kTestdata / "fresh_install.conflist", path);
   node.options.entry.agent_socket = "/run/custom/agent.sock";
@@ -175,7 +143,7 @@ TEST_CASE("installer: install then uninstall restores the original plugin chain"
 }
 
 TEST_CASE("installer: the primary config is the lexicographically first config file") {
-  Node node;
+  InstallerNode node;
   const auto& dir = node.options.conf_dir;
   for (auto name : {"10-b.conf", "05-a.json", "20-c.conflist", "00-readme.txt", ".hidden.bak"}) {
     spit(dir / name, "{}");
@@ -192,7 +160,7 @@ TEST_CASE("installer: the primary config is the lexicographically first config f
 }
 
 TEST_CASE("installer: install waits for the primary config to appear") {
-  Node node;
+  InstallerNode node;
   node.options.wait_seconds = 10;
   auto path = node.options.conf_dir / "10-kind.conflist";
   std::thread writer([&] {

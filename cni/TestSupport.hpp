@@ -1,5 +1,5 @@
-// Test-only helpers for cni/*_test.cpp: a temp directory and a fake weft-agent that serves the
-// registration socket from a thread.
+// Test-only helpers for cni/*_test.cpp: a temp directory, a fake weft-agent that serves the
+// registration socket from a thread, and a node's CNI directories for the installer.
 #pragma once
 
 #include <poll.h>
@@ -8,18 +8,22 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cni/CniEnv.hpp"
+#include "cni/Installer.hpp"
 #include "common/Fd.hpp"
 #include "common/PodRegistration.hpp"
 
@@ -158,6 +162,40 @@ class FakeAgent {
   bool stopping_ = false;
   std::vector<PodRegistration> requests_;
   std::thread thread_;
+};
+
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+inline void spit(const std::filesystem::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+/// A node's CNI directories under a temp dir, with a stand-in for the weft-cni binary.
+struct InstallerNode {
+  TempDir root;
+  InstallerOptions options;
+  InstallerNode() {
+    options.conf_dir = root.path() / "net.d";
+    options.bin_dir = root.path() / "opt-cni-bin";
+    options.self_exe = root.path() / "weft-cni-build";
+    options.wait_seconds = 0;
+    std::filesystem::create_directories(options.conf_dir);
+    spit(options.self_exe, "#!/bin/false\nweft-cni stand-in\n");
+  }
+  std::vector<std::string> conf_files() const {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(options.conf_dir)) {
+      names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
 };
 
 }  // namespace weft::cni::testing

@@ -1,7 +1,11 @@
 // weft-cni entry point. stdout belongs to the CNI protocol: only the result or error object is
 // ever written there (and --help); every log line goes to stderr.
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <exception>
 #include <string>
@@ -11,7 +15,9 @@
 #include "cni/BoundedJson.hpp"
 #include "cni/CommandLine.hpp"
 #include "cni/Installer.hpp"
+#include "cni/InstallerWatch.hpp"
 #include "cni/Plugin.hpp"
+#include "common/Fd.hpp"
 #include "common/Log.hpp"
 
 namespace {
@@ -35,6 +41,20 @@ void write_stdout(std::string_view text) {
 int run_installer(const cni::CommandLine& cl) {
   log::set_level(cl.log_level);
   bool installing = cl.mode == cni::CommandLine::Mode::Install;
+  // --watch: SIGTERM and SIGINT end the watch through a signalfd, never mid-write.
+  Fd stop;
+  if (installing && cl.installer.watch) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    stop = Fd(::signalfd(-1, &set, SFD_CLOEXEC));
+    if (!stop) {
+      log::error("install_failed", "reason=\"signalfd: {}\"", std::strerror(errno));
+      return 1;
+    }
+  }
   auto ok = installing ? cni::install(cl.installer) : cni::uninstall(cl.installer);
   if (!ok) {
     log::error(installing ? "install_failed" : "uninstall_failed", "reason=\"{}\"",
@@ -43,6 +63,12 @@ int run_installer(const cni::CommandLine& cl) {
   }
   log::info(installing ? "install_done" : "uninstall_done", "conf_dir={} bin_dir={}",
             cl.installer.conf_dir.string(), cl.installer.bin_dir.string());
+  if (stop) {
+    if (auto watched = cni::keep_installed(cl.installer, stop.get()); !watched) {
+      log::error("install_watch_failed", "reason=\"{}\"", watched.error().message);
+      return 1;
+    }
+  }
   return 0;
 }
 
