@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sys/un.h>
 
+#include <algorithm>
+
 #include "cni/BoundedJson.hpp"
 #include "cni/CniVersion.hpp"
 #include "common/IpAddr.hpp"
@@ -80,6 +82,29 @@ std::expected<void, CniError> read_weft_fields(const ordered_json& doc, NetworkC
           fmt::format("field \"timeoutMs\" must be between 1 and {}, not {}", max, it->dump())));
     }
     out.timeout = std::chrono::milliseconds(it->get<std::int64_t>());
+  }
+  if (auto it = doc.find("excludeNamespaces"); it != doc.end() && !it->is_null()) {
+    if (!it->is_array() ||
+        std::any_of(it->begin(), it->end(), [](const auto& v) { return !v.is_string(); })) {
+      return std::unexpected(decoding(fmt::format(
+          "field \"excludeNamespaces\" must be an array of strings, not {}", it->dump())));
+    }
+    if (it->size() > kMaxExcludedNamespaces) {
+      return std::unexpected(
+          invalid(fmt::format("field \"excludeNamespaces\" lists {} namespaces, more than {}",
+                              it->size(), kMaxExcludedNamespaces)));
+    }
+    out.exclude_namespaces.clear();
+    for (const auto& v : *it) {
+      const auto& name = v.get_ref<const std::string&>();
+      if (name.empty() || name.size() > 63) {
+        return std::unexpected(invalid(
+            fmt::format("field \"excludeNamespaces\" holds \"{}\", not a namespace name (1 to 63 "
+                        "characters)",
+                        name)));
+      }
+      out.exclude_namespaces.push_back(name);
+    }
   }
   auto level = string_field(doc, "logLevel");
   if (!level) {

@@ -35,7 +35,13 @@ struct NetworkConfig {
   std::string agent_socket{kDefaultAgentSocket};        ///< "agentSocket"
   std::chrono::milliseconds timeout = kDefaultTimeout;  ///< "timeoutMs", 1..600000
   log::Level log_level = log::Level::Info;              ///< "logLevel"
+  /// "excludeNamespaces": pods of these namespaces are passed through unmeshed (ADD prints the
+  /// previous result, CHECK succeeds; the agent is not asked). The mesh's own pods and the
+  /// cluster's system pods by default; at most kMaxExcludedNamespaces.
+  std::vector<std::string> exclude_namespaces{"kube-system", "weft-system"};
 };
+
+inline constexpr std::size_t kMaxExcludedNamespaces = 64;
 
 /// Decodes stdin for `command` (ADD, DEL or CHECK). Errors carry the CNI code:
 /// DecodingFailure for bytes that are not a JSON object or a field of the wrong type,

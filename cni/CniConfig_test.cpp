@@ -31,6 +31,7 @@ TEST_CASE("config: defaults apply and prevResult keeps its key order and values"
   CHECK(config->agent_socket == "/run/weft/cni.sock");
   CHECK(config->timeout == std::chrono::milliseconds(5000));
   CHECK(config->log_level == weft::log::Level::Info);
+  CHECK(config->exclude_namespaces == std::vector<std::string>{"kube-system", "weft-system"});
   CHECK(config->ips == std::vector<std::string>{"10.244.1.5/24", "fd00::5/64"});
   REQUIRE(config->prev_result);
   CHECK(config->prev_result->dump() == kPrev);
@@ -39,7 +40,7 @@ TEST_CASE("config: defaults apply and prevResult keeps its key order and values"
 TEST_CASE("config: weft fields are read") {
   auto config = parse_network_config(
       config_with(R"(,"agentSocket":"/tmp/a.sock","timeoutMs":250,"logLevel":"debug",)"
-                  R"("prevResult":)" +
+                  R"("excludeNamespaces":["infra"],"prevResult":)" +
                       kPrev,
                   "0.4.0"),
       Command::Check);
@@ -47,6 +48,7 @@ TEST_CASE("config: weft fields are read") {
   CHECK(config->agent_socket == "/tmp/a.sock");
   CHECK(config->timeout == std::chrono::milliseconds(250));
   CHECK(config->log_level == weft::log::Level::Debug);
+  CHECK(config->exclude_namespaces == std::vector<std::string>{"infra"});
 }
 
 TEST_CASE("config: every supported version is accepted for ADD") {
@@ -96,6 +98,12 @@ TEST_CASE("config: each malformed config maps to its CNI error code") {
        "\"agentSocket\" must be a string"},
       {config_with(R"(,"logLevel":true)" + prev), Command::Add, ErrorCode::DecodingFailure,
        "\"logLevel\" must be a string"},
+      {config_with(R"(,"excludeNamespaces":"kube-system")" + prev), Command::Add,
+       ErrorCode::DecodingFailure, "\"excludeNamespaces\" must be an array of strings"},
+      {config_with(R"(,"excludeNamespaces":["a",1])" + prev), Command::Add,
+       ErrorCode::DecodingFailure, "\"excludeNamespaces\" must be an array of strings"},
+      {config_with(R"(,"excludeNamespaces":[""])" + prev), Command::Add,
+       ErrorCode::InvalidNetworkConfig, "not a namespace name"},
       {config_with(R"(,"prevResult":[])"), Command::Add, ErrorCode::DecodingFailure,
        "\"prevResult\" must be an object"},
       {config_with(R"(,"prevResult":{"ips":{}})"), Command::Add, ErrorCode::DecodingFailure,

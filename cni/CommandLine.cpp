@@ -22,6 +22,8 @@ constexpr const char* kPlugin =
   agentSocket  weft-agent's registration socket (default /run/weft/cni.sock)
   timeoutMs    deadline for the whole exchange with the agent, 1..600000 (default 5000)
   logLevel     debug, info, warn or error (default info); logs go to stderr only
+  excludeNamespaces  pods of these namespaces are not meshed (ADD passes prevResult through,
+               the agent is not asked); default ["kube-system", "weft-system"]
 
 ENVIRONMENT
   CNI_COMMAND (ADD, DEL, CHECK, VERSION), CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_PATH,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "cni/AgentClient.hpp"
@@ -103,6 +104,13 @@ PluginOutcome run_add_or_check(const PluginIo& io, Command command) {
               "container={} detail=\"CNI_ARGS lacks K8S_POD_NAME or "
               "K8S_POD_NAMESPACE\"",
               env->container_id);
+  }
+  const auto& excluded = config->exclude_namespaces;
+  if (std::find(excluded.begin(), excluded.end(), env->args.pod_namespace) != excluded.end()) {
+    log::info("pod_not_meshed", "container={} pod={}/{} reason=\"namespace excluded\"",
+              env->container_id, env->args.pod_namespace, env->args.pod_name);
+    return command == Command::Add ? PluginOutcome{config->prev_result->dump() + "\n", 0}
+                                   : PluginOutcome{};
   }
   auto op = command == Command::Add ? PodRegistration::Op::Add : PodRegistration::Op::Check;
   auto reg = make_registration(op, *env, &*config);

@@ -127,6 +127,36 @@ TEST_CASE("plugin ADD reports agent failures as CNI errors in the config's versi
   }
 }
 
+TEST_CASE("plugin passes pods of excluded namespaces through without asking the agent") {
+  auto in = [](const char* ns) {
+    auto env = env_for("ADD");
+    env["CNI_ARGS"] = std::string("K8S_POD_NAME=coredns-0;K8S_POD_NAMESPACE=") + ns;
+    return env;
+  };
+  for (const char* ns : {"kube-system", "weft-system"}) {
+    Recorder rec;
+    rec.answer = cni_error(ErrorCode::TryAgainLater, "agent down", "");  // not reached
+    auto out = run_plugin(io_for(rec, in(ns), kConfig));
+    CHECK(out.exit_status == 0);
+    CHECK(out.stdout_text == kPrev + "\n");
+    auto env = in(ns);
+    env["CNI_COMMAND"] = "CHECK";
+    auto checked = run_plugin(io_for(rec, env, kConfig));
+    CHECK(checked.exit_status == 0);
+    CHECK(rec.regs.empty());
+  }
+  // The list is the config's: an empty one meshes kube-system too; another namespace is listed.
+  Recorder rec;
+  std::string none = kConfig;
+  none.insert(1, R"("excludeNamespaces":[],)");
+  CHECK(run_plugin(io_for(rec, in("kube-system"), none)).exit_status == 0);
+  CHECK(rec.regs.size() == 1);
+  std::string infra = kConfig;
+  infra.insert(1, R"("excludeNamespaces":["demo"],)");
+  CHECK(run_plugin(io_for(rec, env_for("ADD"), infra)).exit_status == 0);
+  CHECK(rec.regs.size() == 1);
+}
+
 TEST_CASE("plugin rejects bad input before calling the agent") {
   struct Case {
     std::map<std::string, std::string> env;

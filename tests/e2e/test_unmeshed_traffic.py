@@ -45,7 +45,9 @@ def test_udp_from_a_meshed_pod_reaches_its_server_directly(cluster):
     dns.start_server("udp", 53, cluster.workdir, cluster.cleanup)
     _publish_pods(cluster, [client, dns])
     agent = node.agent
-    assert {client.container_id, dns.container_id} <= agent.pod_ids()
+    assert client.container_id in agent.pod_ids()
+    # weft-cni leaves kube-system's pods unmeshed by default (excludeNamespaces, issue 21).
+    assert dns.container_id not in agent.pod_ids()
 
     before = agent.metrics()
     for _ in range(5):
