@@ -1,5 +1,6 @@
-// One TCP socket's I/O on the worker's io_uring, the only one in the agent: relays, tunnel
-// sessions and streams, and HTTP connections all read and write through it. Connect with a
+// One TCP socket's I/O on the worker's io_uring, the one implementation for connections: relays,
+// tunnel sessions and streams, and HTTP connections all read and write through it (the
+// listeners' accepts and protocol detection's first reads are the dispatcher's). Connect with a
 // timeout, one recv at a time into a buffer that grows while reads fill it, writes gathered until
 // the owner flushes (or a borrowed buffer sent without a copy) and queued behind the one send in
 // flight, half-close, and a close that cancels what is in flight.
