@@ -102,6 +102,10 @@ void TunnelStream::on_received(std::span<const uint8_t> bytes) {
   in_ = bytes;
   in_off_ = 0;
   last_progress_ = session_.loop().now();
+  resume_if_deferred();
+}
+
+void TunnelStream::resume_if_deferred() {
   if (deferred_ && id >= 0) {
     deferred_ = false;
     session_.h2().resume(id);
@@ -114,10 +118,7 @@ void TunnelStream::on_read_end(int res) {
     return;
   }
   local_eof_ = true;
-  if (deferred_ && id >= 0) {
-    deferred_ = false;
-    session_.h2().resume(id);  // read_body reports the end of the stream
-  }
+  resume_if_deferred();  // read_body reports the end of the stream
 }
 
 void TunnelStream::deliver(const uint8_t* data, std::size_t len) {

@@ -97,8 +97,8 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
 
   /// The local read is framed: a new one may start (preloaded bytes are framed first).
   void read_again();
-  /// The peer's data is in flight to the app if the local socket is connected.
-  void flush_local();
+  /// read_body found nothing last time: the h2 stream asks for DATA again.
+  void resume_if_deferred();
 
   TunnelSession& session_;
   FlowPlan plan_;
