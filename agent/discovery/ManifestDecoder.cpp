@@ -236,6 +236,21 @@ Result<Decoded> decode_roots(const Document& doc, std::string_view source,
   }
 }
 
+/// One object, as it stands or as an item with `defaults` (see ItemDefaults).
+Result<Decoded> decode_one(const DocNode& object, std::string_view source,
+                           const DecodeLimits& limits, const ItemDefaults* defaults) {
+  try {
+    DecodeState state{limits, limits.max_visits, limits.max_regex_program_size, {}};
+    if (auto error =
+            decode_node(state, object, std::string(source), defaults != nullptr, defaults)) {
+      return std::unexpected(protocol_error(std::move(*error)));
+    }
+    return std::move(state.out);
+  } catch (const std::exception& e) {
+    return std::unexpected(protocol_error(fmt::format("{}: {}", source, escape(e.what()))));
+  }
+}
+
 }  // namespace
 
 Result<Decoded> decode_manifests(std::string_view source, std::string_view bytes,
@@ -258,15 +273,14 @@ Result<Decoded> decode_json(std::string_view source, std::string_view text,
 
 Result<Decoded> decode_object(const DocNode& object, std::string_view source,
                               const DecodeLimits& limits) {
-  try {
-    DecodeState state{limits, limits.max_visits, limits.max_regex_program_size, {}};
-    if (auto error = decode_node(state, object, std::string(source), false, nullptr)) {
-      return std::unexpected(protocol_error(std::move(*error)));
-    }
-    return std::move(state.out);
-  } catch (const std::exception& e) {
-    return std::unexpected(protocol_error(fmt::format("{}: {}", source, escape(e.what()))));
-  }
+  return decode_one(object, source, limits, nullptr);
+}
+
+Result<Decoded> decode_list_item(const DocNode& item, std::string_view api_version,
+                                 std::string_view kind, std::string_view source,
+                                 const DecodeLimits& limits) {
+  ItemDefaults defaults{std::string(api_version), std::string(kind)};
+  return decode_one(item, source, limits, &defaults);
 }
 
 }  // namespace weft::discovery

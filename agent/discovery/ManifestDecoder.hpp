@@ -30,4 +30,10 @@ Result<Decoded> decode_json(std::string_view source, std::string_view text,
 Result<Decoded> decode_object(const DocNode& object, std::string_view source,
                               const DecodeLimits& limits = {});
 
+/// Decodes one item of a typed list answer (a PodList's, say), which omits kind and apiVersion
+/// as API list responses do: `api_version` and `kind` stand for them when absent.
+Result<Decoded> decode_list_item(const DocNode& item, std::string_view api_version,
+                                 std::string_view kind, std::string_view source,
+                                 const DecodeLimits& limits = {});
+
 }  // namespace weft::discovery

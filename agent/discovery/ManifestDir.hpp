@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/discovery/ManifestDecoder.hpp"
+#include "agent/discovery/Source.hpp"
 #include "agent/discovery/World.hpp"
 #include "common/Error.hpp"
 #include "common/Fd.hpp"
@@ -28,7 +29,7 @@ struct FileError {
 /// ignored; symlinks followed, so a mounted ConfigMap works) and keeps a World of the last good
 /// decode of every file. Used from one thread (the control plane); the World it hands out may be
 /// read from any thread.
-class ManifestDir {
+class ManifestDir final : public Source {
  public:
   /// Opens `path` (created, with parents, when missing), loads every file and starts watching.
   /// Fails only when the directory cannot be created, read or watched; bad files are reported
@@ -39,12 +40,14 @@ class ManifestDir {
   ManifestDir& operator=(ManifestDir&&) noexcept = default;
 
   /// The inotify descriptor (non-blocking) to poll for POLLIN.
-  int fd() const { return inotify_.get(); }
+  int fd() const override { return inotify_.get(); }
   /// Drains pending inotify events and reloads what changed; never blocks. Returns true when the
   /// World changed (a new one is available from world()).
-  bool process_events();
+  bool process_events() override;
   /// The current snapshot; never null.
-  std::shared_ptr<const World> world() const { return world_; }
+  std::shared_ptr<const World> world() const override { return world_; }
+  /// Every file is read by open().
+  bool synced() const override { return true; }
   /// Files currently rejected, by name.
   std::vector<FileError> errors() const;
   /// Incremented every time the World changes; starts at 1 after open().
