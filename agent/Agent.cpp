@@ -8,7 +8,9 @@
 
 #include <set>
 
+#include "agent/discovery/ManifestDir.hpp"
 #include "agent/identity/LocalIssuer.hpp"
+#include "agent/kube/DiscoveryMetrics.hpp"
 #include "agent/netns/DeliveryRoute.hpp"
 #include "agent/netns/InPodSockets.hpp"
 #include "agent/pods/StateFile.hpp"
@@ -86,6 +88,11 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
 }
 
 Result<void> Agent::init() {
+  auto signals = block_signals_fd();
+  if (!signals) {
+    return std::unexpected(signals.error());
+  }
+  signals_ = std::move(*signals);
   create_metrics();
   if (auto ok = load_identity(); !ok) {
     return ok;
@@ -95,17 +102,14 @@ Result<void> Agent::init() {
     return std::unexpected(home.error());
   }
   home_ = std::make_unique<Netns>(std::move(*home));
-  if (auto ok = open_redirector(); !ok) {
-    return ok;
-  }
-  if (auto ok = open_manifests(); !ok) {
-    return ok;
-  }
-  if (auto ok = start_workers(); !ok) {
-    return ok;
+  for (auto step : {&Agent::open_redirector, &Agent::open_discovery, &Agent::start_workers,
+                    &Agent::open_admin, &Agent::wait_for_discovery}) {
+    if (auto ok = (this->*step)(); !ok) {
+      return ok;
+    }
   }
   restore_pods();
-  if (auto ok = open_control_sockets(); !ok) {
+  if (auto ok = open_registration(); !ok) {
     return ok;
   }
   ready_ = true;
@@ -158,18 +162,69 @@ Result<void> Agent::open_redirector() {
   return {};
 }
 
-Result<void> Agent::open_manifests() {
+Result<void> Agent::open_discovery() {
+  if (config_.discovery == "kubernetes") {
+    auto api = config_.kubeconfig.empty() ? kube::in_cluster_config(kube::service_environment())
+                                          : kube::kubeconfig_config(config_.kubeconfig);
+    if (!api) {
+      return std::unexpected(api.error());
+    }
+    kube::KubeOptions options{config_.node_name,
+                              std::chrono::seconds(config_.kube_watch_timeout_seconds),
+                              config_.random_seed.value_or(std::random_device{}())};
+    auto source = kube::KubeSource::start(std::move(*api), std::move(options));
+    if (!source) {
+      return std::unexpected(source.error());
+    }
+    kube_ = source->get();
+    discovery_ = std::move(*source);
+    return {};
+  }
   auto manifests = discovery::ManifestDir::open(config_.manifests_dir);
   if (!manifests) {
     return std::unexpected(manifests.error());
   }
-  manifests_ = std::make_unique<discovery::ManifestDir>(std::move(*manifests));
+  discovery_ = std::make_unique<discovery::ManifestDir>(std::move(*manifests));
+  return {};
+}
+
+Result<void> Agent::wait_for_discovery() {
+  auto started = std::chrono::steady_clock::now();
+  auto last_log = started;
+  while (!discovery_->synced()) {
+    pollfd fds[] = {{signals_.get(), POLLIN, 0}, {discovery_->fd(), POLLIN, 0}};
+    int n = ::poll(fds, std::size(fds), 1000);
+    if (n < 0 && errno != EINTR) {
+      return fail_errno("poll");
+    }
+    if (fds[0].revents != 0) {
+      return fail(Error::Kind::Timeout, "stopped by a signal while waiting for discovery");
+    }
+    if (fds[1].revents != 0) {
+      discovery_->process_events();
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_log >= std::chrono::seconds(10)) {
+      last_log = now;
+      std::vector<std::string_view> waiting;
+      for (std::size_t i = 0; kube_ != nullptr && i < kube_->reflectors().size(); ++i) {
+        if (const auto& r = kube_->reflectors()[i]; !r->stats().synced) {
+          waiting.push_back(r->spec().name);
+        }
+      }
+      log::warn("discovery.waiting", "seconds={} not_listed={}",
+                std::chrono::duration_cast<std::chrono::seconds>(now - started).count(),
+                fmt::join(waiting, ","));
+    }
+  }
+  discovery_->process_events();
+  publish_view();
   return {};
 }
 
 Result<void> Agent::start_workers() {
   auto view = std::make_shared<proxy::NodeView>();
-  view->world = manifests_->world();
+  view->world = discovery_->world();
   view->trust_domain = config_.trust_domain;
   proxy::WorkerContext ctx{*redirector_,
                            *tcp_metrics_,
@@ -192,17 +247,11 @@ Result<void> Agent::start_workers() {
   return {};
 }
 
-Result<void> Agent::open_control_sockets() {
-  auto server = RegistrationServer::listen(config_.registration_socket);
-  if (!server) {
-    return std::unexpected(server.error());
-  }
-  registration_ = std::make_unique<RegistrationServer>(std::move(*server));
-
-  auto admin =
-      AdminServer::start(config_.admin_address, AdminSources{[this] { return collect_metrics(); },
-                                                             [this] { return ready_.load(); },
-                                                             [this] { return pods_json(); }});
+Result<void> Agent::open_admin() {
+  auto admin = AdminServer::start(
+      config_.admin_address, AdminSources{[this] { return collect_metrics(); },
+                                          [this] { return ready_.load() && discovery_->synced(); },
+                                          [this] { return pods_json(); }});
   if (!admin) {
     return std::unexpected(admin.error());
   }
@@ -210,15 +259,20 @@ Result<void> Agent::open_control_sockets() {
   return {};
 }
 
-Result<void> Agent::run() {
-  auto signals = block_signals_fd();
-  if (!signals) {
-    return std::unexpected(signals.error());
+Result<void> Agent::open_registration() {
+  auto server = RegistrationServer::listen(config_.registration_socket);
+  if (!server) {
+    return std::unexpected(server.error());
   }
+  registration_ = std::make_unique<RegistrationServer>(std::move(*server));
+  return {};
+}
+
+Result<void> Agent::run() {
   for (;;) {
-    pollfd fds[] = {{signals->get(), POLLIN, 0},
+    pollfd fds[] = {{signals_.get(), POLLIN, 0},
                     {registration_->fd(), POLLIN, 0},
-                    {manifests_->fd(), POLLIN, 0},
+                    {discovery_->fd(), POLLIN, 0},
                     {certificates_->fd(), POLLIN, 0}};
     int n = ::poll(fds, std::size(fds), -1);
     if (n < 0 && errno == EINTR) {
@@ -229,7 +283,7 @@ Result<void> Agent::run() {
     }
     if (fds[0].revents != 0) {
       signalfd_siginfo info{};
-      [[maybe_unused]] ssize_t r = ::read(signals->get(), &info, sizeof(info));
+      [[maybe_unused]] ssize_t r = ::read(signals_.get(), &info, sizeof(info));
       log::info("agent.stopping", "signal={} pods={}", info.ssi_signo, pods_.size());
       return {};
     }
@@ -240,8 +294,8 @@ Result<void> Agent::run() {
         fd_metrics_->exhausted(FdOperation::PodMesh);
       }
     }
-    if (fds[2].revents != 0 && manifests_->process_events()) {
-      on_manifests_changed();
+    if (fds[2].revents != 0 && discovery_->process_events()) {
+      on_discovery_changed();
     }
     if (fds[3].revents != 0 && certificates_->on_timer()) {
       publish_view();  // renewed certificates reach the workers; open sessions keep theirs
@@ -301,7 +355,7 @@ Result<void> Agent::mesh(const PodRegistration& reg) {
   }
   publish_view();
   start_listeners(std::move(*listeners));
-  persist();
+  pods_changed();
   return {};
 }
 
@@ -406,7 +460,7 @@ void Agent::unmesh(const std::string& container_id) {
   if (auto left = unrestored_.find(container_id); left != unrestored_.end()) {
     [[maybe_unused]] auto ok = redirector_->remove_pod(left->second.netns_cookie);
     unrestored_.erase(left);
-    persist();
+    pods_changed();
     log::info("pod.unmeshed", "container={} (it had not been restored)", container_id);
     return;
   }
@@ -427,7 +481,7 @@ void Agent::unmesh(const std::string& container_id) {
     w->post(proxy::RemovePod{pod->id});
   }
   publish_view();
-  persist();
+  pods_changed();
   log::info("pod.unmeshed", "pod={} container={}", pod->display_name(), container_id);
 }
 
@@ -436,7 +490,7 @@ redirect::PodConfig Agent::pod_config_for(const MeshedPod& pod) const {
   cfg.pod_id = pod.id;
   cfg.excluded_outbound_ports = config_.exclude_outbound_ports;
   cfg.excluded_inbound_ports = config_.exclude_inbound_ports;
-  auto world = manifests_->world();
+  auto world = discovery_->world();
   const discovery::PodInfo* info = world ? world->pod_by_name(pod.ns(), pod.name()) : nullptr;
   add_annotated_ports(info, "weft.io/exclude-outbound-ports", cfg.excluded_outbound_ports);
   add_annotated_ports(info, "weft.io/exclude-inbound-ports", cfg.excluded_inbound_ports);
@@ -446,7 +500,7 @@ redirect::PodConfig Agent::pod_config_for(const MeshedPod& pod) const {
   return cfg;
 }
 
-void Agent::on_manifests_changed() {
+void Agent::on_discovery_changed() {
   // Exclusions from pod annotations and policies may have changed. The pinned map goes first:
   // tc's fail-closed mode for a pod must never be wider than the policy the workers enforce,
   // even if the agent dies between the two steps.
@@ -461,7 +515,7 @@ void Agent::on_manifests_changed() {
 
 void Agent::publish_view() {
   auto view = std::make_shared<proxy::NodeView>();
-  view->world = manifests_->world();
+  view->world = discovery_->world();
   view->trust_domain = config_.trust_domain;
   for (const auto& [id, pod] : pods_) {
     for (const auto& ip : pod->ips) {
@@ -476,7 +530,7 @@ void Agent::publish_view() {
 
 std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>>
 Agent::sync_identities() {
-  auto world = manifests_->world();
+  auto world = discovery_->world();
   std::set<std::string> wanted;
   for (const auto& [id, pod] : pods_) {
     const discovery::PodInfo* info = world ? world->pod_by_name(pod->ns(), pod->name()) : nullptr;
@@ -510,6 +564,17 @@ Agent::sync_identities() {
   return out;
 }
 
+void Agent::pods_changed() {
+  persist();
+  if (kube_ != nullptr) {
+    std::set<std::string> meshed;
+    for (const auto& [id, pod] : pods_) {
+      meshed.insert(fmt::format("{}/{}", pod->ns(), pod->name()));
+    }
+    kube_->set_meshed(std::move(meshed));
+  }
+}
+
 void Agent::persist() {
   std::vector<PodRegistration> regs;
   for (const auto& [id, pod] : pods_) {
@@ -526,6 +591,11 @@ void Agent::persist() {
 
 std::vector<prometheus::MetricFamily> Agent::collect_metrics() const {
   auto families = registry_->Collect();
+  if (kube_ != nullptr) {
+    for (auto& family : kube::discovery_metrics(*kube_)) {
+      families.push_back(std::move(family));
+    }
+  }
   prometheus::MetricFamily events;
   events.name = "weft_redirect_events_total";
   events.help = "Decisions of weft's eBPF hooks, by reason";

@@ -14,10 +14,11 @@
 
 #include "agent/admin/AdminServer.hpp"
 #include "agent/config/Config.hpp"
-#include "agent/discovery/ManifestDir.hpp"
+#include "agent/discovery/Source.hpp"
 #include "agent/dispatch/Worker.hpp"
 #include "agent/identity/TrustBundle.hpp"
 #include "agent/identity/WorkloadCertificates.hpp"
+#include "agent/kube/KubeSource.hpp"
 #include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
@@ -46,11 +47,17 @@ class Agent {
   Result<void> load_identity();
   /// Loads and attaches the BPF programs (reusing the pinned maps and links of a predecessor).
   Result<void> open_redirector();
-  Result<void> open_manifests();
+  /// The manifest directory or the Kubernetes API server (--discovery).
+  Result<void> open_discovery();
   /// One worker per configured core, each started with a view that names no pod yet.
   Result<void> start_workers();
-  /// The registration socket (CNI) and the admin endpoint.
-  Result<void> open_control_sockets();
+  /// The admin endpoint (/live at once; /ready once init is done and discovery synced).
+  Result<void> open_admin();
+  /// Waits until discovery has read every kind once (a Kubernetes source lists first): pods are
+  /// restored and registered only under a World that has their policies. SIGINT/SIGTERM end it.
+  Result<void> wait_for_discovery();
+  /// The registration socket (CNI).
+  Result<void> open_registration();
 
   RegistrationReply handle(const PodRegistration& reg);
   Result<void> mesh(const PodRegistration& reg);
@@ -76,7 +83,10 @@ class Agent {
   /// A pod of the state file that could not be meshed again: kept fail closed while its netns
   /// (`cookie`) exists, else dropped.
   void not_restored(const PodRegistration& reg, const Result<uint64_t>& cookie, const Error& error);
-  void on_manifests_changed();
+  void on_discovery_changed();
+  /// After every change of the pod table: the state file, and the pods' redirection annotation
+  /// with a Kubernetes source.
+  void pods_changed();
   void publish_view();
   /// Certificates for exactly the identities of this node's pods, as TLS contexts.
   std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>> sync_identities();
@@ -95,7 +105,9 @@ class Agent {
   /// Built once per (identity, generation); workers get them through the NodeView.
   std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>> tls_identities_;
   std::unique_ptr<redirect::Redirector> redirector_;
-  std::unique_ptr<discovery::ManifestDir> manifests_;
+  std::unique_ptr<discovery::Source> discovery_;
+  kube::KubeSource* kube_ = nullptr;  ///< discovery_, when it is the API server
+  Fd signals_;                        ///< SIGINT/SIGTERM, blocked by main()
   std::unique_ptr<Netns> home_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::unique_ptr<RegistrationServer> registration_;

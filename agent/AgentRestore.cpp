@@ -77,7 +77,7 @@ void Agent::restore_pods() {
       [[maybe_unused]] auto ok = redirector_->remove_pod(cookie);
     }
   }
-  persist();
+  pods_changed();
 }
 
 void Agent::not_restored(const PodRegistration& reg, const Result<uint64_t>& cookie,

@@ -10,6 +10,7 @@
 
 #include "agent/Agent.hpp"
 #include "agent/config/Config.hpp"
+#include "agent/kube/WatchTable.hpp"
 #include "agent/redirect/Redirector.hpp"
 #include "common/Log.hpp"
 
@@ -46,6 +47,9 @@ int main(int argc, char** argv) {
   switch (inv->command) {
     case Invocation::Command::Help:
       std::fputs(weft::agent::help_text().c_str(), stdout);
+      return 0;
+    case Invocation::Command::PrintRbac:
+      std::puts(weft::kube::rbac_rules_json().c_str());
       return 0;
     case Invocation::Command::Version:
       std::puts("weft-agent " WEFT_VERSION);

@@ -135,6 +135,29 @@ const Field kFields[] = {
     {"manifests_dir", "DIR", "directory of Kubernetes YAML/JSON objects, watched with inotify",
      [](Config& c, std::string_view v) { return set_string(c.manifests_dir, v, "manifests_dir"); },
      [](const Config& c) -> std::string { return c.manifests_dir; }},
+    {"discovery", "SOURCE",
+     "where Services, pods, MeshPolicies and routes come from: dir (manifests_dir) or kubernetes "
+     "(the API server: --kubeconfig, else in-cluster)",
+     [](Config& c, std::string_view v) -> Result<void> {
+       if (v != "dir" && v != "kubernetes") {
+         return fail(Error::Kind::Config,
+                     fmt::format("discovery: expected dir or kubernetes, got \"{}\"", v));
+       }
+       c.discovery = std::string(v);
+       return {};
+     },
+     [](const Config& c) -> std::string { return c.discovery; }},
+    {"kubeconfig", "FILE",
+     "kubeconfig of the API server for --discovery kubernetes (default: in-cluster, from "
+     "KUBERNETES_SERVICE_HOST/_PORT and the service-account token)",
+     [](Config& c, std::string_view v) { return set_string(c.kubeconfig, v, "kubeconfig"); },
+     [](const Config& c) -> std::string { return c.kubeconfig; }},
+    {"kube_watch_timeout_seconds", "S",
+     "API watches last S to 2S seconds each, then resume where they ended",
+     [](Config& c, std::string_view v) {
+       return set_number(c.kube_watch_timeout_seconds, v, "kube_watch_timeout_seconds", 1u, 3600u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.kube_watch_timeout_seconds); }},
     {"workers", "N", "data-plane threads, one io_uring each (default: one per CPU)",
      [](Config& c, std::string_view v) { return set_number(c.workers, v, "workers", 1u, 256u); },
      [](const Config& c) -> std::string {
@@ -389,6 +412,10 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv) {
       inv.command = Invocation::Command::Help;
       return inv;
     }
+    if (arg == "--print-rbac") {
+      inv.command = Invocation::Command::PrintRbac;
+      return inv;
+    }
     if (arg == "--version") {
       inv.command = Invocation::Command::Version;
       return inv;
@@ -444,7 +471,9 @@ std::string help_text() {
       "TCP to this process, which proxies it on io_uring (mTLS under each workload's SPIFFE\n"
       "identity between nodes, MeshPolicy authorization) and exports Prometheus metrics.\n\n"
       "usage: weft-agent [--config FILE] [--FLAG VALUE]...\n"
-      "       weft-agent uninstall --bpffs-dir DIR   detach weft's BPF programs, remove pins\n\n"
+      "       weft-agent uninstall --bpffs-dir DIR   detach weft's BPF programs, remove pins\n"
+      "       weft-agent --print-rbac   the Kubernetes API permissions --discovery kubernetes\n"
+      "                                 needs, as ClusterRole rules (JSON)\n\n"
       "Every flag is also a key of the YAML --config file (dashes become underscores);\n"
       "flags override the file. Lists are comma-separated on the command line, YAML lists or\n"
       "comma-separated strings in the file.\n\n"

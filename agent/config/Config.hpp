@@ -22,6 +22,12 @@ struct Config {
   std::string bpffs_dir = "/sys/fs/bpf/weft";
   std::string cgroup_root;  ///< empty: the cgroup2 mount found in /proc/mounts
   std::string manifests_dir = "/etc/weft/manifests";
+  /// Where Services, pods, policies and routes come from: "dir" (manifests_dir) or "kubernetes".
+  std::string discovery = "dir";
+  /// With discovery "kubernetes": a kubeconfig file; empty: in-cluster (the pod's service account).
+  std::string kubeconfig;
+  /// With discovery "kubernetes": watches last [T, 2T) seconds (client-go's 5 to 10 minutes).
+  unsigned kube_watch_timeout_seconds = 300;
   unsigned workers = 0;  ///< 0: one per CPU
   std::string trust_domain = "cluster.local";
   std::string trust_anchor_file = "/etc/weft/identity/trust-anchor.crt";
@@ -45,7 +51,7 @@ struct Config {
 
 /// What the command line asked for.
 struct Invocation {
-  enum class Command { Run, Uninstall, Help, Version };
+  enum class Command { Run, Uninstall, Help, Version, PrintRbac };
   Command command = Command::Run;
   Config config;
 };

@@ -1,0 +1,92 @@
+#include "agent/kube/KubeSource.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/Log.hpp"
+
+namespace weft::kube {
+
+Result<std::unique_ptr<KubeSource>> KubeSource::start(ApiServerConfig config, KubeOptions options) {
+  int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) {
+    return fail_errno("eventfd");
+  }
+  std::unique_ptr<KubeSource> source(new KubeSource(Fd(efd)));
+  auto client = [&]() { return ApiClient::create(config, source->stop_); };
+  uint64_t seed = options.seed;
+  for (const WatchSpec& spec : watch_table()) {
+    auto c = client();
+    if (!c) {
+      return std::unexpected(c.error());
+    }
+    ReflectorOptions ro;
+    ro.node_name = options.node_name;
+    ro.watch_timeout = options.watch_timeout;
+    ro.seed = seed++;
+    source->reflectors_.push_back(std::make_unique<Reflector>(spec, std::move(*c), std::move(ro),
+                                                              [s = source.get()] { s->notify(); }));
+  }
+  auto c = client();
+  if (!c) {
+    return std::unexpected(c.error());
+  }
+  source->marker_ = std::make_unique<RedirectionMarker>(std::move(*c), options.node_name);
+  for (auto& reflector : source->reflectors_) {
+    source->threads_.emplace_back([r = reflector.get(), s = source.get()] { r->run(s->stop_); });
+  }
+  source->threads_.emplace_back([s = source.get()] { s->marker_->run(s->stop_); });
+  log::info("discovery.kubernetes", "server={} config={} collections={} node={}", config.server,
+            config.origin, source->reflectors_.size(), options.node_name);
+  return source;
+}
+
+KubeSource::~KubeSource() {
+  stop_ = true;
+  if (marker_) {
+    marker_->wake();
+  }
+  for (auto& t : threads_) {
+    t.join();
+  }
+}
+
+void KubeSource::notify() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(event_.get(), &one, sizeof(one));
+}
+
+bool KubeSource::synced() const {
+  for (const auto& r : reflectors_) {
+    if (!r->stats().synced) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool KubeSource::process_events() {
+  uint64_t count = 0;
+  if (::read(event_.get(), &count, sizeof(count)) != sizeof(count)) {
+    return false;
+  }
+  // The node's own pods come in full first; their identity-only copies from the cluster-wide
+  // watch are skipped.
+  std::vector<discovery::Object> objects;
+  std::set<std::string> local;
+  for (const auto& r : reflectors_) {
+    if (r->spec().node_scoped) {
+      local = r->snapshot(objects, {});
+    }
+  }
+  for (const auto& r : reflectors_) {
+    if (!r->spec().node_scoped) {
+      r->snapshot(objects, r->spec().kind == "Pod" ? local : std::set<std::string>{});
+    }
+  }
+  world_ = discovery::World::build(std::move(objects));
+  marker_->set_world(world_);
+  return true;
+}
+
+}  // namespace weft::kube

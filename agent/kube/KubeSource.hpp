@@ -1,0 +1,60 @@
+// The Kubernetes API server as the agent's discovery source: one Reflector thread per
+// collection of the watch table, merged into a World on the control thread whenever one of them
+// changed (an eventfd tells it), and the RedirectionMarker's thread. Nothing here runs on a
+// data-plane worker.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/discovery/Source.hpp"
+#include "agent/kube/ApiServerConfig.hpp"
+#include "agent/kube/RedirectionMarker.hpp"
+#include "agent/kube/Reflector.hpp"
+#include "common/Error.hpp"
+#include "common/Fd.hpp"
+
+namespace weft::kube {
+
+struct KubeOptions {
+  std::string node_name;
+  std::chrono::seconds watch_timeout{300};  ///< see ReflectorOptions
+  uint64_t seed = 0;
+};
+
+class KubeSource final : public discovery::Source {
+ public:
+  /// Starts the threads; they connect, list and watch on their own from then on (failures are
+  /// logged and retried, never returned). Fails only when a thread or descriptor cannot be made.
+  static Result<std::unique_ptr<KubeSource>> start(ApiServerConfig config, KubeOptions options);
+  /// Stops and joins every thread (within about a second).
+  ~KubeSource() override;
+
+  int fd() const override { return event_.get(); }
+  bool process_events() override;
+  std::shared_ptr<const discovery::World> world() const override { return world_; }
+  bool synced() const override;
+
+  /// The pods the agent meshes now ("namespace/name"); see RedirectionMarker.
+  void set_meshed(std::set<std::string> pods) { marker_->set_meshed(std::move(pods)); }
+  const std::vector<std::unique_ptr<Reflector>>& reflectors() const { return reflectors_; }
+  const RedirectionMarker& marker() const { return *marker_; }
+
+ private:
+  explicit KubeSource(Fd event) : event_(std::move(event)) {}
+  void notify();
+
+  Fd event_;  ///< eventfd: a reflector's store changed
+  std::atomic<bool> stop_{false};
+  std::vector<std::unique_ptr<Reflector>> reflectors_;  ///< in watch_table() order
+  std::unique_ptr<RedirectionMarker> marker_;
+  std::vector<std::thread> threads_;
+  std::shared_ptr<const discovery::World> world_ = discovery::World::empty();
+};
+
+}  // namespace weft::kube
