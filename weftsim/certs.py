@@ -137,3 +137,23 @@ def uri_sans(cert):
     except x509.ExtensionNotFound:
         return []
     return ext.value.get_values_for_type(x509.UniformResourceIdentifier)
+
+
+def new_client(issuer, common_name, organizations=()):
+    """A P-256 TLS client leaf with subject CN=common_name (O=each of organizations), as
+    Kubernetes reads a user and groups from a client certificate; signed by issuer."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = _now()
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, o)
+                         for o in organizations] +
+                        [x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(issuer.cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(issuer.key, hashes.SHA256()))
+    return KeyPair(cert, key)

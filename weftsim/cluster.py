@@ -4,12 +4,17 @@ import time
 
 from . import cleanup as cleanup_mod
 from . import manifests, netns
+from .kube_api import KubeApiServer
 from .mesh_ca import MeshCA
 from .node import Node
 
 
+API_ADDRESS = "10.79.0.1"
+
+
 class Cluster:
-    """Nodes are numbered from 1 (pod CIDR 10.77.<n>.0/24); node links use 10.78.<k>.0/24."""
+    """Nodes are numbered from 1 (pod CIDR 10.77.<n>.0/24); node links use 10.78.<k>.0/24;
+    the control plane (add_apiserver) reaches node n over 10.79.<n>.0/24."""
 
     def __init__(self, build, workdir, cleanup):
         self.build = build
@@ -18,6 +23,8 @@ class Cluster:
         self.nodes = []
         self._links = 0
         self._mesh_ca = None
+        self.apiserver = None
+        self.control_plane_netns = None
 
     @property
     def mesh_ca(self):
@@ -36,6 +43,8 @@ class Cluster:
                     mesh_ca=self.mesh_ca if with_agent else None,
                     cert_lifetime_seconds=cert_lifetime_seconds, **kwargs)
         self.nodes.append(node)
+        if self.apiserver is not None:
+            self._link_control_plane(node)
         if with_agent and start_agent:
             node.agent.start()
         return node
@@ -53,6 +62,30 @@ class Cluster:
         b.links.append(if_b)
         netns.ip(a.netns, "route", "add", str(b.pod_cidr), "via", addr_b)
         netns.ip(b.netns, "route", "add", str(a.pod_cidr), "via", addr_a)
+
+    def add_apiserver(self, **kwargs):
+        """Starts the Kubernetes API stand-in (kube_api.KubeApiServer, kwargs passed on) in
+        its own netns <prefix>-cp<k>, listening on https://10.79.0.1:6443, linked to every node
+        (also those added later): veth 10.79.<n>.1 (control plane) / 10.79.<n>.2 (node), and
+        each node routes 10.79.0.1 through its link. Agents in a node netns use
+        `apiserver.kubeconfig_path`."""
+        self.control_plane_netns = cleanup_mod.unique("cp")
+        netns.add(self.control_plane_netns, self.cleanup)
+        netns.ip(self.control_plane_netns, "addr", "add", f"{API_ADDRESS}/32", "dev", "lo")
+        for node in self.nodes:
+            self._link_control_plane(node)
+        self.apiserver = KubeApiServer(self.workdir, self.cleanup, self.control_plane_netns,
+                                       API_ADDRESS, **kwargs)
+        return self.apiserver
+
+    def _link_control_plane(self, node):
+        """A veth between the control plane and node, with the node's route to the API."""
+        if_cp = f"{cleanup_mod.PREFIX}c{node.index}a"
+        if_node = f"{cleanup_mod.PREFIX}c{node.index}b"
+        cp_addr, node_addr = f"10.79.{node.index}.1", f"10.79.{node.index}.2"
+        netns.veth_between(self.control_plane_netns, if_cp, f"{cp_addr}/24", node.netns,
+                           if_node, f"{node_addr}/24", self.cleanup)
+        netns.ip(node.netns, "route", "add", f"{API_ADDRESS}/32", "via", cp_addr)
 
     def publish(self, filename, objects, nodes=None):
         """Writes objects to every node's manifests dir (all nodes see the whole cluster, as

@@ -1,7 +1,12 @@
 """Network namespaces (`ip netns`), veth links and commands run inside a namespace."""
+import contextlib
+import ctypes
 import os
+import socket
 
 from . import procs
+
+_CLONE_NEWNET = 0x40000000
 
 NETNS_DIR = "/var/run/netns"
 
@@ -59,3 +64,29 @@ def veth_between(ns_a, if_a, addr_a, ns_b, if_b, addr_b, cleanup):
     ip(ns_b, "addr", "add", addr_b, "dev", if_b)
     ip(ns_a, "link", "set", if_a, "up")
     ip(ns_b, "link", "set", if_b, "up")
+
+
+@contextlib.contextmanager
+def entered(name):
+    """Runs the body with the calling thread in netns `name` (setns), then returns it to
+    its own: sockets created inside stay in `name` (e.g. a test's HTTP client)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(path(name), os.O_RDONLY)
+    try:
+        if libc.setns(target, _CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into {name}")
+        try:
+            yield
+        finally:
+            if libc.setns(own, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back to the harness netns")
+    finally:
+        os.close(target)
+        os.close(own)
+
+
+def connect_in(name, address, timeout=10):
+    """A TCP socket connected to address (host, port) from inside netns `name`."""
+    with entered(name):
+        return socket.create_connection(address, timeout=timeout)
