@@ -20,6 +20,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# The manifest checks' npm packages (tools/manifests/package-lock.json), from the npm registry.
+# Debian's npm is a separate package; NodeSource's nodejs ships npm and conflicts with it, so
+# npm is installed only when missing rather than listed in tools/packages.txt.
+if ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+fi
+if [ ! -d tools/manifests/node_modules ] || \
+    [ tools/manifests/package-lock.json -nt tools/manifests/node_modules ]; then
+  echo "== npm ci in tools/manifests"
+  npm ci --prefix tools/manifests --no-audit --no-fund
+  touch tools/manifests/node_modules
+fi
+
 if [ ! -f build/build.ninja ]; then
   meson setup build
 fi
