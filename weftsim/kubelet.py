@@ -22,8 +22,9 @@ def api_object(obj):
 
 def schedule_pod(api, pod):
     """Creates harness Pod `pod` bound to its node, status Pending without an IP (the
-    scheduler's view before the kubelet started it); returns the stored object."""
-    obj = api_object(manifests.pod_object(pod))
+    scheduler's view before the kubelet started it); returns the stored object. It carries no
+    weft.io/redirection annotation: in a cluster the agent that meshes the pod puts it on."""
+    obj = api_object(manifests.pod_object(pod, redirection=False))
     obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
     return api.create(obj, manager="kube-scheduler")
 

@@ -1,0 +1,176 @@
+"""Two simulated nodes whose agents discover everything from the Kubernetes API stand-in
+(weftsim/kube_apiserver.py), the harness acting as kubelet and controllers: pods are created as
+Pod objects bound to their node, wired through the node's CNI chain, then given their IP; Services
+get EndpointSlices; policies and routes are created through the API."""
+import json
+import threading
+import time
+
+from weftsim import kubelet, manifests, procs
+from weftsim.metrics import delta
+from weftsim.scenarios import HTTP_PORT, SERVICE_PORTS
+
+NAMESPACE = "e2e"
+ECHO_IP = "10.96.0.10"
+SPARE_IP = "10.96.0.20"
+WATCH_TIMEOUT = 5  # seconds; watches last 5-10 s, so the tests see them resumed
+
+
+def kube_agent_args(api):
+    return ["--discovery", "kubernetes", "--kubeconfig", api.kubeconfig_path,
+            "--kube-watch-timeout-seconds", str(WATCH_TIMEOUT)]
+
+
+def start_pod(api, node, name, deployment, template_hash):
+    """The kubelet's part: the Pod object bound to `node`, the CNI chain, then its IP."""
+    pod = node.new_pod(name, namespace=NAMESPACE, service_account=deployment,
+                       deployment=deployment, template_hash=template_hash)
+    kubelet.schedule_pod(api, pod)
+    node.cni_add(pod)
+    kubelet.set_pod_ip(api, pod)
+    return pod
+
+
+class KubeCluster:
+    """node1 runs a client, node2 two echo replicas behind Service `echo` and, over the same
+    replicas, a Service `spare` that nothing else depends on."""
+
+    def __init__(self, cluster):
+        self.api = cluster.add_apiserver()
+        self.n1 = cluster.add_node("node1", agent_args=kube_agent_args(self.api))
+        self.n2 = cluster.add_node("node2", agent_args=kube_agent_args(self.api))
+        cluster.link(self.n1, self.n2)
+        self.client = start_pod(self.api, self.n1, "client-6f7d9c8b4-x1x1x", "client",
+                                "6f7d9c8b4")
+        self.servers = [start_pod(self.api, self.n2, f"echo-5c9d7b6f8-s{i}s{i}s", "echo",
+                                  "5c9d7b6f8") for i in range(2)]
+        for pod in self.servers:
+            pod.start_server("http", HTTP_PORT, cluster.workdir, cluster.cleanup)
+        kubelet.publish_service(self.api, "echo", NAMESPACE, ECHO_IP, SERVICE_PORTS,
+                                self.servers)
+        kubelet.publish_service(self.api, "spare", NAMESPACE, SPARE_IP, SERVICE_PORTS,
+                                self.servers)
+
+    def call(self, ip=ECHO_IP, headers=(), timeout=5):
+        argv = ["curl", "-sS", "--fail", "-m", str(timeout)]
+        for h in headers:
+            argv += ["-H", h]
+        out = self.client.run(argv + [f"http://{ip}/"], check=False, timeout=timeout + 5)
+        return json.loads(out.stdout)["pod"] if out.returncode == 0 else None
+
+    def wait_served_by(self, names, ip=ECHO_IP, headers=(), timeout=15, streak=6):
+        """Until `streak` calls in a row are answered, only by pods in `names`."""
+        state = {"streak": 0}
+
+        def settled():
+            pod = self.call(ip, headers, timeout=2)
+            state["streak"] = state["streak"] + 1 if pod in names else 0
+            return state["streak"] >= streak
+        procs.wait_until(settled, timeout, interval=0.02,
+                         what=f"calls to {ip} answered only by {sorted(names)}")
+
+
+def test_agents_discover_from_the_api_and_mesh_across_nodes(cluster):
+    kc = KubeCluster(cluster)
+    api, n1, n2 = kc.api, kc.n1, kc.n2
+    names = {p.name for p in kc.servers}
+
+    # The agents list and watch the API (never the manifests directory); node-scoped pods
+    # with the node's field selector.
+    log = api.request_log()
+    assert any(e["path"] == "/api/v1/pods" and "spec.nodeName=node1" in e["raw_query"] or
+               "spec.nodeName%3Dnode1" in e["raw_query"] for e in log), log[:5]
+    assert any(e["watch"] and "allowWatchBookmarks=true" in e["raw_query"] for e in log)
+
+    # Each node's agent marks the pods it meshes, and only those (merge patch by weft-agent).
+    def marked():
+        pods = {p["metadata"]["name"]: p for p in api.list("pods", NAMESPACE)["items"]}
+        return all(pods[p.name]["metadata"].get("annotations", {}).get("weft.io/redirection")
+                   == "enabled" for p in [kc.client] + kc.servers)
+    procs.wait_until(marked, 15, what="weft.io/redirection: enabled on every meshed pod")
+    patches = [e for e in api.request_log() if e["method"] == "PATCH"]
+    assert {e["path"].rsplit("/", 1)[1] for e in patches} == names | {kc.client.name}
+    assert all(e["content_type"] == "application/merge-patch+json" and
+               e["user_agent"].startswith("weft-agent/") for e in patches), patches
+
+    # A call across nodes goes through the mTLS tunnel to both replicas.
+    before2 = n2.agent.metrics()
+    kc.wait_served_by(names, streak=2)
+    seen = {kc.call() for _ in range(20)}
+    assert seen == names
+    procs.wait_until(lambda: delta(before2, n2.agent.metrics(), "weft_requests_total",
+                                   reporter="destination", source_workload="client",
+                                   connection_security_policy="mutual_tls") >= 20, 10,
+                     what="node2 counting the calls as mutual_tls from the client")
+
+    # An EndpointSlice change shifts traffic within 1 s.
+    started = time.monotonic()
+    kubelet.publish_endpoint_slice(api, "echo", NAMESPACE, kc.servers[:1],
+                                   [(name, target) for name, _, target in SERVICE_PORTS])
+    kc.wait_served_by({kc.servers[0].name}, timeout=5, streak=3)
+    shifted = time.monotonic() - started
+    assert shifted < 1.0, f"traffic moved {shifted:.2f} s after the EndpointSlice change"
+    kubelet.publish_endpoint_slice(api, "echo", NAMESPACE, kc.servers,
+                                   [(name, target) for name, _, target in SERVICE_PORTS])
+
+    # An HTTPRoute created through the API routes by header to Service `spare`'s replica 1.
+    kubelet.publish_endpoint_slice(api, "spare", NAMESPACE, kc.servers[1:],
+                                   [(name, target) for name, _, target in SERVICE_PORTS])
+    route = manifests.http_route(
+        "echo-canary", NAMESPACE, [manifests.service_parent("echo", port=80)],
+        [manifests.route_rule(matches=[manifests.http_match(headers={"x-canary": "true"})],
+                              backends=[manifests.backend("spare", 80)])])
+    kubelet.apply(api, route)
+    kc.wait_served_by({kc.servers[1].name}, headers=["x-canary: true"])
+    assert {kc.call() for _ in range(20)} == names, "the route took calls without the header"
+
+    # A MeshPolicy created through the API: the echo pods accept only another principal.
+    policy = manifests.mesh_policy("echo-callers", NAMESPACE, match_labels={"app": "echo"},
+                                   principals=[manifests.principal(NAMESPACE, "someone-else")])
+    kubelet.apply(api, policy)
+    procs.wait_until(lambda: kc.call(timeout=2) is None, 10,
+                     what="the MeshPolicy refusing the client")
+    api.delete("meshpolicies", NAMESPACE, "echo-callers")
+    kc.wait_served_by(names, streak=3)
+
+
+def test_agents_converge_after_the_api_server_restarts(cluster):
+    """The stand-in restarts (watches dropped, history gone: every resume gets 410) after an
+    object was deleted while the agents' watches were stalled: they relist, the deleted Service
+    is gone, and calls to the unaffected Service never fail."""
+    kc = KubeCluster(cluster)
+    api, n1 = kc.api, kc.n1
+    names = {p.name for p in kc.servers}
+    kc.wait_served_by(names, streak=2)
+    kc.wait_served_by(names, ip=SPARE_IP, streak=2)
+
+    failures, calls, stop = [], [0], threading.Event()
+
+    def traffic():
+        while not stop.is_set():
+            calls[0] += 1
+            if kc.call(timeout=3) not in names:
+                failures.append(time.monotonic())
+    runner = threading.Thread(target=traffic, daemon=True)
+    runner.start()
+    try:
+        before = n1.agent.metrics()
+        api.stall_watches(3)
+        api.delete("services", NAMESPACE, "spare")  # not seen by any watch: it is stalled
+        time.sleep(1)
+        api.restart()
+
+        def relisted():
+            m = n1.agent.metrics()
+            return (delta(before, m, "weft_discovery_relists_total", resource="services") >= 1
+                    and m.sum("weft_discovery_objects", resource="services") == 1)
+        procs.wait_until(relisted, 30, what="node1 relisting Services after the restart "
+                                            "(410) and dropping the deleted one")
+        procs.wait_until(lambda: kc.call(SPARE_IP, timeout=1) is None, 10,
+                         what="the deleted Service no longer served")
+        time.sleep(2)
+    finally:
+        stop.set()
+        runner.join(10)
+    assert calls[0] > 20
+    assert not failures, f"{len(failures)} of {calls[0]} calls to echo failed"
