@@ -45,7 +45,7 @@ Modelled (as kube-apiserver 1.3x answers a JSON client):
   against --client-ca (CN is the user); neither is 401 Unauthorized.
 - Faults (control socket): 429 TooManyRequests with Retry-After, injected 5xx (or 403), drop
   every watch (TCP closed mid-stream, no last chunk), stall watches (connection kept, nothing
-  sent), compaction, restart (all connections dropped, history forgotten, revision moved on).
+  sent, not even the stream's end at timeoutSeconds), compaction, restart (all connections dropped, history forgotten, revision moved on).
 
 Not modelled: authorization (RBAC) and admission (except namespace existence), validation or
 defaulting of object bodies (OpenAPI), server-side apply, json-patch, deletecollection,
@@ -439,7 +439,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_event("ADDED", obj)
         deadline = time.monotonic() + timeout
         next_bookmark = time.monotonic() + self.state.bookmark_interval
-        while time.monotonic() < deadline:
+        # A stalled stream sends nothing, not even its end at timeoutSeconds: as a connection
+        # through a black hole, only the client's own deadline gets it out.
+        while time.monotonic() < deadline or self.state.faults.stalled():
             if self.state.faults.stalled():
                 time.sleep(0.05)
                 continue

@@ -16,7 +16,7 @@ using Store = std::map<std::string, std::vector<discovery::Object>>;
 
 constexpr std::chrono::milliseconds kInitialBackoff{800};
 constexpr std::chrono::milliseconds kMaxBackoff{30'000};
-/// How often a missing optional CRD is looked for again.
+/// How often a missing optional CRD is looked for again (sooner with shorter watches).
 constexpr std::chrono::seconds kMissingRecheck{30};
 constexpr std::chrono::seconds kListTimeout{60};
 
@@ -108,17 +108,18 @@ bool Reflector::list(const std::atomic<bool>& stop) {
       return false;
     }
     if (answer->status == 404 && spec_.optional) {
+      auto recheck = std::min(kMissingRecheck, options_.watch_timeout);
       if (!missing_logged_) {
         log::info("discovery.crd_missing",
                   "resource={} apiVersion={} (not installed: none of these; looked for again "
                   "every {} s)",
-                  spec_.name, spec_.api_version(), kMissingRecheck.count());
+                  spec_.name, spec_.api_version(), recheck.count());
         missing_logged_ = true;
       }
       stats_.missing = true;
       replace({});
       mark_synced();
-      sleep_for(kMissingRecheck, stop);
+      sleep_for(recheck, stop);
       return false;
     }
     if (answer->status != 200) {
