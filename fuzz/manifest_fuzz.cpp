@@ -1,11 +1,13 @@
 // Fuzzes the manifest decoder (untrusted YAML/JSON from the manifests directory, JSON from the
-// API server) and, for whatever decodes, the World built from it and its lookups.
+// API server: list pages and watch events read by agent/kube/ApiObjects.hpp, items decoded as
+// the list's kind) and, for whatever decodes, the World built from it and its lookups.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "agent/discovery/ManifestDecoder.hpp"
 #include "agent/discovery/World.hpp"
+#include "agent/kube/ApiObjects.hpp"
 
 namespace {
 
@@ -54,6 +56,25 @@ void use(weft::Result<weft::discovery::Decoded> decoded) {
   exercise(*world);
 }
 
+/// The bytes as an API answer: a list page's items as Pods, a watch event's object, a Status.
+void as_api_answer(std::string_view text) {
+  auto doc = weft::discovery::parse_json("api", text);
+  if (!doc) {
+    return;
+  }
+  if (auto page = weft::kube::read_list(*doc)) {
+    for (const auto* item : page->items) {
+      weft::kube::object_key(*item);
+      use(weft::discovery::decode_list_item(*item, "v1", "Pod", "LIST"));
+    }
+  }
+  if (auto event = weft::kube::read_event(*doc)) {
+    weft::kube::read_status(event->object);
+    use(weft::discovery::decode_object(*event->object, "WATCH"));
+  }
+  weft::kube::read_status(text);
+}
+
 }  // namespace
 
 // The same bytes as a manifest file (YAML) and as an API server's JSON: both parsers build the
@@ -62,5 +83,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   use(weft::discovery::decode_manifests("fuzz.yaml", text));
   use(weft::discovery::decode_json("fuzz.json", text));
+  as_api_answer(text);
   return 0;
 }
