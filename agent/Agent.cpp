@@ -374,7 +374,9 @@ Result<Agent::OpenedPod> Agent::open_pod(const PodRegistration& reg) {
     if (auto ok = ensure_loopback_up(); !ok) {
       return std::unexpected(ok.error());
     }
-    if (auto ok = install_delivery_route(config_.socket_mark | WEFT_DELIVERY_MARK_BIT); !ok) {
+    if (auto ok =
+            install_delivery_route(config_.socket_mark | WEFT_DELIVERY_MARK_BIT, config_.proc_dir);
+        !ok) {
       return std::unexpected(ok.error());
     }
     const auto loop4 = SockAddr{*IpAddr::parse("127.0.0.1"), WEFT_OUTBOUND_PORT};

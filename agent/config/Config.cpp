@@ -132,6 +132,11 @@ const Field kFields[] = {
      "cgroup v2 root for the connect/sockops hooks (default: from /proc/mounts)",
      [](Config& c, std::string_view v) { return set_string(c.cgroup_root, v, "cgroup_root"); },
      [](const Config& c) -> std::string { return c.cgroup_root; }},
+    {"proc_dir", "DIR",
+     "procfs the per-pod network sysctls are written through; in a container whose /proc/sys "
+     "is read-only, a read-write mount of procfs such as the host's /proc",
+     [](Config& c, std::string_view v) { return set_string(c.proc_dir, v, "proc_dir"); },
+     [](const Config& c) -> std::string { return c.proc_dir; }},
     {"manifests_dir", "DIR", "directory of Kubernetes YAML/JSON objects, watched with inotify",
      [](Config& c, std::string_view v) { return set_string(c.manifests_dir, v, "manifests_dir"); },
      [](const Config& c) -> std::string { return c.manifests_dir; }},

@@ -21,6 +21,8 @@ struct Config {
   std::string state_file = "/var/lib/weft/pods.json";
   std::string bpffs_dir = "/sys/fs/bpf/weft";
   std::string cgroup_root;  ///< empty: the cgroup2 mount found in /proc/mounts
+  /// procfs through which per-pod network sysctls are written (see install_delivery_route).
+  std::string proc_dir = "/proc";
   std::string manifests_dir = "/etc/weft/manifests";
   /// Where Services, pods, policies and routes come from: "dir" (manifests_dir) or "kubernetes".
   std::string discovery = "dir";

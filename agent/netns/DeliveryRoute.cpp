@@ -59,11 +59,11 @@ class NetlinkRequest {
 
 /// Sets net.`key` to 1 in the calling thread's netns (/proc/sys/net is the netns of the thread
 /// that opens it). ENOENT when the pod's netns has no such family.
-int enable_sysctl(const std::string& key) {
-  std::string path = "/proc/sys/net/" + key;
-  for (char& c : path) {
+int enable_sysctl(const std::string& proc_dir, std::string key) {
+  for (char& c : key) {
     c = c == '.' ? '/' : c;
   }
+  std::string path = proc_dir + "/sys/net/" + key;
   Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd || ::write(fd.get(), "1", 1) != 1) {
     return errno;
@@ -71,17 +71,17 @@ int enable_sysctl(const std::string& key) {
   return 0;
 }
 
-Result<void> set_mark_sysctls() {
-  if (int err = enable_sysctl("ipv4.tcp_fwmark_accept"); err != 0) {
+Result<void> set_mark_sysctls(const std::string& proc_dir) {
+  if (int err = enable_sysctl(proc_dir, "ipv4.tcp_fwmark_accept"); err != 0) {
     return fail_errno("set net.ipv4.tcp_fwmark_accept=1 in the pod", err);
   }
   // What the kernel answers itself (a RST from a port nobody listens on, an ICMP error) takes
   // the mark of the packet it answers, so the refusal of a delivering connect comes back to the
   // agent at once instead of being routed to the client's real address.
-  if (int err = enable_sysctl("ipv4.fwmark_reflect"); err != 0) {
+  if (int err = enable_sysctl(proc_dir, "ipv4.fwmark_reflect"); err != 0) {
     return fail_errno("set net.ipv4.fwmark_reflect=1 in the pod", err);
   }
-  if (int err = enable_sysctl("ipv6.fwmark_reflect"); err != 0 && err != ENOENT) {
+  if (int err = enable_sysctl(proc_dir, "ipv6.fwmark_reflect"); err != 0 && err != ENOENT) {
     return fail_errno("set net.ipv6.fwmark_reflect=1 in the pod", err);
   }
   return {};
@@ -115,8 +115,8 @@ int add_local_default_route(int fd, uint8_t family, uint32_t loopback) {
 
 }  // namespace
 
-Result<void> install_delivery_route(uint32_t delivery_mark) {
-  if (auto ok = set_mark_sysctls(); !ok) {
+Result<void> install_delivery_route(uint32_t delivery_mark, const std::string& proc_dir) {
+  if (auto ok = set_mark_sysctls(proc_dir); !ok) {
     return ok;
   }
   Fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));

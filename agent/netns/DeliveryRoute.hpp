@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "common/Error.hpp"
 
@@ -22,7 +23,10 @@ constexpr uint32_t kDeliveryRulePriority = 15006;
 constexpr uint32_t kDeliveryTable = 15006;
 
 /// Installs the sysctls, rules (IPv4 and, where the pod has IPv6, IPv6) and local routes in the
-/// calling thread's netns. Idempotent: a re-meshed pod keeps what is there.
-Result<void> install_delivery_route(uint32_t delivery_mark);
+/// calling thread's netns. The sysctls are written through `proc_dir` (a procfs: /proc, or in a
+/// container whose /proc/sys is read-only, a read-write mount such as the host's /proc; either
+/// way /proc/sys/net is the netns of the writing thread). Idempotent: a re-meshed pod keeps what
+/// is there.
+Result<void> install_delivery_route(uint32_t delivery_mark, const std::string& proc_dir);
 
 }  // namespace weft

@@ -1,8 +1,10 @@
 """Two simulated nodes whose agents discover everything from the Kubernetes API stand-in
 (weftsim/kube_apiserver.py), the harness acting as kubelet and controllers: pods are created as
 Pod objects bound to their node, wired through the node's CNI chain, then given their IP; Services
-get EndpointSlices; policies and routes are created through the API."""
+get EndpointSlices; policies and routes are created through the API. node1's agent runs as in
+the DaemonSet's container: its own mount namespace with a read-only /proc/sys."""
 import json
+import os
 import threading
 import time
 
@@ -21,6 +23,27 @@ def kube_agent_args(api):
             "--kube-watch-timeout-seconds", str(WATCH_TIMEOUT)]
 
 
+def ensure_host_bpffs(cluster):
+    """bpffs at /sys/fs/bpf in the host's mount namespace, as a node running the DaemonSet has
+    it (systemd mounts it); unmounted afterwards if this test mounted it."""
+    if procs.run(["stat", "-f", "-c", "%T", "/sys/fs/bpf"]).stdout.strip() != "bpf_fs":
+        procs.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"])
+        cluster.cleanup.push("umount /sys/fs/bpf", procs.run, ["umount", "/sys/fs/bpf"])
+
+
+def container_prefix(cluster, name):
+    """Runs the agent the way the DaemonSet's container sees the node: its own mount namespace
+    whose /proc/sys is read-only (as containerd and CRI-O mount it), with a read-write procfs
+    elsewhere for --proc-dir (the manifests mount the host's /proc there). Returns (prefix, the
+    --proc-dir value)."""
+    ensure_host_bpffs(cluster)
+    proc_dir = os.path.join(cluster.workdir, f"{name}-host-proc")
+    os.makedirs(proc_dir, exist_ok=True)
+    script = ('mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && '
+              f'mount -t proc proc {proc_dir} && exec "$@"')
+    return ["unshare", "--mount", "--propagation", "slave", "sh", "-c", script, "sh"], proc_dir
+
+
 def start_pod(api, node, name, deployment, template_hash):
     """The kubelet's part: the Pod object bound to `node`, the CNI chain, then its IP."""
     pod = node.new_pod(name, namespace=NAMESPACE, service_account=deployment,
@@ -37,7 +60,9 @@ class KubeCluster:
 
     def __init__(self, cluster):
         self.api = cluster.add_apiserver()
-        self.n1 = cluster.add_node("node1", agent_args=kube_agent_args(self.api))
+        prefix, proc_dir = container_prefix(cluster, "node1")
+        self.n1 = cluster.add_node("node1", agent_exec_prefix=prefix,
+                                   agent_args=kube_agent_args(self.api) + ["--proc-dir", proc_dir])
         self.n2 = cluster.add_node("node2", agent_args=kube_agent_args(self.api))
         cluster.link(self.n1, self.n2)
         self.client = start_pod(self.api, self.n1, "client-6f7d9c8b4-x1x1x", "client",
