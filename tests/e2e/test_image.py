@@ -1,8 +1,10 @@
 """The weft image (issue 21, part 4): tools/build-image.sh builds an OCI archive offline from the
 build under test; its root filesystem, unpacked from the archive's layers as a runtime would,
-runs weft-agent and weft-cni under chroot, holds nothing but the two binaries, their libraries
-and the loader, and its config names the entrypoint and version. image/Containerfile's runtime
-stage installs a Debian package for every library the binaries load beyond the base image."""
+runs weft-agent and weft-cni under chroot, holds nothing but the two binaries, the agent's
+libraries and the loader, and its config names the entrypoint and version. weft-cni is static:
+the installer copies it onto the node, whose libraries are not the image's.
+image/Containerfile's runtime stage installs a Debian package for every library the binaries
+load beyond the base image."""
 import hashlib
 import io
 import json
@@ -29,8 +31,13 @@ def _blob(archive, digest):
 
 
 def _libraries(binary):
-    """The shared libraries the loader resolves for `binary`, and the loader itself."""
-    out = procs.run(["ldd", binary]).stdout
+    """The shared libraries the loader resolves for `binary`, and the loader itself (none for a
+    static binary)."""
+    r = procs.run(["ldd", binary], check=False)
+    if "not a dynamic executable" in r.stdout + r.stderr:
+        return set()
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
     libs = set(re.findall(r"=> (/\S+)", out))
     libs |= set(re.findall(r"^\s*(/\S+ld-linux\S+)", out, re.M))
     return libs
@@ -72,6 +79,8 @@ def test_the_image_runs_the_agent_and_the_cni_plugin(build, image):
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert "1.0.0" in json.loads(r.stdout)["supportedVersions"]
+    assert not _libraries(os.path.join(build.dir, BINARIES["weft-cni"])), \
+        "weft-cni loads shared libraries: on a node they are the host's, not the image's"
 
     assert config["config"]["Entrypoint"] == ["/usr/local/bin/weft-agent"]
     labels = config["config"]["Labels"]
@@ -93,18 +102,42 @@ def test_the_image_holds_only_the_binaries_their_libraries_and_the_loader(build,
     assert not os.path.exists(os.path.join(rootfs, "bin", "sh"))
 
 
+def _owner(lib):
+    """The Debian package that ships `lib` (by its path with or without /usr: usrmerge)."""
+    real = os.path.realpath(lib)
+    for path in (real, real.removeprefix("/usr")):
+        r = procs.run(["dpkg", "-S", path], check=False)
+        if r.returncode == 0:
+            return r.stdout.split(":")[0]
+    raise AssertionError(f"no package ships {lib}")
+
+
+def _with_dependencies(packages):
+    """`packages` and everything they depend on, as installed here (dpkg's Depends and
+    Pre-Depends, every alternative): what `apt-get install packages` brings along."""
+    seen, todo = set(), list(packages)
+    while todo:
+        pkg = todo.pop()
+        if pkg in seen:
+            continue
+        seen.add(pkg)
+        r = procs.run(["dpkg-query", "-W", "-f", "${Depends}, ${Pre-Depends}", pkg], check=False)
+        todo += re.findall(r"(?:^|[,|]\s*)([a-z0-9][a-z0-9.+-]+)", r.stdout)
+    return seen
+
+
 def test_the_containerfile_installs_a_package_for_every_library(build):
     with open(os.path.join(paths.REPO_ROOT, "image", "Containerfile")) as f:
         text = f.read()
     runtime = text[text.rindex("\nFROM "):]
     installed = set(re.findall(r"[a-z0-9][a-z0-9.+-]+", runtime.split("--no-install-recommends")[1]
                                .split("&&")[0].replace("\\", " ")))
+    available = _with_dependencies(installed)
     needed = {}
     for rel in BINARIES.values():
         for lib in _libraries(os.path.join(build.dir, rel)):
             if any(os.path.basename(lib).startswith(b) for b in BASE_LIBRARIES):
                 continue
-            owner = procs.run(["dpkg", "-S", os.path.realpath(lib)]).stdout.split(":")[0]
-            needed[owner] = lib
-    missing = {pkg: lib for pkg, lib in needed.items() if pkg not in installed}
+            needed[_owner(lib)] = lib
+    missing = {pkg: lib for pkg, lib in needed.items() if pkg not in available}
     assert not missing, f"image/Containerfile's runtime stage lacks {missing}"
