@@ -212,6 +212,9 @@ Result<void> Agent::wait_for_discovery() {
           waiting.push_back(r->spec().name);
         }
       }
+      if (waiting.empty()) {
+        continue;  // the last one was listed in this round
+      }
       log::warn("discovery.waiting", "seconds={} not_listed={}",
                 std::chrono::duration_cast<std::chrono::seconds>(now - started).count(),
                 fmt::join(waiting, ","));

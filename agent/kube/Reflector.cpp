@@ -89,11 +89,6 @@ std::string Reflector::watch_target() {
 }
 
 bool Reflector::list(const std::atomic<bool>& stop) {
-  Store previous;
-  {
-    std::lock_guard lock(mutex_);
-    previous = store_;
-  }
   Store fresh;
   std::string continue_token;
   std::size_t pages = 0;
@@ -146,8 +141,14 @@ bool Reflector::list(const std::atomic<bool>& stop) {
       wait_after_failure(stop, {});
       return false;
     }
+    std::string source = fmt::format("LIST {}", spec_.path());
     for (const auto* item : page->items) {
-      decode_into(fresh, previous, *item, fmt::format("LIST {}", spec_.path()));
+      std::string key = object_key(*item);
+      if (auto objects = decode(*item, source)) {
+        fresh[key] = std::move(*objects);
+      } else if (auto kept = stored(key)) {
+        fresh[key] = std::move(*kept);
+      }
     }
     continue_token = page->continue_token;
     resource_version_ = page->resource_version;
@@ -248,20 +249,19 @@ bool Reflector::on_event(std::string_view line, Next& next) {
     return true;
   }
   std::string key = object_key(*event->object);
+  std::optional<std::vector<discovery::Object>> objects;
+  if (event->type != Type::Deleted) {
+    objects = decode(*event->object, fmt::format("WATCH {}", spec_.path()));
+    if (!objects) {
+      return true;  // the previous version stays
+    }
+  }
   {
     std::lock_guard lock(mutex_);
-    if (event->type == Type::Deleted) {
-      store_.erase(key);
+    if (objects) {
+      store_[key] = std::move(*objects);
     } else {
-      Store one;
-      Store previous;
-      if (auto it = store_.find(key); it != store_.end()) {
-        previous.emplace(key, it->second);
-      }
-      decode_into(one, previous, *event->object, fmt::format("WATCH {}", spec_.path()));
-      if (auto it = one.find(key); it != one.end()) {
-        store_[key] = std::move(it->second);
-      }
+      store_.erase(key);
     }
     stats_.objects = store_.size();
   }
@@ -269,26 +269,27 @@ bool Reflector::on_event(std::string_view line, Next& next) {
   return true;
 }
 
-bool Reflector::decode_into(Store& store, const Store& previous, const discovery::DocNode& object,
-                            std::string_view source) {
-  std::string key = object_key(object);
+std::optional<std::vector<discovery::Object>> Reflector::decode(const discovery::DocNode& object,
+                                                                std::string_view source) {
   auto decoded =
       discovery::decode_list_item(object, spec_.api_version(), spec_.kind, source, options_.limits);
   if (!decoded) {
     ++stats_.decode_errors;
-    auto kept = previous.find(key);
+    std::string key = object_key(object);
     log::warn("discovery.decode_failed", "resource={} object={} kept_previous={} error=\"{}\"",
-              spec_.name, key, kept != previous.end(), decoded.error().message);
-    if (kept != previous.end()) {
-      store[key] = kept->second;
-    }
-    return false;
+              spec_.name, key, stored(key).has_value(), decoded.error().message);
+    return std::nullopt;
   }
   if (spec_.identity_only) {
     keep_identity(decoded->objects);
   }
-  store[key] = std::move(decoded->objects);
-  return true;
+  return std::move(decoded->objects);
+}
+
+std::optional<std::vector<discovery::Object>> Reflector::stored(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = store_.find(key);
+  return it == store_.end() ? std::nullopt : std::optional(it->second);
 }
 
 void Reflector::replace(Store store) {
