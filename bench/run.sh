@@ -17,6 +17,13 @@
 #     L7: HTTP/1.1 (wrk), HTTP/2 (h2load, h2c) and gRPC unary (h2load) direct vs weft (L7) vs
 #     weft as L4 pass-through (appProtocol tcp) vs an nginx and an HAProxy mTLS pair, same node
 #     and across nodes; writes bench/results/<UTC date>-l7.md.
+#
+#   bench/run.sh kube-scale [--services 500] [--pods 5000] [--rounds 3] [--settle 10]
+#                           [--churn-pods 500] [--churn-rate 100] [--build-dir build] [--no-save]
+#     Kubernetes discovery at scale (issue 21): one agent listing/watching the API stand-in
+#     filled with N Services + EndpointSlices and P pods vs one on an empty stand-in: time to
+#     /ready, RSS, LIST pages, CPU under pod label churn; writes
+#     bench/results/<UTC date>-kube-scale.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The weftsim package (simulated nodes and pods) is imported from the repository root.
@@ -25,5 +32,6 @@ case "${1:-}" in
   cross-node) shift; exec /usr/bin/python3 bench/cross_node_bench.py "$@" ;;
   l7) shift; exec /usr/bin/python3 bench/l7_bench.py "$@" ;;
   l4) shift; exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
+  kube-scale) shift; exec /usr/bin/python3 bench/kube_scale.py "$@" ;;
   *) exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
 esac
