@@ -46,6 +46,7 @@ BASELINE_API_ADDRESS = "10.79.0.2"  # a second stand-in, empty, in the same cont
 API_CPU = 0    # both stand-ins (Python) and the harness
 AGENT_CPU = 1  # the agent under test
 READY_POLL = 0.05
+PAGE_SIZE = 100  # the agent's LIST page (agent/kube/Reflector.hpp), for the probe and the text
 WATCH_TIMEOUT = 300  # the agent's default --kube-watch-timeout-seconds (client-go's 5 min)
 NODE_COUNT = 50
 NAMESPACES = 20
@@ -340,13 +341,13 @@ def summarize_requests(entries):
 
 LIST_PROBE = r"""
 import http.client, json, ssl, sys, time, urllib.parse
-host, token, ca, path = sys.argv[1:5]
+host, token, ca, path, limit = sys.argv[1:6]
 ctx = ssl.create_default_context(cafile=ca)
 conn = http.client.HTTPSConnection(host, 6443, context=ctx, timeout=120)
 cont, pages, items, size = "", 0, 0, 0
 started = time.monotonic()
 while True:
-    target = path + ("&" if "?" in path else "?") + "limit=500"
+    target = path + ("&" if "?" in path else "?") + "limit=" + limit
     if cont:
         target += "&continue=" + urllib.parse.quote(cont, safe="")
     conn.request("GET", target, headers={"Authorization": "Bearer " + token})
@@ -363,10 +364,11 @@ print(json.dumps({"seconds": time.monotonic() - started, "pages": pages, "items"
 
 
 def list_probe(node, api, path):
-    """A paged LIST (limit=500, one keep-alive connection) from inside node's netns, as a
+    """A paged LIST (the agent's page size, one keep-alive connection) from inside node's netns, as a
     client measures it: seconds, pages, items, bytes."""
     out = procs.run(netns.exec_argv(node.netns, [paths.PYTHON, "-c", LIST_PROBE, api.address,
-                                                 api.token, api.ca_path, path]), timeout=300)
+                                                 api.token, api.ca_path, path,
+                                                 str(PAGE_SIZE)]), timeout=300)
     return json.loads(out.stdout)
 
 
@@ -607,7 +609,7 @@ def report(bench, args):
              f"{probes['endpointslices']['bytes'] / max(1, probes['endpointslices']['items']):.0f}"
              f" B each",
              "- agent: `weft-agent --discovery kubernetes --kubeconfig FILE --workers 1 "
-             "--log-level info` (default page size 500, watch timeout 300-599 s), pinned to "
+             f"--log-level info` (LIST pages of {PAGE_SIZE}, watch timeout 300-599 s), pinned to "
              f"CPU {AGENT_CPU}; both stand-ins and the harness on CPU {API_CPU}; bookmarks every "
              "60 s",
              f"- baseline: the same agent on a second simulated node whose stand-in "
@@ -642,7 +644,7 @@ def report(bench, args):
     bl, ld = last["baseline"]["requests"], last["loaded"]["requests"]
     lines.append(f"| LIST requests until /ready (last round) | {bl['list_requests']} | "
                  f"{ld['list_requests']} | {ld['list_requests'] - bl['list_requests']} | |")
-    lines += ["", "LIST requests (pages of 500) per collection until /ready, last round: "
+    lines += ["", f"LIST requests (pages of {PAGE_SIZE}) per collection until /ready, last round: "
               f"baseline {json.dumps(bl['lists'], sort_keys=True)}, loaded "
               f"{json.dumps(ld['lists'], sort_keys=True)}; WATCH requests by then: baseline "
               f"{bl['watches']}, loaded {ld['watches']}; after the "
@@ -656,7 +658,7 @@ def report(bench, args):
               + ", ".join(f"{k} {v}" for k, v in sorted(last["loaded"]["objects"].items()))
               + ".", "",
               "What the stand-in costs (a Python client in node1's netns doing the same paged "
-              "LIST, limit 500, one keep-alive connection, before the agents ran): "
+              f"LIST, limit {PAGE_SIZE}, one keep-alive connection, before the agents ran): "
               + "; ".join(f"{k}: {v['pages']} pages, {v['items']} items, "
                           f"{v['bytes'] / 1e6:.1f} MB in {v['seconds']:.2f} s"
                           for k, v in probes.items())
