@@ -309,6 +309,17 @@ Result<void> Agent::run() {
 RegistrationReply Agent::handle(const PodRegistration& reg) {
   switch (reg.op) {
     case PodRegistration::Op::Add: {
+      auto out = opted_out(reg);
+      if (!out) {
+        log::warn("pod.mesh_deferred", "container={} pod={}/{} reason=\"{}\"", reg.container_id,
+                  reg.pod_namespace, reg.pod_name, out.error().message);
+        return {false, out.error().message};
+      }
+      if (*out) {
+        log::info("pod.opted_out", "container={} pod={}/{} {}={}", reg.container_id,
+                  reg.pod_namespace, reg.pod_name, kMeshAnnotation, kMeshDisabled);
+        return {true, {}};
+      }
       if (auto ok = mesh(reg); !ok) {
         if (fd_exhausted(ok.error())) {
           fd_metrics_->exhausted(FdOperation::PodMesh);
@@ -323,12 +334,29 @@ RegistrationReply Agent::handle(const PodRegistration& reg) {
       unmesh(reg.container_id);
       return {true, {}};
     case PodRegistration::Op::Check:
-      if (is_meshed(reg)) {
+      if (is_meshed(reg) || opted_out(reg).value_or(false)) {
         return {true, {}};
       }
       return {false, "pod " + reg.container_id + " is not meshed by this agent"};
   }
   return {false, "unknown op"};
+}
+
+Result<bool> Agent::opted_out(const PodRegistration& reg) const {
+  auto world = discovery_->world();
+  const discovery::PodInfo* pod = world->pod_by_name(reg.pod_namespace, reg.pod_name);
+  if (pod == nullptr || pod->synthesized) {
+    if (kube_ != nullptr) {
+      // The kubelet sets a sandbox up only for a pod bound to this node, which this agent's
+      // watch of the node's pods is about to see: the runtime retries ADD.
+      return fail(Error::Kind::NotFound,
+                  fmt::format("pod {}/{} is not known from the API server yet; retry",
+                              reg.pod_namespace, reg.pod_name));
+    }
+    return false;  // no Pod object in the manifests: meshed, as always
+  }
+  auto it = pod->annotations.find(kMeshAnnotation);
+  return it != pod->annotations.end() && it->second == kMeshDisabled;
 }
 
 bool Agent::is_meshed(const PodRegistration& reg) const {

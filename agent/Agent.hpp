@@ -29,6 +29,10 @@
 
 namespace weft::agent {
 
+/// The annotation by which a pod opts out of the mesh (`weft.io/mesh: disabled`).
+inline constexpr const char* kMeshAnnotation = "weft.io/mesh";
+inline constexpr const char* kMeshDisabled = "disabled";
+
 class Agent {
  public:
   /// Loads BPF, starts the workers, restores pods from the state file, opens the sockets.
@@ -77,6 +81,10 @@ class Agent {
   void start_listeners(std::vector<proxy::PodListeners> listeners);
   void unmesh(const std::string& container_id);
   bool is_meshed(const PodRegistration& reg) const;
+  /// Whether the pod's object says `weft.io/mesh: disabled`. With the API as source, a pod
+  /// whose object the agent has not seen yet is an error (the runtime retries ADD); with
+  /// manifests, it is meshed.
+  Result<bool> opted_out(const PodRegistration& reg) const;
   redirect::PodConfig pod_config_for(const MeshedPod& pod) const;
   /// Meshes the pods of the state file again (AgentRestore.cpp).
   void restore_pods();

@@ -8,7 +8,10 @@ import os
 import threading
 import time
 
+import pytest
+
 from weftsim import kubelet, manifests, procs
+from weftsim.cni_runtime import CniError
 from weftsim.metrics import delta
 from weftsim.scenarios import HTTP_PORT, SERVICE_PORTS
 
@@ -199,3 +202,40 @@ def test_agents_converge_after_the_api_server_restarts(cluster):
         runner.join(10)
     assert calls[0] > 20
     assert not failures, f"{len(failures)} of {calls[0]} calls to echo failed"
+
+
+def test_pods_opt_out_by_annotation_and_wait_for_their_object(cluster):
+    """A pod annotated weft.io/mesh: disabled goes through the CNI chain unmeshed (the agent says
+    yes without meshing it, and never marks it); a pod whose object the agent has not seen is
+    refused with a reason the runtime retries on."""
+    api = cluster.add_apiserver()
+    node = cluster.add_node("node1", agent_args=kube_agent_args(api))
+    agent = node.agent
+
+    def node_pods():
+        return agent.metrics().sum("weft_discovery_objects", resource="node-pods")
+
+    opted = node.new_pod("legacy-7c6b5d4f9-aaaaa", namespace=NAMESPACE,
+                         service_account="legacy", deployment="legacy",
+                         template_hash="7c6b5d4f9")
+    obj = kubelet.api_object(manifests.pod_object(opted, redirection=False))
+    obj["metadata"]["annotations"] = {"weft.io/mesh": "disabled"}
+    obj["status"] = {"phase": "Pending"}
+    api.create(obj)
+    procs.wait_until(lambda: node_pods() == 1, 10, what="the agent seeing the pod")
+    node.cni_add(opted)
+    kubelet.set_pod_ip(api, opted)
+    assert opted.container_id not in agent.pod_ids()
+    assert "pod.opted_out" in agent.log()
+    time.sleep(1)
+    stored = api.get("pods", NAMESPACE, opted.name)["metadata"].get("annotations", {})
+    assert "weft.io/redirection" not in stored, stored
+
+    unknown = node.new_pod("early-5d4c3b2a1-bbbbb", namespace=NAMESPACE)
+    with pytest.raises(CniError, match="is not known from the API server yet; retry"):
+        node.cni_add(unknown)
+    node.cni_del(unknown)  # as the runtime tears the failed sandbox down before retrying
+    kubelet.schedule_pod(api, unknown)
+    procs.wait_until(lambda: node_pods() == 2, 10, what="the agent seeing the second pod")
+    node.cni_add(unknown)
+    assert unknown.container_id in agent.pod_ids()
