@@ -151,6 +151,7 @@ Result<void> Agent::load_identity() {
 Result<void> Agent::open_redirector() {
   redirect::Options opts;
   opts.bpffs_dir = config_.bpffs_dir;
+  opts.mount_bpffs = config_.bpffs_mount;
   opts.cgroup_root = config_.cgroup_root;
   opts.socket_mark = config_.socket_mark;
   opts.exclude_outbound_cidrs = config_.exclude_outbound_cidrs;

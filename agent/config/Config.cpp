@@ -128,6 +128,18 @@ const Field kFields[] = {
     {"bpffs_dir", "DIR", "bpffs directory for weft's pinned maps and links (mounted if needed)",
      [](Config& c, std::string_view v) { return set_string(c.bpffs_dir, v, "bpffs_dir"); },
      [](const Config& c) -> std::string { return c.bpffs_dir; }},
+    {"bpffs_mount", "BOOL",
+     "mount a bpffs for bpffs_dir when it is not on one; false in a container, where such a "
+     "mount would not outlive it: a missing bpffs is then an error",
+     [](Config& c, std::string_view v) -> Result<void> {
+       if (v != "true" && v != "false") {
+         return fail(Error::Kind::Config,
+                     fmt::format("bpffs_mount: expected true or false, got \"{}\"", v));
+       }
+       c.bpffs_mount = v == "true";
+       return {};
+     },
+     [](const Config& c) -> std::string { return c.bpffs_mount ? "true" : "false"; }},
     {"cgroup_root", "DIR",
      "cgroup v2 root for the connect/sockops hooks (default: from /proc/mounts)",
      [](Config& c, std::string_view v) { return set_string(c.cgroup_root, v, "cgroup_root"); },

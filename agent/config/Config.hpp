@@ -20,6 +20,8 @@ struct Config {
   std::string registration_socket = "/run/weft/cni.sock";
   std::string state_file = "/var/lib/weft/pods.json";
   std::string bpffs_dir = "/sys/fs/bpf/weft";
+  /// Mount a bpffs for bpffs_dir when it is not on one (false in a container: see Redirector).
+  bool bpffs_mount = true;
   std::string cgroup_root;  ///< empty: the cgroup2 mount found in /proc/mounts
   /// procfs through which per-pod network sysctls are written (see install_delivery_route).
   std::string proc_dir = "/proc";

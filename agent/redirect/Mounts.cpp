@@ -127,7 +127,7 @@ bool on_bpffs(const std::string& path) {
   return ::statfs(path.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC;
 }
 
-Result<void> ensure_bpffs_dir(const std::string& dir) {
+Result<void> ensure_bpffs_dir(const std::string& dir, bool may_mount) {
   if (dir.size() < 2 || dir.front() != '/') {
     return fail(Error::Kind::Config, "bpffs dir must be an absolute path below /: '" + dir + "'");
   }
@@ -143,6 +143,15 @@ Result<void> ensure_bpffs_dir(const std::string& dir) {
     base = parent_of(base);
   }
   if (!on_bpffs(base)) {
+    if (!may_mount) {
+      return fail(
+          Error::Kind::Config,
+          "bpffs dir " + path +
+              " is not on a bpffs and bpffs_mount is false: mount bpffs "
+              "on the node (e.g. at /sys/fs/bpf, as systemd does); a bpffs this process mounted "
+              "would not outlive its container, and with it the pinned state that keeps "
+              "pods failing closed while no agent runs");
+    }
     std::string mount_point = base;
     if (!is_empty_dir(base)) {
       if (missing.empty()) {

@@ -18,7 +18,8 @@ bool on_bpffs(const std::string& path);
 /// bpffs, the missing components are created there. Otherwise a bpffs is mounted: on that
 /// ancestor when it is an empty directory (the convention for /sys/fs/bpf, which sysfs offers
 /// empty for exactly this), else on its first missing component, created for it.
-Result<void> ensure_bpffs_dir(const std::string& dir);
+/// With `may_mount` false nothing is mounted: a path not on a bpffs is an error.
+Result<void> ensure_bpffs_dir(const std::string& dir, bool may_mount = true);
 
 /// Removes `dir` and everything pinned below it (unpinning drops the pin's reference; objects
 /// nobody else holds are freed). A bpffs mounted on `dir` itself is unmounted first. A missing

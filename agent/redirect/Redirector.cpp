@@ -341,7 +341,7 @@ Result<Redirector> Redirector::open(const Options& options) {
   if (!cgroup_root) {
     return std::unexpected(cgroup_root.error());
   }
-  if (auto ok = ensure_bpffs_dir(options.bpffs_dir); !ok) {
+  if (auto ok = ensure_bpffs_dir(options.bpffs_dir, options.mount_bpffs); !ok) {
     return std::unexpected(ok.error());
   }
   Fd cgroup(::open(cgroup_root->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -17,8 +17,10 @@ namespace weft::redirect {
 
 /// How the redirector is installed on this node.
 struct Options {
-  /// Maps and links are pinned here; a bpffs is mounted if the path is not on one yet.
+  /// Maps and links are pinned here; a bpffs is mounted if the path is not on one yet, unless
+  /// `mount_bpffs` is false (then that is an error).
   std::string bpffs_dir;
+  bool mount_bpffs = true;
   /// cgroup v2 directory the socket hooks attach to; empty = the cgroup2 mount point.
   std::string cgroup_root;
   /// SO_MARK the agent puts on its own sockets; they are never redirected. Must not be 0.

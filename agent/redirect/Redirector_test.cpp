@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -324,6 +325,22 @@ TEST_CASE(
     CHECK(accept_within(peer_inbound, kArrives));
     CHECK(delta(WEFT_STAT_AGENT_FLOW_RECORDED) == 1);
   }
+}
+
+TEST_CASE("with bpffs_mount off, a bpffs dir not on a bpffs is refused and nothing is mounted") {
+  char tmpl[] = "/tmp/weft-no-bpffs-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  Options options;
+  options.bpffs_dir = dir + "/weft";
+  options.socket_mark = kMark;
+  options.mount_bpffs = false;
+  auto redirector = Redirector::open(options);
+  bool exists = ::access(options.bpffs_dir.c_str(), F_OK) == 0;
+  ::rmdir(dir.c_str());
+  REQUIRE_FALSE(redirector);
+  CHECK(redirector.error().message.find("is not on a bpffs and bpffs_mount is false") !=
+        std::string::npos);
+  CHECK_FALSE(exists);
 }
 
 TEST_CASE("redirectors on different bpffs dirs share nothing") {

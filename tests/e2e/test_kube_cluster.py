@@ -2,7 +2,8 @@
 (weftsim/kube_apiserver.py), the harness acting as kubelet and controllers: pods are created as
 Pod objects bound to their node, wired through the node's CNI chain, then given their IP; Services
 get EndpointSlices; policies and routes are created through the API. node1's agent runs as in
-the DaemonSet's container: its own mount namespace with a read-only /proc/sys."""
+the DaemonSet's container: its own mount namespace with a read-only /proc/sys, the node's bpffs
+and --bpffs-mount false."""
 import json
 import os
 import threading
@@ -65,7 +66,8 @@ class KubeCluster:
         self.api = cluster.add_apiserver()
         prefix, proc_dir = container_prefix(cluster, "node1")
         self.n1 = cluster.add_node("node1", agent_exec_prefix=prefix,
-                                   agent_args=kube_agent_args(self.api) + ["--proc-dir", proc_dir])
+                                   agent_args=kube_agent_args(self.api) + [
+                                       "--proc-dir", proc_dir, "--bpffs-mount", "false"])
         self.n2 = cluster.add_node("node2", agent_args=kube_agent_args(self.api))
         cluster.link(self.n1, self.n2)
         self.client = start_pod(self.api, self.n1, "client-6f7d9c8b4-x1x1x", "client",
