@@ -89,22 +89,14 @@ std::expected<void, CniError> read_weft_fields(const ordered_json& doc, NetworkC
       return std::unexpected(decoding(fmt::format(
           "field \"excludeNamespaces\" must be an array of strings, not {}", it->dump())));
     }
-    if (it->size() > kMaxExcludedNamespaces) {
-      return std::unexpected(
-          invalid(fmt::format("field \"excludeNamespaces\" lists {} namespaces, more than {}",
-                              it->size(), kMaxExcludedNamespaces)));
-    }
-    out.exclude_namespaces.clear();
+    std::vector<std::string> names;
     for (const auto& v : *it) {
-      const auto& name = v.get_ref<const std::string&>();
-      if (name.empty() || name.size() > 63) {
-        return std::unexpected(invalid(
-            fmt::format("field \"excludeNamespaces\" holds \"{}\", not a namespace name (1 to 63 "
-                        "characters)",
-                        name)));
-      }
-      out.exclude_namespaces.push_back(name);
+      names.push_back(v.get<std::string>());
     }
+    if (auto error = excluded_namespaces_error(names); !error.empty()) {
+      return std::unexpected(invalid(fmt::format("field \"excludeNamespaces\" {}", error)));
+    }
+    out.exclude_namespaces = std::move(names);
   }
   auto level = string_field(doc, "logLevel");
   if (!level) {
@@ -167,6 +159,18 @@ std::expected<void, CniError> read_prev_result(const ordered_json& doc, Command 
 }
 
 }  // namespace
+
+std::string excluded_namespaces_error(const std::vector<std::string>& names) {
+  if (names.size() > kMaxExcludedNamespaces) {
+    return fmt::format("lists {} namespaces, more than {}", names.size(), kMaxExcludedNamespaces);
+  }
+  for (const auto& name : names) {
+    if (name.empty() || name.size() > 63) {
+      return fmt::format("holds \"{}\", not a namespace name (1 to 63 characters)", name);
+    }
+  }
+  return {};
+}
 
 std::expected<NetworkConfig, CniError> parse_network_config(std::string_view text,
                                                             Command command) {

@@ -43,6 +43,10 @@ struct NetworkConfig {
 
 inline constexpr std::size_t kMaxExcludedNamespaces = 64;
 
+/// Why `names` cannot be an excludeNamespaces list (too many, or one not 1 to 63 characters),
+/// or "" when it can.
+std::string excluded_namespaces_error(const std::vector<std::string>& names);
+
 /// Decodes stdin for `command` (ADD, DEL or CHECK). Errors carry the CNI code:
 /// DecodingFailure for bytes that are not a JSON object or a field of the wrong type,
 /// IncompatibleVersion for a cniVersion we do not speak (or CHECK before 0.4.0),

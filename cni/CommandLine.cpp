@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "cni/CniConfig.hpp"
 #include "common/CommandTree.hpp"
 
 namespace weft::cni {
@@ -99,6 +100,10 @@ std::string_view socket_path(const std::string& value) {
   return ok ? "" : "an absolute path shorter than 108 bytes";
 }
 
+std::string_view namespace_name(const std::string& value) {
+  return excluded_namespaces_error({value}).empty() ? "" : "a namespace name (1 to 63 characters)";
+}
+
 std::string_view level(const std::string& value) {
   log::Level ignored;
   return log::parse_level(value, ignored) ? "" : "debug, info, warn or error";
@@ -133,6 +138,14 @@ void add_installer_flags(CLI::App& app, CommandLine& out, bool installing) {
       ->type_name("N")
       ->capture_default_str()
       ->transform(number_in(1, 600000));
+  app.add_option_function<std::vector<std::string>>(
+         "--exclude-namespaces",
+         [&out](const std::vector<std::string>& v) { out.installer.entry.exclude_namespaces = v; },
+         install_only("excludeNamespaces written into our entry (default: the plugin's, "
+                      "kube-system and weft-system)"))
+      ->type_name("NS,...")
+      ->delimiter(',')
+      ->check(must_be(namespace_name));
   app.add_option("--wait-seconds", out.installer.wait_seconds,
                  install_only("how long to wait for the primary config, 0..86400"))
       ->type_name("N")

@@ -1,4 +1,5 @@
 #include "cni/CommandLine.hpp"
+#include "cni/ConflistEdit.hpp"
 
 #include <doctest/doctest.h>
 
@@ -50,6 +51,22 @@ TEST_CASE("command line: installer flags in both spellings") {
   CHECK(defaults->installer.entry.timeout_ms == 5000);
   CHECK(defaults->installer.wait_seconds == 60);
   CHECK(defaults->log_level == weft::log::Level::Info);
+}
+
+TEST_CASE("command line: --exclude-namespaces goes into the entry, names checked") {
+  auto cl = parse({"install", "--exclude-namespaces", "kube-system,weft-system,monitoring"});
+  REQUIRE_MESSAGE(cl, (cl ? "" : cl.error().reason));
+  REQUIRE(cl->installer.entry.exclude_namespaces);
+  CHECK(*cl->installer.entry.exclude_namespaces ==
+        std::vector<std::string>{"kube-system", "weft-system", "monitoring"});
+  CHECK(make_entry(cl->installer.entry)["excludeNamespaces"].size() == 3);
+  auto defaults = parse({"install"});
+  REQUIRE(defaults);
+  CHECK_FALSE(defaults->installer.entry.exclude_namespaces);
+  CHECK_FALSE(make_entry(defaults->installer.entry).contains("excludeNamespaces"));
+  auto bad = parse({"install", "--exclude-namespaces", std::string(64, 'a')});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().reason.find("a namespace name (1 to 63 characters)") != std::string::npos);
 }
 
 TEST_CASE("command line: the last repeated flag wins, numbers are decimal") {

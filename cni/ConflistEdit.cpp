@@ -92,8 +92,12 @@ std::string conflist_name(std::string_view file_name) {
 }  // namespace
 
 ordered_json make_entry(const WeftEntry& entry) {
-  return ordered_json{
+  ordered_json out{
       {"type", kPluginType}, {"agentSocket", entry.agent_socket}, {"timeoutMs", entry.timeout_ms}};
+  if (entry.exclude_namespaces) {
+    out["excludeNamespaces"] = *entry.exclude_namespaces;
+  }
+  return out;
 }
 
 Result<ConfigEdit> plan_install(std::string_view file_name, std::string_view text,

@@ -7,6 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "common/Error.hpp"
 
 namespace weft::cni {
@@ -18,9 +22,11 @@ inline constexpr std::string_view kPluginType = "weft-cni";
 struct WeftEntry {
   std::string agent_socket = "/run/weft/cni.sock";
   int timeout_ms = 5000;
+  /// "excludeNamespaces" when given; absent, the plugin's default (CniConfig.hpp).
+  std::optional<std::vector<std::string>> exclude_namespaces;
 };
 
-/// {"type":"weft-cni","agentSocket":...,"timeoutMs":...}
+/// {"type":"weft-cni","agentSocket":...,"timeoutMs":...[,"excludeNamespaces":[...]]}
 nlohmann::ordered_json make_entry(const WeftEntry& entry);
 
 /// The outcome of editing one file.
