@@ -125,8 +125,12 @@ bool Reflector::list(const std::atomic<bool>& stop) {
         ++stats_.relists;
         return false;
       }
-      log::warn("discovery.list_failed", "resource={} status={} reason={} message=\"{}\"",
-                spec_.name, answer->status, status.reason, status.message);
+      log::warn("discovery.list_failed", "resource={} status={} reason={} message=\"{}\"{}",
+                spec_.name, answer->status, status.reason, status.message,
+                answer->status == 404 ? fmt::format(" (is {} installed? kubectl apply -k "
+                                                    "manifests/ installs weft's CRD)",
+                                                    spec_.api_version())
+                                      : "");
       wait_after_failure(stop, answer->retry_after);
       return false;
     }

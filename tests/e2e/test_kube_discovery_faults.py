@@ -2,6 +2,7 @@
 does on 429, 5xx, 401, dropped, stalled and expired (410) watches, a rotated token, a missing
 Gateway API CRD and an object its decoders refuse. The agent's own metrics
 (weft_discovery_*) and the stand-in's request log are the evidence."""
+import os
 import time
 import urllib.parse
 
@@ -201,3 +202,18 @@ def test_client_certificate_kubeconfig(cluster, tmp_path):
     kube_node(cluster, api, kubeconfig=kubeconfig)
     log = api.request_log()
     assert log and {e["auth"] for e in log} == {"cert"}, {e["auth"] for e in log}
+
+
+def test_missing_meshpolicy_crd_keeps_the_agent_unready(cluster):
+    """weft's own CRD is not optional: without it no pod may be meshed under a World that
+    lacks policies, so the agent stays unready (and registers no pod) and says why."""
+    api = cluster.add_apiserver(crd_groups=(GATEWAY_GROUP,))
+    node = kube_node(cluster, api, start=False)
+    node.agent.start(wait_ready=False)
+    procs.wait_until(lambda: "is security.weft.io/v1alpha1 installed?" in node.agent.log(), 15,
+                     what="the agent saying the MeshPolicy CRD is missing")
+    assert node.agent.get("/ready")[0] != 200
+    assert node.agent.metrics().sum("weft_discovery_synced", resource="meshpolicies") == 0
+    assert not os.path.exists(node.agent.socket)
+    api.install("security.weft.io")
+    node.agent.wait_ready(timeout=40)
