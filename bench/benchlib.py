@@ -567,7 +567,7 @@ class BenchBase:
 
 def run(args, kind, make_bench, report, history):
     """make_bench(args, cleanup) -> a BenchBase with setup() and run(); report(bench, args)
-    -> (markdown, met); history(bench, args) -> history_row()s. Tears everything down (also on
+    -> (markdown, met); history(bench, args) -> history_row()s (none: nothing appended). Tears everything down (also on
     errors and SIGTERM), prints the report, saves it and appends its rows to history.csv unless
     --no-save; returns the exit status (0 met, 1 missed)."""
     def _terminate(signum, _frame):
@@ -586,6 +586,8 @@ def run(args, kind, make_bench, report, history):
     except BaseException:
         if bench is not None and bench.cluster.nodes:
             sys.stderr.write(bench.cluster.agent_logs()[-5000:] + "\n")
+            if bench.cluster.apiserver is not None:
+                sys.stderr.write(bench.cluster.apiserver.log()[-3000:] + "\n")
         raise
     finally:
         cleanup.run()
@@ -594,7 +596,8 @@ def run(args, kind, make_bench, report, history):
     if not args.no_save:
         path = save(text, args.results_dir, kind, bench.finished)
         print(f"saved {path}")
-        run_cols = run_columns(bench.finished, kind, args, path)
-        csv_path = append_history(args.results_dir, [dict(r, **run_cols) for r in rows])
-        print(f"appended {len(rows)} rows to {csv_path}")
+        if rows:
+            run_cols = run_columns(bench.finished, kind, args, path)
+            csv_path = append_history(args.results_dir, [dict(r, **run_cols) for r in rows])
+            print(f"appended {len(rows)} rows to {csv_path}")
     return 0 if met else 1

@@ -19,13 +19,11 @@ stand-in holds no Services and no pods:
 Writes bench/results/<UTC date>-kube-scale.md (unless --no-save) and prints it.
 """
 import argparse
-import atexit
 import hashlib
 import ipaddress
 import json
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -719,31 +717,8 @@ def main():
         print("prerequisites missing:\n  " + "\n  ".join(missing), file=sys.stderr)
         return 2
 
-    def _terminate(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, _terminate)
-    atexit.register(cleanup_mod.sweep)
-    cleanup = cleanup_mod.Cleanup()
-    bench = None
-    try:
-        bench = KubeScaleBench(args, cleanup)
-        bench.setup()
-        bench.run()
-        bench.finished = benchlib.utc_now()
-        text, met = report(bench, args)
-    except BaseException:
-        if bench is not None and bench.cluster.nodes:
-            sys.stderr.write(bench.cluster.agent_logs()[-5000:] + "\n")
-            if bench.cluster.apiserver is not None:
-                sys.stderr.write(bench.cluster.apiserver.log()[-3000:] + "\n")
-        raise
-    finally:
-        cleanup.run()
-        cleanup_mod.sweep()
-    print(text)
-    if not args.no_save:
-        print(f"saved {benchlib.save(text, args.results_dir, KIND, bench.finished)}")
-    return 0 if met else 1
+    # Its figures are not request rates: nothing goes to history.csv.
+    return benchlib.run(args, KIND, KubeScaleBench, report, lambda _bench, _args: [])
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ class KubeCluster:
 
 def test_agents_discover_from_the_api_and_mesh_across_nodes(cluster):
     kc = KubeCluster(cluster)
-    api, n1, n2 = kc.api, kc.n1, kc.n2
+    api, n2 = kc.api, kc.n2
     names = {p.name for p in kc.servers}
 
     # The agents list and watch the API (never the manifests directory); node-scoped pods
