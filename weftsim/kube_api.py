@@ -51,8 +51,9 @@ class KubeApiServer:
         self.client_cert, self.client_key = certs.new_client(
             self.ca, AGENT_USER, ["system:nodes"]).write(self.dir, "client")
         self.control_path = os.path.join(self.dir, "control.sock")
+        # --token=: a token_urlsafe() may start with "-".
         argv = [paths.PYTHON, KUBE_APISERVER, "--listen", f"{address}:{port}", "--cert", cert,
-                "--key", key, "--client-ca", self.ca_path, "--token", self.token,
+                "--key", key, "--client-ca", self.ca_path, f"--token={self.token}",
                 "--control", self.control_path, "--crd-groups", ",".join(crd_groups),
                 "--bookmark-interval", str(bookmark_interval), "--history", str(history),
                 "--expired-watch", expired_watch]
