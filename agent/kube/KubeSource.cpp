@@ -1,6 +1,6 @@
 #include "agent/kube/KubeSource.hpp"
 
-#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "common/Log.hpp"
@@ -8,11 +8,11 @@
 namespace weft::kube {
 
 Result<std::unique_ptr<KubeSource>> KubeSource::start(ApiServerConfig config, KubeOptions options) {
-  int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (efd < 0) {
-    return fail_errno("eventfd");
+  int tfd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (tfd < 0) {
+    return fail_errno("timerfd_create");
   }
-  std::unique_ptr<KubeSource> source(new KubeSource(Fd(efd)));
+  std::unique_ptr<KubeSource> source(new KubeSource(Fd(tfd)));
   auto client = [&]() { return ApiClient::create(config, source->stop_); };
   uint64_t seed = options.seed;
   for (const WatchSpec& spec : watch_table()) {
@@ -52,8 +52,11 @@ KubeSource::~KubeSource() {
 }
 
 void KubeSource::notify() {
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(event_.get(), &one, sizeof(one));
+  if (!pending_.exchange(true)) {
+    itimerspec due{};
+    due.it_value.tv_nsec = std::chrono::nanoseconds(kCoalesce).count();
+    ::timerfd_settime(timer_.get(), 0, &due, nullptr);
+  }
 }
 
 bool KubeSource::synced() const {
@@ -66,10 +69,12 @@ bool KubeSource::synced() const {
 }
 
 bool KubeSource::process_events() {
-  uint64_t count = 0;
-  if (::read(event_.get(), &count, sizeof(count)) != sizeof(count)) {
+  uint64_t expirations = 0;
+  if (::read(timer_.get(), &expirations, sizeof(expirations)) != sizeof(expirations)) {
     return false;
   }
+  // Changes from now on arm the timer again: none is lost between here and the snapshot.
+  pending_ = false;
   // The node's own pods come in full first; their identity-only copies from the cluster-wide
   // watch are skipped.
   std::vector<discovery::Object> objects;

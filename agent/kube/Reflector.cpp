@@ -65,11 +65,13 @@ void Reflector::run(const std::atomic<bool>& stop) {
   }
 }
 
+std::string Reflector::selector() const {
+  return spec_.node_scoped ? "&fieldSelector=" + query_escape("spec.nodeName=" + options_.node_name)
+                           : std::string();
+}
+
 std::string Reflector::list_target(const std::string& continue_token) const {
-  std::string target = fmt::format("{}?limit={}", spec_.path(), options_.page_size);
-  if (spec_.node_scoped) {
-    target += "&fieldSelector=" + query_escape("spec.nodeName=" + options_.node_name);
-  }
+  std::string target = fmt::format("{}?limit={}{}", spec_.path(), options_.page_size, selector());
   if (!continue_token.empty()) {
     target += "&continue=" + query_escape(continue_token);
   }
@@ -79,13 +81,9 @@ std::string Reflector::list_target(const std::string& continue_token) const {
 std::string Reflector::watch_target() {
   std::uniform_int_distribution<int64_t> pick(options_.watch_timeout.count(),
                                               2 * options_.watch_timeout.count() - 1);
-  std::string target =
-      fmt::format("{}?watch=true&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}",
-                  spec_.path(), query_escape(resource_version_), pick(random_));
-  if (spec_.node_scoped) {
-    target += "&fieldSelector=" + query_escape("spec.nodeName=" + options_.node_name);
-  }
-  return target;
+  return fmt::format(
+      "{}?watch=true&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}{}", spec_.path(),
+      query_escape(resource_version_), pick(random_), selector());
 }
 
 bool Reflector::list(const std::atomic<bool>& stop) {

@@ -97,6 +97,8 @@ class Reflector {
   void wait_after_failure(const std::atomic<bool>& stop, std::chrono::seconds retry_after);
   /// Sleeps up to `d`, returning early on stop.
   static void sleep_for(std::chrono::milliseconds d, const std::atomic<bool>& stop);
+  /// "&fieldSelector=spec.nodeName%3D<node>" for a node-scoped collection, else "".
+  std::string selector() const;
   std::string list_target(const std::string& continue_token) const;
   std::string watch_target();
 
