@@ -3,6 +3,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <unistd.h>
+#include <algorithm>
+
 #include "common/Log.hpp"
 
 namespace weft::kube {
@@ -54,9 +57,14 @@ KubeSource::~KubeSource() {
 void KubeSource::notify() {
   if (!pending_.exchange(true)) {
     itimerspec due{};
-    due.it_value.tv_nsec = std::chrono::nanoseconds(kCoalesce).count();
+    due.it_value.tv_nsec = coalesce_delay().count();
     ::timerfd_settime(timer_.get(), 0, &due, nullptr);
   }
+}
+
+std::chrono::nanoseconds KubeSource::coalesce_delay() const {
+  return std::clamp<std::chrono::nanoseconds>(4 * std::chrono::nanoseconds(merge_ns_.load()),
+                                              kMinDelay, kMaxDelay);
 }
 
 bool KubeSource::synced() const {
@@ -75,6 +83,7 @@ bool KubeSource::process_events() {
   }
   // Changes from now on arm the timer again: none is lost between here and the snapshot.
   pending_ = false;
+  auto started = std::chrono::steady_clock::now();
   // The node's own pods come in full first; their identity-only copies from the cluster-wide
   // watch are skipped.
   std::vector<discovery::Object> objects;
@@ -90,6 +99,9 @@ bool KubeSource::process_events() {
     }
   }
   world_ = discovery::World::build(std::move(objects));
+  merge_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
   marker_->set_world(world_);
   return true;
 }

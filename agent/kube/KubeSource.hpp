@@ -1,5 +1,5 @@
 // The Kubernetes API server as the agent's discovery source: one Reflector thread per
-// collection of the watch table, merged into a World on the control thread kCoalesce after one
+// collection of the watch table, merged into a World on the control thread a little after one
 // of them changed (a timerfd tells it: a burst of events costs one merge), and the
 // RedirectionMarker's thread. Nothing here runs on a
 // data-plane worker.
@@ -51,13 +51,17 @@ class KubeSource final : public discovery::Source {
   /// From any reflector thread: a store changed; arms the timer unless it is armed.
   void notify();
 
-  /// How long after a change the World is merged. A merge of 5,000 pods takes ~10 ms
-  /// (bench/kube_scale.py, pod churn); this bounds merges to 20 a second and adds at most this
-  /// much to how late an EndpointSlice change reaches the workers.
-  static constexpr std::chrono::milliseconds kCoalesce{50};
+  /// How long after a change the World is merged: four times what the last merge took, from
+  /// 10 ms to 500 ms, so merging takes at most a fifth of the control thread however busy the
+  /// API is. bench/kube_scale.py, 5,000 pods under 100 pod updates/s: a merge takes ~30 ms,
+  /// and one per event took 100% of a core (60% with a fixed 50 ms, 21% with 200 ms).
+  std::chrono::nanoseconds coalesce_delay() const;
+  static constexpr std::chrono::milliseconds kMinDelay{10};
+  static constexpr std::chrono::milliseconds kMaxDelay{500};
 
   Fd timer_;  ///< timerfd, armed by notify()
   std::atomic<bool> pending_{false};
+  std::atomic<int64_t> merge_ns_{0};  ///< how long the last merge took
   std::atomic<bool> stop_{false};
   std::vector<std::unique_ptr<Reflector>> reflectors_;  ///< in watch_table() order
   std::unique_ptr<RedirectionMarker> marker_;
