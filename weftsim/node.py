@@ -1,10 +1,11 @@
 """A simulated node: a netns with a CNI bridge for its pod CIDR, optionally a weft-agent."""
 import ipaddress
+import json
 import os
 import secrets
 
 from . import cleanup as cleanup_mod
-from . import cni_runtime, netns
+from . import cni_runtime, netns, procs
 from .agent import Agent
 from .pod import Pod
 
@@ -52,6 +53,28 @@ class Node:
         """Our chained entry."""
         return {"type": "weft-cni", "agentSocket": self.agent.socket if self.agent else
                 os.path.join(self.workdir, "cni.sock"), "timeoutMs": self.cni_timeout_ms}
+
+    def install_weft_cni(self, *flags):
+        """Chains weft-cni the way the DaemonSet's installer does: the primary conflist (bridge
+        + host-local) in this node's own CNI config dir, then `weft-cni install` (with `flags`)
+        copies the binary into this node's CNI bin dir and appends its entry. From then on pods
+        go through the file it wrote, running the copied binary. Returns (conf_dir, bin_dir)."""
+        conf_dir = os.path.join(self.workdir, "net.d")
+        bin_dir = os.path.join(self.workdir, "cni-bin")
+        os.makedirs(conf_dir, exist_ok=True)
+        os.makedirs(bin_dir, exist_ok=True)
+        primary = os.path.join(conf_dir, "10-primary.conflist")
+        with open(primary, "w") as f:
+            json.dump({"cniVersion": "1.0.0", "name": NETWORK_NAME,
+                       "plugins": [self.primary_plugin()]}, f, indent=2)
+        procs.run([self.build.cni, "install", "--cni-conf-dir", conf_dir, "--cni-bin-dir",
+                   bin_dir, "--agent-socket", self.agent.socket, "--wait-seconds", "0", *flags])
+        with open(primary) as f:
+            installed = json.load(f)
+        self.conflist = lambda meshed=True: installed if meshed else {
+            **installed, "plugins": installed["plugins"][:-1]}
+        self.cni.cni_path = [bin_dir] + self.cni.cni_path
+        return conf_dir, bin_dir
 
     def conflist(self, meshed=True):
         """The node's conflist; meshed=False is the same network without weft-cni (a node

@@ -13,7 +13,8 @@ class Source {
   virtual ~Source() = default;
   /// A descriptor to poll for POLLIN; then call process_events().
   virtual int fd() const = 0;
-  /// Takes in what changed; never blocks. True when a new World is available.
+  /// Takes in what changed; never blocks. True when a new World is available. Called once more
+  /// after synced() turned true, its World must hold everything synced() vouched for.
   virtual bool process_events() = 0;
   /// The current snapshot; never null.
   virtual std::shared_ptr<const World> world() const = 0;

@@ -77,10 +77,11 @@ bool KubeSource::synced() const {
 }
 
 bool KubeSource::process_events() {
+  // Merges whether or not the timer has fired: the agent also calls this right after synced()
+  // turned true, when the last collection's store may be newer than the World (its timer not
+  // due yet), and that World is what the restored pods' policies come from.
   uint64_t expirations = 0;
-  if (::read(timer_.get(), &expirations, sizeof(expirations)) != sizeof(expirations)) {
-    return false;
-  }
+  [[maybe_unused]] ssize_t drained = ::read(timer_.get(), &expirations, sizeof(expirations));
   // Changes from now on arm the timer again: none is lost between here and the snapshot.
   pending_ = false;
   auto started = std::chrono::steady_clock::now();

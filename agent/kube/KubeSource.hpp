@@ -37,6 +37,7 @@ class KubeSource final : public discovery::Source {
   ~KubeSource() override;
 
   int fd() const override { return timer_.get(); }
+  /// Merges the stores into a new World (always: see KubeSource.cpp); true.
   bool process_events() override;
   std::shared_ptr<const discovery::World> world() const override { return world_; }
   bool synced() const override;

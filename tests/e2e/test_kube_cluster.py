@@ -1,6 +1,7 @@
 """Two simulated nodes whose agents discover everything from the Kubernetes API stand-in
 (weftsim/kube_apiserver.py), the harness acting as kubelet and controllers: pods are created as
-Pod objects bound to their node, wired through the node's CNI chain, then given their IP; Services
+Pod objects bound to their node, wired through the conflist `weft-cni install` wrote on the node
+(with the binary it copied), then given their IP; Services
 get EndpointSlices; policies and routes are created through the API. node1's agent runs as in
 the DaemonSet's container: its own mount namespace with a read-only /proc/sys, the node's bpffs
 and --bpffs-mount false."""
@@ -69,6 +70,8 @@ class KubeCluster:
                                    agent_args=kube_agent_args(self.api) + [
                                        "--proc-dir", proc_dir, "--bpffs-mount", "false"])
         self.n2 = cluster.add_node("node2", agent_args=kube_agent_args(self.api))
+        for node in (self.n1, self.n2):
+            node.install_weft_cni()  # pods go through the conflist and binary it installs
         cluster.link(self.n1, self.n2)
         self.client = start_pod(self.api, self.n1, "client-6f7d9c8b4-x1x1x", "client",
                                 "6f7d9c8b4")
@@ -212,6 +215,7 @@ def test_pods_opt_out_by_annotation_and_wait_for_their_object(cluster):
     refused with a reason the runtime retries on."""
     api = cluster.add_apiserver()
     node = cluster.add_node("node1", agent_args=kube_agent_args(api))
+    node.install_weft_cni()
     agent = node.agent
 
     def node_pods():
