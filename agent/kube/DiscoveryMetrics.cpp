@@ -74,8 +74,9 @@ std::vector<prometheus::MetricFamily> discovery_metrics(const KubeSource& source
                                    "Pod objects, by result",
                                    MetricType::Counter,
                                    {}};
-  uint64_t sent = source.marker().patches;
+  // Failures first: a failure is counted after its patch, so failed <= sent, also mid-update.
   uint64_t failed = source.marker().patch_failures;
+  uint64_t sent = source.marker().patches;
   for (auto [result, value] : {std::pair{"ok", sent - failed}, std::pair{"failed", failed}}) {
     prometheus::ClientMetric m;
     m.label.push_back({"result", result});
