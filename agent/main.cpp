@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
     case Invocation::Command::Help:
       std::fputs(weft::agent::help_text().c_str(), stdout);
       return 0;
+    case Invocation::Command::CheckConfig:
+      std::printf("weft-agent: settings ok: %s\n", weft::agent::describe(inv->config).c_str());
+      return 0;
     case Invocation::Command::PrintRbac:
       std::puts(weft::kube::rbac_rules_json().c_str());
       return 0;

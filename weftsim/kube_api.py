@@ -198,12 +198,12 @@ class KubeApiServer:
         self.call("stall_watches", seconds=seconds)
 
     def throttle(self, count, retry_after_seconds, match=""):
-        """The next `count` requests (whose path contains match) get 429 + Retry-After."""
+        """The next `count` requests (whose path?query contains match) get 429 + Retry-After."""
         self.call("throttle", count=count, retry_after_seconds=retry_after_seconds,
                   match=match)
 
     def fail(self, count, status=500, match=""):
-        """The next `count` requests (whose path contains match) get `status`."""
+        """The next `count` requests (whose path?query contains match) get `status`."""
         self.call("fail", count=count, status=status, match=match)
 
     def compact(self):

@@ -86,8 +86,8 @@ FAULT_REASONS = {403: "Forbidden", 500: "InternalError", 502: "InternalError",
 
 
 class Faults:
-    """Injected failures: counted 429s and error statuses (optionally only for paths
-    containing a substring), watch stalls."""
+    """Injected failures: counted 429s and error statuses (optionally only for requests whose
+    path and query contain a substring), watch stalls."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -252,7 +252,7 @@ class Handler(BaseHTTPRequestHandler):
             self.entry["auth"], self.entry["user"] = self.authenticate()
             if self.entry["auth"] == "none":
                 raise kr.ApiError(401, "Unauthorized", "Unauthorized")
-            fault = self.state.faults.take(url.path)
+            fault = self.state.faults.take(url.path + (f"?{url.query}" if url.query else ""))
             if fault is not None:
                 raise fault
             self.dispatch(method, url.path, body)

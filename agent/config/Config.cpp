@@ -433,6 +433,10 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv) {
       inv.command = Invocation::Command::PrintRbac;
       return inv;
     }
+    if (arg == "--check-config") {
+      inv.command = Invocation::Command::CheckConfig;
+      continue;
+    }
     if (arg == "--version") {
       inv.command = Invocation::Command::Version;
       return inv;
@@ -490,7 +494,9 @@ std::string help_text() {
       "usage: weft-agent [--config FILE] [--FLAG VALUE]...\n"
       "       weft-agent uninstall --bpffs-dir DIR   detach weft's BPF programs, remove pins\n"
       "       weft-agent --print-rbac   the Kubernetes API permissions --discovery kubernetes\n"
-      "                                 needs, as ClusterRole rules (JSON)\n\n"
+      "                                 needs, as ClusterRole rules (JSON)\n"
+      "       weft-agent --check-config [--config FILE] [--FLAG VALUE]...   parse the settings,\n"
+      "                                 print them and exit (2 with the reason if refused)\n\n"
       "Every flag is also a key of the YAML --config file (dashes become underscores);\n"
       "flags override the file. Lists are comma-separated on the command line, YAML lists or\n"
       "comma-separated strings in the file.\n\n"

@@ -55,7 +55,7 @@ struct Config {
 
 /// What the command line asked for.
 struct Invocation {
-  enum class Command { Run, Uninstall, Help, Version, PrintRbac };
+  enum class Command { Run, Uninstall, Help, Version, PrintRbac, CheckConfig };
   Command command = Command::Run;
   Config config;
 };

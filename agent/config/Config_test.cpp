@@ -77,6 +77,23 @@ TEST_CASE("uninstall and help are commands, and help lists every flag with defau
   CHECK(help.find("--exclude-inbound-ports") != std::string::npos);
 }
 
+TEST_CASE("--check-config parses everything after it; --print-rbac needs no settings") {
+  auto inv = parse({"--check-config", "--discovery", "kubernetes", "--bpffs-mount=false",
+                    "--proc-dir", "/host/proc", "--kube-watch-timeout-seconds", "60"});
+  REQUIRE(inv);
+  CHECK(inv->command == Invocation::Command::CheckConfig);
+  CHECK(inv->config.discovery == "kubernetes");
+  CHECK_FALSE(inv->config.bpffs_mount);
+  CHECK(inv->config.proc_dir == "/host/proc");
+  CHECK(inv->config.kube_watch_timeout_seconds == 60);
+  auto bad = parse({"--check-config", "--discovery", "k8s"});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("expected dir or kubernetes") != std::string::npos);
+  auto rbac = parse({"--print-rbac", "--no-such-flag"});
+  REQUIRE(rbac);
+  CHECK(rbac->command == Invocation::Command::PrintRbac);
+}
+
 TEST_CASE("port lists trim spaces and name the source of a bad item") {
   auto ok = weft::agent::parse_port_list(" 5432 ,6379,", "weft.io/exclude-outbound-ports");
   REQUIRE(ok);

@@ -91,14 +91,16 @@ bool Reflector::list(const std::atomic<bool>& stop) {
   std::string continue_token;
   std::size_t pages = 0;
   auto started = std::chrono::steady_clock::now();
-  do {
+  // A failed page is asked for again (same continue token) after its wait: only an expired
+  // token (410) starts the list over.
+  while (!stop) {
     std::string target = list_target(continue_token);
     auto answer = client_->get(target, kListTimeout);
     if (!answer) {
       log::warn("discovery.list_failed", "resource={} error=\"{}\"", spec_.name,
                 answer.error().message);
       wait_after_failure(stop, {});
-      return false;
+      continue;
     }
     if (answer->status == 404 && spec_.optional) {
       auto recheck = std::min(kMissingRecheck, options_.watch_timeout);
@@ -130,7 +132,7 @@ bool Reflector::list(const std::atomic<bool>& stop) {
                                                     spec_.api_version())
                                       : "");
       wait_after_failure(stop, answer->retry_after);
-      return false;
+      continue;
     }
     auto doc = discovery::parse_json(target, answer->body, options_.limits);
     std::optional<ListPage> page;
@@ -141,7 +143,7 @@ bool Reflector::list(const std::atomic<bool>& stop) {
       log::warn("discovery.list_failed", "resource={} error=\"{}\"", spec_.name,
                 doc ? "the answer is not a list" : doc.error().message);
       wait_after_failure(stop, {});
-      return false;
+      continue;
     }
     std::string source = fmt::format("LIST {}", spec_.path());
     for (const auto* item : page->items) {
@@ -155,7 +157,10 @@ bool Reflector::list(const std::atomic<bool>& stop) {
     continue_token = page->continue_token;
     resource_version_ = page->resource_version;
     ++pages;
-  } while (!continue_token.empty() && !stop);
+    if (continue_token.empty()) {
+      break;
+    }
+  }
   if (stop) {
     return false;
   }

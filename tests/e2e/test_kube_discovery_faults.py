@@ -217,3 +217,31 @@ def test_missing_meshpolicy_crd_keeps_the_agent_unready(cluster):
     assert not os.path.exists(node.agent.socket)
     api.install("security.weft.io")
     node.agent.wait_ready(timeout=40)
+
+
+def test_expired_continue_token_starts_the_list_over(cluster):
+    """150 Services are two pages of 100; the second page is held back (429, Retry-After 1 s,
+    after which the same page is asked for again) while a write and a compaction expire its
+    continue token (410 Expired): the agent lists again from the first page and ends up with
+    every Service, the newer one included."""
+    api = cluster.add_apiserver()
+    for i in range(150):
+        api.create(service(f"s{i}", f"10.96.1.{i}"))
+    second_page = "/api/v1/services?limit=100&continue="
+    api.throttle(1, 1, match=second_page)
+    node = kube_node(cluster, api, start=False)
+    node.agent.start(wait_ready=False)
+    procs.wait_until(lambda: [e for e in requests_for(api, "/api/v1/services", watch=False)
+                              if e["status"] == 429], 10, what="the second page held back")
+    api.create(service("newer", "10.96.2.1"))  # the revision moves past the token's...
+    api.compact()                               # ...and the token's is compacted away
+    node.agent.wait_ready(timeout=30)
+    lists = requests_for(api, "/api/v1/services", watch=False)
+    held = next(i for i, e in enumerate(lists) if e["status"] == 429)
+    assert lists[held + 1]["raw_query"] == lists[held]["raw_query"], "the page was not retried"
+    expired = [i for i, e in enumerate(lists) if e["status"] == 410]
+    assert expired and "continue=" in lists[expired[0]]["raw_query"], \
+        [(e["status"], e["raw_query"]) for e in lists]
+    assert "continue=" not in lists[expired[0] + 1]["raw_query"], "not started over"
+    assert metric(node.agent, "weft_discovery_relists_total", "services") >= 1
+    assert metric(node.agent, "weft_discovery_objects", "services") == 151

@@ -7,12 +7,14 @@
 //                             @kubernetes-models/gateway-api, @kubernetes-models/prometheus-operator;
 //                             MeshPolicy against the CRD's own schema, with ajv); bad MeshPolicies
 //                             must be refused; the policy check on every pod template
-//   node check.mjs rbac       the ClusterRole against `weft-agent --print-rbac`
+//   node check.mjs agent      the ClusterRole against `weft-agent --print-rbac`, and the
+//                             ConfigMap's agent.yaml against `weft-agent --check-config`
 //                             ($WEFT_BUILD_DIR/agent/weft-agent, default <repo>/build)
 //
 // Exit status 0 when everything holds, 1 with every failure listed.
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, existsSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
@@ -240,13 +242,47 @@ async function validate() {
 const triples = (rules) => new Set(rules.flatMap((r) =>
   r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g === "" ? "core" : g} ${res} ${v}`)))));
 
-function rbac() {
+function agentBinary() {
   const buildDir = process.env.WEFT_BUILD_DIR || join(repo, "build");
   const agent = join(buildDir, "agent", "weft-agent");
   if (!existsSync(agent)) {
     fail(`${agent} is missing: build the agent first (tools/setup.sh), or set WEFT_BUILD_DIR`);
+    return null;
+  }
+  return agent;
+}
+
+// The ConfigMap's agent.yaml must be settings the agent accepts: a typo there would otherwise
+// show only as a crash-looping DaemonSet.
+function agentConfig(agent, rendered) {
+  const map = rendered.find(({ obj }) => obj.kind === "ConfigMap" && obj.metadata.name === "weft-agent-config");
+  if (!map || !map.obj.data?.["agent.yaml"]) {
+    fail("kubectl kustomize manifests: no ConfigMap weft-agent-config with agent.yaml");
     return;
   }
+  const dir = mkdtempSync(join(tmpdir(), "weft-agent-config-"));
+  try {
+    const file = join(dir, "agent.yaml");
+    writeFileSync(file, map.obj.data["agent.yaml"]);
+    execFileSync(agent, ["--config", file, "--node-name", "node-1", "--check-config"],
+                 { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    notes.push("ConfigMap weft-agent-config: agent.yaml accepted by weft-agent --check-config");
+  } catch (e) {
+    fail(`ConfigMap weft-agent-config: weft-agent refuses agent.yaml: ${(e.stderr || e.message).trim()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function agentChecks() {
+  const agent = agentBinary();
+  if (!agent) return;
+  const rendered = parseDocs(kustomize("manifests"), "kubectl kustomize manifests");
+  rbac(agent, rendered);
+  agentConfig(agent, rendered);
+}
+
+function rbac(agent, rendered) {
   let printed;
   try {
     printed = execFileSync(agent, ["--print-rbac"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -261,8 +297,7 @@ function rbac() {
     fail(`${agent} --print-rbac did not print a JSON array of rules: ${e.message}`);
     return;
   }
-  const role = parseDocs(kustomize("manifests"), "kubectl kustomize manifests")
-    .find(({ obj }) => obj.kind === "ClusterRole" && obj.metadata.name === "weft-agent");
+  const role = rendered.find(({ obj }) => obj.kind === "ClusterRole" && obj.metadata.name === "weft-agent");
   if (!role) {
     fail("kubectl kustomize manifests: no ClusterRole weft-agent");
     return;
@@ -276,9 +311,9 @@ function rbac() {
 const mode = process.argv[2];
 try {
   if (mode === "validate") await validate();
-  else if (mode === "rbac") rbac();
+  else if (mode === "agent") agentChecks();
   else {
-    console.error("usage: node check.mjs validate|rbac");
+    console.error("usage: node check.mjs validate|agent");
     process.exit(2);
   }
 } catch (e) {

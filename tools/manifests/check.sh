@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs tools/manifests/check.mjs (validate | rbac) after checking that what it needs is here, so
+# Runs tools/manifests/check.mjs (validate | agent) after checking that what it needs is here, so
 # a missing tool fails with its name instead of a stack trace. Registered in tests/meson.build
 # (suite `manifests`). kubectl is not a Debian bookworm package in a usable version (bookworm's
 # kubernetes-client is 1.20, whose kustomize predates the layout used here): install kubectl
