@@ -496,7 +496,7 @@ std::string help_text() {
       "       weft-agent --print-rbac   the Kubernetes API permissions --discovery kubernetes\n"
       "                                 needs, as ClusterRole rules (JSON)\n"
       "       weft-agent --check-config [--config FILE] [--FLAG VALUE]...   parse the settings,\n"
-      "                                 print them and exit (2 with the reason if refused)\n\n"
+      "                                 print them and stop (status 2 and the reason if refused)\n\n"
       "Every flag is also a key of the YAML --config file (dashes become underscores);\n"
       "flags override the file. Lists are comma-separated on the command line, YAML lists or\n"
       "comma-separated strings in the file.\n\n"
