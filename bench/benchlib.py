@@ -567,9 +567,9 @@ class BenchBase:
 
 def run(args, kind, make_bench, report, history):
     """make_bench(args, cleanup) -> a BenchBase with setup() and run(); report(bench, args)
-    -> (markdown, met); history(bench, args) -> history_row()s (none: nothing appended). Tears everything down (also on
-    errors and SIGTERM), prints the report, saves it and appends its rows to history.csv unless
-    --no-save; returns the exit status (0 met, 1 missed)."""
+    -> (markdown, met); history(bench, args) -> history_row()s (none: nothing appended).
+    Tears everything down (also on errors and SIGTERM), prints the report, saves it and appends
+    its rows to history.csv unless --no-save; returns the exit status (0 met, 1 missed)."""
     def _terminate(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, _terminate)

@@ -23,10 +23,8 @@ import hashlib
 import ipaddress
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -34,9 +32,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (sibling module)
 
-from weftsim import cleanup as cleanup_mod  # noqa: E402
 from weftsim import netns, paths, procs  # noqa: E402
-from weftsim.cluster import Cluster  # noqa: E402
 from weftsim.kube_api import KubeApiServer  # noqa: E402
 
 KIND = "kube-scale"
@@ -477,22 +473,16 @@ def churn(node, api, pods, count, rate):
 # ---------------------------------------------------------------------------------------------
 # The run
 
-class KubeScaleBench:
+class KubeScaleBench(benchlib.BenchBase):
     """Two stand-ins in the control-plane netns (10.79.0.1 filled, 10.79.0.2 empty) and two
     simulated nodes, `node1` (its agent discovers from the filled one) and `baseline` (from the
     empty one); the agents run one at a time."""
 
     def __init__(self, args, cleanup):
-        self.args = args
-        self.cleanup = cleanup
-        self.workdir = tempfile.mkdtemp(prefix=f"{cleanup_mod.PREFIX}-bench-")
-        cleanup.push(f"rm -rf {self.workdir}", shutil.rmtree, self.workdir, True)
-        self.build = paths.Build(args.build_dir)
-        self.cluster = Cluster(self.build, self.workdir, cleanup)
+        super().__init__(args, cleanup)
         self.rounds = []   # [{"baseline": figures, "loaded": figures}]
         self.setup_figures = {}
         self.churn = None
-        self.finished = None
 
     def agent_args(self, api):
         return ["--discovery", "kubernetes", "--kubeconfig", api.kubeconfig_path,
