@@ -207,12 +207,7 @@ Result<void> Agent::wait_for_discovery() {
     auto now = std::chrono::steady_clock::now();
     if (now - last_log >= std::chrono::seconds(10)) {
       last_log = now;
-      std::vector<std::string_view> waiting;
-      for (std::size_t i = 0; kube_ != nullptr && i < kube_->reflectors().size(); ++i) {
-        if (const auto& r = kube_->reflectors()[i]; !r->stats().synced) {
-          waiting.push_back(r->spec().name);
-        }
-      }
+      auto waiting = kube_ != nullptr ? kube_->unsynced() : std::vector<std::string_view>{};
       if (waiting.empty()) {
         continue;  // the last one was listed in this round
       }

@@ -68,12 +68,17 @@ std::chrono::nanoseconds KubeSource::coalesce_delay() const {
 }
 
 bool KubeSource::synced() const {
+  return unsynced().empty();
+}
+
+std::vector<std::string_view> KubeSource::unsynced() const {
+  std::vector<std::string_view> out;
   for (const auto& r : reflectors_) {
     if (!r->stats().synced) {
-      return false;
+      out.push_back(r->spec().name);
     }
   }
-  return true;
+  return out;
 }
 
 bool KubeSource::process_events() {

@@ -41,6 +41,8 @@ class KubeSource final : public discovery::Source {
   bool process_events() override;
   std::shared_ptr<const discovery::World> world() const override { return world_; }
   bool synced() const override;
+  /// The collections not listed yet, by name.
+  std::vector<std::string_view> unsynced() const;
 
   /// The pods the agent meshes now ("namespace/name"); see RedirectionMarker.
   void set_meshed(std::set<std::string> pods) { marker_->set_meshed(std::move(pods)); }

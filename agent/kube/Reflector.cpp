@@ -104,14 +104,12 @@ bool Reflector::list(const std::atomic<bool>& stop) {
     }
     if (answer->status == 404 && spec_.optional) {
       auto recheck = std::min(kMissingRecheck, options_.watch_timeout);
-      if (!missing_logged_) {
+      if (!stats_.missing.exchange(true)) {  // said once per absence
         log::info("discovery.crd_missing",
                   "resource={} apiVersion={} (not installed: none of these; looked for again "
                   "every {} s)",
                   spec_.name, spec_.api_version(), recheck.count());
-        missing_logged_ = true;
       }
-      stats_.missing = true;
       replace({});
       mark_synced();
       sleep_for(recheck, stop);
@@ -166,7 +164,6 @@ bool Reflector::list(const std::atomic<bool>& stop) {
   }
   if (stats_.missing.exchange(false)) {
     log::info("discovery.crd_found", "resource={}", spec_.name);
-    missing_logged_ = false;
   }
   std::size_t count = fresh.size();
   replace(std::move(fresh));

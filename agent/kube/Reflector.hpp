@@ -109,7 +109,6 @@ class Reflector {
   std::mt19937_64 random_;
   std::chrono::milliseconds backoff_{0};
   std::string resource_version_;
-  bool missing_logged_ = false;
   ReflectorStats stats_;
 
   mutable std::mutex mutex_;
