@@ -13,12 +13,20 @@
 #include "agent/kube/DiscoveryMetrics.hpp"
 #include "agent/netns/DeliveryRoute.hpp"
 #include "agent/netns/InPodSockets.hpp"
+#include "agent/pods/Predecessor.hpp"
 #include "agent/pods/StateFile.hpp"
 #include "agent/policy/Authorization.hpp"
 #include "common/Log.hpp"
 
 namespace weft::agent {
 namespace {
+
+/// How long a predecessor may take to answer the registrations it has queued (each within the
+/// registration server's 2 s) and hand over.
+constexpr std::chrono::milliseconds kHandOverTimeout{30000};
+/// After the drain deadline, how long the workers have to end what is left (FIN) before the
+/// agent exits anyway.
+constexpr std::chrono::seconds kEndGrace{2};
 
 /// Ports listed in a pod annotation such as weft.io/exclude-outbound-ports: "5432,6379". A
 /// malformed annotation is logged and ignored: it must not stop the pod from being meshed.
@@ -108,10 +116,12 @@ Result<void> Agent::init() {
       return ok;
     }
   }
-  restore_pods();
+  // The socket first: a predecessor hands over its last registrations and the state file
+  // before the pods are read from it.
   if (auto ok = open_registration(); !ok) {
     return ok;
   }
+  restore_pods();
   ready_ = true;
   log::info("agent.ready", "node={} workers={} admin={} registration={} pods={}", config_.node_name,
             workers_.size(), config_.admin_address, config_.registration_socket, pods_.size());
@@ -263,14 +273,81 @@ Result<void> Agent::open_registration() {
   if (!server) {
     return std::unexpected(server.error());
   }
+  // Connected before our socket takes the path, asked after: every registration the
+  // predecessor queued is answered by it, every later one by us.
+  auto predecessor = Predecessor::connect(config_.registration_socket);
+  if (!predecessor) {
+    return std::unexpected(predecessor.error());
+  }
+  if (auto ok = server->install(); !ok) {
+    return ok;
+  }
   registration_ = std::make_unique<RegistrationServer>(std::move(*server));
+  if (*predecessor) {
+    auto started = std::chrono::steady_clock::now();
+    if (auto ok = (*predecessor)->hand_over(kHandOverTimeout); !ok) {
+      log::warn("agent.hand_over_failed", "error=\"{}\" (going on from the state file)",
+                ok.error().message);
+    } else {
+      log::info("agent.handed_over", "ms={}",
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count());
+    }
+  }
   return {};
+}
+
+RegistrationReply Agent::hand_over() {
+  if (handing_over_ || handed_over_) {
+    return {false, "this agent is handing the node over already"};
+  }
+  handing_over_ = true;
+  // Our socket file is the successor's now: nobody can queue here after these.
+  registration_->serve_queued([this](const PodRegistration& reg) { return handle(reg); });
+  persist();
+  handing_over_ = false;
+  handed_over_ = true;
+  if (kube_ != nullptr) {
+    kube_->hand_over_marks();
+  }
+  log::info("agent.handing_over",
+            "pods={} (the successor owns them and the registration socket "
+            "now; this agent carries its connections until SIGTERM)",
+            pods_.size());
+  return {true, {}};
+}
+
+void Agent::drain() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config_.drain_seconds);
+  registration_.reset();  // a successor serves them, or (none) weft-cni says no agent runs
+  for (auto& w : workers_) {
+    w->post(proxy::Drain{deadline});
+  }
+  auto started = std::chrono::steady_clock::now();
+  // A worker ends what is left at the deadline, on its next tick; give it that long.
+  auto give_up = deadline + kEndGrace;
+  bool drained = false;
+  while (!drained && std::chrono::steady_clock::now() < give_up) {
+    pollfd fds[] = {{signals_.get(), POLLIN, 0}};
+    if (::poll(fds, 1, 100) > 0) {
+      log::warn("agent.drain_cut", "a second signal: what is left is reset");
+      break;
+    }
+    drained =
+        std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->drained(); });
+  }
+  log::info("agent.drained", "ms={} complete={}",
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count(),
+            drained);
 }
 
 Result<void> Agent::run() {
   for (;;) {
     pollfd fds[] = {{signals_.get(), POLLIN, 0},
-                    {registration_->fd(), POLLIN, 0},
+                    {registration_ ? registration_->fd() : -1, POLLIN, 0},
                     {discovery_->fd(), POLLIN, 0},
                     {certificates_->fd(), POLLIN, 0}};
     int n = ::poll(fds, std::size(fds), -1);
@@ -283,7 +360,9 @@ Result<void> Agent::run() {
     if (fds[0].revents != 0) {
       signalfd_siginfo info{};
       [[maybe_unused]] ssize_t r = ::read(signals_.get(), &info, sizeof(info));
-      log::info("agent.stopping", "signal={} pods={}", info.ssi_signo, pods_.size());
+      log::info("agent.stopping", "signal={} pods={} handed_over={} drain_seconds={}",
+                info.ssi_signo, pods_.size(), handed_over_, config_.drain_seconds);
+      drain();
       return {};
     }
     if (fds[1].revents != 0) {
@@ -291,6 +370,9 @@ Result<void> Agent::run() {
           registration_->serve_one([this](const PodRegistration& reg) { return handle(reg); });
       if (!served && fd_exhausted(served.error())) {
         fd_metrics_->exhausted(FdOperation::PodMesh);
+      }
+      if (handed_over_) {
+        registration_.reset();  // the path is the successor's; our socket file is gone
       }
     }
     if (fds[2].revents != 0 && discovery_->process_events()) {
@@ -334,6 +416,8 @@ RegistrationReply Agent::handle(const PodRegistration& reg) {
         return {true, {}};
       }
       return {false, "pod " + reg.container_id + " is not meshed by this agent"};
+    case PodRegistration::Op::Handover:
+      return hand_over();
   }
   return {false, "unknown op"};
 }
@@ -399,6 +483,9 @@ Result<Agent::OpenedPod> Agent::open_pod(const PodRegistration& reg) {
   auto opened = netns->run(*home_, [&]() -> Result<Opened> {
     Opened out;
     if (auto ok = ensure_loopback_up(); !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (auto ok = enable_listener_migration(config_.proc_dir); !ok) {
       return std::unexpected(ok.error());
     }
     if (auto ok =
@@ -532,8 +619,12 @@ redirect::PodConfig Agent::pod_config_for(const MeshedPod& pod) const {
 void Agent::on_discovery_changed() {
   // Exclusions from pod annotations and policies may have changed. The pinned map goes first:
   // tc's fail-closed mode for a pod must never be wider than the policy the workers enforce,
-  // even if the agent dies between the two steps.
+  // even if the agent dies between the two steps. After a hand-over the map is the
+  // successor's: it writes the same from the same World, and only it knows which pods left.
   for (const auto& [id, pod] : pods_) {
+    if (handed_over_) {
+      break;
+    }
     if (auto ok = redirector_->add_pod(pod->netns_cookie, pod_config_for(*pod)); !ok) {
       log::warn("pod.config_update_failed", "pod={} error=\"{}\"", pod->display_name(),
                 ok.error().message);
@@ -594,6 +685,9 @@ Agent::sync_identities() {
 }
 
 void Agent::pods_changed() {
+  if (handed_over_) {
+    return;  // the state file and the marks are the successor's
+  }
   persist();
   if (kube_ != nullptr) {
     std::set<std::string> meshed;

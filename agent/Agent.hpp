@@ -39,7 +39,8 @@ class Agent {
   static Result<std::unique_ptr<Agent>> create(Config config);
   ~Agent();
 
-  /// Serves until SIGINT/SIGTERM (blocked by main() before any thread starts).
+  /// Serves until SIGINT/SIGTERM (blocked by main() before any thread starts), then drains:
+  /// stops accepting, lets open connections finish for up to --drain-seconds, ends the rest.
   Result<void> run();
 
  private:
@@ -60,8 +61,16 @@ class Agent {
   /// Waits until discovery has read every kind once (a Kubernetes source lists first): pods are
   /// restored and registered only under a World that has their policies. SIGINT/SIGTERM end it.
   Result<void> wait_for_discovery();
-  /// The registration socket (CNI).
+  /// The registration socket (CNI), put in place of the one at its path; the agent serving
+  /// that one, if any, hands the node over (ARCHITECTURE.md, "Hand-over"). Registrations queue
+  /// until run() serves them.
   Result<void> open_registration();
+  /// A successor asked for the node (Op::Handover): answers what is queued, then leaves the
+  /// state file, weft_pods and the pods' marks to it.
+  RegistrationReply hand_over();
+  /// After SIGTERM: workers drain; returns when they are drained or the period is over (a
+  /// second signal cuts it short).
+  void drain();
 
   RegistrationReply handle(const PodRegistration& reg);
   Result<void> mesh(const PodRegistration& reg);
@@ -132,6 +141,9 @@ class Agent {
   std::map<std::string, Unrestored> unrestored_;
   uint32_t next_pod_id_ = 1;
   std::atomic<bool> ready_{false};
+  /// A successor owns the node's pods now: this agent only carries the connections it has.
+  bool handed_over_ = false;
+  bool handing_over_ = false;  ///< answering the registrations queued before the hand-over
 };
 
 }  // namespace weft::agent

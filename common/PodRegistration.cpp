@@ -43,11 +43,16 @@ std::string_view to_string(PodRegistration::Op op) {
       return "del";
     case PodRegistration::Op::Check:
       return "check";
+    case PodRegistration::Op::Handover:
+      return "handover";
   }
   return "?";
 }
 
 std::string encode(const PodRegistration& reg) {
+  if (reg.op == PodRegistration::Op::Handover) {
+    return json{{"op", to_string(reg.op)}}.dump() + "\n";
+  }
   json doc = {{"op", to_string(reg.op)},
               {"containerId", reg.container_id},
               {"netns", reg.netns},
@@ -83,6 +88,9 @@ Result<PodRegistration> decode_registration(std::string_view text) {
     reg.op = PodRegistration::Op::Del;
   } else if (*op == "check") {
     reg.op = PodRegistration::Op::Check;
+  } else if (*op == "handover") {
+    reg.op = PodRegistration::Op::Handover;
+    return reg;  // names no pod
   } else {
     return fail(Error::Kind::Protocol, fmt::format("unknown op \"{}\"", *op));
   }

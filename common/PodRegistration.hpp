@@ -5,6 +5,8 @@
 //   request  {"op":"add"|"del"|"check", "containerId":..., "netns":..., "ifname":...,
 //             "ips":["10.244.1.5/24", ...], "podName":..., "podNamespace":..., "podUid":...}
 //   response {"ok":true} or {"ok":false, "error":"<reason>"}
+// A starting agent sends {"op":"handover"} to the agent it replaces on the node (ARCHITECTURE.md,
+// "Hand-over"); weft-cni never does.
 #pragma once
 
 #include <string>
@@ -17,7 +19,7 @@ namespace weft {
 
 /// What the runtime told the CNI plugin about one pod sandbox.
 struct PodRegistration {
-  enum class Op { Add, Del, Check };
+  enum class Op { Add, Del, Check, Handover };
   Op op = Op::Add;
   std::string container_id;
   std::string netns;             ///< path of the pod's network namespace (CNI_NETNS)

@@ -240,6 +240,10 @@ void H2Session::goaway(uint32_t error_code) {
   }
 }
 
+void H2Session::shutdown_notice() {
+  nghttp2_submit_shutdown_notice(h2_);
+}
+
 void H2Session::close_all(uint32_t error_code) {
   auto streams = std::exchange(streams_, {});
   live_streams_ = 0;

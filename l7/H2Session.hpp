@@ -123,6 +123,10 @@ class H2Session {
   void detach(int32_t id);
   /// Says GOAWAY (graceful when `error_code` is NO_ERROR: streams already open finish).
   void goaway(uint32_t error_code);
+  /// Server role, the first of a graceful shutdown's two GOAWAYs (RFC 9113 section 6.8): the
+  /// peer starts no new stream here, and streams it already sent are still taken. goaway()
+  /// after a round trip names the last stream taken.
+  void shutdown_notice();
   /// The transport failed: every stream gets on_close(`error_code`), except (client role) a
   /// request whose head was never written, which gets NGHTTP2_REFUSED_STREAM: nothing of it
   /// reached the peer, so it may go elsewhere.

@@ -281,6 +281,15 @@ const Field kFields[] = {
        return set_number(c.stall_timeout_seconds, v, "stall_timeout_seconds", 0u, 86400u);
      },
      [](const Config& c) -> std::string { return std::to_string(c.stall_timeout_seconds); }},
+    {"drain_seconds", "S",
+     "after SIGTERM the agent stops accepting (a successor's listeners take new connections), "
+     "sends GOAWAY on HTTP/2 and tunnel sessions and Connection: close on HTTP/1.1, and lets "
+     "open connections finish for up to this long; then it closes what remains (FIN) and "
+     "ends. Keep it below the pod's terminationGracePeriodSeconds",
+     [](Config& c, std::string_view v) {
+       return set_number(c.drain_seconds, v, "drain_seconds", 0u, 3600u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.drain_seconds); }},
     {"random_seed", "N",
      "seed of the workers' random choices (endpoint picks, route weights, retry and probe "
      "jitter), for tests that need the same choices on every run; by default each worker seeds "
@@ -496,7 +505,8 @@ std::string help_text() {
       "       weft-agent --print-rbac   the Kubernetes API permissions --discovery kubernetes\n"
       "                                 needs, as ClusterRole rules (JSON)\n"
       "       weft-agent --check-config [--config FILE] [--FLAG VALUE]...   parse the settings,\n"
-      "                                 print them and stop (status 2 and the reason if refused)\n\n"
+      "                                 print them and stop (status 2 and the reason if "
+      "refused)\n\n"
       "Every flag is also a key of the YAML --config file (dashes become underscores);\n"
       "flags override the file. Lists are comma-separated on the command line, YAML lists or\n"
       "comma-separated strings in the file.\n\n"

@@ -48,6 +48,8 @@ struct Config {
   /// A TCP connection whose bytes stopped moving both ways while the agent holds some is reset
   /// after this long (0: never).
   unsigned stall_timeout_seconds = 300;
+  /// After SIGTERM: how long open connections may go on before what remains is closed (FIN).
+  unsigned drain_seconds = 25;
   /// Seed of every worker's random choices; empty: each worker seeds from getrandom().
   std::optional<uint64_t> random_seed;
   std::string log_level = "info";

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -90,6 +91,59 @@ void Dispatcher::apply(UpdateView& cmd) {
   view_ = std::move(cmd.view);
 }
 
+void Dispatcher::apply(Drain& cmd) {
+  drain_deadline_ = cmd.deadline;
+  for (Listener* l : std::exchange(paused_, {})) {
+    listeners_.erase(l);  // nothing in flight: closes the socket
+  }
+  // The final CQE of each cancelled accept closes its socket; what the kernel queued on it
+  // then moves to another socket of the group (net.ipv4.tcp_migrate_req), a successor's.
+  for (auto& [ptr, l] : listeners_) {
+    if (!l->closing) {
+      l->closing = true;
+      io_uring_prep_cancel(loop_.ring().prepare(nullptr), l.get(), 0);
+    }
+  }
+  drain(DrainStep::Notice);
+  check_drained();
+}
+
+void Dispatcher::drain(DrainStep step) {
+  drain_step_ = step;
+  // Collected first: a step may finish some of them (they are erased in settle(), but the
+  // maps must not change under the loops either way).
+  std::vector<AppHttp*> https;
+  for (auto& [ptr, http] : http_) {
+    https.push_back(ptr);
+  }
+  for (AppHttp* http : https) {
+    http->drain(step);
+  }
+  std::vector<TunnelSession*> sessions;
+  for (auto& [ptr, session] : tunnels_) {
+    sessions.push_back(ptr);
+  }
+  for (TunnelSession* session : sessions) {
+    session->drain(step);
+  }
+  if (step == DrainStep::End) {
+    std::vector<Relay*> relays;
+    for (auto& [ptr, relay] : relays_) {
+      relays.push_back(ptr);
+    }
+    for (Relay* relay : relays) {
+      relay->end();
+    }
+  }
+}
+
+void Dispatcher::check_drained() {
+  bool streams = std::any_of(tunnels_.begin(), tunnels_.end(),
+                             [](const auto& t) { return t.second->stream_count() > 0; });
+  drained_.store(relays_.empty() && http_.empty() && sniffers_.empty() && !streams,
+                 std::memory_order_release);
+}
+
 void Dispatcher::add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd,
                               ListenerKind kind) {
   auto l = std::make_unique<Listener>();
@@ -117,8 +171,8 @@ void Dispatcher::Listener::complete(int res, unsigned flags) {
 void Dispatcher::on_accept(Listener& l, int res, unsigned flags) {
   if (res >= 0) {
     Fd downstream(res);  // TCP_NODELAY once it is a connection's (SocketIo)
-    if (l.closing) {
-      reset(std::move(downstream));
+    if (l.closing && !drain_deadline_) {
+      reset(std::move(downstream));  // the pod is gone
     } else if (l.kind == ListenerKind::Outbound) {
       accept_outbound(l.pod, std::move(downstream));
     } else if (l.kind == ListenerKind::Inbound) {
@@ -212,6 +266,9 @@ void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_p
     OutboundHttp& ref = *http;
     http_.emplace(&ref, std::move(http));
     ref.start(received);
+    if (drain_deadline_) {
+      ref.drain(DrainStep::Notice);  // accepted just before the listener closed
+    }
     return;
   }
   auto plan = plan_outbound(*view_, pod, original, balancer_);
@@ -275,6 +332,9 @@ void Dispatcher::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, F
     AppHttp& ref = *http;
     http_.emplace(&ref, std::move(http));
     ref.start(received);
+    if (drain_deadline_) {
+      ref.drain(DrainStep::Notice);  // accepted just before the listener closed
+    }
     return;
   }
   launch(*pod, std::move(downstream), std::move(plan), received);
@@ -411,6 +471,16 @@ void Dispatcher::out_of_fds(agent::FdOperation operation, const std::string& det
 
 void Dispatcher::tick(Loop::Clock::time_point now) {
   fd_warned_ = false;
+  if (drain_deadline_) {
+    // The GOAWAY that names the last stream a round trip after the notice; the end at the
+    // deadline.
+    if (drain_step_ == DrainStep::Notice) {
+      drain(DrainStep::Goaway);
+    } else if (drain_step_ == DrainStep::Goaway && now >= *drain_deadline_) {
+      drain(DrainStep::End);
+    }
+    check_drained();
+  }
   for (Listener* l : std::exchange(paused_, {})) {
     arm_accept(*l);
   }

@@ -3,6 +3,7 @@
 // tunnel sessions and pools it owns. Runs on its worker's thread only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "agent/http/PlaintextInboundHttp.hpp"
 #include "agent/http/UpstreamPool.hpp"
 #include "agent/l4/Relay.hpp"
+#include "agent/loop/DrainStep.hpp"
 #include "agent/loop/Loop.hpp"
 #include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
@@ -81,7 +83,13 @@ struct RemovePod {
 struct UpdateView {
   std::shared_ptr<const NodeView> view;
 };
-using WorkerCommand = std::variant<AddPod, RemovePod, UpdateView>;
+/// SIGTERM: close every listener (queued connections move to a successor's sockets of the same
+/// SO_REUSEPORT groups), tell every connection to finish (DrainStep), and end what remains at
+/// `deadline`.
+struct Drain {
+  Loop::Clock::time_point deadline;
+};
+using WorkerCommand = std::variant<AddPod, RemovePod, UpdateView, Drain>;
 
 class Dispatcher final : public Relay::Owner,
                          public HttpHost,
@@ -103,6 +111,8 @@ class Dispatcher final : public Relay::Owner,
   void tick(Loop::Clock::time_point now);
 
   unsigned index() const { return loop_.index(); }
+  /// Draining, and nothing is left open but idle pooled connections (thread-safe).
+  bool drained() const { return drained_.load(std::memory_order_acquire); }
 
   // Relay::Owner.
   void relay_finished(Relay& relay) override;
@@ -174,6 +184,11 @@ class Dispatcher final : public Relay::Owner,
   void apply(AddPod& cmd);
   void apply(RemovePod& cmd);
   void apply(UpdateView& cmd);
+  void apply(Drain& cmd);
+  /// Tells every connection the drain's next step.
+  void drain(DrainStep step);
+  /// Sets drained_ when only idle pooled connections are left.
+  void check_drained();
   void add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd, ListenerKind kind);
   void arm_accept(Listener& l);
   void on_accept(Listener& l, int res, unsigned flags);
@@ -201,6 +216,9 @@ class Dispatcher final : public Relay::Owner,
   std::unordered_map<Listener*, std::unique_ptr<Listener>> listeners_;
   std::vector<Listener*> paused_;  ///< listeners whose accept waits for the next tick
   bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
+  std::optional<Loop::Clock::time_point> drain_deadline_;  ///< set by Drain
+  DrainStep drain_step_ = DrainStep::Notice;               ///< the last one told
+  std::atomic<bool> drained_{false};
   std::unordered_map<Relay*, std::unique_ptr<Relay>> relays_;
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
   /// Client sessions that take new streams, by (source identity, destination pod).

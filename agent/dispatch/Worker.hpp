@@ -24,6 +24,8 @@ class Worker {
   void post(WorkerCommand command);
   /// Stops the loop and joins the thread; open connections are reset.
   void stop() { loop_->stop(); }
+  /// After a Drain: nothing is left open but idle pooled connections.
+  bool drained() const { return dispatcher_->drained(); }
 
  private:
   Worker(std::unique_ptr<EventLoop> loop, std::unique_ptr<Dispatcher> dispatcher);

@@ -44,6 +44,14 @@ void AppHttp::start(std::span<const uint8_t> received) {
   }
 }
 
+void AppHttp::drain(DrainStep step) {
+  if (h1_) {
+    h1_->drain(step);
+  } else if (h2_) {
+    h2_->drain(step);
+  }
+}
+
 l7::H2Stream* AppHttp::accept_stream(int32_t id, const l7::Headers& /*head*/, bool /*end_stream*/) {
   return exchanges_.add(std::make_unique<L7Exchange>(*this, *h2_, id)).downstream_stream();
 }

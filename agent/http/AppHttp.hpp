@@ -38,6 +38,8 @@ class AppHttp : public ExchangeOwner,
 
   /// `received`: the bytes protocol detection already read.
   void start(std::span<const uint8_t> received);
+  /// The agent is draining (see DrainStep).
+  void drain(DrainStep step);
 
   // ExchangeOwner.
   /// Cached: L7Exchange reads the clock through it several times per request.

@@ -19,6 +19,25 @@ H2Connection::~H2Connection() {
   session_.close_all(NGHTTP2_INTERNAL_ERROR);
 }
 
+void H2Connection::drain(DrainStep step) {
+  if (io_.closed()) {
+    return;
+  }
+  switch (step) {
+    case DrainStep::Notice:
+      session_.shutdown_notice();
+      break;
+    case DrainStep::Goaway:
+      session_.goaway(NGHTTP2_NO_ERROR);
+      break;
+    case DrainStep::End:
+      session_.goaway(NGHTTP2_NO_ERROR);
+      closing_ = true;  // flush() writes the GOAWAY, then closes; open streams are cut
+      break;
+  }
+  touch();
+}
+
 void H2Connection::connect(const SockAddr& target, unsigned timeout_ms) {
   io_.connect(target, timeout_ms);
 }

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "agent/http/H2Carrier.hpp"
+#include "agent/loop/DrainStep.hpp"
 #include "agent/loop/SocketIo.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
@@ -48,6 +49,9 @@ class H2Connection final : public H2Carrier, private SocketIo::Owner {
   void flush_pending() override;
   /// Sends what the session has queued; closes once the session has nothing left to do.
   void flush();
+  /// Server role, the agent draining: GOAWAY in two steps, then it closes once its streams are
+  /// done; at End what is still open is cut.
+  void drain(DrainStep step);
   bool finished() const { return io_.closed() && io_.idle(); }
   Owner& owner() { return owner_; }
 

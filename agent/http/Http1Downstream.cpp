@@ -106,7 +106,7 @@ void Http1Downstream::on_head(l7::Http1Head head) {
   }
   request_was_head_ = head.method == "HEAD";
   version_minor_ = head.version_minor;
-  keep_alive_ = head.keep_alive;
+  keep_alive_ = head.keep_alive && !draining_;
   request_has_body_ = head.has_body();
   request_done_ = false;
   trailers_sent_ = false;
@@ -163,6 +163,21 @@ void Http1Downstream::send_head(l7::Headers head, bool has_body) {
   response_started_ = true;
   response_done_ = !has_body;
   maybe_finish_exchange();
+}
+
+void Http1Downstream::drain(DrainStep step) {
+  draining_ = true;
+  if (exchange_ != nullptr && !response_started_) {
+    keep_alive_ = false;  // the answer to come says Connection: close
+  }
+  if (step == DrainStep::End) {
+    if (exchange_ != nullptr) {
+      std::exchange(exchange_, nullptr)->on_close(NGHTTP2_CANCEL);
+      close(/*reset=*/true);
+    } else {
+      close(/*reset=*/false);
+    }
+  }
 }
 
 void Http1Downstream::consume(std::size_t n) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/http/ExchangePeer.hpp"
+#include "agent/loop/DrainStep.hpp"
 #include "agent/loop/Flushable.hpp"
 #include "agent/loop/SocketIo.hpp"
 #include "l7/Http1Codec.hpp"
@@ -51,6 +52,10 @@ class Http1Downstream final : public ExchangePeer,
   void consume(std::size_t n) override;
   void reset(uint32_t error_code) override;
   void detach() override;
+
+  /// The agent draining: answers carry `Connection: close` from now on (Notice); at End an idle
+  /// connection closes (FIN) and one with a request in flight is cut.
+  void drain(DrainStep step);
 
   // Flushable.
   void touch() override;
@@ -107,7 +112,8 @@ class Http1Downstream final : public ExchangePeer,
 
   bool upgrading_ = false;
   bool eof_ = false;
-  bool closing_ = false;  ///< close once everything is sent
+  bool closing_ = false;   ///< close once everything is sent
+  bool draining_ = false;  ///< the agent is draining: no more keep-alive
   bool finished_ = false;
 };
 

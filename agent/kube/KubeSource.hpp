@@ -46,6 +46,8 @@ class KubeSource final : public discovery::Source {
 
   /// The pods the agent meshes now ("namespace/name"); see RedirectionMarker.
   void set_meshed(std::set<std::string> pods) { marker_->set_meshed(std::move(pods)); }
+  /// A successor agent keeps the marks from now on: no more PATCHes from this one.
+  void hand_over_marks() { marker_->hand_over(); }
   const std::vector<std::unique_ptr<Reflector>>& reflectors() const { return reflectors_; }
   const RedirectionMarker& marker() const { return *marker_; }
 

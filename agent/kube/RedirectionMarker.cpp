@@ -31,6 +31,11 @@ void RedirectionMarker::set_meshed(std::set<std::string> pods) {
   wake();
 }
 
+void RedirectionMarker::hand_over() {
+  std::lock_guard lock(mutex_);
+  meshed_.reset();
+}
+
 void RedirectionMarker::set_world(std::shared_ptr<const discovery::World> world) {
   {
     std::lock_guard lock(mutex_);

@@ -28,6 +28,9 @@ class RedirectionMarker {
   /// The pods meshed now ("namespace/name"). Nothing is unmarked before the first call: until the
   /// agent has restored its pods, a mark that looks stale may belong to one it is restoring.
   void set_meshed(std::set<std::string> pods);
+  /// Another agent keeps the marks from now on: nothing more is patched (as before the first
+  /// set_meshed).
+  void hand_over();
   /// The latest World (its pods of this node carry their full annotations).
   void set_world(std::shared_ptr<const discovery::World> world);
   /// The thread's body, until `stop` (the one the client was made with); wake() ends a wait.

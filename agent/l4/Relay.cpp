@@ -56,6 +56,10 @@ void Relay::on_connected(int res) {
 
 void Relay::Side::on_received(std::span<const uint8_t> bytes) {
   relay.last_progress_ = relay.loop_.now();
+  if (relay.ended_) {
+    io.read();  // the other side was sent its FIN: nothing more goes there
+    return;
+  }
   other->io.send(bytes);
 }
 
@@ -67,7 +71,9 @@ void Relay::Side::on_read_end(int res) {
   // Half-close: this side's peer finished sending; pass the FIN on and keep the other
   // direction running until it ends too (RFC 9293 section 3.6).
   eof = true;
-  other->io.shutdown_write();
+  if (!relay.ended_) {
+    other->io.shutdown_write();
+  }
 }
 
 void Relay::Side::on_sent(std::size_t bytes) {
@@ -98,6 +104,25 @@ void Relay::abort() {
     aborted_ = true;
     down_.io.close(SocketIo::Close::Reset);
     up_.io.close(SocketIo::Close::Reset);
+  }
+  maybe_finish();
+}
+
+void Relay::end() {
+  if (aborted_ || ended_) {
+    return;
+  }
+  if (!connected_) {
+    return abort();  // the app has seen nothing of the target yet
+  }
+  ended_ = true;
+  for (Side* side : {&down_, &up_}) {
+    if (!side->other->eof) {
+      side->io.shutdown_write();
+    }
+    if (!side->eof) {
+      side->io.read();  // no-op while a read is in flight
+    }
   }
   maybe_finish();
 }

@@ -41,6 +41,9 @@ class Relay final : public Retirable {
   void start(unsigned timeout_ms);
   /// Tears the connection down with RST on both sides (pod removed, agent stopping).
   void abort();
+  /// Ends the connection cleanly (the agent's drain is over): FIN to both sides once what they
+  /// were sent is out; what arrives after is read and dropped until each side closes too.
+  void end();
   /// Whether the relay holds bytes for one side and no byte moved either way since `since`
   /// (a peer that stopped reading, or a stall of the agent's own).
   bool stalled_since(std::chrono::steady_clock::time_point since) const;
@@ -86,6 +89,7 @@ class Relay final : public Retirable {
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
   bool connected_ = false;
   bool aborted_ = false;
+  bool ended_ = false;  ///< end(): both sides were sent FIN, their input is dropped
 };
 
 }  // namespace weft::proxy

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "agent/netns/NetSysctl.hpp"
 #include "agent/netns/Netns.hpp"
 #include "common/Fd.hpp"
 
@@ -57,31 +58,17 @@ class NetlinkRequest {
   alignas(nlmsghdr) char buf_[256];
 };
 
-/// Sets net.`key` to 1 in the calling thread's netns (/proc/sys/net is the netns of the thread
-/// that opens it). ENOENT when the pod's netns has no such family.
-int enable_sysctl(const std::string& proc_dir, std::string key) {
-  for (char& c : key) {
-    c = c == '.' ? '/' : c;
-  }
-  std::string path = proc_dir + "/sys/net/" + key;
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd || ::write(fd.get(), "1", 1) != 1) {
-    return errno;
-  }
-  return 0;
-}
-
 Result<void> set_mark_sysctls(const std::string& proc_dir) {
-  if (int err = enable_sysctl(proc_dir, "ipv4.tcp_fwmark_accept"); err != 0) {
+  if (int err = enable_net_sysctl(proc_dir, "ipv4.tcp_fwmark_accept"); err != 0) {
     return fail_errno("set net.ipv4.tcp_fwmark_accept=1 in the pod", err);
   }
   // What the kernel answers itself (a RST from a port nobody listens on, an ICMP error) takes
   // the mark of the packet it answers, so the refusal of a delivering connect comes back to the
   // agent at once instead of being routed to the client's real address.
-  if (int err = enable_sysctl(proc_dir, "ipv4.fwmark_reflect"); err != 0) {
+  if (int err = enable_net_sysctl(proc_dir, "ipv4.fwmark_reflect"); err != 0) {
     return fail_errno("set net.ipv4.fwmark_reflect=1 in the pod", err);
   }
-  if (int err = enable_sysctl(proc_dir, "ipv6.fwmark_reflect"); err != 0 && err != ENOENT) {
+  if (int err = enable_net_sysctl(proc_dir, "ipv6.fwmark_reflect"); err != 0 && err != ENOENT) {
     return fail_errno("set net.ipv6.fwmark_reflect=1 in the pod", err);
   }
   return {};

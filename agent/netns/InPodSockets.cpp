@@ -3,6 +3,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
+#include "agent/netns/NetSysctl.hpp"
+
 namespace weft {
 
 Result<Fd> listen_tcp(const SockAddr& addr, int backlog) {
@@ -28,6 +32,15 @@ Result<Fd> listen_tcp(const SockAddr& addr, int backlog) {
     return fail_errno("listen " + addr.str());
   }
   return fd;
+}
+
+Result<void> enable_listener_migration(const std::string& proc_dir) {
+  if (int err = enable_net_sysctl(proc_dir, "ipv4.tcp_migrate_req"); err != 0) {
+    return fail_errno(err == ENOENT ? "set net.ipv4.tcp_migrate_req=1 in the pod (Linux 5.14+)"
+                                    : "set net.ipv4.tcp_migrate_req=1 in the pod",
+                      err);
+  }
+  return {};
 }
 
 }  // namespace weft

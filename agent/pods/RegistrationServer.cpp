@@ -55,29 +55,58 @@ Result<RegistrationServer> RegistrationServer::listen(const std::string& path) {
   if (path.size() >= sizeof(addr.sun_path)) {
     return fail(Error::Kind::Config, "registration socket path too long: " + path);
   }
+  std::string bound = fmt::format("{}.{}", path, ::getpid());
+  if (bound.size() >= sizeof(addr.sun_path)) {
+    return fail(Error::Kind::Config, "registration socket path too long: " + path);
+  }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  ::unlink(path.c_str());  // a socket file left by a previous agent
+  ::unlink(bound.c_str());  // left by an agent of the same PID (another boot, a container)
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) {
     return fail_errno("socket(AF_UNIX)");
   }
   addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  std::memcpy(addr.sun_path, bound.c_str(), bound.size());
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return fail_errno("bind " + path);
+    return fail_errno("bind " + bound);
   }
-  ::chmod(path.c_str(), 0600);
+  ::chmod(bound.c_str(), 0600);
   if (::listen(fd.get(), 64) != 0) {
-    return fail_errno("listen " + path);
+    ::unlink(bound.c_str());
+    return fail_errno("listen " + bound);
   }
-  return RegistrationServer(std::move(fd), path);
+  return RegistrationServer(std::move(fd), path, std::move(bound));
 }
 
-RegistrationServer::RegistrationServer(Fd fd, std::string path)
+RegistrationServer::RegistrationServer(Fd fd, std::string path, std::string bound)
     : fd_(std::move(fd)),
       path_(std::move(path)),
+      bound_(std::move(bound)),
       reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+
+RegistrationServer::~RegistrationServer() {
+  if (!bound_.empty()) {
+    ::unlink(bound_.c_str());
+  }
+}
+
+Result<void> RegistrationServer::install() {
+  if (::rename(bound_.c_str(), path_.c_str()) != 0) {
+    return fail_errno(fmt::format("rename {} to {}", bound_, path_));
+  }
+  bound_.clear();
+  return {};
+}
+
+void RegistrationServer::serve_queued(const Handler& handler) {
+  pollfd p{fd_.get(), POLLIN, 0};
+  while (::poll(&p, 1, 0) > 0) {
+    if (auto served = serve_one(handler); !served) {
+      return;  // out of descriptors: the client was answered, the rest wait
+    }
+  }
+}
 
 Result<void> RegistrationServer::serve_one(const Handler& handler) {
   Fd client(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));

@@ -15,8 +15,18 @@ class RegistrationServer {
  public:
   using Handler = std::function<RegistrationReply(const PodRegistration&)>;
 
-  /// Binds `path` (removing a stale socket file, creating the directory, mode 0600).
+  /// Listens on a new socket file beside `path` (creating the directory, mode 0600), not yet
+  /// reachable at `path`: see install().
   static Result<RegistrationServer> listen(const std::string& path);
+  RegistrationServer(RegistrationServer&&) noexcept = default;
+  RegistrationServer& operator=(RegistrationServer&&) noexcept = default;
+  /// Removes the socket file if install() never put it in place; an installed one stays (a
+  /// successor may own the path by now).
+  ~RegistrationServer();
+
+  /// Renames the socket file over `path`, atomically: a client connects to the socket that
+  /// was there before or to this one, never to nothing. Clients queue until served.
+  Result<void> install();
 
   /// The listening fd, for the control loop's poll().
   int fd() const { return fd_.get(); }
@@ -25,13 +35,16 @@ class RegistrationServer {
   /// descriptors, the client is still answered (refused, with the reason) on a descriptor kept
   /// in reserve for it, instead of being left to time out; that error is returned.
   Result<void> serve_one(const Handler& handler);
+  /// Serves every client already queued (hand-over: nobody can queue here any more).
+  void serve_queued(const Handler& handler);
 
  private:
-  RegistrationServer(Fd fd, std::string path);
+  RegistrationServer(Fd fd, std::string path, std::string bound);
   /// Accepts with the reserved descriptor freed, answers `why`, and takes the reserve back.
   void refuse_one(const std::string& why);
   Fd fd_;
   std::string path_;
+  std::string bound_;  ///< the socket file until install() renames it to path_; then empty
   Fd reserve_;  ///< /dev/null, closed only to accept a client when no other descriptor is left
 };
 

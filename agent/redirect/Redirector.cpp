@@ -245,6 +245,35 @@ Result<std::unique_ptr<Skeleton<T>>> load_skeleton(const bpf_object_open_opts& o
   return std::move(*skel);
 }
 
+/// Refuses pins made for another layout (mesh_abi.h, WEFT_ABI_VERSION) before anything is
+/// loaded or attached: the predecessor's programs and maps stay as they are. No pins: a first
+/// start.
+Result<void> check_pinned_layout(const std::string& bpffs_dir) {
+  const std::string abi_pin = bpffs_dir + "/weft_abi";
+  Fd abi(bpf_obj_get(abi_pin.c_str()));
+  uint32_t pinned = 0;
+  if (abi) {
+    uint32_t key = 0;
+    if (bpf_map_lookup_elem(abi.get(), &key, &pinned) != 0) {
+      return fail_errno("read " + abi_pin);
+    }
+  } else if (::access((bpffs_dir + "/weft_pods").c_str(), F_OK) != 0) {
+    return {};
+  }
+  // A pinned weft_abi that still reads 0 was created by an agent that died before writing it:
+  // its maps are this build's (the version is written right after they are created).
+  if (pinned == WEFT_ABI_VERSION || (abi && pinned == 0)) {
+    return {};
+  }
+  return fail(Error::Kind::Config,
+              fmt::format("the BPF maps pinned under {} have layout version {}, this agent's is "
+                          "{}: it cannot share them with the agent that made them, and nothing "
+                          "was changed. Drain the node and run `weft-agent uninstall --bpffs-dir "
+                          "{}` (or roll back) before starting this version",
+                          bpffs_dir, abi ? std::to_string(pinned) : "0 (no weft_abi pin)",
+                          WEFT_ABI_VERSION, bpffs_dir));
+}
+
 /// Where cgroup2 is mounted: `options.cgroup_root`, else found in the mount table.
 Result<std::string> cgroup_root_of(const Options& options) {
   if (!options.cgroup_root.empty()) {
@@ -348,9 +377,18 @@ Result<Redirector> Redirector::open(const Options& options) {
   if (!cgroup) {
     return fail_errno("open cgroup " + *cgroup_root);
   }
+  if (auto ok = check_pinned_layout(options.bpffs_dir); !ok) {
+    return std::unexpected(ok.error());
+  }
   auto state = std::make_unique<State>();
   if (auto ok = state->load(options.bpffs_dir, options.socket_mark); !ok) {
     return std::unexpected(ok.error());
+  }
+  uint32_t zero = 0;
+  uint32_t version = WEFT_ABI_VERSION;
+  if (bpf_map_update_elem(state->map_fd(state->connect->get().maps.weft_abi), &zero, &version,
+                          BPF_ANY) != 0) {
+    return fail_errno("write the layout version into weft_abi");
   }
   // Exclusions first: once the hooks are attached they must already apply.
   if (auto ok = sync_excluded_cidrs(state->map_fd(state->connect->get().maps.weft_excl_v4),

@@ -424,4 +424,39 @@ TEST_CASE("redirection survives an agent restart and stops at uninstall") {
   CHECK(Redirector::uninstall(f.bpffs.path()));  // idempotent
 }
 
+TEST_CASE("pins of another layout version are refused and left working") {
+  testing::require_privileged_environment();
+  OutboundPod f;
+  const std::string abi_pin = f.bpffs.path() + "/weft_abi";
+  Fd abi(bpf_obj_get(abi_pin.c_str()));
+  REQUIRE(abi);
+  uint32_t key = 0;
+  uint32_t version = 0;
+  REQUIRE(bpf_map_lookup_elem(abi.get(), &key, &version) == 0);
+  CHECK(version == WEFT_ABI_VERSION);
+
+  // The pins were made by an agent of another layout (an older or newer version).
+  uint32_t other = WEFT_ABI_VERSION + 1;
+  REQUIRE(bpf_map_update_elem(abi.get(), &key, &other, BPF_ANY) == 0);
+  const std::string pin = f.bpffs.path() + "/link_connect4";
+  auto before = pinned_link_ids(pin);
+  Options options;
+  options.bpffs_dir = f.bpffs.path();
+  options.socket_mark = kMark;
+  auto refused = Redirector::open(options);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("layout version " + std::to_string(other)) !=
+        std::string::npos);
+  CHECK(refused.error().message.find("weft-agent uninstall") != std::string::npos);
+  // Nothing was detached or replaced: the running agent's programs still redirect.
+  CHECK(pinned_link_ids(pin) == before);
+  CHECK(f.redirector.pod_cookies() == std::vector<uint64_t>{f.cookie});
+  CHECK(f.connect_redirected(AF_INET, addr("10.255.1.6", 83)));
+
+  // Back at this build's version, a successor shares the pins again.
+  REQUIRE(bpf_map_update_elem(abi.get(), &key, &version, BPF_ANY) == 0);
+  Redirector successor = open_redirector(f.bpffs.path());
+  CHECK(pinned_link_ids(pin).first == before.first);
+}
+
 }  // namespace weft::redirect

@@ -330,6 +330,29 @@ void TunnelSession::tick(Clock::time_point now) {
   touch();
 }
 
+void TunnelSession::drain(DrainStep step) {
+  if (dead_) {
+    return;
+  }
+  if (step == DrainStep::End) {
+    for (auto& [id, stream] : streams_) {
+      stream->end();
+    }
+  }
+  if (role_ == agent::TunnelRole::Client) {
+    if (!draining_) {
+      draining_ = true;  // closes once its last stream is done (on_drained)
+      host_.tunnel_unusable(*this);
+      h2_.goaway(NGHTTP2_NO_ERROR);
+    }
+  } else if (step == DrainStep::Notice) {
+    h2_.shutdown_notice();  // the calling agent opens its next streams to our successor
+  } else {
+    h2_.goaway(NGHTTP2_NO_ERROR);
+  }
+  touch();
+}
+
 void TunnelSession::store_ticket(tunnel::SslSessionPtr ticket) {
   host_.store_ticket(key_, std::move(ticket));
 }

@@ -14,6 +14,7 @@
 
 #include "agent/http/H2Carrier.hpp"
 #include "agent/http/InboundHttp.hpp"
+#include "agent/loop/DrainStep.hpp"
 #include "agent/loop/Loop.hpp"
 #include "agent/loop/SocketIo.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
@@ -61,6 +62,12 @@ class TunnelSession final : public tunnel::TicketSink,
   SessionLoad load() const;
   /// Timeouts: handshake, idle pooled sessions.
   void tick(Clock::time_point now);
+  /// The agent is draining: a server session says GOAWAY in two steps (DrainStep), a client
+  /// session takes no new stream and closes once its streams are done; at End its TCP streams
+  /// end cleanly.
+  void drain(DrainStep step);
+  /// Streams open on it, TCP or HTTP.
+  std::size_t stream_count() const { return h2_.stream_count(); }
 
   const TunnelKey& key() const { return key_; }
   agent::TunnelRole role() const { return role_; }

@@ -99,6 +99,10 @@ void TunnelStream::opened() {
 }
 
 void TunnelStream::on_received(std::span<const uint8_t> bytes) {
+  if (ended_) {
+    io_.read();  // the peer was sent END_STREAM: nothing more goes there
+    return;
+  }
   in_ = bytes;
   in_off_ = 0;
   last_progress_ = session_.loop().now();
@@ -176,6 +180,25 @@ void TunnelStream::reset() {
     session_.h2().reset(id, NGHTTP2_CANCEL);
   }
   io_.close(SocketIo::Close::Reset);  // the app sees the reset, not a clean end
+}
+
+void TunnelStream::end() {
+  if (aborted_ || ended_ || h2_closed_) {
+    return;
+  }
+  if (!connected_) {
+    return reset();  // the app has seen nothing of the target yet
+  }
+  ended_ = true;
+  if (!local_eof_) {
+    local_eof_ = true;
+    if (in_off_ == in_.size()) {
+      io_.read();  // drains the app's input until it closes (no-op while a read is in flight)
+    }
+  }
+  resume_if_deferred();  // read_body reports the end of the stream
+  io_.shutdown_write();
+  session_.stream_touched(*this);
 }
 
 bool TunnelStream::finished() const {

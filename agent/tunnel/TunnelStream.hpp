@@ -76,6 +76,10 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   void take_payload(std::size_t length, std::vector<uint8_t>& out);
   /// Resets the local socket (and the h2 stream if still open).
   void reset();
+  /// Ends the connection cleanly (the agent's drain is over): END_STREAM to the peer once what
+  /// was read is framed, FIN to the app once the peer's bytes are written; what the app sends
+  /// after is read and dropped until it closes.
+  void end();
   /// Nothing in flight and both sides done: the session may erase it.
   bool finished() const;
   /// Whether the stream holds bytes for either side (read from the local socket and not yet
@@ -113,6 +117,7 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   bool connected_ = false;
   bool h2_closed_ = false;
   bool aborted_ = false;
+  bool ended_ = false;  ///< end(): local input is dropped
   bool counted_open_ = false;
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
 };

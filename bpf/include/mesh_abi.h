@@ -6,6 +6,13 @@
 #ifndef WEFT_MESH_ABI_H
 #define WEFT_MESH_ABI_H
 
+/* Version of everything below and of the pinned maps' definitions (bpf/lib/redirect_maps.h).
+ * Two agents share the pins during a hand-over, and the pins outlive every agent: an agent
+ * refuses to start on pins whose version (the one entry of the map weft_abi, whose own
+ * definition never changes) is not its own. Bump it with any change a running peer would
+ * misread: a map's key, value, type, size or meaning, a flag, a port. */
+#define WEFT_ABI_VERSION 1
+
 /* Listeners the agent owns inside every meshed pod. */
 #define WEFT_OUTBOUND_PORT 15001 /* 127.0.0.1 / [::1]: redirected outbound connections */
 #define WEFT_INBOUND_PORT 15006  /* 0.0.0.0: inbound plaintext, assigned by tc */

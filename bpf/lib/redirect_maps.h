@@ -9,6 +9,16 @@
 #ifndef WEFT_REDIRECT_MAPS_H
 #define WEFT_REDIRECT_MAPS_H
 
+/* The layout version of the pins beside it (WEFT_ABI_VERSION), written by the agent at key 0
+ * after load. No program reads it; its definition must never change. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_abi SEC(".maps");
+
 /* Meshed pods, keyed by netns cookie (bpf_get_netns_cookie(): unique for the boot, never reused,
  * unlike an inode number). Written only by the agent. */
 struct {
