@@ -264,13 +264,30 @@ function agentConfig(agent, rendered) {
   try {
     const file = join(dir, "agent.yaml");
     writeFileSync(file, map.obj.data["agent.yaml"]);
-    execFileSync(agent, ["--config", file, "--node-name", "node-1", "--check-config"],
-                 { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const settings = execFileSync(agent, ["--config", file, "--node-name", "node-1", "--check-config"],
+                                  { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     notes.push("ConfigMap weft-agent-config: agent.yaml accepted by weft-agent --check-config");
+    drainFitsGrace(settings, rendered);
   } catch (e) {
     fail(`ConfigMap weft-agent-config: weft-agent refuses agent.yaml: ${(e.stderr || e.message).trim()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The kubelet SIGKILLs the old agent terminationGracePeriodSeconds after SIGTERM: its drain, and
+// the 2 s the agent then gives its workers to end what is left (agent/Agent.cpp, kEndGrace),
+// must fit in it, or a rollout cuts connections with RST instead of FIN.
+function drainFitsGrace(settings, rendered) {
+  const m = /drain_seconds="(\d+)"/.exec(settings);
+  const ds = rendered.find(({ obj }) => obj.kind === "DaemonSet" && obj.metadata.name === "weft-agent");
+  const grace = ds?.obj.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+  if (!m) {
+    fail("weft-agent --check-config did not print drain_seconds");
+  } else if (Number(m[1]) + 2 >= grace) {
+    fail(`agent.yaml drain_seconds ${m[1]} + 2 s to end what is left does not fit in the DaemonSet's terminationGracePeriodSeconds ${grace}`);
+  } else {
+    notes.push(`drain_seconds ${m[1]} (+2 s) fits in terminationGracePeriodSeconds ${grace}`);
   }
 }
 
