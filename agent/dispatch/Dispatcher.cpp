@@ -93,6 +93,7 @@ void Dispatcher::apply(UpdateView& cmd) {
 
 void Dispatcher::apply(Drain& cmd) {
   drain_deadline_ = cmd.deadline;
+  drain_started_ = Loop::Clock::now();
   for (Listener* l : std::exchange(paused_, {})) {
     listeners_.erase(l);  // nothing in flight: closes the socket
   }
@@ -472,9 +473,9 @@ void Dispatcher::out_of_fds(agent::FdOperation operation, const std::string& det
 void Dispatcher::tick(Loop::Clock::time_point now) {
   fd_warned_ = false;
   if (drain_deadline_) {
-    // The GOAWAY that names the last stream a round trip after the notice; the end at the
-    // deadline.
-    if (drain_step_ == DrainStep::Notice) {
+    // The GOAWAY that names the last stream a second after the notice (many round trips: the
+    // peers have stopped sending new streams by then); the end at the deadline.
+    if (drain_step_ == DrainStep::Notice && now - drain_started_ >= std::chrono::seconds(1)) {
       drain(DrainStep::Goaway);
     } else if (drain_step_ == DrainStep::Goaway && now >= *drain_deadline_) {
       drain(DrainStep::End);

@@ -218,6 +218,7 @@ class Dispatcher final : public Relay::Owner,
   bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
   std::optional<Loop::Clock::time_point> drain_deadline_;  ///< set by Drain
   DrainStep drain_step_ = DrainStep::Notice;               ///< the last one told
+  Loop::Clock::time_point drain_started_;                  ///< when the notice went out
   std::atomic<bool> drained_{false};
   std::unordered_map<Relay*, std::unique_ptr<Relay>> relays_;
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
