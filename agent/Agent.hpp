@@ -63,7 +63,7 @@ class Agent {
   Result<void> wait_for_discovery();
   /// The registration socket (CNI), put in place of the one at its path; the agent serving
   /// that one, if any, hands the node over (ARCHITECTURE.md, "Hand-over"). Registrations queue
-  /// until run() serves them.
+  /// until run() serves them. (AgentHandOver.cpp, with the two below.)
   Result<void> open_registration();
   /// A successor asked for the node (Op::Handover): answers what is queued, then leaves the
   /// state file, weft_pods and the pods' marks to it.
