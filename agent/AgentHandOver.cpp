@@ -73,6 +73,7 @@ RegistrationReply Agent::hand_over() {
 
 void Agent::drain() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config_.drain_seconds);
+  ready_ = false;         // /ready: 503 from now on
   registration_.reset();  // a successor serves them, or (none) weft-cni says no agent runs
   for (auto& w : workers_) {
     w->post(proxy::Drain{deadline});

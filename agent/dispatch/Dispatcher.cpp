@@ -92,8 +92,15 @@ void Dispatcher::apply(UpdateView& cmd) {
 }
 
 void Dispatcher::apply(Drain& cmd) {
+  if (drain_deadline_) {
+    return;
+  }
   drain_deadline_ = cmd.deadline;
-  drain_started_ = Loop::Clock::now();
+  // The GOAWAY that names the last stream a second after the notice (many round trips: the
+  // peers have stopped opening streams here by then); the end at the deadline.
+  loop_.add_deadline(Loop::Clock::now() + std::chrono::seconds(1), this,
+                     static_cast<unsigned>(DrainStep::Goaway));
+  loop_.add_deadline(cmd.deadline, this, static_cast<unsigned>(DrainStep::End));
   for (Listener* l : std::exchange(paused_, {})) {
     listeners_.erase(l);  // nothing in flight: closes the socket
   }
@@ -138,9 +145,20 @@ void Dispatcher::drain(DrainStep step) {
   }
 }
 
+void Dispatcher::timer_fired(unsigned kind) {
+  auto step = static_cast<DrainStep>(kind);
+  if (drain_step_ == DrainStep::Notice) {
+    drain(DrainStep::Goaway);  // a deadline shorter than a second: End comes first
+  }
+  if (step == DrainStep::End) {
+    drain(DrainStep::End);
+  }
+  check_drained();
+}
+
 void Dispatcher::check_drained() {
   bool streams = std::any_of(tunnels_.begin(), tunnels_.end(),
-                             [](const auto& t) { return t.second->stream_count() > 0; });
+                             [](const auto& t) { return t.second->carries_streams(); });
   drained_.store(relays_.empty() && http_.empty() && sniffers_.empty() && !streams,
                  std::memory_order_release);
 }
@@ -255,6 +273,9 @@ void Dispatcher::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
 
 void Dispatcher::sniffer_finished(ProtocolSniffer& sniffer) {
   sniffers_.erase(&sniffer);
+  if (drain_deadline_) {
+    check_drained();
+  }
 }
 
 void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, Fd downstream,
@@ -457,6 +478,9 @@ void Dispatcher::store_ticket(const TunnelKey& key, identity::SslSessionPtr tick
 void Dispatcher::session_finished(TunnelSession& session) {
   tunnel_unusable(session);
   tunnels_.erase(&session);
+  if (drain_deadline_) {
+    check_drained();
+  }
 }
 
 void Dispatcher::out_of_fds(agent::FdOperation operation, const std::string& detail) {
@@ -473,14 +497,7 @@ void Dispatcher::out_of_fds(agent::FdOperation operation, const std::string& det
 void Dispatcher::tick(Loop::Clock::time_point now) {
   fd_warned_ = false;
   if (drain_deadline_) {
-    // The GOAWAY that names the last stream a second after the notice (many round trips: the
-    // peers have stopped sending new streams by then); the end at the deadline.
-    if (drain_step_ == DrainStep::Notice && now - drain_started_ >= std::chrono::seconds(1)) {
-      drain(DrainStep::Goaway);
-    } else if (drain_step_ == DrainStep::Goaway && now >= *drain_deadline_) {
-      drain(DrainStep::End);
-    }
-    check_drained();
+    check_drained();  // tunnel streams end inside their sessions, unseen here
   }
   for (Listener* l : std::exchange(paused_, {})) {
     arm_accept(*l);
@@ -569,10 +586,16 @@ void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan pla
 void Dispatcher::relay_finished(Relay& relay) {
   balancer_.closed(relay.plan().target);
   relays_.erase(&relay);
+  if (drain_deadline_) {
+    check_drained();
+  }
 }
 
 void Dispatcher::http_finished(AppHttp& http) {
   http_.erase(&http);
+  if (drain_deadline_) {
+    check_drained();
+  }
 }
 
 void Dispatcher::hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,

@@ -92,6 +92,7 @@ struct Drain {
 using WorkerCommand = std::variant<AddPod, RemovePod, UpdateView, Drain>;
 
 class Dispatcher final : public Relay::Owner,
+                         public Timed,
                          public HttpHost,
                          public TunnelHost,
                          public PodSockets {
@@ -116,6 +117,9 @@ class Dispatcher final : public Relay::Owner,
 
   // Relay::Owner.
   void relay_finished(Relay& relay) override;
+
+  // Timed: the drain's GOAWAY and its end.
+  void timer_fired(unsigned kind) override;
 
   // PodSockets.
   Result<Fd> open_upstream(const agent::MeshedPod& pod, sa_family_t family,
@@ -218,7 +222,6 @@ class Dispatcher final : public Relay::Owner,
   bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
   std::optional<Loop::Clock::time_point> drain_deadline_;  ///< set by Drain
   DrainStep drain_step_ = DrainStep::Notice;               ///< the last one told
-  Loop::Clock::time_point drain_started_;                  ///< when the notice went out
   std::atomic<bool> drained_{false};
   std::unordered_map<Relay*, std::unique_ptr<Relay>> relays_;
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;

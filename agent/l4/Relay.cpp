@@ -120,7 +120,8 @@ void Relay::end() {
     if (!side->other->eof) {
       side->io.shutdown_write();
     }
-    if (!side->eof) {
+    // A side whose last read is still being sent reads again when that send drains.
+    if (!side->eof && side->other->io.backlog() == 0) {
       side->io.read();  // no-op while a read is in flight
     }
   }

@@ -183,6 +183,10 @@ void TunnelSession::on_handshake_done() {
 }
 
 void TunnelSession::flush() {
+  if (close_when_sent_) {
+    io_.flush();  // what close_transport left to send
+    return;
+  }
   if (dead_ || !tls_) {
     return;
   }
@@ -210,6 +214,11 @@ void TunnelSession::flush() {
 }
 
 void TunnelSession::on_drained(int res) {
+  if (close_when_sent_) {
+    close_when_sent_ = false;
+    io_.close(res == 0 ? SocketIo::Close::Graceful : SocketIo::Close::Reset);
+    return;
+  }
   if (res < 0) {
     if (!established_) {
       fail(agent::HandshakeFailure::Protocol, fmt::format("send: {}", std::strerror(-res)));
@@ -249,15 +258,29 @@ void TunnelSession::close_transport(bool graceful) {
   }
   dead_ = true;
   host_.tunnel_unusable(*this);
+  // A connection cut mid-stream must look cut to the app; one whose h2 stream had ended both
+  // ways (END_STREAM each way) only waits for its app socket (the bytes left to write, the
+  // app's own FIN after ours): it ends as it would have. Told apart before close_all closes
+  // every h2 stream.
+  std::vector<TunnelStream*> cut;
+  for (auto& [id, stream] : streams_) {
+    if (!stream->finished() && !stream->ended_cleanly()) {
+      cut.push_back(stream.get());
+    }
+  }
   // A session that never got through its handshake carried nothing: its streams may go
   // elsewhere (an HTTP request is rerouted; a TCP connection is reset either way).
   h2_.close_all(!established_ ? NGHTTP2_REFUSED_STREAM
                 : graceful    ? NGHTTP2_NO_ERROR
                               : NGHTTP2_CONNECT_ERROR);
-  for (auto& [id, stream] : streams_) {
-    if (!stream->finished()) {
-      stream->reset();  // a connection cut mid-stream must look cut to the app
-    }
+  for (TunnelStream* stream : cut) {
+    stream->reset();
+  }
+  if (graceful && io_.backlog() > 0) {
+    // The last frames (an END_STREAM, the GOAWAY) are still on their way to the kernel: the
+    // socket closes once they are out (on_drained), or the peer would lose them.
+    close_when_sent_ = true;
+    return;
   }
   io_.close(graceful ? SocketIo::Close::Graceful : SocketIo::Close::Reset);
 }

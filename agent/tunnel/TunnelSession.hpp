@@ -66,8 +66,9 @@ class TunnelSession final : public tunnel::TicketSink,
   /// session takes no new stream and closes once its streams are done; at End its TCP streams
   /// end cleanly.
   void drain(DrainStep step);
-  /// Streams open on it, TCP or HTTP.
-  std::size_t stream_count() const { return h2_.stream_count(); }
+  /// Whether it carries a connection: an h2 stream (TCP or HTTP) still open, or a TCP stream
+  /// whose h2 side is done and whose app socket is not yet.
+  bool carries_streams() const { return h2_.stream_count() > 0 || !streams_.empty(); }
 
   const TunnelKey& key() const { return key_; }
   agent::TunnelRole role() const { return role_; }
@@ -130,6 +131,7 @@ class TunnelSession final : public tunnel::TicketSink,
   bool established_ = false;          ///< handshake and identity check passed
   bool dead_ = false;                 ///< transport closed or failed: no new I/O
   bool draining_ = false;             ///< GOAWAY sent: no new streams, close when idle
+  bool close_when_sent_ = false;      ///< dead_, and the socket closes once its backlog is out
   Clock::time_point created_ = Clock::now();
   Clock::time_point idle_since_ = Clock::now();
 };

@@ -56,8 +56,8 @@ void TunnelStream::take_payload(std::size_t length, std::vector<uint8_t>& out) {
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.sent : c.received)->Increment(static_cast<double>(length));
   }
-  if (in_off_ == in_.size() && !local_eof_ && !aborted_) {
-    read_again();
+  if (in_off_ == in_.size() && (!local_eof_ || ended_) && !aborted_) {
+    read_again();  // after end(): what the app sends is read and dropped until it closes
   }
 }
 
@@ -126,6 +126,14 @@ void TunnelStream::on_read_end(int res) {
 }
 
 void TunnelStream::deliver(const uint8_t* data, std::size_t len) {
+  if (ended_) {
+    // The app was sent its FIN: what the peer had in flight is dropped (and its window given
+    // back, so the peer's END_STREAM is never held behind it).
+    if (id >= 0 && !h2_closed_) {
+      session_.h2().consume(id, len);
+    }
+    return;
+  }
   io_.write({data, len});
   last_progress_ = session_.loop().now();
   if (connected_ && !aborted_) {

@@ -77,11 +77,13 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   /// Resets the local socket (and the h2 stream if still open).
   void reset();
   /// Ends the connection cleanly (the agent's drain is over): END_STREAM to the peer once what
-  /// was read is framed, FIN to the app once the peer's bytes are written; what the app sends
-  /// after is read and dropped until it closes.
+  /// was read is framed, FIN to the app once what the peer sent before is written; what either
+  /// sends after is dropped (the app's is read until it closes).
   void end();
   /// Nothing in flight and both sides done: the session may erase it.
   bool finished() const;
+  /// The h2 stream closed with END_STREAM both ways (what is left is the local socket's).
+  bool ended_cleanly() const { return h2_closed_ && !aborted_; }
   /// Whether the stream holds bytes for either side (read from the local socket and not yet
   /// framed, or received from the peer and not yet written) and no byte moved either way since
   /// `since`.

@@ -275,19 +275,20 @@ function agentConfig(agent, rendered) {
   }
 }
 
-// The kubelet SIGKILLs the old agent terminationGracePeriodSeconds after SIGTERM: its drain, and
-// the 2 s the agent then gives its workers to end what is left (agent/Agent.cpp, kEndGrace),
-// must fit in it, or a rollout cuts connections with RST instead of FIN.
+// The kubelet SIGKILLs the old agent terminationGracePeriodSeconds after SIGTERM: its drain, the
+// 2 s the agent then gives its workers to end what is left (agent/AgentHandOver.cpp, kEndGrace)
+// and the up to 2 s its admin endpoint takes to stop must fit in it, or a rollout cuts
+// connections with RST instead of FIN (ARCHITECTURE.md, "Hand-over").
 function drainFitsGrace(settings, rendered) {
   const m = /drain_seconds="(\d+)"/.exec(settings);
   const ds = rendered.find(({ obj }) => obj.kind === "DaemonSet" && obj.metadata.name === "weft-agent");
   const grace = ds?.obj.spec.template.spec.terminationGracePeriodSeconds ?? 30;
   if (!m) {
     fail("weft-agent --check-config did not print drain_seconds");
-  } else if (Number(m[1]) + 2 >= grace) {
-    fail(`agent.yaml drain_seconds ${m[1]} + 2 s to end what is left does not fit in the DaemonSet's terminationGracePeriodSeconds ${grace}`);
+  } else if (Number(m[1]) + 4 >= grace) {
+    fail(`agent.yaml drain_seconds ${m[1]} + 4 s to end what is left and stop does not fit in the DaemonSet's terminationGracePeriodSeconds ${grace}`);
   } else {
-    notes.push(`drain_seconds ${m[1]} (+2 s) fits in terminationGracePeriodSeconds ${grace}`);
+    notes.push(`drain_seconds ${m[1]} (+4 s) fits in terminationGracePeriodSeconds ${grace}`);
   }
 }
 
