@@ -24,6 +24,13 @@
 #     filled with N Services + EndpointSlices and P pods vs one on an empty stand-in: time to
 #     /ready, RSS, LIST pages, CPU under pod label churn; writes
 #     bench/results/<UTC date>-kube-scale.md.
+#
+#   bench/run.sh rollout [--rounds 3] [--ways handover,restart,kill] [--rate 30] [--lead 3]
+#                        [--tail 3] [--drain-seconds 8] [--build-dir build] [--no-save]
+#     Rollout (issue 22): two nodes under bounded HTTP/1.1, HTTP/2 and gRPC load while both
+#     agents are replaced by weft's hand-over, and as references by SIGTERM + start and by
+#     kill + start: failed requests, refused connections, p99 inside vs outside the
+#     replacement windows; writes bench/results/<UTC date>-rollout.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The weftsim package (simulated nodes and pods) is imported from the repository root.
@@ -33,5 +40,6 @@ case "${1:-}" in
   l7) shift; exec /usr/bin/python3 bench/l7_bench.py "$@" ;;
   l4) shift; exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
   kube-scale) shift; exec /usr/bin/python3 bench/kube_scale.py "$@" ;;
+  rollout) shift; exec /usr/bin/python3 bench/rollout_bench.py "$@" ;;
   *) exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
 esac

@@ -103,6 +103,18 @@ class KubeCluster:
                          what=f"calls to {ip} answered only by {sorted(names)}")
 
 
+def all_marked(api, pods):
+    """Whether every pod's object says weft.io/redirection: enabled."""
+    objects = {p["metadata"]["name"]: p for p in api.list("pods", NAMESPACE)["items"]}
+    return all(objects[p.name]["metadata"].get("annotations", {}).get("weft.io/redirection")
+               == "enabled" for p in pods)
+
+
+def wait_marked(api, pods, timeout=15):
+    procs.wait_until(lambda: all_marked(api, pods), timeout,
+                     what="weft.io/redirection: enabled on every meshed pod")
+
+
 def test_agents_discover_from_the_api_and_mesh_across_nodes(cluster):
     kc = KubeCluster(cluster)
     api, n2 = kc.api, kc.n2
@@ -116,11 +128,7 @@ def test_agents_discover_from_the_api_and_mesh_across_nodes(cluster):
     assert any(e["watch"] and "allowWatchBookmarks=true" in e["raw_query"] for e in log)
 
     # Each node's agent marks the pods it meshes, and only those (merge patch by weft-agent).
-    def marked():
-        pods = {p["metadata"]["name"]: p for p in api.list("pods", NAMESPACE)["items"]}
-        return all(pods[p.name]["metadata"].get("annotations", {}).get("weft.io/redirection")
-                   == "enabled" for p in [kc.client] + kc.servers)
-    procs.wait_until(marked, 15, what="weft.io/redirection: enabled on every meshed pod")
+    wait_marked(api, [kc.client] + kc.servers)
     patches = [e for e in api.request_log() if e["method"] == "PATCH"]
     assert {e["path"].rsplit("/", 1)[1] for e in patches} == names | {kc.client.name}
     assert all(e["content_type"] == "application/merge-patch+json" and
@@ -245,3 +253,29 @@ def test_pods_opt_out_by_annotation_and_wait_for_their_object(cluster):
     procs.wait_until(lambda: node_pods() == 2, 10, what="the agent seeing the second pod")
     node.cni_add(unknown)
     assert unknown.container_id in agent.pod_ids()
+
+
+def test_a_hand_over_keeps_the_pods_marked(cluster):
+    """Issue 22 with the API as source: through a hand-over on each node no PATCH takes a mark
+    away (peers never fall back to plaintext towards the node's pods), and the successor marks
+    the pods it meshes next."""
+    kc = KubeCluster(cluster)
+    api = kc.api
+    names = {p.name for p in kc.servers}
+    wait_marked(api, [kc.client] + kc.servers)
+    kc.wait_served_by(names, streak=2)
+    since = max(e["seq"] for e in api.request_log())
+    for node in (kc.n1, kc.n2):
+        hand_over = node.agent.hand_over()
+        assert hand_over.status == 0, hand_over
+    removals = [e for e in api.request_log(since) if e["method"] == "PATCH" and
+                (e["body"] or {}).get("metadata", {}).get("annotations", {})
+                .get("weft.io/redirection", "kept") is None]
+    assert not removals, removals
+    assert all_marked(api, [kc.client] + kc.servers)
+    late = start_pod(api, kc.n2, "echo-5c9d7b6f8-l1l1l", "echo", "5c9d7b6f8")
+    late.start_server("http", HTTP_PORT, cluster.workdir, cluster.cleanup)
+    wait_marked(api, [late])
+    kubelet.publish_service(api, "echo", NAMESPACE, ECHO_IP, SERVICE_PORTS, kc.servers + [late])
+    kc.wait_served_by(names | {late.name}, streak=2)
+    assert {kc.call() for _ in range(30)} == names | {late.name}
