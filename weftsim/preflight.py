@@ -27,7 +27,8 @@ def problems(build=None, need_binaries=True):
         out.append(f"{paths.PYTHON} not found")
     else:
         # The pod-side scripts run under Debian's python: its modules are what count.
-        for module, package in (("cryptography", "python3-cryptography"), ("h2", "python3-h2")):
+        for module, package in (("cryptography", "python3-cryptography"), ("h2", "python3-h2"),
+                                ("grpc", "python3-grpcio")):
             r = subprocess.run([paths.PYTHON, "-c", f"import {module}"], capture_output=True,
                                text=True, check=False)
             if r.returncode != 0:

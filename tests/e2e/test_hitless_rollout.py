@@ -29,12 +29,9 @@ and every refused connection.
   holds no socket but cni.sock and no file a hand-over left.
 """
 import os
-import subprocess
 import time
 
-import pytest
-
-from weftsim import paths, rollout
+from weftsim import rollout
 from weftsim.rollout import ECHO_PORT, Load
 
 WORKERS = 2
@@ -44,16 +41,6 @@ TAIL = 3           # seconds of load after the last one
 RATE = 25          # requests per second per kind and client
 RAPID = 10         # hand-overs of the second test
 RAPID_DRAIN = 1
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _grpcio():
-    """The load client needs Debian's python3-grpcio and python3-h2; fail (never skip)."""
-    r = subprocess.run([paths.PYTHON, "-c", "import grpc, h2"], capture_output=True, text=True,
-                       check=False)
-    if r.returncode != 0:
-        pytest.fail(f"{paths.PYTHON} cannot import grpc/h2 (apt-get install python3-grpcio "
-                    f"python3-h2): {r.stderr.strip()[-200:]}", pytrace=False)
 
 
 def _nodes(cluster, drain):

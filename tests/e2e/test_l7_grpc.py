@@ -4,11 +4,7 @@ peak-EWMA latency x outstanding requests), every call is counted in weft_request
 weft_request_duration_seconds with Istio's labels, and streaming calls of every kind pass
 through intact. The Service port has no appProtocol and a neutral name: the agent must detect
 HTTP/2 itself. One node: the source agent reports both sides."""
-import subprocess
-
-import pytest
-
-from weftsim import paths, procs
+from weftsim import procs
 from weftsim.manifests import principal
 from weftsim.metrics import delta, settled
 from weftsim.scenarios import grpc_echo_service
@@ -30,16 +26,6 @@ STREAM_MESSAGES = 100
 REQUESTS = "weft_requests_total"
 DURATION_COUNT = "weft_request_duration_seconds_count"
 DURATION_SUM = "weft_request_duration_seconds_sum"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _grpcio():
-    """The pod-side scripts need Debian's python3-grpcio; fail (never skip) without it."""
-    r = subprocess.run([paths.PYTHON, "-c", "import grpc"], capture_output=True, text=True,
-                       check=False)
-    if r.returncode != 0:
-        pytest.fail(f"{paths.PYTHON} cannot import grpc (apt-get install python3-grpcio): "
-                    f"{r.stderr.strip()[-200:]}", pytrace=False)
 
 
 def _request_labels(sc, reporter):

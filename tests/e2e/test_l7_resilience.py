@@ -14,11 +14,7 @@ identity labels; a retry also with why its attempt failed: `reason` and that att
 """
 import json
 import re
-import shutil
-import subprocess
 import time
-
-import pytest
 
 from weftsim import manifests as m
 from weftsim import paths, procs
@@ -55,20 +51,6 @@ FAST_FAIL_MEAN_S = 0.050
 REQUESTS = "weft_requests_total"
 RETRIES = "weft_request_retries_total"
 EJECTIONS = "weft_endpoint_ejections_total"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _tools():
-    """curl, python3-grpcio and python3-h2: fail (never skip) without them."""
-    missing = [t for t in ("curl",) if shutil.which(t) is None]
-    for module, package in (("grpc", "python3-grpcio"), ("h2", "python3-h2")):
-        r = subprocess.run([paths.PYTHON, "-c", f"import {module}"], capture_output=True,
-                           text=True, check=False)
-        if r.returncode != 0:
-            missing.append(f"{paths.PYTHON} cannot import {module} (apt-get install {package})")
-    if missing:
-        pytest.fail("test_l7_resilience prerequisites missing: " + ", ".join(missing),
-                    pytrace=False)
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -15,10 +15,6 @@ which Service the request was routed to.
 """
 import json
 import re
-import shutil
-import subprocess
-
-import pytest
 
 from weftsim import manifests as m
 from weftsim import paths, procs
@@ -33,19 +29,6 @@ SPLIT_WEIGHTS = (90, 10)
 SPLIT_TOLERANCE = 0.03    # +- 3 percentage points: > 4 standard deviations at n = 2000
 GRPC_SAY_CALLS = 50
 GRPC_STREAM_CALLS = 5
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _tools():
-    """curl and python3-grpcio: fail (never skip) without them."""
-    missing = [t for t in ("curl",) if shutil.which(t) is None]
-    r = subprocess.run([paths.PYTHON, "-c", "import grpc"], capture_output=True, text=True,
-                       check=False)
-    if r.returncode != 0:
-        missing.append(f"{paths.PYTHON} cannot import grpc (apt-get install python3-grpcio)")
-    if missing:
-        pytest.fail("test_l7_routing prerequisites missing: " + ", ".join(missing),
-                    pytrace=False)
 
 
 # -- helpers ---------------------------------------------------------------------------------
