@@ -328,12 +328,6 @@ def main():
         p.error(f"--ways: unknown {bad}; choose from {', '.join(WAYS)}")
     missing = benchlib.prerequisites(paths.Build(args.build_dir),
                                      {"curl": "curl", "ss": "iproute2", "tc": "iproute2"})
-    for module in ("grpc", "h2"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(f"python module {module} (apt-get install python3-"
-                           f"{'grpcio' if module == 'grpc' else 'h2'})")
     if missing:
         print("prerequisites missing:\n  " + "\n  ".join(missing), file=sys.stderr)
         return 2
