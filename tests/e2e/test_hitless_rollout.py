@@ -74,7 +74,8 @@ def test_three_hand_overs_fail_no_request(cluster, capsys):
     # node1's agent alone carries it) lasts LEAD + DRAIN - 1 s, so it is still open when
     # node1's first predecessor gets SIGTERM (if that successor is ready within DRAIN - 1 s)
     # and ends before that predecessor's drain period does; the long ones (same node, and
-    # across nodes through the tunnel) last far beyond it.
+    # across nodes through the tunnel) last far beyond it. client2 holds one long stream to
+    # node1's backend: node1's first predecessor ends it as the tunnel's server side.
     short = LEAD + DRAIN - 1
     # grpc without its transparent retry: the agent's two-step GOAWAY (a notice, then the last
     # stream id a second later) leaves no call unprocessed, so nothing may need re-sending.
@@ -82,7 +83,8 @@ def test_three_hand_overs_fail_no_request(cluster, capsys):
                                  streams=[(b1.ip, ECHO_PORT, short), (b1.ip, ECHO_PORT, 300),
                                           (b2.ip, ECHO_PORT, 300)],
                                  tag="load1", grpc_transparent_retry=False),
-             "node2": Load.start(topo.clients["node2"], cluster, topo, rate=RATE, tag="load2",
+             "node2": Load.start(topo.clients["node2"], cluster, topo, rate=RATE,
+                                 streams=[(b1.ip, ECHO_PORT, 300)], tag="load2",
                                  grpc_transparent_retry=False)}
     time.sleep(LEAD)
 
@@ -107,7 +109,7 @@ def test_three_hand_overs_fail_no_request(cluster, capsys):
                  f"after GOAWAY, {t['goaways']} GOAWAYs, {t['server_closes']} HTTP/1.1 "
                  f"Connection: close, {t['idle_closes']} idle closes")
     streams = results["node1"]["streams"]
-    for s in streams:
+    for s in streams + results["node2"]["streams"]:
         lines.append(f"  stream {s['target']} {s['seconds']}s: {s['fate']} after "
                      f"{s['ended'] - s['started']:.2f}s, {s['echoed']}/{s['sent']} bytes "
                      f"echoed, rst_after_fin={s['rst_after_fin']} {s['detail']}")
@@ -123,6 +125,9 @@ def test_three_hand_overs_fail_no_request(cluster, capsys):
 
     # Not one request failed, not one connection was refused.
     assert t["failed"] == 0 and t["refused"] == 0, "\n".join(t["errors"][:30])
+    # Every request was answered or failed (a client thread stuck in its library is named).
+    assert t["sent"] == t["ok"] + t["failed"], (t["sent"], t["ok"], t["failed"],
+                                                [r["hung"] for r in results.values()])
     for result in results.values():
         for kind, k in result["kinds"].items():
             assert k["sent"] >= RATE * LEAD, (kind, k)  # the load really ran throughout
@@ -131,14 +136,15 @@ def test_three_hand_overs_fail_no_request(cluster, capsys):
     # ones were closed with a FIN when that predecessor's drain period ended.
     first = records[0]
     assert first.node == "node1"
-    short_s, long_streams = streams[0], streams[1:]
+    short_s, long_streams = streams[0], streams[1:] + results["node2"]["streams"]
     assert short_s["ended"] > first.sigterm, (
         f"the short stream ended {first.sigterm - short_s['ended']:.2f}s before node1's first "
         f"SIGTERM (successor ready in {first.ready_s:.2f}s): nothing measured")
     assert short_s["fate"] == "completed", short_s
     assert short_s["ended"] < first.sigterm + DRAIN, short_s
-    for long_s in long_streams:
-        where = "same node" if long_s["target"].startswith(b1.ip + ":") else "across nodes"
+    assert len(long_streams) == 3, long_streams
+    for long_s, where in zip(long_streams, ("same node", "across nodes, ended by the client's "
+                                            "agent", "across nodes, ended by the server's agent")):
         assert long_s["fate"] == "fin", (where, long_s)
         # FIN and nothing after it: no RST for the bytes the client sent before it saw the
         # FIN (the agent reads and drops them) nor for anything else.
@@ -203,6 +209,9 @@ def test_rapid_hand_overs_leak_nothing(cluster, capsys):
 
     assert [r.status for r in records] == [0] * RAPID, records
     assert t["failed"] == 0 and t["refused"] == 0, "\n".join(t["errors"][:30])
+    # Every request was answered or failed (a client thread stuck in its library is named).
+    assert t["sent"] == t["ok"] + t["failed"], (t["sent"], t["ok"], t["failed"],
+                                                [r["hung"] for r in results])
     for p in pods:
         assert rollout.agent_listeners(p) == listeners_before[p.name], p
         assert rollout.pod_plumbing(p) == plumbing_before[p.name], p
