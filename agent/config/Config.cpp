@@ -285,7 +285,8 @@ const Field kFields[] = {
      "after SIGTERM the agent stops accepting (a successor's listeners take new connections), "
      "sends GOAWAY on HTTP/2 and tunnel sessions and Connection: close on HTTP/1.1, and lets "
      "open connections finish for up to this long; then it closes what remains (FIN) and "
-     "ends. Keep it below the pod's terminationGracePeriodSeconds",
+     "ends, at most 4 s later. Keep it at least 5 s below the pod's "
+     "terminationGracePeriodSeconds",
      [](Config& c, std::string_view v) {
        return set_number(c.drain_seconds, v, "drain_seconds", 0u, 3600u);
      },

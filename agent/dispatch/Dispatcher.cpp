@@ -37,6 +37,18 @@ Result<SockAddr> socket_address(int fd, bool peer) {
   return *addr;
 }
 
+/// The keys of an owner map (object pointers), taken before calls that may finish some of its
+/// objects: the loops must not walk a map that changes under them.
+template <class Map>
+std::vector<typename Map::key_type> keys_of(const Map& map) {
+  std::vector<typename Map::key_type> keys;
+  keys.reserve(map.size());
+  for (const auto& entry : map) {
+    keys.push_back(entry.first);
+  }
+  return keys;
+}
+
 /// Resets a connection we will not serve: the app sees ECONNRESET at once instead of a hang.
 void reset(Fd fd) {
   linger lg{1, 0};
@@ -118,28 +130,14 @@ void Dispatcher::apply(Drain& cmd) {
 
 void Dispatcher::drain(DrainStep step) {
   drain_step_ = step;
-  // Collected first: a step may finish some of them (they are erased in settle(), but the
-  // maps must not change under the loops either way).
-  std::vector<AppHttp*> https;
-  for (auto& [ptr, http] : http_) {
-    https.push_back(ptr);
-  }
-  for (AppHttp* http : https) {
+  for (AppHttp* http : keys_of(http_)) {
     http->drain(step);
   }
-  std::vector<TunnelSession*> sessions;
-  for (auto& [ptr, session] : tunnels_) {
-    sessions.push_back(ptr);
-  }
-  for (TunnelSession* session : sessions) {
+  for (TunnelSession* session : keys_of(tunnels_)) {
     session->drain(step);
   }
   if (step == DrainStep::End) {
-    std::vector<Relay*> relays;
-    for (auto& [ptr, relay] : relays_) {
-      relays.push_back(ptr);
-    }
-    for (Relay* relay : relays) {
+    for (Relay* relay : keys_of(relays_)) {
       relay->end();
     }
   }
@@ -502,12 +500,7 @@ void Dispatcher::tick(Loop::Clock::time_point now) {
   for (Listener* l : std::exchange(paused_, {})) {
     arm_accept(*l);
   }
-  std::vector<TunnelSession*> sessions;
-  sessions.reserve(tunnels_.size());
-  for (auto& [ptr, s] : tunnels_) {
-    sessions.push_back(ptr);
-  }
-  for (TunnelSession* s : sessions) {
+  for (TunnelSession* s : keys_of(tunnels_)) {
     if (tunnels_.contains(s)) {  // an earlier tick may have finished it
       s->tick(now);
     }

@@ -7,22 +7,7 @@ listener left."""
 import json
 import threading
 
-from weftsim import procs
-
-PORTS = (15001, 15006, 15008)
-
-
-def listeners(pod):
-    """Listening sockets per weft port in the pod's netns."""
-    out = {port: 0 for port in PORTS}
-    for line in pod.run(["ss", "-Hltn"]).stdout.splitlines():
-        cols = line.split()
-        if len(cols) >= 4:
-            port = int(cols[3].rsplit(":", 1)[1])
-            if port in out:
-                out[port] += 1
-    return out
-
+from weftsim import procs, rollout
 
 def pinned_pod_count(agent):
     r = procs.run(["bpftool", "-j", "map", "dump", "pinned", f"{agent.bpffs_dir}/weft_pods"])
@@ -33,9 +18,9 @@ def test_pods_added_and_deleted_during_hand_overs_are_meshed_exactly_once(cluste
     node = cluster.add_node("node1")
     first = node.add_pod("first")
     first.start_server("http", 8080, cluster.workdir, cluster.cleanup)
-    per_port = listeners(first)
-    # One socket per worker in each SO_REUSEPORT group (127.0.0.1 and ::1 for 15001).
-    assert per_port[15006] >= 1 and per_port[15008] == per_port[15006], per_port
+    per_address = rollout.agent_listeners(first)
+    # One socket per worker in each SO_REUSEPORT group, the same number on every address.
+    assert min(per_address.values()) >= 1 and len(set(per_address.values())) == 1, per_address
 
     live, deleted, errors = [first], [], []
     stop = threading.Event()
@@ -75,9 +60,9 @@ def test_pods_added_and_deleted_during_hand_overs_are_meshed_exactly_once(cluste
     assert sorted(saved) == sorted(expected)
     assert pinned_pod_count(node.agent) == len(expected)
     for pod in live:
-        assert listeners(pod) == per_port, pod
+        assert rollout.agent_listeners(pod) == per_address, pod
     for pod in deleted:
-        assert listeners(pod) == {port: 0 for port in PORTS}, pod
+        assert set(rollout.agent_listeners(pod).values()) == {0}, pod
     assert node.agent.metrics().sum("weft_meshed_pods") == len(expected)
     # Meshed, not just listed: a connect from the last pod added is redirected to the agent,
     # which carries it to the first pod.
