@@ -1,5 +1,7 @@
 #include "agent/dispatch/Dispatcher.hpp"
 
+#include <malloc.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -271,9 +273,7 @@ void Dispatcher::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
 
 void Dispatcher::sniffer_finished(ProtocolSniffer& sniffer) {
   sniffers_.erase(&sniffer);
-  if (drain_deadline_) {
-    check_drained();
-  }
+  object_gone();
 }
 
 void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, Fd downstream,
@@ -476,6 +476,11 @@ void Dispatcher::store_ticket(const TunnelKey& key, identity::SslSessionPtr tick
 void Dispatcher::session_finished(TunnelSession& session) {
   tunnel_unusable(session);
   tunnels_.erase(&session);
+  object_gone();
+}
+
+void Dispatcher::object_gone() {
+  ++gone_since_trim_;
   if (drain_deadline_) {
     check_drained();
   }
@@ -518,6 +523,13 @@ void Dispatcher::tick(Loop::Clock::time_point now) {
     }
   }
   tickets_.expire(static_cast<long>(std::time(nullptr)));
+  if (gone_since_trim_ >= kTrimAfter && now - last_trim_ >= kTrimSpacing) {
+    // glibc keeps freed memory in the worker's arena for reuse; after a wave of connections
+    // has closed, the agent's RSS goes back down to what its open connections use.
+    ::malloc_trim(0);
+    gone_since_trim_ = 0;
+    last_trim_ = now;
+  }
 }
 
 Result<Fd> Dispatcher::open_upstream(const agent::MeshedPod& pod, sa_family_t family,
@@ -579,16 +591,12 @@ void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan pla
 void Dispatcher::relay_finished(Relay& relay) {
   balancer_.closed(relay.plan().target);
   relays_.erase(&relay);
-  if (drain_deadline_) {
-    check_drained();
-  }
+  object_gone();
 }
 
 void Dispatcher::http_finished(AppHttp& http) {
   http_.erase(&http);
-  if (drain_deadline_) {
-    check_drained();
-  }
+  object_gone();
 }
 
 void Dispatcher::hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,

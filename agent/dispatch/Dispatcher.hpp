@@ -209,6 +209,8 @@ class Dispatcher final : public Relay::Owner,
   /// Carries `downstream` over a pooled (or new) tunnel session to the destination's agent.
   void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
                        std::span<const uint8_t> received = {});
+  /// A connection object (relay, HTTP, sniffer, tunnel session) was erased.
+  void object_gone();
   /// Counts a descriptor the worker could not get, and logs it at most once per tick.
   void out_of_fds(agent::FdOperation operation, const std::string& detail);
 
@@ -220,6 +222,12 @@ class Dispatcher final : public Relay::Owner,
   std::unordered_map<Listener*, std::unique_ptr<Listener>> listeners_;
   std::vector<Listener*> paused_;  ///< listeners whose accept waits for the next tick
   bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
+  /// Memory goes back to the system (malloc_trim) on a tick once this many connection objects
+  /// were erased since the last time, at most every kTrimSpacing.
+  static constexpr unsigned kTrimAfter = 256;
+  static constexpr auto kTrimSpacing = std::chrono::seconds(5);
+  unsigned gone_since_trim_ = 0;
+  Loop::Clock::time_point last_trim_{};
   std::optional<Loop::Clock::time_point> drain_deadline_;  ///< set by Drain
   DrainStep drain_step_ = DrainStep::Notice;               ///< the last one told
   std::atomic<bool> drained_{false};

@@ -10,6 +10,14 @@ Loop::Loop(unsigned index, uint64_t seed, Ring* ring)
       now_(ring != nullptr ? &ring->now_ref() : &manual_now_),
       random_(seed) {}
 
+std::span<uint8_t> Loop::scratch() {
+  constexpr std::size_t kScratch = 256 * 1024;
+  if (!scratch_) {
+    scratch_ = std::make_unique<uint8_t[]>(kScratch);
+  }
+  return {scratch_.get(), kScratch};
+}
+
 void Loop::needs_flush(Flushable& carrier) {
   flush_.push_back(&carrier);
 }

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "agent/loop/Deadlines.hpp"
@@ -46,6 +48,9 @@ class Loop {
   /// Without a ring: the time the loop's objects see next.
   void set_now(Clock::time_point now) { manual_now_ = now; }
   l7::FastRandom& random() { return random_; }
+  /// A buffer the worker's objects share for work done within one call (decrypting a batch of
+  /// records, say): its bytes are gone once that call returns.
+  std::span<uint8_t> scratch();
 
   /// The carrier has something to send or has closed: settle() flushes it before the worker
   /// waits for I/O again.
@@ -78,6 +83,7 @@ class Loop {
   std::vector<Retirable*> retired_;
   std::vector<Retirable*> retiring_;  ///< settle()'s batch of retired_, kept for its capacity
   Deadlines deadlines_;
+  std::unique_ptr<uint8_t[]> scratch_;  ///< allocated by the first scratch()
 };
 
 }  // namespace weft::proxy

@@ -15,6 +15,9 @@ constexpr int kRequiredOps[] = {
     IORING_OP_READ,   IORING_OP_LINK_TIMEOUT, IORING_OP_TIMEOUT, IORING_OP_ASYNC_CANCEL,
 };
 
+/// The one buffer group of a worker's ring (RecvBuffers).
+constexpr uint16_t kRecvBufferGroup = 0;
+
 }  // namespace
 
 Result<std::unique_ptr<Ring>> Ring::create(unsigned entries) {
@@ -48,6 +51,7 @@ Result<std::unique_ptr<Ring>> Ring::create(unsigned entries) {
 }
 
 Ring::~Ring() {
+  recv_buffers_.reset();  // unregistered while the ring still exists
   if (initialised_) {
     io_uring_queue_exit(&ring_);
   }
@@ -69,6 +73,13 @@ Result<void> Ring::enable_on_this_thread() {
       0) {
     return fail_errno("io_uring_register(ENABLE_RINGS)");
   }
+  // Registered by the single issuer itself: a SINGLE_ISSUER ring takes registrations only from
+  // its submitter once enabled.
+  auto buffers = RecvBuffers::provide(&ring_, kRecvBufferGroup);
+  if (!buffers) {
+    return std::unexpected(buffers.error());
+  }
+  recv_buffers_.emplace(std::move(*buffers));
   return {};
 }
 

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
+#include "agent/loop/RecvBuffers.hpp"
 #include "common/Error.hpp"
 
 namespace weft::proxy {
@@ -30,8 +32,12 @@ class Ring {
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
 
-  /// Makes the calling thread the ring's only submitter; call once, first, on the worker thread.
+  /// Makes the calling thread the ring's only submitter and lends the kernel the worker's
+  /// receive buffers; call once, first, on the worker thread.
   Result<void> enable_on_this_thread();
+
+  /// The worker's receive buffers (after enable_on_this_thread()).
+  RecvBuffers& recv_buffers() { return *recv_buffers_; }
 
   /// A free SQE bound to `op` (nullptr: the completion is ignored). When the SQ is full, submits
   /// what is queued first; it never returns nullptr.
@@ -56,6 +62,7 @@ class Ring {
   Ring() = default;
   io_uring ring_{};
   bool initialised_ = false;
+  std::optional<RecvBuffers> recv_buffers_;
   std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
 };
 

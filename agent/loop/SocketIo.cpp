@@ -4,14 +4,15 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "agent/loop/Loop.hpp"
 
 namespace weft::proxy {
 
-void SocketIo::Op::complete(int res, unsigned /*flags*/) {
+void SocketIo::Op::complete(int res, unsigned flags) {
   Owner& owner = io->owner_;
-  (io->*handler)(res);
+  (io->*handler)(res, flags);
   owner.after_io();
 }
 
@@ -25,6 +26,10 @@ SocketIo::SocketIo(Loop& loop, Owner& owner, Fd socket, ReadBuffer buffer)
   }
   int one = 1;
   ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+SocketIo::~SocketIo() {
+  give_back();
 }
 
 // CQE contract: the connect is linked to a timeout; when the timeout fires first the connect
@@ -43,7 +48,7 @@ void SocketIo::connect(const SockAddr& target, unsigned timeout_ms) {
   ++inflight_;
 }
 
-void SocketIo::on_connect(int res) {
+void SocketIo::on_connect(int res, unsigned /*flags*/) {
   --inflight_;
   connecting_ = false;
   if (!closed_) {
@@ -53,36 +58,71 @@ void SocketIo::on_connect(int res) {
   }
 }
 
+// CQE contract: a recv with IOSQE_BUFFER_SELECT completes with IORING_CQE_F_BUFFER and the
+// buffer's id whenever the kernel took one of the pool's buffers (also for 0 and errors: it is
+// given back at once), and with -ENOBUFS when none was free.
 void SocketIo::read() {
   if (reading_ || closed_) {
     return;
   }
-  // The buffer is free: the owner is done with the last read's bytes.
-  std::size_t cap = !rbuf_ ? sizing_.initial : rcap_;
-  if (filled_) {
-    cap = std::min(rcap_ * 2, sizing_.max);
+  give_back();  // the owner is done with the last read's bytes
+  reading_ = true;
+  ++inflight_;
+  if (next_cap_ == 0) {
+    rbuf_.reset();
+    rcap_ = 0;
+    RecvBuffers& pool = loop_.ring().recv_buffers();
+    io_uring_sqe* sqe = loop_.ring().prepare(&recv_op_);
+    io_uring_prep_recv(sqe, socket_.get(), nullptr, RecvBuffers::kSize, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = pool.group();
+    return;
   }
-  if (cap != rcap_) {
-    rcap_ = cap;
+  if (next_cap_ != rcap_) {
+    rcap_ = next_cap_;
     rbuf_ = std::make_unique<uint8_t[]>(rcap_);
   }
-  reading_ = true;
   io_uring_prep_recv(loop_.ring().prepare(&recv_op_), socket_.get(), rbuf_.get(), rcap_, 0);
-  ++inflight_;
 }
 
-void SocketIo::on_recv(int res) {
+void SocketIo::give_back() {
+  if (lent_ >= 0) {
+    loop_.ring().recv_buffers().give_back(static_cast<uint16_t>(std::exchange(lent_, -1)));
+  }
+}
+
+void SocketIo::on_recv(int res, unsigned flags) {
   --inflight_;
   reading_ = false;
+  bool pooled = (flags & IORING_CQE_F_BUFFER) != 0;
+  if (pooled) {
+    lent_ = static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT);
+  }
+  if (closed_ || res <= 0) {
+    give_back();
+  }
   if (closed_) {
     return;
   }
-  if (res > 0) {
-    filled_ = static_cast<std::size_t>(res) == rcap_;
-    owner_.on_received({rbuf_.get(), static_cast<std::size_t>(res)});
-  } else {
-    owner_.on_read_end(res);
+  if (res == -ENOBUFS) {
+    // Every pool buffer holds bytes not yet passed on: this read takes a buffer of its own.
+    next_cap_ = sizing_.initial;
+    read();
+    return;
   }
+  if (res <= 0) {
+    owner_.on_read_end(res);
+    return;
+  }
+  auto n = static_cast<std::size_t>(res);
+  std::size_t cap = pooled ? RecvBuffers::kSize : rcap_;
+  if (n == cap) {
+    next_cap_ = std::clamp(cap * 2, sizing_.initial, sizing_.max);  // a stream in full flow
+  } else if (n < RecvBuffers::kSize) {
+    next_cap_ = 0;  // small messages again (or the last of a transfer): back to the pool
+  }
+  owner_.on_received(pooled ? loop_.ring().recv_buffers().bytes(static_cast<uint16_t>(lent_), n)
+                            : std::span<const uint8_t>(rbuf_.get(), n));
 }
 
 void SocketIo::write(std::span<const uint8_t> bytes) {
@@ -124,7 +164,7 @@ void SocketIo::arm_send() {
   ++inflight_;
 }
 
-void SocketIo::on_send(int res) {
+void SocketIo::on_send(int res, unsigned /*flags*/) {
   --inflight_;
   send_armed_ = false;
   if (closed_) {

@@ -1,7 +1,8 @@
 // One TCP socket's I/O on the worker's io_uring, the one implementation for connections: relays,
 // tunnel sessions and streams, and HTTP connections all read and write through it (the
 // listeners' accepts and protocol detection's first reads are the dispatcher's). Connect with a
-// timeout, one recv at a time into a buffer that grows while reads fill it, writes gathered until
+// timeout, one recv at a time (into a buffer of the worker's pool taken only when bytes arrive,
+// or into the connection's own buffer that grows while reads fill it), writes gathered until
 // the owner flushes (or a borrowed buffer sent without a copy) and queued behind the one send in
 // flight, half-close, and a close that cancels what is in flight.
 #pragma once
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/loop/RecvBuffers.hpp"
 #include "agent/loop/Ring.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
@@ -25,8 +27,10 @@ class Loop;
 
 class SocketIo {
  public:
-  /// How much one recv takes: `initial` bytes, doubling after every read that filled the
-  /// buffer, up to `max`. The buffer is allocated by the first read().
+  /// How much one recv takes once reads fill the pool's buffers (RecvBuffers::kSize): an own
+  /// buffer of at least `initial` bytes, doubling after every read that filled it, up to `max`.
+  /// A read that brings less than a pool buffer returns the connection to the pool, so a quiet
+  /// connection holds no buffer while it waits.
   struct ReadBuffer {
     std::size_t initial;
     std::size_t max;
@@ -66,6 +70,8 @@ class SocketIo {
   /// Sets TCP_NODELAY: every proxied write is a whole message or a burst the peer waits for,
   /// and Nagle would hold its tail back until an ACK.
   SocketIo(Loop& loop, Owner& owner, Fd socket, ReadBuffer buffer);
+  /// Gives the pool back the buffer of the last read.
+  ~SocketIo();
   SocketIo(const SocketIo&) = delete;
   SocketIo& operator=(const SocketIo&) = delete;
 
@@ -93,6 +99,9 @@ class SocketIo {
   bool send_now();
   /// Ends this side's stream (FIN) once everything written or sent is out.
   void shutdown_write();
+  /// Memory held for reading: the connection's own buffer and the pool's buffer of the last
+  /// read (0 for a connection that waits for bytes after small messages).
+  std::size_t read_buffer_bytes() const { return rcap_ + (lent_ >= 0 ? RecvBuffers::kSize : 0); }
   /// Bytes written or sent and not yet in the kernel.
   std::size_t backlog() const { return unsent_.size() + queued_.size(); }
   /// Stops all I/O: in-flight requests complete with errors and the owner hears nothing more.
@@ -107,13 +116,15 @@ class SocketIo {
  private:
   struct Op final : Operation {
     SocketIo* io = nullptr;
-    void (SocketIo::*handler)(int) = nullptr;
+    void (SocketIo::*handler)(int, unsigned) = nullptr;
     void complete(int res, unsigned flags) override;
   };
 
-  void on_connect(int res);
-  void on_recv(int res);
-  void on_send(int res);
+  void on_connect(int res, unsigned flags);
+  void on_recv(int res, unsigned flags);
+  void on_send(int res, unsigned flags);
+  /// Returns the pool's buffer of the last read, if it had one.
+  void give_back();
   void arm_send();
   /// The FIN shutdown_write() asked for, once nothing is left to send.
   void maybe_fin();
@@ -127,9 +138,10 @@ class SocketIo {
   Op connect_op_;
   Op recv_op_;
   Op send_op_;
-  std::unique_ptr<uint8_t[]> rbuf_;
+  std::unique_ptr<uint8_t[]> rbuf_;  ///< the connection's own buffer, while reads fill buffers
   std::size_t rcap_ = 0;
-  bool filled_ = false;              ///< the last recv filled the buffer: the next one is larger
+  std::size_t next_cap_ = 0;         ///< the own buffer the next recv takes; 0: one of the pool's
+  int lent_ = -1;                    ///< the pool's buffer holding the last read's bytes
   std::span<const uint8_t> unsent_;  ///< what the send in flight (or a short one's rest) covers
   std::vector<uint8_t> sending_;     ///< owns unsent_ unless the bytes are borrowed (send())
   std::vector<uint8_t> queued_;

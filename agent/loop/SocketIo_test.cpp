@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,6 +69,7 @@ std::vector<std::size_t> read_queued(const std::vector<uint8_t>& data,
 }  // namespace
 
 TEST_CASE("SocketIo: a growing read buffer doubles while reads fill it, up to its maximum") {
+  // The first read takes a pool buffer (16 KiB); once reads fill buffers, the connection's own.
   auto chunks = read_queued(pattern(1 << 20), SocketIo::kGrowing);
   REQUIRE(chunks.size() >= 6);
   CHECK(std::vector<std::size_t>(chunks.begin(), chunks.begin() + 6) ==
@@ -74,7 +77,59 @@ TEST_CASE("SocketIo: a growing read buffer doubles while reads fill it, up to it
 }
 
 TEST_CASE("SocketIo: a fixed read buffer stays at its size") {
-  CHECK(read_queued(pattern(512 << 10), SocketIo::kMessages) == std::vector<std::size_t>(8, 65536));
+  std::vector<std::size_t> expected{16384};
+  expected.insert(expected.end(), 7, 65536);
+  expected.push_back(49152);  // 512 KiB - 16 KiB - 7 * 64 KiB
+  CHECK(read_queued(pattern(512 << 10), SocketIo::kMessages) == expected);
+}
+
+TEST_CASE("SocketIo: a connection waiting for bytes holds no read buffer") {
+  RingHarness h;
+  Pair p = connected_pair();
+  Events ev;
+  SocketIo io(*h.loop, ev, std::move(p.ours), SocketIo::kGrowing);
+  ev.io = &io;
+  io.read();
+  CHECK(io.read_buffer_bytes() == 0);
+  auto big = pattern(64 << 10);  // fills a pool buffer: the next read takes an own buffer
+  write_all(p.peer.get(), big);  // fits in the socket buffers
+  h.run_until([&] { return ev.received.size() == big.size(); });
+  write_all(p.peer.get(), std::span<const uint8_t>(big).first(2));  // small: back to the pool
+  h.run_until([&] { return ev.received.size() == big.size() + 2; });
+  CHECK(io.read_buffer_bytes() == 0);  // read() was re-armed at once: waiting, with nothing
+}
+
+TEST_CASE("SocketIo: when every pool buffer is lent out, reads take buffers of their own") {
+  RingHarness h;
+  constexpr std::size_t kConnections = weft::proxy::RecvBuffers::kCount + 8;
+  std::vector<Pair> pairs;
+  std::vector<std::unique_ptr<Events>> events;
+  std::vector<std::unique_ptr<SocketIo>> ios;
+  for (std::size_t i = 0; i < kConnections; ++i) {
+    pairs.push_back(connected_pair());
+    events.push_back(std::make_unique<Events>());
+    events.back()->keep_reading = false;  // each keeps its bytes, and so its buffer
+    ios.push_back(std::make_unique<SocketIo>(*h.loop, *events.back(), std::move(pairs.back().ours),
+                                             SocketIo::kGrowing));
+    events.back()->io = ios.back().get();
+    ios.back()->read();
+  }
+  for (std::size_t i = 0; i < kConnections; ++i) {
+    std::string message = "message " + std::to_string(i);
+    write_all(pairs[i].peer.get(),
+              {reinterpret_cast<const uint8_t*>(message.data()), message.size()});
+  }
+  h.run_until([&] {
+    return std::all_of(events.begin(), events.end(), [](auto& e) { return !e->chunks.empty(); });
+  });
+  for (std::size_t i = 0; i < kConnections; ++i) {
+    std::string message = "message " + std::to_string(i);
+    CHECK(std::string(events[i]->received.begin(), events[i]->received.end()) == message);
+  }
+  // 128 hold a pool buffer and 8 a buffer of their own, all of the same size.
+  CHECK(std::all_of(ios.begin(), ios.end(), [](auto& io) {
+    return io->read_buffer_bytes() == weft::proxy::RecvBuffers::kSize;
+  }));
 }
 
 TEST_CASE("SocketIo: writes leave only on flush, in order, and drain once") {

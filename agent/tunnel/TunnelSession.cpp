@@ -79,7 +79,6 @@ TunnelSession::~TunnelSession() {
 }
 
 void TunnelSession::start(unsigned connect_timeout_ms) {
-  plain_ = std::make_unique<uint8_t[]>(kRecvBuffer);
   if (!tls_) {
     fail(agent::HandshakeFailure::Protocol, "cannot create a TLS channel");
     return;
@@ -131,13 +130,17 @@ void TunnelSession::on_received(std::span<const uint8_t> bytes) {
       return;
     }
   }
+  // nghttp2 takes in (and copies what it keeps of) every byte it is given before receive()
+  // returns, so the decrypted records go through the worker's scratch buffer.
+  std::span<uint8_t> plain = host_.loop().scratch();
   auto st = tunnel::TlsChannel::Status::Ok;
-  for (std::size_t got = kRecvBuffer; st == tunnel::TlsChannel::Status::Ok && got == kRecvBuffer;) {
-    st = tls_->read(plain_.get(), kRecvBuffer, got);
+  for (std::size_t got = plain.size();
+       st == tunnel::TlsChannel::Status::Ok && got == plain.size();) {
+    st = tls_->read(plain.data(), plain.size(), got);
     if (got == 0) {
       continue;
     }
-    if (auto ok = h2_.receive({plain_.get(), got}); !ok) {
+    if (auto ok = h2_.receive(plain.first(got)); !ok) {
       log::warn("tunnel.h2_error", "worker={} role={} peer={} error=\"{}\"", host_.loop().index(),
                 role_ == agent::TunnelRole::Client ? "client" : "server", peer_principal_,
                 ok.error().message);

@@ -126,12 +126,11 @@ class TunnelSession final : public tunnel::TicketSink,
   std::optional<SockAddr> source_;     ///< server: the calling agent's address, read once
 
   SocketIo io_;
-  std::unique_ptr<uint8_t[]> plain_;  ///< decrypted, handed to nghttp2 (kRecvBuffer bytes)
-  std::vector<uint8_t> frames_;       ///< h2 frames gathered into one TLS write
-  bool established_ = false;          ///< handshake and identity check passed
-  bool dead_ = false;                 ///< transport closed or failed: no new I/O
-  bool draining_ = false;             ///< GOAWAY sent: no new streams, close when idle
-  bool close_when_sent_ = false;      ///< dead_, and the socket closes once its backlog is out
+  std::vector<uint8_t> frames_;   ///< h2 frames gathered into one TLS write
+  bool established_ = false;      ///< handshake and identity check passed
+  bool dead_ = false;             ///< transport closed or failed: no new I/O
+  bool draining_ = false;         ///< GOAWAY sent: no new streams, close when idle
+  bool close_when_sent_ = false;  ///< dead_, and the socket closes once its backlog is out
   Clock::time_point created_ = Clock::now();
   Clock::time_point idle_since_ = Clock::now();
 };
