@@ -67,6 +67,16 @@ Result<Fd> block_signals_fd() {
   return fd;
 }
 
+proxy::TimeLimits time_limits(const Config& c) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  return {milliseconds(c.connect_timeout_ms),       milliseconds(c.request_header_timeout_ms),
+          seconds(c.http_idle_timeout_seconds),     seconds(c.tcp_idle_timeout_seconds),
+          milliseconds(c.tls_handshake_timeout_ms), seconds(c.tunnel_idle_timeout_seconds),
+          milliseconds(c.tunnel_ping_interval_ms),  milliseconds(c.tunnel_ping_timeout_ms),
+          seconds(c.stall_timeout_seconds)};
+}
+
 }  // namespace
 
 Agent::Agent(Config config) : config_(std::move(config)) {}
@@ -123,6 +133,7 @@ Result<void> Agent::init() {
 void Agent::create_metrics() {
   registry_ = std::make_shared<prometheus::Registry>();
   tcp_metrics_ = std::make_unique<TcpMetrics>(*registry_);
+  timeout_metrics_ = std::make_unique<TimeoutMetrics>(*registry_);
   tunnel_metrics_ = std::make_unique<TunnelMetrics>(*registry_);
   request_metrics_ = std::make_unique<RequestMetrics>(*registry_);
   fd_metrics_ = std::make_unique<FdMetrics>(*registry_);
@@ -227,16 +238,11 @@ Result<void> Agent::start_workers() {
   auto view = std::make_shared<proxy::NodeView>();
   view->world = discovery_->world();
   view->trust_domain = config_.trust_domain;
-  proxy::WorkerContext ctx{*redirector_,
-                           *tcp_metrics_,
-                           *tunnel_metrics_,
-                           *request_metrics_,
-                           *fd_metrics_,
-                           config_.connect_timeout_ms,
-                           config_.socket_mark,
-                           config_.protocol_detection_timeout_ms,
-                           std::chrono::seconds(config_.stall_timeout_seconds),
-                           config_.random_seed};
+  proxy::WorkerContext ctx{
+      *redirector_,         *tcp_metrics_,       *tunnel_metrics_,
+      *request_metrics_,    *fd_metrics_,        *timeout_metrics_,
+      time_limits(config_), config_.socket_mark, config_.protocol_detection_timeout_ms,
+      config_.random_seed};
   for (unsigned i = 0; i < config_.workers; ++i) {
     auto worker = proxy::Worker::create(i, ctx, view);
     if (!worker) {

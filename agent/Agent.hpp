@@ -22,6 +22,7 @@
 #include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
+#include "agent/metrics/TimeoutMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/pods/RegistrationServer.hpp"
@@ -114,6 +115,7 @@ class Agent {
   Config config_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<TcpMetrics> tcp_metrics_;
+  std::unique_ptr<TimeoutMetrics> timeout_metrics_;
   std::unique_ptr<TunnelMetrics> tunnel_metrics_;
   std::unique_ptr<RequestMetrics> request_metrics_;
   std::unique_ptr<FdMetrics> fd_metrics_;

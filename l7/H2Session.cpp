@@ -240,6 +240,14 @@ void H2Session::goaway(uint32_t error_code) {
   }
 }
 
+int32_t H2Session::last_peer_stream() const {
+  return nghttp2_session_get_last_proc_stream_id(h2_);
+}
+
+void H2Session::ping() {
+  nghttp2_submit_ping(h2_, NGHTTP2_FLAG_NONE, nullptr);
+}
+
 void H2Session::shutdown_notice() {
   nghttp2_submit_shutdown_notice(h2_);
 }

@@ -102,6 +102,10 @@ class H2Session {
   /// concurrent-stream limit).
   bool accepts_requests() const;
   std::size_t stream_count() const { return live_streams_; }
+  /// The highest stream id the peer opened and the session took (0: none yet).
+  int32_t last_peer_stream() const;
+  /// Sends a PING; the peer's ACK arrives as any other bytes do.
+  void ping();
 
   /// Client role: starts a request with `headers` and then `added` (copied); returns the stream
   /// id or a negative nghttp2 error. Each submit_* keeps the block it is given until its frame

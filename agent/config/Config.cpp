@@ -281,6 +281,61 @@ const Field kFields[] = {
        return set_number(c.stall_timeout_seconds, v, "stall_timeout_seconds", 0u, 86400u);
      },
      [](const Config& c) -> std::string { return std::to_string(c.stall_timeout_seconds); }},
+    {"request_header_timeout_ms", "MS",
+     "a client of the agent's HTTP (an app, an unmeshed client, an HTTP/2 peer) must send a "
+     "request's whole head within this long of its first byte (HTTP/1.1: 408 and close; the "
+     "first request of a connection counts from its start) or, on HTTP/2, its first request "
+     "within this long of the connection's start (GOAWAY); counted in "
+     "weft_timeouts_total{timeout=\"request_header\"}",
+     [](Config& c, std::string_view v) {
+       return set_number(c.request_header_timeout_ms, v, "request_header_timeout_ms", 100u,
+                         600000u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.request_header_timeout_ms); }},
+    {"http_idle_timeout_seconds", "S",
+     "a client's HTTP connection without a request in progress is closed after this long "
+     "(HTTP/2: GOAWAY); timeout=\"http_idle\"",
+     [](Config& c, std::string_view v) {
+       return set_number(c.http_idle_timeout_seconds, v, "http_idle_timeout_seconds", 1u, 86400u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.http_idle_timeout_seconds); }},
+    {"tcp_idle_timeout_seconds", "S",
+     "a TCP connection carried as bytes (no HTTP seen) whose bytes have not moved either way "
+     "for this long is closed (FIN both ways); a Service port named in the Service's "
+     "weft.io/no-idle-timeout-ports annotation is exempt; timeout=\"tcp_idle\"; 0 never",
+     [](Config& c, std::string_view v) {
+       return set_number(c.tcp_idle_timeout_seconds, v, "tcp_idle_timeout_seconds", 0u, 604800u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.tcp_idle_timeout_seconds); }},
+    {"tls_handshake_timeout_ms", "MS",
+     "a tunnel session's TLS handshake must be done within this long of its start; "
+     "timeout=\"tls_handshake\" (and weft_tunnel_handshake_failures_total)",
+     [](Config& c, std::string_view v) {
+       return set_number(c.tls_handshake_timeout_ms, v, "tls_handshake_timeout_ms", 100u, 600000u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.tls_handshake_timeout_ms); }},
+    {"tunnel_idle_timeout_seconds", "S",
+     "a tunnel session without streams is closed after this long; timeout=\"tunnel_idle\"",
+     [](Config& c, std::string_view v) {
+       return set_number(c.tunnel_idle_timeout_seconds, v, "tunnel_idle_timeout_seconds", 1u,
+                         86400u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.tunnel_idle_timeout_seconds); }},
+    {"tunnel_ping_interval_ms", "MS",
+     "a tunnel session from which nothing arrived for this long is sent an HTTP/2 PING (at "
+     "once, when a new stream is about to go on a session that quiet)",
+     [](Config& c, std::string_view v) {
+       return set_number(c.tunnel_ping_interval_ms, v, "tunnel_ping_interval_ms", 100u, 600000u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.tunnel_ping_interval_ms); }},
+    {"tunnel_ping_timeout_ms", "MS",
+     "a tunnel session that sends nothing within this long of a PING is dead: it takes no new "
+     "streams, its streams are reset (so clients fail fast and retries go elsewhere), and "
+     "timeout=\"tunnel_ping\" counts it",
+     [](Config& c, std::string_view v) {
+       return set_number(c.tunnel_ping_timeout_ms, v, "tunnel_ping_timeout_ms", 100u, 600000u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.tunnel_ping_timeout_ms); }},
     {"drain_seconds", "S",
      "after SIGTERM the agent stops accepting (a successor's listeners take new connections), "
      "sends GOAWAY on HTTP/2 and tunnel sessions and Connection: close on HTTP/1.1, and lets "

@@ -48,6 +48,14 @@ struct Config {
   /// A TCP connection whose bytes stopped moving both ways while the agent holds some is reset
   /// after this long (0: never).
   unsigned stall_timeout_seconds = 300;
+  /// The time limits of proxy::TimeLimits (see help_text()).
+  unsigned request_header_timeout_ms = 10000;
+  unsigned http_idle_timeout_seconds = 120;
+  unsigned tcp_idle_timeout_seconds = 3600;
+  unsigned tls_handshake_timeout_ms = 10000;
+  unsigned tunnel_idle_timeout_seconds = 30;
+  unsigned tunnel_ping_interval_ms = 5000;
+  unsigned tunnel_ping_timeout_ms = 2000;
   /// After SIGTERM: how long open connections may go on before what remains is closed (FIN).
   unsigned drain_seconds = 25;
   /// Seed of every worker's random choices; empty: each worker seeds from getrandom().

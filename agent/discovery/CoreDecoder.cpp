@@ -100,6 +100,41 @@ Meta read_meta(FieldReader& r, const Field& root) {
   return meta;
 }
 
+/// The Service's weft.io/no-idle-timeout-ports annotation ("5432, 6379"): each must be one of
+/// its ports, so that a typo is an error instead of a silently idle-closed connection.
+void read_no_idle_timeout_ports(FieldReader& r, const Field& metadata, Service& svc) {
+  constexpr std::string_view kAnnotation = "weft.io/no-idle-timeout-ports";
+  auto annotations = r.string_map(r.at(metadata, "annotations"));
+  auto it = annotations.find(std::string(kAnnotation));
+  if (it == annotations.end() || !r.ok()) {
+    return;
+  }
+  std::string path = fmt::format("metadata.annotations.{}", kAnnotation);
+  std::string_view rest = it->second;
+  while (!rest.empty()) {
+    std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && item.back() == ' ') {
+      item.remove_suffix(1);
+    }
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), number);
+    auto port = std::find_if(svc.ports.begin(), svc.ports.end(),
+                             [&](const ServicePort& p) { return p.port == number; });
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() ||
+        port == svc.ports.end()) {
+      r.fail(path, fmt::format("expected ports of this Service separated by commas, got {}",
+                               quoted_excerpt(item)));
+      return;
+    }
+    port->no_idle_timeout = true;
+  }
+}
+
 Service read_service(FieldReader& r, const Field& root, Meta meta) {
   Service svc;
   svc.name = std::move(meta.name);
@@ -139,6 +174,7 @@ Service read_service(FieldReader& r, const Field& root, Meta meta) {
     }
     svc.ports.push_back(std::move(port));
   }
+  read_no_idle_timeout_ports(r, r.at(root, "metadata"), svc);
   return svc;
 }
 

@@ -58,6 +58,31 @@ spec:
   CHECK(svc.fqdn("corp.example") == "echo.demo.svc.corp.example");
 }
 
+TEST_CASE("decoder reads the ports a Service exempts from the TCP idle timeout") {
+  const char* head = R"(
+apiVersion: v1
+kind: Service
+metadata:
+  name: db
+  namespace: demo
+  annotations: {"weft.io/no-idle-timeout-ports": ")";
+  const char* tail = R"("}
+spec:
+  ports: [{name: pg, port: 5432}, {name: redis, port: 6379}, {name: web, port: 80}]
+)";
+  Decoded d = decode_ok(std::string(head) + " 5432,6379 " + tail);
+  const auto& svc = std::get<Service>(d.objects.at(0));
+  CHECK(svc.ports[0].no_idle_timeout);
+  CHECK(svc.ports[1].no_idle_timeout);
+  CHECK_FALSE(svc.ports[2].no_idle_timeout);
+  for (std::string_view bad : {"5433", "5432,,80", "pg", "5432;80"}) {
+    CAPTURE(bad);
+    CHECK(decode_error(std::string(head) + std::string(bad) + tail)
+              .find("metadata.annotations.weft.io/no-idle-timeout-ports: expected ports of this "
+                    "Service separated by commas") != std::string::npos);
+  }
+}
+
 TEST_CASE("decoder applies the API defaults of a Service") {
   Decoded d = decode_ok(R"(
 apiVersion: v1

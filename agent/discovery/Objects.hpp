@@ -25,6 +25,9 @@ struct ServicePort {
   std::string target_port;   ///< a number ("8080") or a container port name ("http")
   std::string protocol;      ///< "TCP", "UDP" or "SCTP"
   std::string app_protocol;  ///< spec.ports[].appProtocol, empty when absent
+  /// Named in the Service's weft.io/no-idle-timeout-ports annotation: connections to this port
+  /// carried as TCP are never closed for being idle (a database pool's quiet connections).
+  bool no_idle_timeout = false;
 
   bool operator==(const ServicePort&) const = default;
 };

@@ -66,7 +66,9 @@ Dispatcher::Dispatcher(Loop& loop, WorkerContext context, std::shared_ptr<const 
       view_(std::move(view)),
       home_(std::move(home)),
       balancer_(seed),
-      upstreams_(loop_, *this, context_.connect_timeout_ms) {}
+      upstreams_(loop_, *this, static_cast<unsigned>(context_.limits.connect.count())) {
+  loop_.count_timeouts_in(context_.timeouts);
+}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -379,7 +381,7 @@ void Dispatcher::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd d
                                                  id->second, std::move(expected));
   TunnelSession& ref = *session;
   tunnels_.emplace(session.get(), std::move(session));
-  ref.start(context_.connect_timeout_ms);
+  ref.start(static_cast<unsigned>(context_.limits.connect.count()));
   ref.touch();
 }
 
@@ -421,6 +423,7 @@ Result<TunnelSession*> Dispatcher::tunnel_session_for(const agent::MeshedPod& po
   }
   if (TunnelSession* pooled =
           tunnel_pool_.find(TunnelKeyView{principal, plan.target.ip}, id->second->generation)) {
+    pooled->probe_before_stream(loop_.now());
     return pooled;
   }
   auto socket = open_upstream(pod, plan.target.ip.family);
@@ -433,7 +436,7 @@ Result<TunnelSession*> Dispatcher::tunnel_session_for(const agent::MeshedPod& po
   TunnelSession* session = owned.get();
   tunnels_.emplace(session, std::move(owned));
   tunnel_pool_.add(key, session);
-  session->start(context_.connect_timeout_ms);
+  session->start(static_cast<unsigned>(context_.limits.connect.count()));
   return session;
 }
 
@@ -511,16 +514,27 @@ void Dispatcher::tick(Loop::Clock::time_point now) {
     }
   }
   upstreams_.tick(now);
-  if (auto timeout = context_.stall_timeout; timeout.count() > 0) {
-    std::vector<Relay*> stalled;
-    for (auto& [ptr, relay] : relays_) {
-      if (relay->stalled_since(now - timeout)) {
-        stalled.push_back(ptr);
-      }
+  for (auto& [ptr, http] : http_) {
+    if (auto fired = http->expire(now, context_.limits)) {
+      loop_.timed_out(*fired);  // the connection closes after this batch
     }
-    for (Relay* relay : stalled) {
-      relay->reset_stalled();  // may destroy it
+  }
+  const TimeLimits& limits = context_.limits;
+  std::vector<Relay*> stalled;
+  std::vector<Relay*> idle;
+  for (auto& [ptr, relay] : relays_) {
+    if (limits.stall.count() > 0 && relay->stalled_since(now - limits.stall)) {
+      stalled.push_back(ptr);
+    } else if (limits.tcp_idle.count() > 0 && relay->idle_since(now - limits.tcp_idle)) {
+      idle.push_back(ptr);
     }
+  }
+  for (Relay* relay : stalled) {
+    relay->reset_stalled();  // may destroy it
+  }
+  for (Relay* relay : idle) {
+    loop_.timed_out(agent::Timeout::TcpIdle);
+    relay->end();  // FIN both ways
   }
   tickets_.expire(static_cast<long>(std::time(nullptr)));
   if (gone_since_trim_ >= kTrimAfter && now - last_trim_ >= kTrimSpacing) {
@@ -585,7 +599,7 @@ void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan pla
   relays_.emplace(relay.get(), std::move(relay));
   balancer_.opened(target);
   ref.preload(received);
-  ref.start(context_.connect_timeout_ms);
+  ref.start(static_cast<unsigned>(context_.limits.connect.count()));
 }
 
 void Dispatcher::relay_finished(Relay& relay) {

@@ -21,9 +21,11 @@
 #include "agent/l4/Relay.hpp"
 #include "agent/loop/DrainStep.hpp"
 #include "agent/loop/Loop.hpp"
+#include "agent/loop/TimeLimits.hpp"
 #include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
+#include "agent/metrics/TimeoutMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/netns/Netns.hpp"
 #include "agent/netns/PodSockets.hpp"
@@ -53,13 +55,12 @@ struct WorkerContext {
   agent::TunnelMetrics& tunnel_metrics;
   agent::RequestMetrics& request_metrics;
   agent::FdMetrics& fd_metrics;
-  unsigned connect_timeout_ms = 5000;
+  agent::TimeoutMetrics& timeouts;
+  TimeLimits limits;
   uint32_t socket_mark = 0;
   /// How long an outbound connection to a Service may stay silent before it is carried as TCP
   /// (server-speaks-first protocols).
   unsigned protocol_detection_timeout_ms = 1000;
-  /// A TCP connection that holds bytes none of which moved for this long is reset (0: never).
-  std::chrono::seconds stall_timeout{300};
   /// Seed of the random choices (worker `i` uses seed + i); empty: from getrandom().
   std::optional<uint64_t> random_seed;
 };
@@ -129,8 +130,7 @@ class Dispatcher final : public Relay::Owner,
   HttpHost& http() override { return *this; }
   PodSockets& sockets() override { return *this; }
   agent::TunnelMetrics& tunnel_metrics() override { return context_.tunnel_metrics; }
-  unsigned connect_timeout_ms() const override { return context_.connect_timeout_ms; }
-  std::chrono::seconds stall_timeout() const override { return context_.stall_timeout; }
+  const TimeLimits& limits() const override { return context_.limits; }
   const std::string& trust_domain() const override { return view_->trust_domain; }
   std::vector<agent::FlowCounters> counters_for(const FlowPlan& plan) override;
   std::optional<FlowPlan> plan_tunnel_stream(const agent::MeshedPod& pod, const TunnelRequest& req,

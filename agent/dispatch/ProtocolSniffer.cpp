@@ -36,12 +36,23 @@ void ProtocolSniffer::decide(l7::Protocol protocol) {
   dispatcher_.detected(*this, protocol);
 }
 
+void ProtocolSniffer::time_up() {
+  if (used_ == 0) {
+    decide(l7::Protocol::Opaque);  // says nothing in time: a server-speaks-first protocol
+    return;
+  }
+  // What came so far fits an HTTP request and the rest is late: a slow HTTP client (or a
+  // slowloris), whom the HTTP path's request-header limit ends.
+  std::string_view prefix(reinterpret_cast<const char*>(buffer_.data()), used_);
+  decide(prefix.starts_with("PRI ") ? l7::Protocol::Http2 : l7::Protocol::Http1);
+}
+
 // CQE contract: the recv is linked to a timeout for what is left of the detection window; when
 // the timeout fires first the recv completes with -ECANCELED (the timeout's own CQE is ignored).
 void ProtocolSniffer::arm_recv() {
   auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline_ - Clock::now());
   if (left.count() <= 0) {
-    decide(l7::Protocol::Opaque);
+    time_up();
     return;
   }
   timeout_.tv_sec = left.count() / 1000000000;
@@ -55,10 +66,12 @@ void ProtocolSniffer::arm_recv() {
 }
 
 void ProtocolSniffer::on_recv(int res) {
-  if (res == -ECANCELED || res == 0) {
-    // A client that says nothing in time (a server-speaks-first protocol) or closes at once is
-    // carried as TCP with whatever it sent.
-    decide(l7::Protocol::Opaque);
+  if (res == -ECANCELED) {
+    time_up();
+    return;
+  }
+  if (res == 0) {
+    decide(l7::Protocol::Opaque);  // closed at once: carried as TCP with whatever it sent
     return;
   }
   if (res < 0) {

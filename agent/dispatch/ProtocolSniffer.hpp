@@ -1,6 +1,6 @@
 // Reads the first bytes of a connection (an app's outbound one, or an unmeshed client's inbound
 // one) to tell HTTP/2, HTTP/1 and opaque TCP apart, waiting at most a configured time for a
-// client that does not speak first.
+// client that does not speak first (or that began an HTTP request and went slow).
 #pragma once
 
 #include <linux/time_types.h>
@@ -52,6 +52,9 @@ class ProtocolSniffer final : public Retirable {
   void arm_recv();
   void on_recv(int res);
   void decide(l7::Protocol protocol);
+  /// The detection window is over: a silent client is carried as TCP, one whose bytes so far
+  /// fit an HTTP request as HTTP.
+  void time_up();
 
   Dispatcher& dispatcher_;
   Clock::time_point deadline_;

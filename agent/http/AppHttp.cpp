@@ -44,6 +44,11 @@ void AppHttp::start(std::span<const uint8_t> received) {
   }
 }
 
+std::optional<agent::Timeout> AppHttp::expire(Loop::Clock::time_point now,
+                                              const TimeLimits& limits) {
+  return h1_ ? h1_->expire(now, limits) : h2_ ? h2_->expire(now, limits) : std::nullopt;
+}
+
 void AppHttp::drain(DrainStep step) {
   if (h1_) {
     h1_->drain(step);

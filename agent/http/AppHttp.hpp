@@ -40,6 +40,9 @@ class AppHttp : public ExchangeOwner,
   void start(std::span<const uint8_t> received);
   /// The agent is draining (see DrainStep).
   void drain(DrainStep step);
+  /// The worker's tick: the client's time limits (request head, idle); which one ended the
+  /// connection.
+  std::optional<agent::Timeout> expire(Loop::Clock::time_point now, const TimeLimits& limits);
 
   // ExchangeOwner.
   /// Cached: L7Exchange reads the clock through it several times per request.

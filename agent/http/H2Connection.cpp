@@ -38,6 +38,33 @@ void H2Connection::drain(DrainStep step) {
   touch();
 }
 
+std::optional<agent::Timeout> H2Connection::expire(Loop::Clock::time_point now,
+                                                   const TimeLimits& limits) {
+  if (closing_ || io_.closed()) {
+    return std::nullopt;
+  }
+  if (session_.stream_count() > 0) {
+    quiet_since_.reset();
+    return std::nullopt;
+  }
+  std::optional<agent::Timeout> fired;
+  if (session_.last_peer_stream() == 0) {
+    if (now - started_ >= limits.request_header) {
+      fired = agent::Timeout::RequestHeader;
+    }
+  } else if (!quiet_since_) {
+    quiet_since_ = now;  // the tick's precision is enough for a limit counted in seconds
+  } else if (now - *quiet_since_ >= limits.http_idle) {
+    fired = agent::Timeout::HttpIdle;
+  }
+  if (fired) {
+    session_.goaway(NGHTTP2_NO_ERROR);
+    closing_ = true;  // flush() writes the GOAWAY, then closes
+    touch();
+  }
+  return fired;
+}
+
 void H2Connection::connect(const SockAddr& target, unsigned timeout_ms) {
   io_.connect(target, timeout_ms);
 }
@@ -54,6 +81,7 @@ void H2Connection::on_connected(int res) {
 
 void H2Connection::start(std::span<const uint8_t> received) {
   connected_ = true;
+  started_ = loop_.now();
   if (!received.empty()) {
     receive(received);
   }

@@ -4,11 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "agent/http/H2Carrier.hpp"
 #include "agent/loop/DrainStep.hpp"
+#include "agent/loop/Loop.hpp"
 #include "agent/loop/SocketIo.hpp"
+#include "agent/loop/TimeLimits.hpp"
+#include "agent/metrics/TimeoutMetrics.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
 #include "l7/H2Session.hpp"
@@ -53,6 +57,10 @@ class H2Connection final : public H2Carrier, private SocketIo::Owner {
   /// done; at End what is still open is cut.
   void drain(DrainStep step);
   bool finished() const { return io_.closed() && io_.idle(); }
+  /// Server role, the worker's tick: a client that opened no stream within
+  /// `limits.request_header` of the connection's start, or has had none open for
+  /// `limits.http_idle`, is sent GOAWAY and the connection closes. Which limit ended it.
+  std::optional<agent::Timeout> expire(Loop::Clock::time_point now, const TimeLimits& limits);
   Owner& owner() { return owner_; }
 
  private:
@@ -75,6 +83,8 @@ class H2Connection final : public H2Carrier, private SocketIo::Owner {
   SocketIo io_;
   bool connected_ = false;
   bool closing_ = false;  ///< protocol error: write what is queued, then close
+  Loop::Clock::time_point started_;
+  std::optional<Loop::Clock::time_point> quiet_since_;  ///< no stream open, as the tick saw it
 };
 
 }  // namespace weft::proxy

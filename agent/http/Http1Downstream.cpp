@@ -36,6 +36,7 @@ Http1Downstream::~Http1Downstream() {
 }
 
 void Http1Downstream::start(std::span<const uint8_t> received) {
+  wait_for(Waiting::Head);  // the first request counts from the connection's start
   input_.assign(received.begin(), received.end());
   parse();
   want_more_input();
@@ -55,7 +56,31 @@ void Http1Downstream::want_more_input() {
   }
 }
 
+void Http1Downstream::wait_for(Waiting what) {
+  waiting_ = what;
+  waiting_since_ = loop_.now();
+}
+
+std::optional<agent::Timeout> Http1Downstream::expire(Loop::Clock::time_point now,
+                                                      const TimeLimits& limits) {
+  if (closing_ || upgrading_) {
+    return std::nullopt;
+  }
+  if (waiting_ == Waiting::Head && now - waiting_since_ >= limits.request_header) {
+    refuse(408, "the request head did not arrive in time");
+    return agent::Timeout::RequestHeader;
+  }
+  if (waiting_ == Waiting::Request && now - waiting_since_ >= limits.http_idle) {
+    close(/*reset=*/false);
+    return agent::Timeout::HttpIdle;
+  }
+  return std::nullopt;
+}
+
 void Http1Downstream::on_received(std::span<const uint8_t> bytes) {
+  if (waiting_ == Waiting::Request) {
+    wait_for(Waiting::Head);  // the first bytes of a next head
+  }
   input_.insert(input_.end(), bytes.begin(), bytes.end());
   parse();
   want_more_input();
@@ -100,6 +125,7 @@ void Http1Downstream::parse() {
 
 void Http1Downstream::on_head(l7::Http1Head head) {
   in_head_ = false;
+  waiting_ = Waiting::Nothing;
   if (head.upgrade) {
     upgrading_ = true;  // flush_pending hands the connection over once nothing is in flight
     return;
@@ -253,6 +279,7 @@ void Http1Downstream::maybe_finish_exchange() {
   if (!keep_alive_) {
     closing_ = true;
   } else {
+    wait_for(input_.empty() ? Waiting::Request : Waiting::Head);
     parse();  // a pipelined request may be waiting
     want_more_input();
   }

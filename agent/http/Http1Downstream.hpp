@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,7 +12,10 @@
 #include "agent/http/ExchangePeer.hpp"
 #include "agent/loop/DrainStep.hpp"
 #include "agent/loop/Flushable.hpp"
+#include "agent/loop/Loop.hpp"
 #include "agent/loop/SocketIo.hpp"
+#include "agent/loop/TimeLimits.hpp"
+#include "agent/metrics/TimeoutMetrics.hpp"
 #include "l7/Http1Codec.hpp"
 #include "l7/Http1Parser.hpp"
 
@@ -56,6 +60,11 @@ class Http1Downstream final : public ExchangePeer,
   /// The agent draining: answers carry `Connection: close` from now on (Notice); at End an idle
   /// connection closes (FIN) and one with a request in flight is cut.
   void drain(DrainStep step);
+  /// The worker's tick: a request head not complete within `limits.request_header` of its first
+  /// byte (of the connection's start for the first request) is answered 408 and the connection
+  /// closes; so does, without an answer, one that waited `limits.http_idle` for a next request.
+  /// Which limit ended it.
+  std::optional<agent::Timeout> expire(Loop::Clock::time_point now, const TimeLimits& limits);
 
   // Flushable.
   void touch() override;
@@ -115,6 +124,13 @@ class Http1Downstream final : public ExchangePeer,
   bool closing_ = false;   ///< close once everything is sent
   bool draining_ = false;  ///< the agent is draining: no more keep-alive
   bool finished_ = false;
+
+  /// What the connection waits for from the client: nothing (a request is in progress), the
+  /// rest of a head, or a next request.
+  enum class Waiting { Nothing, Head, Request };
+  void wait_for(Waiting what);
+  Waiting waiting_ = Waiting::Nothing;
+  Loop::Clock::time_point waiting_since_;
 };
 
 }  // namespace weft::proxy

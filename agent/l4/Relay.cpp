@@ -128,6 +128,10 @@ void Relay::end() {
   maybe_finish();
 }
 
+bool Relay::idle_since(std::chrono::steady_clock::time_point since) const {
+  return connected_ && !aborted_ && !ended_ && plan_.idle_timeout && last_progress_ < since;
+}
+
 bool Relay::stalled_since(std::chrono::steady_clock::time_point since) const {
   bool holding = down_.io.backlog() > 0 || up_.io.backlog() > 0;
   return connected_ && !aborted_ && holding && last_progress_ < since;

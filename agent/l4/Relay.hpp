@@ -49,6 +49,8 @@ class Relay final : public Retirable {
   bool stalled_since(std::chrono::steady_clock::time_point since) const;
   /// Counts the connection as stalled and resets it.
   void reset_stalled();
+  /// Whether no byte moved either way since `since` (and the plan has an idle limit).
+  bool idle_since(std::chrono::steady_clock::time_point since) const;
 
   const FlowPlan& plan() const { return plan_; }
   /// Through Owner::relay_finished.

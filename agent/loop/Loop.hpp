@@ -14,6 +14,7 @@
 #include "agent/loop/Deadlines.hpp"
 #include "agent/loop/Flushable.hpp"
 #include "agent/loop/Ring.hpp"
+#include "agent/metrics/TimeoutMetrics.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
 
 namespace weft::proxy {
@@ -48,6 +49,14 @@ class Loop {
   /// Without a ring: the time the loop's objects see next.
   void set_now(Clock::time_point now) { manual_now_ = now; }
   l7::FastRandom& random() { return random_; }
+  /// Where timed_out() counts (the worker's; none in unit tests).
+  void count_timeouts_in(agent::TimeoutMetrics& metrics) { timeouts_ = &metrics; }
+  /// One of the time limits ended a wait (weft_timeouts_total).
+  void timed_out(agent::Timeout which) {
+    if (timeouts_ != nullptr) {
+      timeouts_->fired(which);
+    }
+  }
   /// A buffer the worker's objects share for work done within one call (decrypting a batch of
   /// records, say): its bytes are gone once that call returns.
   std::span<uint8_t> scratch();
@@ -84,6 +93,7 @@ class Loop {
   std::vector<Retirable*> retiring_;  ///< settle()'s batch of retired_, kept for its capacity
   Deadlines deadlines_;
   std::unique_ptr<uint8_t[]> scratch_;  ///< allocated by the first scratch()
+  agent::TimeoutMetrics* timeouts_ = nullptr;
 };
 
 }  // namespace weft::proxy

@@ -54,7 +54,11 @@ void SocketIo::on_connect(int res, unsigned /*flags*/) {
   if (!closed_) {
     int one = 1;
     ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    owner_.on_connected(res == -ECANCELED ? -ETIMEDOUT : res);
+    if (res == -ECANCELED) {
+      loop_.timed_out(agent::Timeout::Connect);
+      res = -ETIMEDOUT;
+    }
+    owner_.on_connected(res);
   }
 }
 

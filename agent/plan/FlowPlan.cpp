@@ -55,8 +55,10 @@ std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedP
       if (r.endpoints.empty()) {
         return std::nullopt;
       }
-      return plan_endpoint(view, src, r.endpoints[balancer.pick(r.endpoints)], *r.service,
-                           original_dst);
+      FlowPlan plan = plan_endpoint(view, src, r.endpoints[balancer.pick(r.endpoints)], *r.service,
+                                    original_dst);
+      plan.idle_timeout = !r.port->no_idle_timeout;
+      return plan;
     }
     if (r.kind == discovery::Resolution::Kind::Pod) {
       return plan_to(view, src, original_dst, r.pod);
@@ -133,6 +135,7 @@ std::optional<FlowPlan> plan_tunnel_inbound(const NodeView& view, const agent::M
     return std::nullopt;
   }
   FlowPlan plan;
+  plan.idle_timeout = false;  // the source's agent keeps the limit, knowing the Service port
   plan.target = target;
   plan.labels.reporter = "destination";
   auto claimed = identity_of_ip(view, req.claimed_client);

@@ -31,6 +31,9 @@ struct FlowPlan {
   /// Set when both ends are meshed on this node: the destination side is reported here too,
   /// since no other agent sees the flow.
   std::optional<agent::FlowLabels> local_destination_labels;
+  /// Carried as TCP, the connection closes once idle for the agent's tcp_idle limit; false for
+  /// a Service port named in its weft.io/no-idle-timeout-ports annotation.
+  bool idle_timeout = true;
   /// Non-empty when the destination's MeshPolicy refuses the connection: the reason label of
   /// weft_tcp_connections_denied_total ("not_allowed", "plaintext_in_strict").
   std::string denied;

@@ -11,6 +11,7 @@
 
 #include "agent/http/HttpHost.hpp"
 #include "agent/identity/OpenSsl.hpp"
+#include "agent/loop/TimeLimits.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/netns/PodSockets.hpp"
@@ -30,9 +31,7 @@ class TunnelHost {
   virtual HttpHost& http() = 0;
   virtual PodSockets& sockets() = 0;
   virtual agent::TunnelMetrics& tunnel_metrics() = 0;
-  virtual unsigned connect_timeout_ms() const = 0;
-  /// A stream holding bytes none of which moved for this long is reset (0: never).
-  virtual std::chrono::seconds stall_timeout() const = 0;
+  virtual const TimeLimits& limits() const = 0;
   virtual const std::string& trust_domain() const = 0;
   /// The TCP metric series of a stream's flow.
   virtual std::vector<agent::FlowCounters> counters_for(const FlowPlan& plan) = 0;

@@ -25,8 +25,9 @@ constexpr std::size_t kFrameBatch = 64 * 1024;
 /// several Gbit/s): with 1 MiB, a bulk stream stalled on window updates (bench/results).
 constexpr uint32_t kStreamWindow = 4 * 1024 * 1024;
 constexpr uint32_t kConnectionWindow = 32 * 1024 * 1024;
-constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
-constexpr auto kIdleTimeout = std::chrono::seconds(30);
+/// A session about to take a new stream is sent a PING at once when nothing arrived from the
+/// peer for this long (the tick's PINGs wait for tunnel_ping_interval).
+constexpr auto kQuietBeforeStream = std::chrono::seconds(1);
 
 l7::H2Limits tunnel_limits() {
   l7::H2Limits limits;
@@ -112,6 +113,8 @@ void TunnelSession::on_read_end(int res) {
 }
 
 void TunnelSession::on_received(std::span<const uint8_t> bytes) {
+  last_heard_ = host_.loop().now();  // the peer is alive, whatever it sent (a PING's ACK too)
+  ping_sent_.reset();
   tls_->feed(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (!tls_->handshake_done()) {
     auto st = tls_->handshake();
@@ -336,19 +339,36 @@ void TunnelSession::tick(Clock::time_point now) {
     touch();  // e.g. failed while starting, before any completion could reap it
     return;
   }
-  if (auto timeout = host_.stall_timeout(); timeout.count() > 0) {
-    for (auto& [id, stream] : streams_) {
-      if (stream->stalled_since(now - timeout)) {
-        stream->reset_stalled();  // reap() erases it once its I/O is cancelled
-      }
+  const TimeLimits& limits = host_.limits();
+  for (auto& [id, stream] : streams_) {
+    if (limits.stall.count() > 0 && stream->stalled_since(now - limits.stall)) {
+      stream->reset_stalled();  // reap() erases it once its I/O is cancelled
+    } else if (limits.tcp_idle.count() > 0 && stream->idle_since(now - limits.tcp_idle)) {
+      host_.loop().timed_out(agent::Timeout::TcpIdle);
+      stream->end();  // END_STREAM to the peer, FIN to the app
     }
   }
-  if (!established_ && now - created_ > kHandshakeTimeout) {
+  if (!established_ && now - created_ > limits.tls_handshake) {
+    host_.loop().timed_out(agent::Timeout::TlsHandshake);
     fail(agent::HandshakeFailure::Timeout, "handshake timed out");
-  } else if (role_ == agent::TunnelRole::Client && h2_.stream_count() == 0 && !draining_ &&
-             (now - idle_since_ > kIdleTimeout ||
-              host_.identity_generation(identity_->spiffe_id) != identity_->generation)) {
+    touch();
+    return;
+  }
+  if (established_ && ping_sent_ && now - *ping_sent_ >= limits.tunnel_ping_timeout) {
+    unresponsive(now);
+    touch();
+    return;
+  }
+  if (established_ && !ping_sent_ && now - last_heard_ >= limits.tunnel_ping_interval) {
+    ping(now);
+  }
+  bool idle = h2_.stream_count() == 0 && now - idle_since_ > limits.tunnel_idle;
+  if (role_ == agent::TunnelRole::Client && h2_.stream_count() == 0 && !draining_ &&
+      (idle || host_.identity_generation(identity_->spiffe_id) != identity_->generation)) {
     // Idle, or carrying a renewed-away certificate: say GOAWAY and close once it is out.
+    if (idle) {
+      host_.loop().timed_out(agent::Timeout::TunnelIdle);
+    }
     draining_ = true;
     host_.tunnel_unusable(*this);
     h2_.goaway(NGHTTP2_NO_ERROR);
@@ -414,6 +434,30 @@ void TunnelSession::respond(int32_t id, int status) {
   h2_.submit_response(id, {{":status", std::to_string(status)}}, /*has_body=*/false);
 }
 
+void TunnelSession::probe_before_stream(Clock::time_point now) {
+  if (established_ && !dead_ && !ping_sent_ && now - last_heard_ >= kQuietBeforeStream) {
+    ping(now);
+  }
+}
+
+void TunnelSession::ping(Clock::time_point now) {
+  h2_.ping();
+  ping_sent_ = now;
+  touch();
+}
+
+void TunnelSession::unresponsive(Clock::time_point now) {
+  host_.loop().timed_out(agent::Timeout::TunnelPing);
+  log::warn("tunnel.unresponsive",
+            "worker={} role={} peer={} destination={} silent_ms={} streams={} (dead: its streams "
+            "are reset, new ones go to a new session)",
+            host_.loop().index(), role_ == agent::TunnelRole::Client ? "client" : "server",
+            peer_principal_, key_.destination.str(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - last_heard_).count(),
+            h2_.stream_count());
+  close_transport(/*graceful=*/false);
+}
+
 void TunnelSession::touch() {
   if (!dirty) {
     dirty = true;
@@ -470,7 +514,7 @@ l7::H2Stream* TunnelSession::accept_stream(int32_t id, const l7::Headers& head,
   stream->id = id;
   TunnelStream& ref = *stream;
   streams_.emplace(id, std::move(stream));
-  ref.connect(host_.connect_timeout_ms());
+  ref.connect(static_cast<unsigned>(host_.limits().connect.count()));
   return &ref;
 }
 

@@ -60,8 +60,13 @@ class TunnelSession final : public tunnel::TicketSink,
                    std::span<const uint8_t> initial);
   /// What the pool weighs before it gives the session one more stream (takes_stream()).
   SessionLoad load() const;
-  /// Timeouts: handshake, idle pooled sessions.
+  /// Time limits: handshake, idle pooled sessions, liveness (a PING when the peer has been
+  /// quiet, death when it does not answer).
   void tick(Clock::time_point now);
+  /// The session is about to take a new stream: if the peer has been quiet for a while, a PING
+  /// checks that it is still there (a partition kills the session within the PING timeout
+  /// instead of holding the stream until TCP gives up).
+  void probe_before_stream(Clock::time_point now);
   /// The agent is draining: a server session says GOAWAY in two steps (DrainStep), a client
   /// session takes no new stream and closes once its streams are done; at End its TCP streams
   /// end cleanly.
@@ -110,6 +115,10 @@ class TunnelSession final : public tunnel::TicketSink,
   void reap();
 
   void respond(int32_t id, int status);
+  void ping(Clock::time_point now);
+  /// Nothing came back within the PING timeout: counted, logged, and closed with its streams
+  /// reset.
+  void unresponsive(Clock::time_point now);
 
   TunnelHost& host_;
   agent::TunnelRole role_;
@@ -133,6 +142,8 @@ class TunnelSession final : public tunnel::TicketSink,
   bool close_when_sent_ = false;  ///< dead_, and the socket closes once its backlog is out
   Clock::time_point created_ = Clock::now();
   Clock::time_point idle_since_ = Clock::now();
+  Clock::time_point last_heard_ = Clock::now();  ///< the peer's last bytes (ring time)
+  std::optional<Clock::time_point> ping_sent_;   ///< a PING no byte has followed yet
 };
 
 }  // namespace weft::proxy

@@ -217,6 +217,11 @@ bool TunnelStream::finished() const {
   return aborted_ || (h2_closed_ && io_.backlog() == 0);
 }
 
+bool TunnelStream::idle_since(std::chrono::steady_clock::time_point since) const {
+  return connected_ && !aborted_ && !ended_ && !h2_closed_ && plan_.idle_timeout &&
+         last_progress_ < since;
+}
+
 bool TunnelStream::stalled_since(std::chrono::steady_clock::time_point since) const {
   bool holding = in_off_ < in_.size() || io_.backlog() > 0;
   return connected_ && !aborted_ && holding && last_progress_ < since;

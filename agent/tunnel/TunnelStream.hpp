@@ -90,6 +90,8 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   bool stalled_since(std::chrono::steady_clock::time_point since) const;
   /// Counts the connection as stalled and resets it.
   void reset_stalled();
+  /// Whether no byte moved either way since `since` (and the plan has an idle limit).
+  bool idle_since(std::chrono::steady_clock::time_point since) const;
 
  private:
   // SocketIo::Owner: the local socket.
