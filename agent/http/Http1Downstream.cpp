@@ -196,6 +196,11 @@ void Http1Downstream::drain(DrainStep step) {
   if (exchange_ != nullptr && !response_started_) {
     keep_alive_ = false;  // the answer to come says Connection: close
   }
+  if (step == DrainStep::Goaway && waiting_ == Waiting::Request) {
+    // Idle since the notice at least (an active client has had its Connection: close by
+    // now): closed, as any server closes idle keep-alives when it stops.
+    close(/*reset=*/false);
+  }
   if (step == DrainStep::End) {
     if (exchange_ != nullptr) {
       std::exchange(exchange_, nullptr)->on_close(NGHTTP2_CANCEL);

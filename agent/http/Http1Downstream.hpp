@@ -57,8 +57,9 @@ class Http1Downstream final : public ExchangePeer,
   void reset(uint32_t error_code) override;
   void detach() override;
 
-  /// The agent draining: answers carry `Connection: close` from now on (Notice); at End an idle
-  /// connection closes (FIN) and one with a request in flight is cut.
+  /// The agent draining: answers carry `Connection: close` from now on (Notice); a connection
+  /// waiting for a next request closes (FIN) at Goaway, one second later; at End one with a
+  /// request in flight is cut.
   void drain(DrainStep step);
   /// The worker's tick: a request head not complete within `limits.request_header` of its first
   /// byte (of the connection's start for the first request) is answered 408 and the connection
