@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include <nlohmann/json.hpp>
@@ -238,11 +239,20 @@ Result<void> Agent::start_workers() {
   auto view = std::make_shared<proxy::NodeView>();
   view->world = discovery_->world();
   view->trust_domain = config_.trust_domain;
-  proxy::WorkerContext ctx{
-      *redirector_,         *tcp_metrics_,       *tunnel_metrics_,
-      *request_metrics_,    *fd_metrics_,        *timeout_metrics_,
-      time_limits(config_), config_.socket_mark, config_.protocol_detection_timeout_ms,
-      config_.random_seed};
+  unsigned per_source = config_.max_connections_per_source;
+  if (per_source == 0) {
+    rlimit fds{};
+    ::getrlimit(RLIMIT_NOFILE, &fds);
+    per_source = static_cast<unsigned>(std::max<rlim_t>(fds.rlim_cur / 8, 1));
+  }
+  source_shares_ = std::make_unique<proxy::SourceShares>(per_source);
+  log::info("agent.source_limit", "connections_per_source={}", per_source);
+  proxy::WorkerContext ctx{*redirector_,        *tcp_metrics_,
+                           *tunnel_metrics_,    *request_metrics_,
+                           *fd_metrics_,        *timeout_metrics_,
+                           *source_shares_,     time_limits(config_),
+                           config_.socket_mark, config_.protocol_detection_timeout_ms,
+                           config_.random_seed};
   for (unsigned i = 0; i < config_.workers; ++i) {
     auto worker = proxy::Worker::create(i, ctx, view);
     if (!worker) {

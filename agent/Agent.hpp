@@ -116,6 +116,8 @@ class Agent {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<TcpMetrics> tcp_metrics_;
   std::unique_ptr<TimeoutMetrics> timeout_metrics_;
+  /// Outlives the workers: their connections give their shares back as they close.
+  std::unique_ptr<proxy::SourceShares> source_shares_;
   std::unique_ptr<TunnelMetrics> tunnel_metrics_;
   std::unique_ptr<RequestMetrics> request_metrics_;
   std::unique_ptr<FdMetrics> fd_metrics_;

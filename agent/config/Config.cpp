@@ -281,6 +281,17 @@ const Field kFields[] = {
        return set_number(c.stall_timeout_seconds, v, "stall_timeout_seconds", 0u, 86400u);
      },
      [](const Config& c) -> std::string { return std::to_string(c.stall_timeout_seconds); }},
+    {"max_connections_per_source", "N",
+     "connections one source (a meshed pod, an unmeshed client's address, another agent's "
+     "address) may have open through the agent at once; more are reset and counted in "
+     "weft_tcp_connections_refused_total{reason=\"source_limit\"} with the source's identity, "
+     "so that one pod cannot spend the descriptors the others need. 0: an eighth of the "
+     "agent's descriptor limit (each connection takes up to two)",
+     [](Config& c, std::string_view v) {
+       return set_number(c.max_connections_per_source, v, "max_connections_per_source", 0u,
+                         10000000u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.max_connections_per_source); }},
     {"request_header_timeout_ms", "MS",
      "a client of the agent's HTTP (an app, an unmeshed client, an HTTP/2 peer) must send a "
      "request's whole head within this long of its first byte (HTTP/1.1: 408 and close; the "

@@ -48,6 +48,9 @@ struct Config {
   /// A TCP connection whose bytes stopped moving both ways while the agent holds some is reset
   /// after this long (0: never).
   unsigned stall_timeout_seconds = 300;
+  /// Connections one source (a meshed pod, an unmeshed client address, another agent's address)
+  /// may have open through the agent at once; 0: an eighth of the agent's descriptor limit.
+  unsigned max_connections_per_source = 0;
   /// The time limits of proxy::TimeLimits (see help_text()).
   unsigned request_header_timeout_ms = 10000;
   unsigned http_idle_timeout_seconds = 120;

@@ -238,6 +238,10 @@ void Dispatcher::accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd
               index(), pod->display_name(), peer->str());
     return reset(std::move(downstream));
   }
+  auto share = take_share({pod->id, {}}, identity_of_local(*view_, *pod));
+  if (!share) {
+    return reset(std::move(downstream));
+  }
   // Only traffic to a Service has endpoints to balance requests over; the Service port's
   // appProtocol, when it names one, spares the detection wait.
   l7::Protocol protocol = l7::Protocol::Opaque;
@@ -251,12 +255,14 @@ void Dispatcher::accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd
     auto sniffer =
         std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *original,
                                           context_.protocol_detection_timeout_ms);
+    sniffer->share = std::move(*share);
     ProtocolSniffer& ref = *sniffer;
     sniffers_.emplace(&ref, std::move(sniffer));
     ref.start();
     return;
   }
-  dispatch_outbound(std::move(pod), std::move(downstream), *original, protocol, {});
+  dispatch_outbound(std::move(pod), std::move(downstream), std::move(*share), *original, protocol,
+                    {});
 }
 
 void Dispatcher::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
@@ -266,10 +272,10 @@ void Dispatcher::detected(ProtocolSniffer& sniffer, l7::Protocol protocol) {
   }
   if (sniffer.inbound_peer) {
     return dispatch_inbound(std::move(sniffer.pod), std::move(sniffer.downstream),
-                            *sniffer.inbound_peer, sniffer.original_destination, protocol,
-                            sniffer.received);
+                            std::move(sniffer.share), *sniffer.inbound_peer,
+                            sniffer.original_destination, protocol, sniffer.received);
   }
-  dispatch_outbound(std::move(sniffer.pod), std::move(sniffer.downstream),
+  dispatch_outbound(std::move(sniffer.pod), std::move(sniffer.downstream), std::move(sniffer.share),
                     sniffer.original_destination, protocol, sniffer.received);
 }
 
@@ -279,13 +285,14 @@ void Dispatcher::sniffer_finished(ProtocolSniffer& sniffer) {
 }
 
 void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_ptr, Fd downstream,
-                                   const SockAddr& original, l7::Protocol protocol,
-                                   std::span<const uint8_t> received) {
+                                   SourceShare share, const SockAddr& original,
+                                   l7::Protocol protocol, std::span<const uint8_t> received) {
   const agent::MeshedPod& pod = *pod_ptr;
   if (protocol == l7::Protocol::Http2 || protocol == l7::Protocol::Http1) {
     auto http = std::make_unique<OutboundHttp>(*this, std::move(pod_ptr), original,
                                                std::move(downstream), protocol);
     OutboundHttp& ref = *http;
+    ref.hold(std::move(share));
     http_.emplace(&ref, std::move(http));
     ref.start(received);
     if (drain_deadline_) {
@@ -303,9 +310,10 @@ void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_p
     return refuse(std::move(downstream), *plan);
   }
   if (plan->route == FlowPlan::Route::Tunnel) {
-    return launch_tunneled(pod, std::move(downstream), std::move(*plan), received);
+    return launch_tunneled(pod, std::move(downstream), std::move(share), std::move(*plan),
+                           received);
   }
-  launch(pod, std::move(downstream), std::move(*plan), received);
+  launch(pod, std::move(downstream), std::move(share), std::move(*plan), received);
 }
 
 void Dispatcher::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
@@ -314,6 +322,10 @@ void Dispatcher::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd 
   if (!peer || !local) {
     log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index(), pod->display_name(),
               (!peer ? peer.error() : local.error()).message);
+    return reset(std::move(downstream));
+  }
+  auto share = take_share({0, peer->ip}, identity_of_ip(*view_, peer->ip));
+  if (!share) {
     return reset(std::move(downstream));
   }
   // The appProtocol of the Service ports this app serves, when they name one, spares the
@@ -330,16 +342,18 @@ void Dispatcher::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd 
         std::make_unique<ProtocolSniffer>(*this, std::move(pod), std::move(downstream), *local,
                                           context_.protocol_detection_timeout_ms);
     sniffer->inbound_peer = *peer;
+    sniffer->share = std::move(*share);
     ProtocolSniffer& ref = *sniffer;
     sniffers_.emplace(&ref, std::move(sniffer));
     ref.start();
     return;
   }
-  dispatch_inbound(std::move(pod), std::move(downstream), *peer, *local, protocol, {});
+  dispatch_inbound(std::move(pod), std::move(downstream), std::move(*share), *peer, *local,
+                   protocol, {});
 }
 
 void Dispatcher::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
-                                  const SockAddr& peer, const SockAddr& local,
+                                  SourceShare share, const SockAddr& peer, const SockAddr& local,
                                   l7::Protocol protocol, std::span<const uint8_t> received) {
   // Planned on the view of this moment: the pod's policy may have turned STRICT while the
   // client was being waited for or spoke HTTP, and nothing of this connection has reached the
@@ -352,6 +366,7 @@ void Dispatcher::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, F
     auto http = std::make_unique<PlaintextInboundHttp>(*this, std::move(pod), std::move(downstream),
                                                        protocol, peer, plan.target);
     AppHttp& ref = *http;
+    ref.hold(std::move(share));
     http_.emplace(&ref, std::move(http));
     ref.start(received);
     if (drain_deadline_) {
@@ -359,7 +374,7 @@ void Dispatcher::dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, F
     }
     return;
   }
-  launch(*pod, std::move(downstream), std::move(plan), received);
+  launch(*pod, std::move(downstream), std::move(share), std::move(plan), received);
 }
 
 void Dispatcher::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
@@ -377,8 +392,13 @@ void Dispatcher::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd d
   if (view_->world && view_->world->pod_by_ip(peer->ip) != nullptr) {
     expected = identity_of_ip(*view_, peer->ip).principal;
   }
-  auto session = std::make_unique<TunnelSession>(*this, std::move(pod), std::move(downstream),
-                                                 id->second, std::move(expected));
+  auto share = take_share({0, peer->ip}, identity_of_ip(*view_, peer->ip));
+  if (!share) {
+    return reset(std::move(downstream));
+  }
+  auto session =
+      std::make_unique<TunnelSession>(*this, std::move(pod), std::move(downstream), id->second,
+                                      std::move(expected), std::move(*share));
   TunnelSession& ref = *session;
   tunnels_.emplace(session.get(), std::move(session));
   ref.start(static_cast<unsigned>(context_.limits.connect.count()));
@@ -394,8 +414,8 @@ void Dispatcher::refuse(Fd downstream, const FlowPlan& plan) {
   reset(std::move(downstream));
 }
 
-void Dispatcher::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
-                                 std::span<const uint8_t> received) {
+void Dispatcher::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, SourceShare share,
+                                 FlowPlan plan, std::span<const uint8_t> received) {
   auto session = tunnel_session_for(pod, plan);
   if (!session) {
     log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index(), pod.display_name(),
@@ -403,7 +423,8 @@ void Dispatcher::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, Flo
     return reset(std::move(downstream));
   }
   auto counters = counters_for(plan);
-  (*session)->open_stream(std::move(downstream), std::move(plan), std::move(counters), received);
+  (*session)->open_stream(std::move(downstream), std::move(plan), std::move(counters), received,
+                          std::move(share));
 }
 
 Result<H2Carrier*> Dispatcher::tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) {
@@ -482,6 +503,22 @@ void Dispatcher::session_finished(TunnelSession& session) {
   object_gone();
 }
 
+std::optional<SourceShare> Dispatcher::take_share(const SourceKey& source,
+                                                  const agent::WorkloadIdentity& who) {
+  auto share = context_.shares.take(source);
+  if (!share) {
+    context_.metrics.refused_for_source(who);
+    if (!std::exchange(share_warned_, true)) {
+      log::warn("flow.source_limit",
+                "worker={} source={} principal={} limit={} (refused: this source holds its "
+                "share of the node's connections; --max-connections-per-source)",
+                index(), source.pod_id != 0 ? who.workload : source.address.str(), who.principal,
+                context_.shares.limit());
+    }
+  }
+  return share;
+}
+
 void Dispatcher::object_gone() {
   ++gone_since_trim_;
   if (drain_deadline_) {
@@ -502,6 +539,7 @@ void Dispatcher::out_of_fds(agent::FdOperation operation, const std::string& det
 
 void Dispatcher::tick(Loop::Clock::time_point now) {
   fd_warned_ = false;
+  share_warned_ = false;
   if (drain_deadline_) {
     check_drained();  // tunnel streams end inside their sessions, unseen here
   }
@@ -581,8 +619,8 @@ Result<Fd> Dispatcher::open_upstream(const agent::MeshedPod& pod, sa_family_t fa
   });
 }
 
-void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
-                        std::span<const uint8_t> received) {
+void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, SourceShare share,
+                        FlowPlan plan, std::span<const uint8_t> received) {
   // Outbound relays connect from the source pod (client_ip is empty); inbound ones deliver as
   // the client.
   auto upstream = open_upstream(pod, plan.target.ip.family, plan.client_ip);
@@ -594,7 +632,7 @@ void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan pla
   auto counters = counters_for(plan);
   SockAddr target = plan.target;
   auto relay = std::make_unique<Relay>(loop_, *this, std::move(downstream), std::move(*upstream),
-                                       std::move(plan), std::move(counters));
+                                       std::move(plan), std::move(counters), std::move(share));
   Relay& ref = *relay;
   relays_.emplace(relay.get(), std::move(relay));
   balancer_.opened(target);
@@ -614,14 +652,17 @@ void Dispatcher::http_finished(AppHttp& http) {
 }
 
 void Dispatcher::hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
-                                    const SockAddr& original, std::span<const uint8_t> received) {
-  dispatch_outbound(std::move(pod), std::move(socket), original, l7::Protocol::Opaque, received);
+                                    SourceShare share, const SockAddr& original,
+                                    std::span<const uint8_t> received) {
+  dispatch_outbound(std::move(pod), std::move(socket), std::move(share), original,
+                    l7::Protocol::Opaque, received);
 }
 
 void Dispatcher::hand_over_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
-                                   const SockAddr& peer, const SockAddr& local,
+                                   SourceShare share, const SockAddr& peer, const SockAddr& local,
                                    std::span<const uint8_t> received) {
-  dispatch_inbound(std::move(pod), std::move(socket), peer, local, l7::Protocol::Opaque, received);
+  dispatch_inbound(std::move(pod), std::move(socket), std::move(share), peer, local,
+                   l7::Protocol::Opaque, received);
 }
 
 }  // namespace weft::proxy

@@ -21,6 +21,7 @@
 #include "agent/l4/Relay.hpp"
 #include "agent/loop/DrainStep.hpp"
 #include "agent/loop/Loop.hpp"
+#include "agent/loop/SourceShares.hpp"
 #include "agent/loop/TimeLimits.hpp"
 #include "agent/metrics/FdMetrics.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
@@ -56,6 +57,8 @@ struct WorkerContext {
   agent::RequestMetrics& request_metrics;
   agent::FdMetrics& fd_metrics;
   agent::TimeoutMetrics& timeouts;
+  /// Every worker's connections, shared out by source.
+  SourceShares& shares;
   TimeLimits limits;
   uint32_t socket_mark = 0;
   /// How long an outbound connection to a Service may stay silent before it is carried as TCP
@@ -151,9 +154,9 @@ class Dispatcher final : public Relay::Owner,
   }
   Result<H2Carrier*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) override;
   void http_finished(AppHttp& http) override;
-  void hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+  void hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket, SourceShare share,
                           const SockAddr& original, std::span<const uint8_t> received) override;
-  void hand_over_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
+  void hand_over_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket, SourceShare share,
                          const SockAddr& peer, const SockAddr& local,
                          std::span<const uint8_t> received) override;
 
@@ -165,14 +168,14 @@ class Dispatcher final : public Relay::Owner,
  private:
   /// Carries an outbound connection by its protocol; `received` was read by detection.
   void dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
-                         const SockAddr& original, l7::Protocol protocol,
+                         SourceShare share, const SockAddr& original, l7::Protocol protocol,
                          std::span<const uint8_t> received);
   /// Carries an unmeshed client's connection from `peer` to `pod`'s app at `local` by its
   /// protocol: HTTP per request, anything else as TCP; refused when the pod's policy of this
   /// moment denies it.
   void dispatch_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream,
-                        const SockAddr& peer, const SockAddr& local, l7::Protocol protocol,
-                        std::span<const uint8_t> received);
+                        SourceShare share, const SockAddr& peer, const SockAddr& local,
+                        l7::Protocol protocol, std::span<const uint8_t> received);
   enum class ListenerKind { Outbound, Inbound, Tunnel };
 
   /// A multishot accept on one listening socket.
@@ -201,14 +204,18 @@ class Dispatcher final : public Relay::Owner,
   void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   /// Counts and refuses a connection the destination's policy does not allow.
   void refuse(Fd downstream, const FlowPlan& plan);
-  void launch(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+  void launch(const agent::MeshedPod& pod, Fd downstream, SourceShare share, FlowPlan plan,
               std::span<const uint8_t> received = {});
   /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
   /// one more stream.
   Result<TunnelSession*> tunnel_session_for(const agent::MeshedPod& pod, const FlowPlan& plan);
   /// Carries `downstream` over a pooled (or new) tunnel session to the destination's agent.
-  void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, FlowPlan plan,
+  void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, SourceShare share, FlowPlan plan,
                        std::span<const uint8_t> received = {});
+  /// One more connection of `source` (`who`), or nothing when it holds its limit already:
+  /// counted with who's identity, and logged at most once per tick.
+  std::optional<SourceShare> take_share(const SourceKey& source,
+                                        const agent::WorkloadIdentity& who);
   /// A connection object (relay, HTTP, sniffer, tunnel session) was erased.
   void object_gone();
   /// Counts a descriptor the worker could not get, and logs it at most once per tick.
@@ -222,6 +229,7 @@ class Dispatcher final : public Relay::Owner,
   std::unordered_map<Listener*, std::unique_ptr<Listener>> listeners_;
   std::vector<Listener*> paused_;  ///< listeners whose accept waits for the next tick
   bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
+  bool share_warned_ = false;      ///< take_share refused and logged since the last tick
   /// Memory goes back to the system (malloc_trim) on a tick once this many connection objects
   /// were erased since the last time, at most every kTrimSpacing.
   static constexpr unsigned kTrimAfter = 256;

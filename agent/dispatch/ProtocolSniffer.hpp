@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/loop/Loop.hpp"
+#include "agent/loop/SourceShares.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
@@ -37,6 +38,7 @@ class ProtocolSniffer final : public Retirable {
 
   std::shared_ptr<const agent::MeshedPod> pod;
   Fd downstream;
+  SourceShare share;  ///< what the connection counts against its source
   /// What the client dialled: outbound, the app's original destination; inbound, `pod` itself.
   SockAddr original_destination;
   /// Inbound (an unmeshed client of `pod`'s app): the client's address; empty outbound.

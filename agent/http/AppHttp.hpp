@@ -12,6 +12,7 @@
 #include "agent/http/ExchangeSet.hpp"
 #include "agent/http/H2Connection.hpp"
 #include "agent/http/Http1Downstream.hpp"
+#include "agent/loop/SourceShares.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "common/Fd.hpp"
 #include "l7/H2Session.hpp"
@@ -38,6 +39,8 @@ class AppHttp : public ExchangeOwner,
 
   /// `received`: the bytes protocol detection already read.
   void start(std::span<const uint8_t> received);
+  /// The connection counts against its source's share until it is over (or handed over).
+  void hold(SourceShare share) { share_ = std::move(share); }
   /// The agent is draining (see DrainStep).
   void drain(DrainStep step);
   /// The worker's tick: the client's time limits (request head, idle); which one ended the
@@ -61,6 +64,7 @@ class AppHttp : public ExchangeOwner,
   Loop& loop_;
   std::shared_ptr<const agent::MeshedPod> pod_;
   bool http1_;  ///< the client speaks HTTP/1.1
+  SourceShare share_;
 
  private:
   ExchangeSet exchanges_;

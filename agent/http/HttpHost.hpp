@@ -7,6 +7,7 @@
 #include <span>
 
 #include "agent/http/H2Carrier.hpp"
+#include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/plan/EndpointLoads.hpp"
 #include "agent/plan/FlowPlan.hpp"
@@ -42,10 +43,11 @@ class HttpHost {
   /// An outbound connection to `original` stops being HTTP (an Upgrade, a CONNECT): carry it
   /// as TCP from here, `received` first.
   virtual void hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
-                                  const SockAddr& original, std::span<const uint8_t> received) = 0;
+                                  SourceShare share, const SockAddr& original,
+                                  std::span<const uint8_t> received) = 0;
   /// Likewise for an unmeshed client's connection from `peer` to `pod`'s app at `local`.
   virtual void hand_over_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
-                                 const SockAddr& peer, const SockAddr& local,
+                                 SourceShare share, const SockAddr& peer, const SockAddr& local,
                                  std::span<const uint8_t> received) = 0;
 
  protected:

@@ -20,7 +20,7 @@ OutboundHttp::~OutboundHttp() = default;
 void OutboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
   // An Upgrade (WebSocket) or CONNECT: from here on the bytes are not HTTP. The connection
   // continues on the TCP path, balanced as a whole, with the request that asked for it.
-  host_.hand_over_outbound(pod_, std::move(socket), service_address_, received);
+  host_.hand_over_outbound(pod_, std::move(socket), std::move(share_), service_address_, received);
   host_.http_finished(*this);
 }
 

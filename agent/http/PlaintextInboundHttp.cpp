@@ -26,7 +26,7 @@ Result<UpstreamLink> PlaintextInboundHttp::upstream(const HttpTarget& target) {
 }
 
 void PlaintextInboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
-  host_.hand_over_inbound(pod_, std::move(socket), peer_, local_, received);
+  host_.hand_over_inbound(pod_, std::move(socket), std::move(share_), peer_, local_, received);
   host_.http_finished(*this);
 }
 

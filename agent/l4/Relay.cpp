@@ -12,11 +12,12 @@ Relay::Side::Side(Relay& relay_, Fd socket, bool upstream_)
       upstream(upstream_) {}
 
 Relay::Relay(Loop& loop, Owner& owner, Fd downstream, Fd upstream, FlowPlan plan,
-             std::vector<agent::FlowCounters> counters)
+             std::vector<agent::FlowCounters> counters, SourceShare share)
     : loop_(loop),
       owner_(owner),
       plan_(std::move(plan)),
       counters_(std::move(counters)),
+      share_(std::move(share)),
       down_(*this, std::move(downstream), /*upstream=*/false),
       up_(*this, std::move(upstream), /*upstream=*/true) {
   down_.other = &up_;

@@ -7,6 +7,7 @@
 
 #include "agent/loop/Loop.hpp"
 #include "agent/loop/SocketIo.hpp"
+#include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "common/Fd.hpp"
@@ -29,8 +30,9 @@ class Relay final : public Retirable {
     ~Owner() = default;
   };
 
+  /// `share`: what the downstream connection counts against its source (given back with it).
   Relay(Loop& loop, Owner& owner, Fd downstream, Fd upstream, FlowPlan plan,
-        std::vector<agent::FlowCounters> counters);
+        std::vector<agent::FlowCounters> counters, SourceShare share = {});
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
@@ -86,6 +88,7 @@ class Relay final : public Retirable {
   Owner& owner_;
   FlowPlan plan_;
   std::vector<agent::FlowCounters> counters_;
+  SourceShare share_;
   Side down_;
   Side up_;
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)

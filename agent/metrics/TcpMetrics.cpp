@@ -25,11 +25,24 @@ TcpMetrics::TcpMetrics(prometheus::Registry& registry)
                               "TCP connections the agent reset because no byte moved either way "
                               "for --stall-timeout-seconds while it held some for them")),
       denied_(counter_family(registry, "weft_tcp_connections_denied_total",
-                             "TCP connections refused by the destination's mesh policy")) {}
+                             "TCP connections refused by the destination's mesh policy")),
+      refused_(counter_family(registry, "weft_tcp_connections_refused_total",
+                              "Connections the agent refused (reset) because their source held "
+                              "its share of the node's connections "
+                              "(--max-connections-per-source), by source")) {}
 
 FlowCounters TcpMetrics::counters_for(const FlowLabels& labels) {
   auto l = to_prometheus(labels, "tcp");
   return {&opened_.Add(l), &closed_.Add(l), &sent_.Add(l), &received_.Add(l), &stalled_.Add(l)};
+}
+
+void TcpMetrics::refused_for_source(const WorkloadIdentity& source) {
+  refused_
+      .Add({{"reason", "source_limit"},
+            {"source_workload", source.workload},
+            {"source_workload_namespace", source.ns},
+            {"source_principal", source.principal}})
+      .Increment();
 }
 
 void TcpMetrics::denied(const FlowLabels& labels, std::string_view reason) {

@@ -30,6 +30,8 @@ class TcpMetrics {
   FlowCounters counters_for(const FlowLabels& labels);
   /// Counts a connection refused by authorization (`reason`: not_allowed, plaintext_in_strict).
   void denied(const FlowLabels& labels, std::string_view reason);
+  /// Counts a connection refused because its source holds its share of the node's connections.
+  void refused_for_source(const WorkloadIdentity& source);
 
  private:
   prometheus::Family<prometheus::Counter>& opened_;
@@ -38,6 +40,7 @@ class TcpMetrics {
   prometheus::Family<prometheus::Counter>& received_;
   prometheus::Family<prometheus::Counter>& stalled_;
   prometheus::Family<prometheus::Counter>& denied_;
+  prometheus::Family<prometheus::Counter>& refused_;
 };
 
 }  // namespace weft::agent

@@ -57,12 +57,13 @@ TunnelSession::TunnelSession(TunnelHost& host, TunnelKey key, Fd socket,
 
 TunnelSession::TunnelSession(TunnelHost& host, std::shared_ptr<const agent::MeshedPod> pod,
                              Fd socket, std::shared_ptr<const tunnel::TlsIdentity> identity,
-                             std::string expected_peer)
+                             std::string expected_peer, SourceShare share)
     : host_(host),
       role_(agent::TunnelRole::Server),
       pod_(std::move(pod)),
       identity_(std::move(identity)),
       expected_peer_(std::move(expected_peer)),
+      share_(std::move(share)),
       h2_(l7::H2Session::Role::Server, tunnel_limits(), this),
       io_(host.loop(), *this, std::move(socket), {kRecvBuffer, kRecvBuffer}) {
   if (auto ch = tunnel::TlsChannel::server(identity_->server.get())) {
@@ -404,10 +405,11 @@ void TunnelSession::store_ticket(tunnel::SslSessionPtr ticket) {
 }
 
 void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
-                                std::span<const uint8_t> initial) {
+                                std::span<const uint8_t> initial, SourceShare share) {
   std::string authority = plan.target.str();
-  auto stream = std::make_unique<TunnelStream>(*this, TunnelStream::Side::Source, std::move(local),
-                                               std::move(plan), std::move(counters));
+  auto stream =
+      std::make_unique<TunnelStream>(*this, TunnelStream::Side::Source, std::move(local),
+                                     std::move(plan), std::move(counters), std::move(share));
   if (dead_) {
     stream->reset();  // the session failed while starting: the app sees a reset at once
     return;

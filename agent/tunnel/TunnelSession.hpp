@@ -17,6 +17,7 @@
 #include "agent/loop/DrainStep.hpp"
 #include "agent/loop/Loop.hpp"
 #include "agent/loop/SocketIo.hpp"
+#include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/pods/MeshedPod.hpp"
@@ -47,7 +48,8 @@ class TunnelSession final : public tunnel::TicketSink,
   /// Server side: `socket` was accepted on `pod`'s :15008; `expected_peer` is the identity
   /// discovery gives the connecting IP (empty when unknown: any identity of the trust domain).
   TunnelSession(TunnelHost& host, std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
-                std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer);
+                std::shared_ptr<const tunnel::TlsIdentity> identity, std::string expected_peer,
+                SourceShare share);
   ~TunnelSession();
   TunnelSession(const TunnelSession&) = delete;
   TunnelSession& operator=(const TunnelSession&) = delete;
@@ -57,7 +59,7 @@ class TunnelSession final : public tunnel::TicketSink,
   /// Client: carries the app connection `local` in a new CONNECT stream; `initial` are bytes
   /// already read from it.
   void open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
-                   std::span<const uint8_t> initial);
+                   std::span<const uint8_t> initial, SourceShare share);
   /// What the pool weighs before it gives the session one more stream (takes_stream()).
   SessionLoad load() const;
   /// Time limits: handshake, idle pooled sessions, liveness (a PING when the peer has been
@@ -126,6 +128,7 @@ class TunnelSession final : public tunnel::TicketSink,
   std::shared_ptr<const agent::MeshedPod> pod_;  ///< server: the pod whose :15008 accepted
   std::shared_ptr<const tunnel::TlsIdentity> identity_;
   std::string expected_peer_;
+  SourceShare share_;  ///< server: the session counts against the dialling agent's address
   std::string peer_principal_;
   std::optional<tunnel::TlsChannel> tls_;
   l7::H2Session h2_;  ///< before streams_: they detach from it when destroyed

@@ -10,9 +10,10 @@
 namespace weft::proxy {
 
 TunnelStream::TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
-                           std::vector<agent::FlowCounters> counters)
+                           std::vector<agent::FlowCounters> counters, SourceShare share)
     : session_(session),
       plan_(std::move(plan)),
+      share_(std::move(share)),
       counters_(std::move(counters)),
       io_(session.loop(), *this, std::move(local), SocketIo::kGrowing),
       to_peer_is_sent_(side == Side::Source),

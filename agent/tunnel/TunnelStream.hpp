@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/loop/SocketIo.hpp"
+#include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "common/Fd.hpp"
@@ -30,8 +31,9 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   /// destination). Destination: `local` is still to be connected to the app (connect()).
   enum class Side { Source, Destination };
 
+  /// `share`: what the app's connection counts against its source (Source side).
   TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
-               std::vector<agent::FlowCounters> counters);
+               std::vector<agent::FlowCounters> counters, SourceShare share = {});
   /// Counts the connection closed if it was counted open; detaches from the h2 session.
   ~TunnelStream();
   TunnelStream(const TunnelStream&) = delete;
@@ -110,6 +112,7 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
 
   TunnelSession& session_;
   FlowPlan plan_;
+  SourceShare share_;
   std::vector<agent::FlowCounters> counters_;
   SocketIo io_;                   ///< the local socket
   bool to_peer_is_sent_;          ///< Source side: local -> peer bytes are "sent"
