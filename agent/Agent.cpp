@@ -245,8 +245,10 @@ Result<void> Agent::start_workers() {
     ::getrlimit(RLIMIT_NOFILE, &fds);
     per_source = static_cast<unsigned>(std::max<rlim_t>(fds.rlim_cur / 8, 1));
   }
-  source_shares_ = std::make_unique<proxy::SourceShares>(per_source);
-  log::info("agent.source_limit", "connections_per_source={}", per_source);
+  source_shares_ =
+      std::make_unique<proxy::SourceShares>(per_source, config_.max_header_bytes_per_source);
+  log::info("agent.source_limit", "connections_per_source={} header_bytes_per_source={}",
+            per_source, config_.max_header_bytes_per_source);
   proxy::WorkerContext ctx{*redirector_,        *tcp_metrics_,
                            *tunnel_metrics_,    *request_metrics_,
                            *fd_metrics_,        *timeout_metrics_,

@@ -292,6 +292,15 @@ const Field kFields[] = {
                          10000000u);
      },
      [](const Config& c) -> std::string { return std::to_string(c.max_connections_per_source); }},
+    {"max_header_bytes_per_source", "BYTES",
+     "bytes of incomplete HTTP/1.1 request heads one source may have buffered in the agent at "
+     "once (a crowd of slow clients fills them); a head past it is answered 431 and counted in "
+     "weft_tcp_connections_refused_total{reason=\"source_head_bytes\"}",
+     [](Config& c, std::string_view v) {
+       return set_number(c.max_header_bytes_per_source, v, "max_header_bytes_per_source", 65536u,
+                         1u << 30);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.max_header_bytes_per_source); }},
     {"request_header_timeout_ms", "MS",
      "a client of the agent's HTTP (an app, an unmeshed client, an HTTP/2 peer) must send a "
      "request's whole head within this long of its first byte (HTTP/1.1: 408 and close; the "

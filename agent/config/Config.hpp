@@ -51,6 +51,8 @@ struct Config {
   /// Connections one source (a meshed pod, an unmeshed client address, another agent's address)
   /// may have open through the agent at once; 0: an eighth of the agent's descriptor limit.
   unsigned max_connections_per_source = 0;
+  /// Bytes of incomplete HTTP/1.1 request heads one source may have buffered in the agent.
+  unsigned max_header_bytes_per_source = 4 * 1024 * 1024;
   /// The time limits of proxy::TimeLimits (see help_text()).
   unsigned request_header_timeout_ms = 10000;
   unsigned http_idle_timeout_seconds = 120;

@@ -507,16 +507,21 @@ std::optional<SourceShare> Dispatcher::take_share(const SourceKey& source,
                                                   const agent::WorkloadIdentity& who) {
   auto share = context_.shares.take(source);
   if (!share) {
-    context_.metrics.refused_for_source(who);
-    if (!std::exchange(share_warned_, true)) {
-      log::warn("flow.source_limit",
-                "worker={} source={} principal={} limit={} (refused: this source holds its "
-                "share of the node's connections; --max-connections-per-source)",
-                index(), source.pod_id != 0 ? who.workload : source.address.str(), who.principal,
-                context_.shares.limit());
-    }
+    source_refused(who, "source_limit");
   }
   return share;
+}
+
+void Dispatcher::source_refused(const agent::WorkloadIdentity& source, std::string_view reason) {
+  context_.metrics.refused_for_source(source, reason);
+  if (!std::exchange(share_warned_, true)) {
+    log::warn("flow.source_limit",
+              "worker={} source={}/{} principal={} reason={} connections={} head_bytes={} "
+              "(refused: this source holds its share of the node; --max-connections-per-source, "
+              "--max-header-bytes-per-source)",
+              index(), source.ns, source.workload, source.principal, reason,
+              context_.shares.limit(), context_.shares.head_bytes());
+  }
 }
 
 void Dispatcher::object_gone() {

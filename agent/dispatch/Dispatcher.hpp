@@ -154,6 +154,7 @@ class Dispatcher final : public Relay::Owner,
   }
   Result<H2Carrier*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) override;
   void http_finished(AppHttp& http) override;
+  void source_refused(const agent::WorkloadIdentity& source, std::string_view reason) override;
   void hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket, SourceShare share,
                           const SockAddr& original, std::span<const uint8_t> received) override;
   void hand_over_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket, SourceShare share,

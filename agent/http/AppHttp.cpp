@@ -35,6 +35,17 @@ AppHttp::AppHttp(HttpHost& host, std::shared_ptr<const agent::MeshedPod> pod, Fd
 
 AppHttp::~AppHttp() = default;
 
+void AppHttp::hold(SourceShare share) {
+  share_ = std::move(share);
+  if (h1_) {
+    h1_->charge_heads_to(&share_);
+  }
+}
+
+void AppHttp::head_refused() {
+  host_.source_refused(source_identity(), "source_head_bytes");
+}
+
 void AppHttp::start(std::span<const uint8_t> received) {
   if (h1_) {
     h1_->start(received);

@@ -40,7 +40,7 @@ class AppHttp : public ExchangeOwner,
   /// `received`: the bytes protocol detection already read.
   void start(std::span<const uint8_t> received);
   /// The connection counts against its source's share until it is over (or handed over).
-  void hold(SourceShare share) { share_ = std::move(share); }
+  void hold(SourceShare share);
   /// The agent is draining (see DrainStep).
   void drain(DrainStep step);
   /// The worker's tick: the client's time limits (request head, idle); which one ended the
@@ -58,12 +58,15 @@ class AppHttp : public ExchangeOwner,
   void connection_finished(H2Connection& connection) override;
   L7Exchange& open_exchange(ExchangePeer& client) override;
   void downstream_finished() override;
+  void head_refused() override;
 
  protected:
   HttpHost& host_;
   Loop& loop_;
   std::shared_ptr<const agent::MeshedPod> pod_;
   bool http1_;  ///< the client speaks HTTP/1.1
+  /// Who the client is, for the counts of its refusals.
+  virtual agent::WorkloadIdentity source_identity() const = 0;
   SourceShare share_;
 
  private:

@@ -81,6 +81,11 @@ void Http1Downstream::on_received(std::span<const uint8_t> bytes) {
   if (waiting_ == Waiting::Request) {
     wait_for(Waiting::Head);  // the first bytes of a next head
   }
+  if (waiting_ == Waiting::Head && share_ != nullptr && !share_->charge_head(bytes.size())) {
+    owner_.head_refused();
+    refuse(431, "this client's request heads hold its share of the node");
+    return;
+  }
   input_.insert(input_.end(), bytes.begin(), bytes.end());
   parse();
   want_more_input();
@@ -126,6 +131,9 @@ void Http1Downstream::parse() {
 void Http1Downstream::on_head(l7::Http1Head head) {
   in_head_ = false;
   waiting_ = Waiting::Nothing;
+  if (share_ != nullptr) {
+    share_->release_head();
+  }
   if (head.upgrade) {
     upgrading_ = true;  // flush_pending hands the connection over once nothing is in flight
     return;

@@ -14,6 +14,7 @@
 #include "agent/loop/Flushable.hpp"
 #include "agent/loop/Loop.hpp"
 #include "agent/loop/SocketIo.hpp"
+#include "agent/loop/SourceShares.hpp"
 #include "agent/loop/TimeLimits.hpp"
 #include "agent/metrics/TimeoutMetrics.hpp"
 #include "l7/Http1Codec.hpp"
@@ -39,6 +40,8 @@ class Http1Downstream final : public ExchangePeer,
     virtual void hand_over(Fd socket, std::vector<uint8_t> received) = 0;
     /// The connection is closed and idle: this object may be destroyed.
     virtual void downstream_finished() = 0;
+    /// A request head was refused (431) because the source's head bytes are at its share.
+    virtual void head_refused() = 0;
 
    protected:
     ~Owner() = default;
@@ -49,6 +52,8 @@ class Http1Downstream final : public ExchangePeer,
 
   /// `received`: the bytes protocol detection already read.
   void start(std::span<const uint8_t> received);
+  /// Bytes of incomplete request heads count against `share` (the connection's) from now on.
+  void charge_heads_to(SourceShare* share) { share_ = share; }
 
   // ExchangePeer: the response to the request in progress.
   void send_head(l7::Headers head, bool has_body) override;
@@ -125,6 +130,7 @@ class Http1Downstream final : public ExchangePeer,
   bool closing_ = false;   ///< close once everything is sent
   bool draining_ = false;  ///< the agent is draining: no more keep-alive
   bool finished_ = false;
+  SourceShare* share_ = nullptr;  ///< the owner's
 
   /// What the connection waits for from the client: nothing (a request is in progress), the
   /// rest of a head, or a next request.

@@ -40,6 +40,9 @@ class HttpHost {
   virtual Result<H2Carrier*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) = 0;
   /// The app's connection is over: destroy it.
   virtual void http_finished(AppHttp& http) = 0;
+  /// A connection of `source` was refused for its share (`reason`, see
+  /// TcpMetrics::refused_for_source): counted and logged.
+  virtual void source_refused(const agent::WorkloadIdentity& source, std::string_view reason) = 0;
   /// An outbound connection to `original` stops being HTTP (an Upgrade, a CONNECT): carry it
   /// as TCP from here, `received` first.
   virtual void hand_over_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd socket,

@@ -24,6 +24,10 @@ void OutboundHttp::hand_over(Fd socket, std::vector<uint8_t> received) {
   host_.http_finished(*this);
 }
 
+agent::WorkloadIdentity OutboundHttp::source_identity() const {
+  return identity_of_local(*host_.view(), *pod_);
+}
+
 Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
   if (host_.view() != targets_view_) {
     targets_.clear();  // endpoints, identities or policies may have changed

@@ -33,6 +33,7 @@ class OutboundHttp final : public AppHttp {
   EndpointState* endpoint(const HttpTarget& target) override;
   Refusal refusal() const override { return Refusal::Reroute; }
   void hand_over(Fd socket, std::vector<uint8_t> received) override;
+  agent::WorkloadIdentity source_identity() const override;
 
  private:
   /// The target that stands for `service` when none of its endpoints can take the request.

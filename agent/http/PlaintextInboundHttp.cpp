@@ -6,6 +6,10 @@
 
 namespace weft::proxy {
 
+agent::WorkloadIdentity PlaintextInboundHttp::source_identity() const {
+  return identity_of_ip(*host_.view(), peer_.ip);
+}
+
 PlaintextInboundHttp::PlaintextInboundHttp(HttpHost& host,
                                            std::shared_ptr<const agent::MeshedPod> pod, Fd socket,
                                            l7::Protocol protocol, SockAddr peer, SockAddr local)

@@ -31,6 +31,7 @@ class PlaintextInboundHttp final : public AppHttp {
   Refusal refusal() const override { return Refusal::Answer; }
   /// An Upgrade (WebSocket) or CONNECT goes on to the app on the TCP path.
   void hand_over(Fd socket, std::vector<uint8_t> received) override;
+  agent::WorkloadIdentity source_identity() const override;
 
  private:
   SockAddr peer_;

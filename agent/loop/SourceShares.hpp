@@ -1,7 +1,8 @@
-// The node's budget of connections, shared out by source: a meshed pod, an unmeshed client's
-// address or another agent's address may hold at most `limit` of the connections the agent
-// serves at once, so that no one source can spend the descriptors and memory every other pod on
-// the node needs. Shared by the workers.
+// The node's budgets of connections and of request-head bytes, shared out by source: a meshed
+// pod, an unmeshed client's address or another agent's address may hold at most `limit` of the
+// connections the agent serves at once, and buffer at most `head_bytes` of request heads not yet
+// complete (a slowloris crowd fills these), so that no one source can spend the descriptors and
+// memory every other pod on the node needs. Shared by the workers.
 #pragma once
 
 #include <cstddef>
@@ -40,31 +41,45 @@ class SourceShare {
   SourceShare& operator=(const SourceShare&) = delete;
   ~SourceShare();
 
+  /// `n` more bytes of an incomplete request head are buffered for this connection; false
+  /// (nothing charged) when its source would go past its head-bytes budget. An empty share
+  /// takes everything.
+  bool charge_head(std::size_t n);
+  /// The head is complete (or dropped): its bytes no longer count.
+  void release_head();
+
  private:
   friend class SourceShares;
   SourceShare(SourceShares* shares, SourceKey key) : shares_(shares), key_(std::move(key)) {}
+  void give_back();
 
   SourceShares* shares_ = nullptr;
   SourceKey key_;
+  std::size_t head_ = 0;  ///< head bytes charged
 };
 
 class SourceShares {
  public:
-  explicit SourceShares(unsigned limit) : limit_(limit) {}
+  SourceShares(unsigned limit, std::size_t head_bytes) : limit_(limit), head_bytes_(head_bytes) {}
 
   /// One more connection for `source`, or nothing when it already holds `limit`.
   std::optional<SourceShare> take(const SourceKey& source);
   unsigned limit() const { return limit_; }
+  std::size_t head_bytes() const { return head_bytes_; }
   /// Connections `source` holds now.
   unsigned held(const SourceKey& source) const;
 
  private:
   friend class SourceShare;
-  void give_back(const SourceKey& source);
+  struct Held {
+    unsigned connections = 0;
+    std::size_t head = 0;
+  };
 
   const unsigned limit_;
+  const std::size_t head_bytes_;
   mutable std::mutex mutex_;
-  std::unordered_map<SourceKey, unsigned, SourceKeyHash> held_;  ///< sources holding any
+  std::unordered_map<SourceKey, Held, SourceKeyHash> held_;  ///< sources holding a connection
 };
 
 }  // namespace weft::proxy

@@ -12,7 +12,7 @@ using weft::proxy::SourceShare;
 using weft::proxy::SourceShares;
 
 TEST_CASE("SourceShares: each source holds at most its limit, and shares come back") {
-  SourceShares shares(2);
+  SourceShares shares(2, 1000);
   SourceKey pod{7, {}};
   SourceKey client{0, *IpAddr::parse("10.0.0.9")};
   std::vector<SourceShare> held;
@@ -38,4 +38,21 @@ TEST_CASE("SourceShares: each source holds at most its limit, and shares come ba
   other.reset();
   CHECK(shares.held(pod) == 0);
   CHECK(shares.held(client) == 0);
+}
+
+TEST_CASE("SourceShares: a source's incomplete request heads share one budget of bytes") {
+  SourceShares shares(10, 1000);
+  SourceKey pod{7, {}};
+  auto a = shares.take(pod);
+  auto b = shares.take(pod);
+  auto other = shares.take({8, {}});
+  CHECK(a->charge_head(600));
+  CHECK_FALSE(b->charge_head(500));  // 1100 > 1000 for the pod...
+  CHECK(other->charge_head(900));    // ...not for another source
+  CHECK(b->charge_head(400));
+  a->release_head();  // a's head is complete
+  CHECK(b->charge_head(600));
+  b.reset();  // a connection that goes away gives its head bytes back too
+  CHECK(a->charge_head(1000));
+  CHECK(SourceShare().charge_head(1 << 30));  // charged to nobody: never refused
 }

@@ -27,18 +27,20 @@ TcpMetrics::TcpMetrics(prometheus::Registry& registry)
       denied_(counter_family(registry, "weft_tcp_connections_denied_total",
                              "TCP connections refused by the destination's mesh policy")),
       refused_(counter_family(registry, "weft_tcp_connections_refused_total",
-                              "Connections the agent refused (reset) because their source held "
-                              "its share of the node's connections "
-                              "(--max-connections-per-source), by source")) {}
+                              "Connections the agent refused because their source held its share "
+                              "of the node's connections (reason source_limit, reset; "
+                              "--max-connections-per-source) or of request-head bytes (reason "
+                              "source_head_bytes, 431; --max-header-bytes-per-source), by "
+                              "source")) {}
 
 FlowCounters TcpMetrics::counters_for(const FlowLabels& labels) {
   auto l = to_prometheus(labels, "tcp");
   return {&opened_.Add(l), &closed_.Add(l), &sent_.Add(l), &received_.Add(l), &stalled_.Add(l)};
 }
 
-void TcpMetrics::refused_for_source(const WorkloadIdentity& source) {
+void TcpMetrics::refused_for_source(const WorkloadIdentity& source, std::string_view reason) {
   refused_
-      .Add({{"reason", "source_limit"},
+      .Add({{"reason", std::string(reason)},
             {"source_workload", source.workload},
             {"source_workload_namespace", source.ns},
             {"source_principal", source.principal}})

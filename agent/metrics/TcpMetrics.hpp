@@ -30,8 +30,9 @@ class TcpMetrics {
   FlowCounters counters_for(const FlowLabels& labels);
   /// Counts a connection refused by authorization (`reason`: not_allowed, plaintext_in_strict).
   void denied(const FlowLabels& labels, std::string_view reason);
-  /// Counts a connection refused because its source holds its share of the node's connections.
-  void refused_for_source(const WorkloadIdentity& source);
+  /// Counts a connection refused because its source holds its share of the node's
+  /// connections (`reason` source_limit) or of request-head bytes (source_head_bytes).
+  void refused_for_source(const WorkloadIdentity& source, std::string_view reason);
 
  private:
   prometheus::Family<prometheus::Counter>& opened_;

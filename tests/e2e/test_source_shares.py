@@ -79,3 +79,48 @@ def test_one_pod_past_its_share_is_refused_and_the_others_are_served(cluster):
         [paths.PYTHON, "-c", GREEDY, sc.cluster_ip, str(ECHO_PORT), str(LIMIT), "0"],
         timeout=60).stdout) == {"echoed": LIMIT, "refused": 0}, 20,
         what="the greedy pod's share given back")
+
+
+HEAD_BUDGET = 65536
+PAD = 10240
+
+# Opens `count` connections to the Service's HTTP port, each with a request head that never ends:
+# the request line, then PAD bytes of one header. Prints, per connection, the status line the
+# agent answered within a second ("431 ...") or "pending".
+SLOW_HEADS = textwrap.dedent("""
+    import json, socket, sys, time
+    host, port, count, pad = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    conns, answers = [], []
+    for i in range(count):
+        s = socket.create_connection((host, port), timeout=5)
+        s.sendall(b"GET / HTTP/1.1\\r\\nhost: echo\\r\\n")
+        time.sleep(0.2)  # detection has taken the request line: the rest goes to HTTP
+        s.sendall(b"x-pad: " + b"a" * pad + b"\\r\\n")
+        s.settimeout(1)
+        try:
+            first = s.recv(4096).split(b"\\r\\n")[0].decode()
+            answers.append(first.split(" ", 1)[1] if first else "closed")
+        except socket.timeout:
+            answers.append("pending")
+        conns.append(s)
+    print(json.dumps(answers), flush=True)
+""")
+
+
+def test_a_source_past_its_request_head_bytes_gets_431_and_the_others_are_served(cluster):
+    node = cluster.add_node("node1", agent_args=["--max-header-bytes-per-source",
+                                                 str(HEAD_BUDGET)])
+    sc = echo_service(cluster, node, servers=1, modes=("http",))
+    slow = deployment_pods(node, "slow", 1, sc.namespace)[0]
+    r = slow.run([paths.PYTHON, "-c", SLOW_HEADS, sc.cluster_ip, "80", "10", str(PAD)],
+                 timeout=60)
+    answers = json.loads(r.stdout)
+    print(f"slow heads of {PAD} bytes under a budget of {HEAD_BUDGET}: {answers}")
+    fit = HEAD_BUDGET // PAD
+    assert answers[:fit] == ["pending"] * fit, answers
+    assert all(a.startswith("431") for a in answers[fit:]), answers
+    for _ in range(10):
+        sc.client.curl(sc.url, timeout=3)  # another source's heads are not this one's
+    metrics = node.agent.metrics()
+    assert metrics.sum("weft_tcp_connections_refused_total",
+                       reason="source_head_bytes") == 10 - fit, metrics.text
