@@ -447,6 +447,21 @@ Result<TunnelSession*> Dispatcher::tunnel_session_for(const agent::MeshedPod& po
     pooled->probe_before_stream(loop_.now());
     return pooled;
   }
+  // A peer that just failed to answer is not dialled again at once: the streams it dropped
+  // fail fast and their retries go to other endpoints. After a PING timeout's worth of time
+  // it is tried again, with that short limit on connect and handshake, so that a partition
+  // costs each request at most one PING timeout and a healed one is used at once.
+  std::optional<std::chrono::milliseconds> suspect;
+  if (auto it = unreachable_.find(plan.target.ip); it != unreachable_.end()) {
+    auto quiet = loop_.now() - it->second;
+    if (quiet < context_.limits.tunnel_ping_timeout) {
+      return fail(
+          Error::Kind::Protocol,
+          fmt::format("the agent at {} did not answer {} ms ago", plan.target.ip.str(),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count()));
+    }
+    suspect = context_.limits.tunnel_ping_timeout;
+  }
   auto socket = open_upstream(pod, plan.target.ip.family);
   if (!socket) {
     return std::unexpected(socket.error());
@@ -457,6 +472,9 @@ Result<TunnelSession*> Dispatcher::tunnel_session_for(const agent::MeshedPod& po
   TunnelSession* session = owned.get();
   tunnels_.emplace(session, std::move(owned));
   tunnel_pool_.add(key, session);
+  if (suspect) {
+    session->suspect_peer(*suspect);
+  }
   session->start(static_cast<unsigned>(context_.limits.connect.count()));
   return session;
 }
@@ -524,6 +542,14 @@ void Dispatcher::source_refused(const agent::WorkloadIdentity& source, std::stri
   }
 }
 
+void Dispatcher::peer_unreachable(const IpAddr& destination) {
+  unreachable_[destination] = loop_.now();
+}
+
+void Dispatcher::peer_reachable(const IpAddr& destination) {
+  unreachable_.erase(destination);
+}
+
 void Dispatcher::object_gone() {
   ++gone_since_trim_;
   if (drain_deadline_) {
@@ -580,6 +606,7 @@ void Dispatcher::tick(Loop::Clock::time_point now) {
     relay->end();  // FIN both ways
   }
   tickets_.expire(static_cast<long>(std::time(nullptr)));
+  std::erase_if(unreachable_, [&](const auto& entry) { return now - entry.second > kForgetPeer; });
   if (gone_since_trim_ >= kTrimAfter && now - last_trim_ >= kTrimSpacing) {
     // glibc keeps freed memory in the worker's arena for reuse; after a wave of connections
     // has closed, the agent's RSS goes back down to what its open connections use.

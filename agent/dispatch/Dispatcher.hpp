@@ -140,6 +140,8 @@ class Dispatcher final : public Relay::Owner,
                                              const std::string& principal) override;
   uint64_t identity_generation(const std::string& principal) const override;
   void tunnel_unusable(TunnelSession& session) override;
+  void peer_unreachable(const IpAddr& destination) override;
+  void peer_reachable(const IpAddr& destination) override;
   void store_ticket(const TunnelKey& key, identity::SslSessionPtr ticket) override;
   void session_finished(TunnelSession& session) override;
 
@@ -244,6 +246,10 @@ class Dispatcher final : public Relay::Owner,
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
   /// Client sessions that take new streams, by (source identity, destination pod).
   TunnelPool<TunnelSession> tunnel_pool_;
+  /// Peer agents that did not answer lately, and since when (see TunnelHost::peer_unreachable);
+  /// forgotten after kForgetPeer (then dialled with the full handshake limit again).
+  std::unordered_map<IpAddr, Loop::Clock::time_point> unreachable_;
+  static constexpr auto kForgetPeer = std::chrono::seconds(60);
   /// The newest resumption ticket per key; expired ones are dropped on the tick.
   TicketStore tickets_;
   // L7. Declared in this order so that destruction runs exchanges (in http_) first, then the

@@ -43,6 +43,12 @@ class TunnelHost {
   virtual uint64_t identity_generation(const std::string& principal) const = 0;
   /// The session takes no new streams any more: drop it from the pool.
   virtual void tunnel_unusable(TunnelSession& session) = 0;
+  /// Client side: the agent at `destination` did not answer (a PING, or a handshake begun while
+  /// it was suspect): new sessions to it fail at once for a while, then are tried with a short
+  /// handshake limit (see Dispatcher::tunnel_session_for).
+  virtual void peer_unreachable(const IpAddr& destination) = 0;
+  /// Client side: a session to `destination` completed its handshake.
+  virtual void peer_reachable(const IpAddr& destination) = 0;
   virtual void store_ticket(const TunnelKey& key, identity::SslSessionPtr ticket) = 0;
   /// The session is dead with nothing in flight: destroy it.
   virtual void session_finished(TunnelSession& session) = 0;

@@ -181,6 +181,9 @@ void TunnelSession::on_handshake_done() {
     return;
   }
   established_ = true;
+  if (role_ == agent::TunnelRole::Client) {
+    host_.peer_reachable(key_.destination);
+  }
   auto& metrics = host_.tunnel_metrics();
   metrics.handshake(role_, tls_->resumed());
   metrics.session_opened(role_);
@@ -349,8 +352,11 @@ void TunnelSession::tick(Clock::time_point now) {
       stream->end();  // END_STREAM to the peer, FIN to the app
     }
   }
-  if (!established_ && now - created_ > limits.tls_handshake) {
+  if (!established_ && now - created_ > suspect_limit_.value_or(limits.tls_handshake)) {
     host_.loop().timed_out(agent::Timeout::TlsHandshake);
+    if (suspect_limit_) {
+      host_.peer_unreachable(key_.destination);  // still gone: the next try waits again
+    }
     fail(agent::HandshakeFailure::Timeout, "handshake timed out");
     touch();
     return;
@@ -450,6 +456,9 @@ void TunnelSession::ping(Clock::time_point now) {
 
 void TunnelSession::unresponsive(Clock::time_point now) {
   host_.loop().timed_out(agent::Timeout::TunnelPing);
+  if (role_ == agent::TunnelRole::Client) {
+    host_.peer_unreachable(key_.destination);
+  }
   log::warn("tunnel.unresponsive",
             "worker={} role={} peer={} destination={} silent_ms={} streams={} (dead: its streams "
             "are reset, new ones go to a new session)",

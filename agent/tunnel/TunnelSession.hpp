@@ -56,6 +56,9 @@ class TunnelSession final : public tunnel::TicketSink,
 
   /// Connects (client) or starts the handshake (server).
   void start(unsigned connect_timeout_ms);
+  /// Client: the peer did not answer lately; connect and handshake get `limit` instead of the
+  /// TLS handshake limit, and a failure to make it counts as the peer still unreachable.
+  void suspect_peer(std::chrono::milliseconds limit) { suspect_limit_ = limit; }
   /// Client: carries the app connection `local` in a new CONNECT stream; `initial` are bytes
   /// already read from it.
   void open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
@@ -145,8 +148,9 @@ class TunnelSession final : public tunnel::TicketSink,
   bool close_when_sent_ = false;  ///< dead_, and the socket closes once its backlog is out
   Clock::time_point created_ = Clock::now();
   Clock::time_point idle_since_ = Clock::now();
-  Clock::time_point last_heard_ = Clock::now();  ///< the peer's last bytes (ring time)
-  std::optional<Clock::time_point> ping_sent_;   ///< a PING no byte has followed yet
+  Clock::time_point last_heard_ = Clock::now();             ///< the peer's last bytes (ring time)
+  std::optional<Clock::time_point> ping_sent_;              ///< a PING no byte has followed yet
+  std::optional<std::chrono::milliseconds> suspect_limit_;  ///< see suspect_peer()
 };
 
 }  // namespace weft::proxy
