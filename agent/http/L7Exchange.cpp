@@ -185,6 +185,9 @@ void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
   if (!link) {
     log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.loop().index(),
               target_->plan.target.str(), link.error().message);
+    if (reroute_unlinked()) {
+      return;
+    }
     return respond_locally(503, l7::grpc_status::kUnavailable, "upstream connect error");
   }
   // weft's own headers never come from the app, nor reach it; across nodes the target adds

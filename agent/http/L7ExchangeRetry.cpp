@@ -104,6 +104,19 @@ bool L7Exchange::resend_unanswered(bool may_have_reached_app) {
   return true;
 }
 
+bool L7Exchange::reroute_unlinked() {
+  if (down_closed_ || owner_.refusal() != Refusal::Reroute || !replay_kept_) {
+    return false;
+  }
+  endpoint_ = owner_.endpoint(*target_);
+  report_outcome(true);
+  failed_endpoint_ = target_->plan.target;
+  unreachable_.push_back(target_->plan.target);
+  target_->retries(protocol(), {agent::RetryReason::ConnectFailure}).Increment();
+  resend();
+  return true;
+}
+
 void L7Exchange::abandon_attempt(const agent::AttemptFailure& why) {
   if (!up_closed_) {
     up_peer_->detach();  // the failed attempt's answer is dropped
