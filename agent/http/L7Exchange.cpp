@@ -165,6 +165,8 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
     return respond_locally(503, l7::grpc_status::kUnavailable, "no healthy upstream");
   }
   if (!target_->plan.denied.empty()) {
+    endpoint_ = owner_.endpoint(*target_);
+    report_outcome(false, /*abandoned=*/true);  // a probe chosen here says nothing of it
     return respond_locally(403, l7::grpc_status::kPermissionDenied,
                            "denied by the destination's policy");
   }
@@ -185,6 +187,7 @@ void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
   if (!link) {
     log::warn("http.upstream_failed", "worker={} target={} error=\"{}\"", owner_.loop().index(),
               target_->plan.target.str(), link.error().message);
+    unlinked();
     if (reroute_unlinked()) {
       return;
     }
@@ -203,6 +206,7 @@ void L7Exchange::send_attempt(l7::Headers headers, bool end_stream) {
     int32_t id = link->h2->session().submit_request(std::move(headers), !end_stream, &up_,
                                                     target_->tunnel_headers);
     if (id < 0) {
+      unlinked();
       return respond_locally(503, l7::grpc_status::kUnavailable, "upstream refused the stream");
     }
     link->h2->touch();

@@ -98,9 +98,12 @@ class L7Exchange final : public Timed, public Retirable {
   /// method; one that `may_have_reached_app` (its connection lost) only if it is an idempotent
   /// HTTP request, once (RFC 9110 §9.2.2). false: the caller answers the client.
   bool resend_unanswered(bool may_have_reached_app);
-  /// No connection to the target could even be had (its agent just failed to answer, no
-  /// descriptor): the endpoint counts a failure and the request goes to another one, as for a
-  /// refused connection. false: the caller answers the client.
+  /// No connection (or stream) to the target could even be had (its agent just failed to
+  /// answer, no descriptor): the endpoint counts a failure, so that its breaker learns, and a
+  /// probe it was waiting for is over.
+  void unlinked();
+  /// After unlinked(): the request goes to another endpoint, as for a refused connection.
+  /// false: the caller answers the client.
   bool reroute_unlinked();
   /// Gives up the current attempt (the endpoint failed it) and sends the request again after
   /// `backoff`, or at once.

@@ -104,12 +104,15 @@ bool L7Exchange::resend_unanswered(bool may_have_reached_app) {
   return true;
 }
 
+void L7Exchange::unlinked() {
+  endpoint_ = owner_.endpoint(*target_);
+  report_outcome(true);
+}
+
 bool L7Exchange::reroute_unlinked() {
   if (down_closed_ || owner_.refusal() != Refusal::Reroute || !replay_kept_) {
     return false;
   }
-  endpoint_ = owner_.endpoint(*target_);
-  report_outcome(true);
   failed_endpoint_ = target_->plan.target;
   unreachable_.push_back(target_->plan.target);
   target_->retries(protocol(), {agent::RetryReason::ConnectFailure}).Increment();
