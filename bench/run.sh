@@ -31,6 +31,25 @@
 #     agents are replaced by weft's hand-over, and as references by SIGTERM + start and by
 #     kill + start: failed requests, refused connections, p99 inside vs outside the
 #     replacement windows; writes bench/results/<UTC date>-rollout.md.
+#
+#   bench/run.sh hardening [--parts idle,slowloris,partition] [--connections 2000]
+#                          [--total-connections 10000] [--slow-connections 300]
+#                          [--slow-seconds 150] [--cuts 5,30] [--cut-modes link,drop]
+#                          [--build-dir build] [--no-save]
+#     Hardening (issue 23), measured from outside the agents: RSS and fds per idle connection
+#     (plain TCP and HTTP keep-alive, same node and across), slowloris from a meshed pod, an
+#     unmeshed one and to a pod IP beside a well-behaved client, and the node link cut (ip link
+#     down; silent drop) for 5 s and 30 s under fixed-rate probes; writes
+#     bench/results/<UTC date>-hardening.md (~20 min).
+#
+#   bench/run.sh chaos [--minutes 30] [--seed 23] [--rate 20] [--newconn-rate 10]
+#                      [--bulk-rate 2] [--backends-per-node 1] [--agent-arg=--FLAG=VALUE]...
+#                      [--build-dir build] [--results-dir DIR] [--no-save]
+#     Chaos soak (issue 23, not in CI): HTTP/1.1, HTTP/2, gRPC, new-connection and 1 MiB L4
+#     load across two nodes while backends are killed and restarted, the node link is cut and
+#     restored, slowloris/junk/idle clients come and go and manifests change every few
+#     seconds: failures another endpoint could have served, agent RSS and fd slopes, crashes;
+#     writes bench/results/<UTC date>-chaos.md and history.csv rows (~32 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The weftsim package (simulated nodes and pods) is imported from the repository root.
@@ -41,5 +60,7 @@ case "${1:-}" in
   l4) shift; exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
   kube-scale) shift; exec /usr/bin/python3 bench/kube_scale.py "$@" ;;
   rollout) shift; exec /usr/bin/python3 bench/rollout_bench.py "$@" ;;
+  hardening) shift; exec /usr/bin/python3 bench/hardening_bench.py "$@" ;;
+  chaos) shift; exec /usr/bin/python3 bench/chaos_soak.py "$@" ;;
   *) exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
 esac

@@ -90,6 +90,16 @@ def rollout_topology(cluster, nodes, namespace="e2e", wait=True):
     return topo
 
 
+def load_served(r):
+    """Whether a finished run of a load client (servers/rollout_load.py, chaos_load.py; a
+    procs.run result) exited 0 with every kind answered at least once and never failed."""
+    lines = r.stdout.splitlines()
+    if r.returncode != 0 or len(lines) < 2:
+        return False
+    kinds = json.loads(lines[-1])["kinds"]
+    return all(k["failed"] == 0 and k["ok"] > 0 for k in kinds.values())
+
+
 def wait_until_served(topo, timeout=30):
     """Each client gets a full answer from every Service: a 2-second load of one request per
     kind (the agent has the Services, both nodes' endpoints answer)."""
@@ -99,11 +109,7 @@ def wait_until_served(topo, timeout=30):
                         "--http1-rate", "4", "--h2", topo.target("h2"), "--h2-rate", "4",
                         "--grpc", topo.target("grpc"), "--grpc-rate", "4"],
                        check=False, timeout=30)
-        lines = r.stdout.splitlines()
-        if r.returncode != 0 or len(lines) < 2:
-            return False
-        kinds = json.loads(lines[-1])["kinds"]
-        return all(k["failed"] == 0 and k["ok"] > 0 for k in kinds.values())
+        return load_served(r)
     for client in topo.clients.values():
         procs.wait_until(lambda c=client: served(c), timeout, interval=0.5,
                          what=f"every Service answering {client.name}")

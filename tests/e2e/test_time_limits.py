@@ -33,7 +33,8 @@ import re
 import statistics
 import time
 
-from weftsim import manifests, netns, paths, procs
+from weftsim import manifests, paths, procs
+from weftsim.hardening import LinkCut, start_with_ready_line
 from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
 
 SLOWLORIS = os.path.join(paths.SERVERS_DIR, "slowloris.py")
@@ -90,24 +91,12 @@ def grew(before, after):
     return {k: after[k] - before[k] for k in KINDS if after[k] != before[k]}
 
 
-def start(cluster, netns_name, argv, tag, what, ready_timeout=30):
-    """slowloris.py (or argv) in a netns, in the background; returns the procs.Service once it
-    printed its "ready" line (kept as .ready_line)."""
-    svc = procs.Service(netns.exec_argv(netns_name, argv),
-                        f"{cluster.workdir}/{netns_name}-{tag}.log", what, stdout_pipe=True)
-    cluster.cleanup.push(f"stop {svc.name}", svc.stop)
-    line = svc.readline(timeout=ready_timeout)
-    if not line.startswith("ready"):
-        raise RuntimeError(f"{what} printed {line!r} instead of ready\n{svc.log()}")
-    svc.ready_line = line
-    return svc
-
-
 def slowloris(cluster, where, mode, host, port, *extra, tag=None):
-    """slowloris.py MODE HOST PORT ... in a pod (or a node: anything with .netns)."""
+    """slowloris.py MODE HOST PORT ... in a pod (or a node: anything with .netns), in the
+    background; returns the procs.Service once it printed its "ready" line (.ready_line)."""
     argv = [paths.PYTHON, SLOWLORIS, mode, str(host), str(port)] + [str(e) for e in extra]
-    return start(cluster, where.netns, argv, tag or f"{mode}-{port}",
-                 f"slowloris.py {mode} {host}:{port} in {getattr(where, 'name', where.netns)}")
+    return start_with_ready_line(where, cluster, argv, tag or f"{mode}-{port}",
+                                 f"slowloris.py {mode} {host}:{port}", 30)
 
 
 def result(svc, timeout):
@@ -413,39 +402,6 @@ def test_tunnel_handshakes_that_never_finish_are_given_up(cluster):
 # at 3 s, waiting for it on top of PING detection (>= 2 s) always shows (> 4 s), while a new
 # session to the cut-off peer still fails within the bound (3 s + the tick).
 PARTITION_HANDSHAKE_MS = 3000
-
-
-class LinkCut:
-    """One end of a node link down (in its node's netns) and up again; down flushes that
-    node's routes through the device, so up() puts them back."""
-
-    def __init__(self, node, device, cleanup):
-        self.node, self.device = node, device
-        self.down_at = self.up_at = None
-        self._before = None
-        cleanup.push(f"link {device} up", self.up, True)
-
-    def routes(self):
-        out = netns.ip(self.node.netns, "-4", "route", "show").stdout
-        return [line.strip() for line in out.splitlines() if line.strip()]
-
-    def down(self):
-        self._before = self.routes()
-        netns.ip(self.node.netns, "link", "set", self.device, "down")
-        self.down_at = time.monotonic()
-
-    def up(self, quiet=False):
-        if self._before is None:
-            return
-        netns.ip(self.node.netns, "link", "set", self.device, "up", check=not quiet)
-        for route in self._before:
-            if route not in self.routes():
-                netns.ip(self.node.netns, "route", "replace", *route.split(), check=False)
-        self.up_at = time.monotonic()
-        missing = [r for r in self._before if r not in self.routes()]
-        self._before = None
-        if missing and not quiet:
-            raise RuntimeError(f"{self.node.name}: routes not restored: {missing}")
 
 
 def test_a_partition_is_detected_by_ping_and_recovered_from(cluster):

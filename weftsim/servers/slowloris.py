@@ -50,7 +50,6 @@ the harness compares them with its own).
       side is then shut down too).
 """
 import argparse
-import errno
 import json
 import selectors
 import socket
@@ -59,6 +58,8 @@ import struct
 import sys
 import threading
 import time
+
+from stall_wire import connect_all, get_request, reason, response_done, slow_head
 
 PING = b"ping\n"
 H2_MAGIC = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -70,81 +71,27 @@ H2_ERRORS = ["NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR
              "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"]
 
 
-def _reason(exc):
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timeout"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused"
-    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
-        return "reset"
-    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-        return "unreachable"
-    if isinstance(exc, OSError) and exc.errno:
-        return f"error_{errno.errorcode.get(exc.errno, exc.errno)}"
-    return f"error_{type(exc).__name__}"
-
-
 def _emit(obj):
     print(json.dumps(obj), flush=True)
 
 
 def _request(host, close=False):
-    extra = "Connection: close\r\n" if close else ""
-    return f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: weft-slowloris\r\n{extra}\r\n" \
-        .encode()
+    return get_request(host, "weft-slowloris", close)
 
 
-def _response_done(buf):
-    """(complete, status) of one HTTP/1.1 response with a Content-Length body in buf."""
-    end = buf.find(b"\r\n\r\n")
-    if end < 0:
-        return False, None
-    lines = buf[:end].decode("latin-1").split("\r\n")
-    try:
-        status = int(lines[0].split()[1])
-    except (IndexError, ValueError):
-        return True, 0
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value.strip())
-    return len(buf) >= end + 4 + length, status
+def _closed(out, how, since):
+    """out["how"] = how, out["closed_after"] = seconds since `since`."""
+    out["how"] = how
+    out["closed_after"] = round(time.monotonic() - since, 3)
 
 
 # -- slow ----------------------------------------------------------------------------------------
 
-def _slow_head(i):
-    head = b"GET / HTTP/1.1\r\nHost: slow\r\n"
-    while len(head) < 4096:
-        head += f"X-Slow-{i}: a\r\n".encode()
-    return head
-
-
 def run_slow(a):
     sel = selectors.DefaultSelector()
     conns, failed = [], {}
-    pending = []
-    for i in range(a.connections):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setblocking(False)
-        err = s.connect_ex((a.host, a.port))
-        if err not in (0, errno.EINPROGRESS):
-            r = _reason(OSError(err, ""))
-            failed[r] = failed.get(r, 0) + 1
-            s.close()
-            continue
-        pending.append(s)
-    deadline = time.monotonic() + 10
-    for s in pending:
-        _, w, _ = _wait_writable(s, deadline)
-        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if w else errno.ETIMEDOUT
-        if err:
-            r = _reason(OSError(err, ""))
-            failed[r] = failed.get(r, 0) + 1
-            s.close()
-            continue
-        c = {"sock": s, "opened": time.monotonic(), "head": _slow_head(len(conns)), "sent": 0,
+    for s in connect_all(a.host, a.port, a.connections, failed):
+        c = {"sock": s, "opened": time.monotonic(), "head": slow_head(len(conns), 4096), "sent": 0,
              "answered": None, "ended": None, "how": None, "buf": b""}
         conns.append(c)
         sel.register(s, selectors.EVENT_READ, c)
@@ -159,7 +106,7 @@ def run_slow(a):
             try:
                 data = c["sock"].recv(65536)
             except OSError as e:
-                _end(sel, c, "reset" if _reason(e) == "reset" else _reason(e))
+                _end(sel, c, reason(e))
                 continue
             if not data:
                 _end(sel, c, "eof")
@@ -186,12 +133,6 @@ def run_slow(a):
         c["sock"].close()
     _emit({"connections": a.connections, "connected": len(conns), "connect_failed": failed,
            "open_at_end": sum(1 for c in conns if c["ended"] is None), "conns": out})
-
-
-def _wait_writable(s, deadline):
-    import select
-    left = max(0.0, deadline - time.monotonic())
-    return select.select([], [s], [], left)
 
 
 def _send_slow(c, n):
@@ -234,12 +175,10 @@ def run_h2_preface(a):
         except socket.timeout:
             break
         except OSError as e:
-            out["how"] = "reset" if _reason(e) == "reset" else _reason(e)
-            out["closed_after"] = round(time.monotonic() - opened, 3)
+            _closed(out, reason(e), opened)
             break
         if not data:
-            out["how"] = "eof"
-            out["closed_after"] = round(time.monotonic() - opened, 3)
+            _closed(out, "eof", opened)
             break
         buf += data
         while len(buf) >= 9:
@@ -289,7 +228,7 @@ def _exchange(s, mode, host, timeout=5):
         if not data:
             return False
         buf += data
-        done, status = _response_done(buf)
+        done, status, _ = response_done(buf)
         if done:
             return status == 200
 
@@ -301,7 +240,7 @@ def run_idle(a):
     try:
         out["exchanged"] = _exchange(s, a.mode, a.host)
     except OSError as e:
-        out["error"] = _reason(e)
+        out["error"] = reason(e)
     idle_from = time.monotonic()
     out["idle_from"] = idle_from
     print("ready", flush=True)
@@ -321,18 +260,16 @@ def run_idle(a):
         except socket.timeout:
             continue
         except OSError as e:
-            out["how"] = "reset" if _reason(e) == "reset" else _reason(e)
-            out["closed_after"] = round(time.monotonic() - idle_from, 3)
+            _closed(out, reason(e), idle_from)
             break
-        out["how"] = "data" if data else "eof"
-        out["closed_after"] = round(time.monotonic() - idle_from, 3)
+        _closed(out, "data" if data else "eof", idle_from)
         break
     if out["how"] is None and use_at is not None and time.monotonic() < end:
         try:
             out["reused"] = _exchange(s, a.mode, a.host)
         except OSError as e:
             out["reused"] = False
-            out["error"] = _reason(e)
+            out["error"] = reason(e)
     s.close()
     _emit(out)
 
@@ -354,14 +291,14 @@ def _one_request(host, port, timeout):
                     outcome = "eof"
                     break
                 buf += data
-                done, status = _response_done(buf)
+                done, status, _ = response_done(buf)
                 if done:
                     outcome = "ok" if status == 200 else f"status_{status}"
                     break
         finally:
             s.close()
     except OSError as e:
-        outcome = _reason(e)
+        outcome = reason(e)
     return [round(start, 4), round(time.monotonic() - start, 4), outcome]
 
 
@@ -409,7 +346,7 @@ class _Echo(socketserver.BaseRequestHandler):
                     break
                 s.sendall(data)
         except OSError as e:
-            how = "reset" if _reason(e) == "reset" else _reason(e)
+            how = reason(e)
         _log(f"end {peer[0]} {peer[1]} {how} {time.monotonic():.3f}")
         try:
             s.shutdown(socket.SHUT_WR)
