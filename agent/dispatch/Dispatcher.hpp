@@ -233,8 +233,8 @@ class Dispatcher final : public Relay::Owner,
   std::vector<Listener*> paused_;  ///< listeners whose accept waits for the next tick
   bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
   bool share_warned_ = false;      ///< take_share refused and logged since the last tick
-  /// Memory goes back to the system (malloc_trim) on a tick once this many connection objects
-  /// were erased since the last time, at most every kTrimSpacing.
+  /// Freed memory is returned to the kernel (malloc_trim) on a tick once this many connection
+  /// objects were erased since the last time, at most every kTrimSpacing.
   static constexpr unsigned kTrimAfter = 256;
   static constexpr auto kTrimSpacing = std::chrono::seconds(5);
   unsigned gone_since_trim_ = 0;
