@@ -26,6 +26,7 @@ bool CircuitBreaker::sent(Clock::time_point now) {
 
 void CircuitBreaker::succeeded() {
   state_ = State::Closed;
+  refused_ = false;
   failures_ = 0;
   backoff_ = {};
 }
@@ -37,7 +38,13 @@ void CircuitBreaker::abandoned(Clock::time_point now) {
   }
 }
 
+void CircuitBreaker::unreachable(Clock::time_point now, double jitter) {
+  failed(now, jitter);
+  refused_ = true;
+}
+
 void CircuitBreaker::failed(Clock::time_point now, double jitter) {
+  refused_ = false;
   if (state_ == State::Probing) {
     eject(now, jitter);  // still failing: out again, for longer
     return;

@@ -40,6 +40,16 @@ class CircuitBreaker {
   /// `jitter` in [0, 1): spreads the next backoff by up to half of it, so that workers and
   /// nodes do not probe in lockstep.
   void failed(Clock::time_point now, double jitter);
+  /// The request could not reach the endpoint (its connection or stream was refused): counted
+  /// as failed() counts it, and the endpoint is then refusing() until it answers again.
+  void unreachable(Clock::time_point now, double jitter);
+
+  /// Ejected (or probing) because its last failure was a refused connection. When no endpoint
+  /// of a Service admits a request, the request may still try such a one: a refused connect
+  /// costs it one round trip before it goes elsewhere, and an endpoint that is back takes it
+  /// at once instead of after its backoff (a Service whose every endpoint was down answers as
+  /// soon as one is up).
+  bool refusing() const { return state_ != State::Closed && refused_; }
 
   State state() const { return state_; }
   uint32_t ejections() const { return ejections_; }
@@ -53,6 +63,7 @@ class CircuitBreaker {
   Clock::duration backoff_{};
   Clock::time_point retry_at_{};
   uint32_t ejections_ = 0;
+  bool refused_ = false;  ///< the last failure was unreachable()
 };
 
 }  // namespace weft::l7

@@ -56,5 +56,25 @@ TEST_CASE("backoff doubles up to the maximum and jitter only lengthens it") {
   CHECK(b.admits(t + 4s));
 }
 
+TEST_CASE("an endpoint ejected for refusing is refusing() until it answers") {
+  CircuitBreaker b({2, 1s, 60s});
+  CircuitBreaker::Clock::time_point t{};
+  b.unreachable(t, 0);
+  CHECK_FALSE(b.refusing());  // still closed: one failure of two
+  b.unreachable(t, 0);
+  CHECK(b.state() == State::Ejected);
+  CHECK(b.refusing());
+  b.unreachable(t + 10ms, 0);  // a try while ejected changes nothing but the kind
+  CHECK(b.refusing());
+  CHECK_FALSE(b.admits(t + 999ms));
+  b.failed(t + 20ms, 0);  // reached, but answered with an error: not refusing any more
+  CHECK_FALSE(b.refusing());
+  CHECK(b.state() == State::Ejected);
+  b.unreachable(t + 30ms, 0);
+  b.succeeded();
+  CHECK(b.state() == State::Closed);
+  CHECK_FALSE(b.refusing());
+}
+
 }  // namespace
 }  // namespace weft::l7

@@ -70,7 +70,11 @@ Dispatcher::Dispatcher(Loop& loop, WorkerContext context, std::shared_ptr<const 
   loop_.count_timeouts_in(context_.timeouts);
 }
 
-Dispatcher::~Dispatcher() = default;
+Dispatcher::~Dispatcher() {
+  if (redials_.dirty) {
+    loop_.forget(redials_);
+  }
+}
 
 void Dispatcher::apply(WorkerCommand& command) {
   std::visit([this](auto& c) { apply(c); }, command);
@@ -161,8 +165,9 @@ void Dispatcher::timer_fired(unsigned kind) {
 void Dispatcher::check_drained() {
   bool streams = std::any_of(tunnels_.begin(), tunnels_.end(),
                              [](const auto& t) { return t.second->carries_streams(); });
-  drained_.store(relays_.empty() && http_.empty() && sniffers_.empty() && !streams,
-                 std::memory_order_release);
+  drained_.store(
+      relays_.empty() && http_.empty() && sniffers_.empty() && !streams && redials_.queue.empty(),
+      std::memory_order_release);
 }
 
 void Dispatcher::add_listener(std::shared_ptr<const agent::MeshedPod> pod, Fd fd,
@@ -300,7 +305,7 @@ void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_p
     }
     return;
   }
-  auto plan = plan_outbound(*view_, pod, original, balancer_);
+  auto plan = plan_outbound(*view_, pod, original, balancer_, {}, loop_.now());
   if (!plan) {
     log::warn("flow.rejected", "worker={} pod={} dst={} reason=\"service has no ready endpoints\"",
               index(), pod.display_name(), original.str());
@@ -309,11 +314,68 @@ void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_p
   if (!plan->denied.empty()) {
     return refuse(std::move(downstream), *plan);
   }
-  if (plan->route == FlowPlan::Route::Tunnel) {
-    return launch_tunneled(pod, std::move(downstream), std::move(share), std::move(*plan),
-                           received);
+  std::optional<Redial> redial;
+  if (plan->service_address) {
+    redial = Redial{std::move(pod_ptr), original, {}};
   }
-  launch(pod, std::move(downstream), std::move(share), std::move(*plan), received);
+  carry(pod, std::move(downstream), std::move(share), std::move(*plan), received,
+        std::move(redial));
+}
+
+void Dispatcher::carry(const agent::MeshedPod& pod, Fd downstream, SourceShare share, FlowPlan plan,
+                       std::span<const uint8_t> received, std::optional<Redial> redial) {
+  if (plan.route == FlowPlan::Route::Tunnel) {
+    return launch_tunneled(pod, std::move(downstream), std::move(share), std::move(plan), received,
+                           std::move(redial));
+  }
+  launch(pod, std::move(downstream), std::move(share), std::move(plan), received,
+         std::move(redial));
+}
+
+void Dispatcher::redial(Redial attempt, const agent::FlowLabels& failed, Fd app, SourceShare share,
+                        std::vector<uint8_t> received) {
+  balancer_.refused(attempt.tried.back(), loop_.now());
+  redials_.queue.push_back(
+      {std::move(attempt), failed, std::move(app), std::move(share), std::move(received)});
+  redials_.touch();
+}
+
+void Dispatcher::Redials::touch() {
+  if (!dirty) {
+    dirty = true;
+    dispatcher.loop_.needs_flush(*this);
+  }
+}
+
+void Dispatcher::Redials::flush_pending() {
+  for (Redialed& r : std::exchange(queue, {})) {
+    dispatcher.send_again(std::move(r));
+  }
+}
+
+void Dispatcher::send_again(Redialed r) {
+  Redial& attempt = r.attempt;
+  const agent::MeshedPod& pod = *attempt.pod;
+  std::optional<FlowPlan> plan;
+  if (attempt.tried.size() < Redial::kMaxAttempts) {
+    plan = plan_outbound(*view_, pod, attempt.service, balancer_, attempt.tried, loop_.now());
+  }
+  if (!plan) {
+    log::warn("flow.unserved",
+              "worker={} pod={} dst={} tried={} reason=\"no endpoint took the connection\"",
+              index(), pod.display_name(), attempt.service.str(), attempt.tried.size());
+    context_.metrics.connect_failed(r.failed, "reset");
+    return reset(std::move(r.app));
+  }
+  context_.metrics.connect_failed(r.failed, "redialed");
+  if (!plan->denied.empty()) {
+    return refuse(std::move(r.app), *plan);
+  }
+  log::debug("flow.redial", "worker={} pod={} dst={} failed={} next={}", index(),
+             pod.display_name(), attempt.service.str(), attempt.tried.back().str(),
+             plan->target.str());
+  carry(pod, std::move(r.app), std::move(r.share), std::move(*plan), r.received,
+        std::move(attempt));
 }
 
 void Dispatcher::accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream) {
@@ -415,16 +477,22 @@ void Dispatcher::refuse(Fd downstream, const FlowPlan& plan) {
 }
 
 void Dispatcher::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, SourceShare share,
-                                 FlowPlan plan, std::span<const uint8_t> received) {
+                                 FlowPlan plan, std::span<const uint8_t> received,
+                                 std::optional<Redial> redial) {
   auto session = tunnel_session_for(pod, plan);
   if (!session) {
     log::warn("flow.rejected", "worker={} pod={} reason=\"{}\"", index(), pod.display_name(),
               session.error().message);
+    if (redial) {
+      redial->tried.push_back(plan.target);
+      return this->redial(std::move(*redial), plan.labels, std::move(downstream), std::move(share),
+                          {received.begin(), received.end()});
+    }
     return reset(std::move(downstream));
   }
   auto counters = counters_for(plan);
   (*session)->open_stream(std::move(downstream), std::move(plan), std::move(counters), received,
-                          std::move(share));
+                          std::move(share), std::move(redial));
 }
 
 Result<H2Carrier*> Dispatcher::tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) {
@@ -652,7 +720,8 @@ Result<Fd> Dispatcher::open_upstream(const agent::MeshedPod& pod, sa_family_t fa
 }
 
 void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, SourceShare share,
-                        FlowPlan plan, std::span<const uint8_t> received) {
+                        FlowPlan plan, std::span<const uint8_t> received,
+                        std::optional<Redial> redial) {
   // Outbound relays connect from the source pod (client_ip is empty); inbound ones deliver as
   // the client.
   auto upstream = open_upstream(pod, plan.target.ip.family, plan.client_ip);
@@ -664,7 +733,8 @@ void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, SourceShare 
   auto counters = counters_for(plan);
   SockAddr target = plan.target;
   auto relay = std::make_unique<Relay>(loop_, *this, std::move(downstream), std::move(*upstream),
-                                       std::move(plan), std::move(counters), std::move(share));
+                                       std::move(plan), std::move(counters), std::move(share),
+                                       std::move(redial));
   Relay& ref = *relay;
   relays_.emplace(relay.get(), std::move(relay));
   balancer_.opened(target);

@@ -18,6 +18,7 @@
 #include "agent/http/OutboundHttp.hpp"
 #include "agent/http/PlaintextInboundHttp.hpp"
 #include "agent/http/UpstreamPool.hpp"
+#include "agent/l4/Redial.hpp"
 #include "agent/l4/Relay.hpp"
 #include "agent/loop/DrainStep.hpp"
 #include "agent/loop/Loop.hpp"
@@ -122,6 +123,10 @@ class Dispatcher final : public Relay::Owner,
   // Relay::Owner.
   void relay_finished(Relay& relay) override;
 
+  // Redialer (Relay::Owner, TunnelHost).
+  void redial(Redial attempt, const agent::FlowLabels& failed, Fd app, SourceShare share,
+              std::vector<uint8_t> received) override;
+
   // Timed: the drain's GOAWAY and its end.
   void timer_fired(unsigned kind) override;
 
@@ -207,14 +212,29 @@ class Dispatcher final : public Relay::Owner,
   void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   /// Counts and refuses a connection the destination's policy does not allow.
   void refuse(Fd downstream, const FlowPlan& plan);
+  /// Carries an outbound connection by `plan` as TCP: directly, or through a tunnel to the
+  /// agent of `plan.target`. `redial` (a Service's endpoint): one that cannot be reached hands
+  /// the connection back (redial) instead of resetting it.
+  void carry(const agent::MeshedPod& pod, Fd downstream, SourceShare share, FlowPlan plan,
+             std::span<const uint8_t> received, std::optional<Redial> redial);
   void launch(const agent::MeshedPod& pod, Fd downstream, SourceShare share, FlowPlan plan,
-              std::span<const uint8_t> received = {});
+              std::span<const uint8_t> received = {}, std::optional<Redial> redial = std::nullopt);
   /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
   /// one more stream.
   Result<TunnelSession*> tunnel_session_for(const agent::MeshedPod& pod, const FlowPlan& plan);
   /// Carries `downstream` over a pooled (or new) tunnel session to the destination's agent.
   void launch_tunneled(const agent::MeshedPod& pod, Fd downstream, SourceShare share, FlowPlan plan,
-                       std::span<const uint8_t> received = {});
+                       std::span<const uint8_t> received = {},
+                       std::optional<Redial> redial = std::nullopt);
+  /// A connection handed back by redial(), once the batch that handed it back is done.
+  struct Redialed {
+    Redial attempt;
+    agent::FlowLabels failed;
+    Fd app;
+    SourceShare share;
+    std::vector<uint8_t> received;
+  };
+  void send_again(Redialed r);
   /// One more connection of `source` (`who`), or nothing when it holds its limit already:
   /// counted with who's identity, and logged at most once per tick.
   std::optional<SourceShare> take_share(const SourceKey& source,
@@ -243,6 +263,16 @@ class Dispatcher final : public Relay::Owner,
   DrainStep drain_step_ = DrainStep::Notice;               ///< the last one told
   std::atomic<bool> drained_{false};
   std::unordered_map<Relay*, std::unique_ptr<Relay>> relays_;
+  /// Connections redial() queued, sent again when the loop flushes (never inside the
+  /// connection object that handed them back).
+  struct Redials final : Flushable {
+    explicit Redials(Dispatcher& d) : dispatcher(d) {}
+    void touch() override;
+    void flush_pending() override;
+    Dispatcher& dispatcher;
+    std::vector<Redialed> queue;
+  };
+  Redials redials_{*this};
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
   /// Client sessions that take new streams, by (source identity, destination pod).
   TunnelPool<TunnelSession> tunnel_pool_;

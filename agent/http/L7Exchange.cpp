@@ -49,7 +49,7 @@ L7Exchange::~L7Exchange() {
     up_peer_->detach();
   }
   endpoint_done();
-  report_outcome(false, /*abandoned=*/true);
+  report_outcome(Outcome::Abandoned);
 }
 
 // --- the client's side ---
@@ -166,7 +166,7 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
   }
   if (!target_->plan.denied.empty()) {
     endpoint_ = owner_.endpoint(*target_);
-    report_outcome(false, /*abandoned=*/true);  // a probe chosen here says nothing of it
+    report_outcome(Outcome::Abandoned);  // a probe chosen here says nothing of it
     return respond_locally(403, l7::grpc_status::kPermissionDenied,
                            "denied by the destination's policy");
   }
@@ -283,9 +283,9 @@ void L7Exchange::up_closed(uint32_t error_code) {
     bool server_error =
         status_ >= 500 || (grpc_ && (grpc_status_ == l7::grpc_status::kUnavailable ||
                                      grpc_status_ == l7::grpc_status::kInternal));
-    report_outcome(server_error);
+    report_outcome(server_error ? Outcome::Failed : Outcome::Succeeded);
   } else {
-    report_outcome(true);
+    report_outcome(error_code == NGHTTP2_REFUSED_STREAM ? Outcome::Unreachable : Outcome::Failed);
   }
   if (error_code != NGHTTP2_NO_ERROR) {
     endpoint_done();
@@ -322,7 +322,7 @@ void L7Exchange::down_closed() {
     up_peer_->detach();
     up_closed_ = true;
     endpoint_done();
-    report_outcome(false, /*abandoned=*/!response_started_);
+    report_outcome(response_started_ ? Outcome::Succeeded : Outcome::Abandoned);
   }
   for (TimerKind kind : {TimerKind::Request, TimerKind::Try, TimerKind::Retry}) {
     cancel(kind);
@@ -380,7 +380,7 @@ void L7Exchange::timer_fired(unsigned fired) {
       up_closed_ = true;
     }
     endpoint_done();
-    report_outcome(true);
+    report_outcome(Outcome::Failed);
     if (try_retry({agent::RetryReason::Timeout})) {
       return;
     }
@@ -392,7 +392,7 @@ void L7Exchange::timer_fired(unsigned fired) {
     up_peer_->detach();  // RST_STREAM(CANCEL) upstream: the app stops working on it
     up_closed_ = true;
     endpoint_done();
-    report_outcome(true);
+    report_outcome(Outcome::Failed);
   }
   cancel(TimerKind::Retry);
   if (!response_started_) {
@@ -433,18 +433,22 @@ void L7Exchange::endpoint_done() {
   }
 }
 
-void L7Exchange::report_outcome(bool failed, bool abandoned) {
+void L7Exchange::report_outcome(Outcome outcome) {
   if (endpoint_ == nullptr || outcome_reported_) {
     return;
   }
   outcome_reported_ = true;
   Clock::time_point at = now();
-  if (abandoned) {
+  if (outcome == Outcome::Abandoned) {
     endpoint_->breaker.abandoned(at);
-  } else if (failed) {
+  } else if (outcome != Outcome::Succeeded) {
     uint32_t before = endpoint_->breaker.ejections();
     double jitter = static_cast<double>(owner_.loop().random().next() >> 11) * 0x1.0p-53;
-    endpoint_->breaker.failed(at, jitter);
+    if (outcome == Outcome::Unreachable) {
+      endpoint_->breaker.unreachable(at, jitter);
+    } else {
+      endpoint_->breaker.failed(at, jitter);
+    }
     if (endpoint_->breaker.ejections() != before) {
       log::info("http.endpoint_ejected", "worker={} endpoint={} service={}", owner_.loop().index(),
                 target_->plan.target.str(), target_->plan.labels.destination_service);

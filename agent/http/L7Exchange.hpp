@@ -122,10 +122,15 @@ class L7Exchange final : public Timed, public Retirable {
   void respond_locally(int status, int grpc_status, std::string_view message);
   /// The endpoint answered (its head) or failed: feeds its latency estimate, once.
   void endpoint_done();
-  /// Tells the endpoint's circuit breaker how the request went, once: a failure is a reset or
-  /// lost connection, a 5xx, or gRPC UNAVAILABLE / INTERNAL; `abandoned`: the client left
-  /// before the endpoint said anything.
-  void report_outcome(bool failed, bool abandoned = false);
+  /// How an attempt went, for the endpoint's circuit breaker.
+  enum class Outcome {
+    Succeeded,
+    Failed,       ///< a reset or lost connection, a 5xx, or gRPC UNAVAILABLE / INTERNAL
+    Unreachable,  ///< its connection or stream was refused: it never reached the app
+    Abandoned,    ///< the client left before the endpoint said anything
+  };
+  /// Tells the endpoint's circuit breaker how the request went, once.
+  void report_outcome(Outcome outcome);
   /// Counts the request in the metrics, once.
   void record();
   /// The worker's loop time (Ring::now): every clock reading of an exchange.

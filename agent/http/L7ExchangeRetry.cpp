@@ -106,7 +106,7 @@ bool L7Exchange::resend_unanswered(bool may_have_reached_app) {
 
 void L7Exchange::unlinked() {
   endpoint_ = owner_.endpoint(*target_);
-  report_outcome(true);
+  report_outcome(Outcome::Unreachable);
 }
 
 bool L7Exchange::reroute_unlinked() {
@@ -127,7 +127,8 @@ void L7Exchange::abandon_attempt(const agent::AttemptFailure& why) {
   }
   cancel(TimerKind::Try);
   endpoint_done();
-  report_outcome(true);
+  report_outcome(why.reason == agent::RetryReason::ConnectFailure ? Outcome::Unreachable
+                                                                  : Outcome::Failed);
   failed_endpoint_ = target_->plan.target;
   target_->retries(protocol(), why).Increment();
 }

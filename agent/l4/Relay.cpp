@@ -12,12 +12,14 @@ Relay::Side::Side(Relay& relay_, Fd socket, bool upstream_)
       upstream(upstream_) {}
 
 Relay::Relay(Loop& loop, Owner& owner, Fd downstream, Fd upstream, FlowPlan plan,
-             std::vector<agent::FlowCounters> counters, SourceShare share)
+             std::vector<agent::FlowCounters> counters, SourceShare share,
+             std::optional<Redial> redial)
     : loop_(loop),
       owner_(owner),
       plan_(std::move(plan)),
       counters_(std::move(counters)),
       share_(std::move(share)),
+      redial_(std::move(redial)),
       down_(*this, std::move(downstream), /*upstream=*/false),
       up_(*this, std::move(upstream), /*upstream=*/true) {
   down_.other = &up_;
@@ -26,6 +28,9 @@ Relay::Relay(Loop& loop, Owner& owner, Fd downstream, Fd upstream, FlowPlan plan
 
 void Relay::preload(std::span<const uint8_t> bytes) {
   up_.io.write(bytes);  // leaves once connected, before anything read after it
+  if (redial_) {
+    preloaded_.assign(bytes.begin(), bytes.end());
+  }
 }
 
 void Relay::start(unsigned timeout_ms) {
@@ -36,10 +41,22 @@ void Relay::on_connected(int res) {
   if (res < 0) {
     log::warn("flow.connect_failed", "worker={} target={} service={} error=\"{}\"", loop_.index(),
               plan_.target.str(), plan_.labels.destination_service, std::strerror(-res));
+    if (redial_) {
+      // The app has seen nothing yet (its socket is read only once connected): another
+      // endpoint gets it. This relay only closes its upstream socket.
+      aborted_ = true;
+      up_.io.close(SocketIo::Close::Reset);
+      redial_->tried.push_back(plan_.target);
+      owner_.redial(std::move(*redial_), plan_.labels, down_.io.release(), std::move(share_),
+                    std::move(preloaded_));
+      maybe_finish();
+      return;
+    }
     fail(-res, "connect");
     return;
   }
   connected_ = true;
+  preloaded_ = {};
   last_progress_ = loop_.now();
   for (auto& c : counters_) {
     c.opened->Increment();

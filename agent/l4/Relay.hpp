@@ -2,9 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "agent/l4/Redial.hpp"
 #include "agent/loop/Loop.hpp"
 #include "agent/loop/SocketIo.hpp"
 #include "agent/loop/SourceShares.hpp"
@@ -20,8 +22,9 @@ namespace weft::proxy {
 /// its last in-flight request has completed, and the loop's settle() destroys it.
 class Relay final : public Retirable {
  public:
-  /// Who owns the relay (the Dispatcher).
-  class Owner {
+  /// Who owns the relay (the Dispatcher); it also sends on a connection whose connect failed
+  /// (Redialer).
+  class Owner : public Redialer {
    public:
     /// The relay is over and nothing of it is in flight: destroy it (closes both sockets).
     virtual void relay_finished(Relay& relay) = 0;
@@ -30,9 +33,12 @@ class Relay final : public Retirable {
     ~Owner() = default;
   };
 
-  /// `share`: what the downstream connection counts against its source (given back with it).
+  /// `share`: what the downstream connection counts against its source (given back with it);
+  /// `redial`: set for a connection to a Service, which a failed connect hands back to the
+  /// owner (Redialer::redial) instead of resetting it.
   Relay(Loop& loop, Owner& owner, Fd downstream, Fd upstream, FlowPlan plan,
-        std::vector<agent::FlowCounters> counters, SourceShare share = {});
+        std::vector<agent::FlowCounters> counters, SourceShare share = {},
+        std::optional<Redial> redial = std::nullopt);
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
@@ -89,6 +95,8 @@ class Relay final : public Retirable {
   FlowPlan plan_;
   std::vector<agent::FlowCounters> counters_;
   SourceShare share_;
+  std::optional<Redial> redial_;
+  std::vector<uint8_t> preloaded_;  ///< with redial_: preload()'s bytes, until connected
   Side down_;
   Side up_;
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)

@@ -1,6 +1,7 @@
 // Relay on a real ring between loopback TCP connections: what the detection read goes first,
 // bytes both ways and their counters, half-close in each direction, resets carried across,
-// a refused connect, and the relay erased only by settle() once it is over.
+// a refused connect (reset, or handed back to be sent elsewhere), and the relay erased only by
+// settle() once it is over.
 #include "agent/l4/Relay.hpp"
 
 #include <doctest/doctest.h>
@@ -8,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,13 +36,19 @@ struct Fixture final : Relay::Owner {
   };
   std::unique_ptr<Relay> relay;
   bool finished = false;
+  /// What redial() was handed.
+  std::optional<weft::proxy::Redial> redialed;
+  Fd redialed_app;
+  std::vector<uint8_t> redialed_bytes;
 
   /// A relay from `downstream` to 127.0.0.1:`port`, started.
-  void start(Fd downstream, uint16_t port, std::span<const uint8_t> preload = {}) {
+  void start(Fd downstream, uint16_t port, std::span<const uint8_t> preload = {},
+             std::optional<weft::proxy::Redial> redial = std::nullopt) {
     FlowPlan plan;
     plan.target = loopback(port);
     relay = std::make_unique<Relay>(*h.loop, *this, std::move(downstream), tcp_socket(),
-                                    std::move(plan), std::vector{counters});
+                                    std::move(plan), std::vector{counters},
+                                    weft::proxy::SourceShare{}, std::move(redial));
     relay->preload(preload);
     relay->start(1000);
   }
@@ -48,6 +56,12 @@ struct Fixture final : Relay::Owner {
     CHECK(&r == relay.get());
     relay.reset();
     finished = true;
+  }
+  void redial(weft::proxy::Redial attempt, const weft::agent::FlowLabels& /*failed*/, Fd app,
+              weft::proxy::SourceShare /*share*/, std::vector<uint8_t> received) override {
+    redialed = std::move(attempt);
+    redialed_app = std::move(app);
+    redialed_bytes = std::move(received);
   }
   double count(prometheus::Counter* c) const { return c->Value(); }
 };
@@ -140,4 +154,37 @@ TEST_CASE("Relay: a refused connect resets the client and counts nothing open") 
   CHECK(end == ECONNRESET);
   CHECK(f.count(f.counters.opened) == 0);
   CHECK(f.count(f.counters.closed) == 0);
+}
+
+TEST_CASE("Relay: a refused connect to a Service's endpoint hands the client back untouched") {
+  Fixture f;
+  auto [gone, port] = listener();
+  gone = Fd();
+  Pair client = connected_pair();
+  auto head = bytes("PING\r\n");
+  f.start(std::move(client.ours), port, head, weft::proxy::Redial{nullptr, loopback(80), {}});
+  f.h.run_until([&] { return f.finished; });
+  REQUIRE(f.redialed);
+  CHECK(f.redialed->tried == std::vector{loopback(port)});
+  CHECK(f.redialed_bytes == head);
+  REQUIRE(f.redialed_app);
+  CHECK(f.count(f.counters.opened) == 0);
+
+  // The client saw nothing: the next endpoint gets what detection read, then the rest.
+  auto [app_listener, app_port] = listener();
+  Fixture next;
+  next.start(std::move(f.redialed_app), app_port, f.redialed_bytes);
+  next.h.run_until([&] { return next.count(next.counters.opened) == 1; });
+  Fd app = accept_one(app_listener);
+  write_all(client.peer.get(), bytes("more"));
+  ::shutdown(client.peer.get(), SHUT_WR);
+  std::pair<std::vector<uint8_t>, int> at_app;
+  std::atomic<bool> app_done = false;
+  std::thread app_side([&] {
+    at_app = read_to_end(app.get());
+    app_done = true;
+  });
+  next.h.run_until([&] { return app_done.load(); });
+  app_side.join();
+  CHECK(at_app.first == bytes("PING\r\nmore"));
 }

@@ -31,7 +31,13 @@ TcpMetrics::TcpMetrics(prometheus::Registry& registry)
                               "of the node's connections (reason source_limit, reset; "
                               "--max-connections-per-source) or of request-head bytes (reason "
                               "source_head_bytes, 431; --max-header-bytes-per-source), by "
-                              "source")) {}
+                              "source")),
+      connect_failed_(counter_family(
+          registry, "weft_tcp_connect_failures_total",
+          "Connections to a Service whose endpoint (the destination labels) did not take them "
+          "before any byte moved: a refused or timed-out connect, a peer agent's 502/503/504, "
+          "a tunnel stream lost unanswered; by outcome: redialed (sent to another endpoint) or "
+          "reset (none was left)")) {}
 
 FlowCounters TcpMetrics::counters_for(const FlowLabels& labels) {
   auto l = to_prometheus(labels, "tcp");
@@ -45,6 +51,12 @@ void TcpMetrics::refused_for_source(const WorkloadIdentity& source, std::string_
             {"source_workload_namespace", source.ns},
             {"source_principal", source.principal}})
       .Increment();
+}
+
+void TcpMetrics::connect_failed(const FlowLabels& labels, std::string_view outcome) {
+  auto l = to_prometheus(labels, "tcp");
+  l.emplace("outcome", std::string(outcome));
+  connect_failed_.Add(l).Increment();
 }
 
 void TcpMetrics::denied(const FlowLabels& labels, std::string_view reason) {

@@ -33,6 +33,9 @@ class TcpMetrics {
   /// Counts a connection refused because its source holds its share of the node's
   /// connections (`reason` source_limit) or of request-head bytes (source_head_bytes).
   void refused_for_source(const WorkloadIdentity& source, std::string_view reason);
+  /// Counts a connection to a Service that the endpoint of `labels` did not take before any
+  /// byte moved (`outcome`: redialed, sent to another endpoint; reset, none was left).
+  void connect_failed(const FlowLabels& labels, std::string_view outcome);
 
  private:
   prometheus::Family<prometheus::Counter>& opened_;
@@ -42,6 +45,7 @@ class TcpMetrics {
   prometheus::Family<prometheus::Counter>& stalled_;
   prometheus::Family<prometheus::Counter>& denied_;
   prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Family<prometheus::Counter>& connect_failed_;
 };
 
 }  // namespace weft::agent

@@ -14,4 +14,16 @@ uint32_t Balancer::load(const SockAddr& endpoint) const {
   return it == active_.end() ? 0 : it->second;
 }
 
+bool Balancer::refused_since(const SockAddr& endpoint, Clock::time_point now) {
+  auto it = refused_.find(endpoint);
+  if (it == refused_.end()) {
+    return false;
+  }
+  if (now - it->second < kAvoidAfterRefusal) {
+    return true;
+  }
+  refused_.erase(it);
+  return false;
+}
+
 }  // namespace weft::proxy

@@ -1,9 +1,14 @@
-// L4 endpoint choice: the less loaded of two random endpoints ("power of two choices").
+// L4 endpoint choice: the less loaded of two random endpoints ("power of two choices"), away from
+// endpoints that just refused a connection.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
+#include <vector>
 
 #include "common/IpAddr.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
@@ -14,22 +19,64 @@ namespace weft::proxy {
 /// candidates avoid the herd effect of always taking the global minimum with stale counts.
 class Balancer {
  public:
+  using Clock = std::chrono::steady_clock;
+  /// How long an endpoint that refused a connection gets new ones only when no other is left.
+  static constexpr auto kAvoidAfterRefusal = std::chrono::seconds(5);
+
   explicit Balancer(uint64_t seed) : random_(seed) {}
 
-  /// Index into `endpoints` of the chosen one; `endpoints` must not be empty.
+  /// Index into `endpoints` of the chosen one, never one in `tried`; one that refused a
+  /// connection in the last kAvoidAfterRefusal only when every other was tried too (its
+  /// connect then tells whether it is back). Empty when every endpoint was tried.
   template <class Endpoint>
-  std::size_t pick(std::span<const Endpoint> endpoints) {
-    return l7::pick_two(endpoints.size(), random_,
-                        [&](std::size_t i) { return load(endpoints[i].addr); });
+  std::optional<std::size_t> pick(std::span<const Endpoint> endpoints,
+                                  std::span<const SockAddr> tried, Clock::time_point now) {
+    if (tried.empty() && refused_.empty() && !endpoints.empty()) {
+      return pick_of(
+          endpoints, [](std::size_t i) { return i; }, endpoints.size());
+    }
+    candidates_.clear();
+    std::size_t avoided = 0;  // candidates_ holds the avoided ones first
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+      const SockAddr& addr = endpoints[i].addr;
+      if (std::find(tried.begin(), tried.end(), addr) != tried.end()) {
+        continue;
+      }
+      if (refused_since(addr, now)) {
+        candidates_.insert(candidates_.begin() + static_cast<std::ptrdiff_t>(avoided++), i);
+      } else {
+        candidates_.push_back(i);
+      }
+    }
+    if (candidates_.empty()) {
+      return std::nullopt;
+    }
+    std::size_t first = avoided < candidates_.size() ? avoided : 0;
+    return pick_of(
+        endpoints, [&](std::size_t k) { return candidates_[first + k]; },
+        candidates_.size() - first);
   }
 
   void opened(const SockAddr& endpoint) { ++active_[endpoint]; }
   void closed(const SockAddr& endpoint);
   uint32_t load(const SockAddr& endpoint) const;
+  /// `endpoint` refused a connection (or did not answer it) at `now`.
+  void refused(const SockAddr& endpoint, Clock::time_point now) { refused_[endpoint] = now; }
 
  private:
+  /// The less loaded of two random ones among `n`, `index(k)` naming the k-th in `endpoints`.
+  template <class Endpoint, class Index>
+  std::size_t pick_of(std::span<const Endpoint> endpoints, Index index, std::size_t n) {
+    return index(
+        l7::pick_two(n, random_, [&](std::size_t k) { return load(endpoints[index(k)].addr); }));
+  }
+  /// Whether `endpoint` refused within kAvoidAfterRefusal of `now` (older refusals are dropped).
+  bool refused_since(const SockAddr& endpoint, Clock::time_point now);
+
   l7::FastRandom random_;
   std::unordered_map<SockAddr, uint32_t> active_;
+  std::unordered_map<SockAddr, Clock::time_point> refused_;  ///< the last refusal per endpoint
+  std::vector<std::size_t> candidates_;                      ///< pick()'s scratch
 };
 
 }  // namespace weft::proxy

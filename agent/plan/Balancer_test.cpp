@@ -20,6 +20,13 @@ std::vector<Ep> endpoints(int n) {
   }
   return eps;
 }
+
+/// The endpoint `b` picks now, none tried before.
+std::size_t pick(Balancer& b, const std::vector<Ep>& eps, Balancer::Clock::time_point now = {}) {
+  auto idx = b.pick(std::span<const Ep>(eps), {}, now);
+  REQUIRE(idx);
+  return *idx;
+}
 }  // namespace
 
 TEST_CASE("balancer spreads new connections evenly when all stay open") {
@@ -27,7 +34,7 @@ TEST_CASE("balancer spreads new connections evenly when all stay open") {
   auto eps = endpoints(3);
   std::map<std::size_t, int> hits;
   for (int i = 0; i < 300; ++i) {
-    auto idx = b.pick(std::span<const Ep>(eps));
+    auto idx = pick(b, eps);
     b.opened(eps[idx].addr);
     ++hits[idx];
   }
@@ -45,10 +52,38 @@ TEST_CASE("balancer avoids a loaded endpoint and forgets closed connections") {
     b.opened(eps[0].addr);
   }
   for (int i = 0; i < 20; ++i) {
-    CHECK(b.pick(std::span<const Ep>(eps)) == 1);
+    CHECK(pick(b, eps) == 1);
   }
   for (int i = 0; i < 10; ++i) {
     b.closed(eps[0].addr);
   }
   CHECK(b.load(eps[0].addr) == 0);
+}
+
+TEST_CASE("balancer never picks a tried endpoint, and avoids one that just refused") {
+  Balancer b(11);
+  auto eps = endpoints(3);
+  Balancer::Clock::time_point t{};
+  std::vector<SockAddr> tried{eps[0].addr};
+  for (int i = 0; i < 50; ++i) {
+    auto idx = b.pick(std::span<const Ep>(eps), tried, t);
+    REQUIRE(idx);
+    CHECK(*idx != 0);
+  }
+  tried = {eps[0].addr, eps[1].addr, eps[2].addr};
+  CHECK_FALSE(b.pick(std::span<const Ep>(eps), tried, t));
+
+  b.refused(eps[1].addr, t);
+  for (int i = 0; i < 50; ++i) {
+    CHECK(pick(b, eps, t + std::chrono::seconds(1)) != 1);
+  }
+  // Every other one tried: the one that refused is tried again (it may be back).
+  tried = {eps[0].addr, eps[2].addr};
+  CHECK(b.pick(std::span<const Ep>(eps), tried, t + std::chrono::seconds(1)) == 1);
+  // Its refusal is forgotten after kAvoidAfterRefusal.
+  std::map<std::size_t, int> hits;
+  for (int i = 0; i < 300; ++i) {
+    ++hits[pick(b, eps, t + Balancer::kAvoidAfterRefusal)];
+  }
+  CHECK(hits[1] > 50);
 }

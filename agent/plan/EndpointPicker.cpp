@@ -21,7 +21,19 @@ std::optional<EndpointPicker::Picked> EndpointPicker::pick(
     }
   }
   if (admitted_.empty()) {
-    return std::nullopt;
+    // Every endpoint is ejected: those ejected for refusing connections may be back, and trying
+    // one costs the request a connect (see CircuitBreaker::refusing).
+    for (std::size_t k = 0; k < endpoints.size(); ++k) {
+      const SockAddr& addr = endpoints[k].addr;
+      EndpointState& state = loads.of(addr, now);
+      if (state.breaker.refusing() && std::find(avoid.unreachable.begin(), avoid.unreachable.end(),
+                                                addr) == avoid.unreachable.end()) {
+        admitted_.push_back({k, &state});
+      }
+    }
+    if (admitted_.empty()) {
+      return std::nullopt;
+    }
   }
   if (avoid.last_failed != nullptr && admitted_.size() > 1) {
     std::erase_if(admitted_, [&](const Candidate& c) {

@@ -33,8 +33,10 @@ class EndpointPicker {
   };
 
   /// The cheaper of two random admitted endpoints; the choice counts as sent in its breaker.
-  /// Empty when none can take the request: every one is ejected or in `avoid.unreachable`
-  /// (fail fast). `avoid.last_failed` is skipped when another one is admitted.
+  /// When none is admitted, one ejected for refusing connections (CircuitBreaker::refusing)
+  /// is tried. Empty when none can take the request: every one is ejected for answering with
+  /// errors, or in `avoid.unreachable` (fail fast). `avoid.last_failed` is skipped when another
+  /// one is admitted.
   std::optional<Picked> pick(std::span<const discovery::Endpoint> endpoints, EndpointLoads& loads,
                              const Avoid& avoid, l7::FastRandom& random,
                              std::chrono::steady_clock::time_point now);

@@ -126,6 +126,34 @@ TEST_CASE("endpoint picker: every endpoint ejected fails fast") {
   CHECK_FALSE(picker.pick({}, loads, {}, random, now));
 }
 
+TEST_CASE(
+    "endpoint picker: with every endpoint ejected, those that refused connections are tried") {
+  EndpointLoads loads;
+  EndpointPicker picker;
+  weft::l7::FastRandom random(11);
+  auto now = Clock::now();
+  auto eps = endpoints(3);
+  eject(loads, eps[0].addr, now);  // answered with errors: fails fast
+  for (std::size_t i : {1u, 2u}) {
+    auto& breaker = loads.of(eps[i].addr, now).breaker;
+    for (uint32_t n = 0; n < weft::l7::CircuitBreakerPolicy{}.consecutive_failures; ++n) {
+      breaker.unreachable(now, 0.0);  // refused: may be back at any moment
+    }
+  }
+  auto hits = picks(picker, eps, loads, random, 100, now);
+  CHECK(hits[0] == 0);
+  CHECK(hits[1] + hits[2] == 100);
+  CHECK(hits[1] > 0);
+  CHECK(hits[2] > 0);
+  // A request that found both refusing (in its unreachable list) gets nothing: fail fast.
+  std::vector<SockAddr> tried{eps[1].addr, eps[2].addr};
+  CHECK_FALSE(picker.pick(eps, loads, Avoid{nullptr, tried}, random, now));
+  // One endpoint is back: its success closes its breaker, and it takes every request.
+  loads.of(eps[2].addr, now).breaker.succeeded();
+  hits = picks(picker, eps, loads, random, 50, now);
+  CHECK(hits[2] == 50);
+}
+
 TEST_CASE("endpoint picker: a request sent again avoids where it failed") {
   EndpointLoads loads;
   EndpointPicker picker;

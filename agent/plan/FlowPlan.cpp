@@ -48,15 +48,17 @@ agent::WorkloadIdentity identity_of_ip(const NodeView& view, const IpAddr& ip) {
 }
 
 std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedPod& src,
-                                      const SockAddr& original_dst, Balancer& balancer) {
+                                      const SockAddr& original_dst, Balancer& balancer,
+                                      std::span<const SockAddr> tried,
+                                      Balancer::Clock::time_point now) {
   if (view.world) {
     discovery::Resolution r = view.world->resolve(original_dst);
     if (r.kind == discovery::Resolution::Kind::Service) {
-      if (r.endpoints.empty()) {
+      auto chosen = balancer.pick(std::span<const discovery::Endpoint>(r.endpoints), tried, now);
+      if (!chosen) {
         return std::nullopt;
       }
-      FlowPlan plan = plan_endpoint(view, src, r.endpoints[balancer.pick(r.endpoints)], *r.service,
-                                    original_dst);
+      FlowPlan plan = plan_endpoint(view, src, r.endpoints[*chosen], *r.service, original_dst);
       plan.idle_timeout = !r.port->no_idle_timeout;
       return plan;
     }

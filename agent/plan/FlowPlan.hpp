@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "agent/metrics/TcpMetrics.hpp"
@@ -40,11 +41,13 @@ struct FlowPlan {
 };
 
 /// Outbound: `src` connected to `original_dst`. A Service address is balanced over its ready
-/// endpoints; anything else goes where the app asked. A meshed pod on another node is reached
-/// through the tunnel; one on this node directly, authorized here. Empty when a Service has no
-/// ready endpoint.
+/// endpoints but those in `tried`; anything else goes where the app asked. A meshed pod on
+/// another node is reached through the tunnel; one on this node directly, authorized here.
+/// Empty when a Service has no ready endpoint left.
 std::optional<FlowPlan> plan_outbound(const NodeView& view, const agent::MeshedPod& src,
-                                      const SockAddr& original_dst, Balancer& balancer);
+                                      const SockAddr& original_dst, Balancer& balancer,
+                                      std::span<const SockAddr> tried,
+                                      Balancer::Clock::time_point now);
 
 /// Outbound to `endpoint`, chosen among the endpoints of `service` (dialled at
 /// `service_address`).

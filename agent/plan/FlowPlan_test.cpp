@@ -208,7 +208,7 @@ struct Node {
   }
 
   FlowPlan outbound(const MeshedPod& src, std::string_view dst) {
-    auto plan = plan_outbound(view, src, addr(dst), balancer);
+    auto plan = plan_outbound(view, src, addr(dst), balancer, {}, {});
     REQUIRE_MESSAGE(plan.has_value(), dst);
     return *plan;
   }
@@ -238,7 +238,7 @@ TEST_CASE("a Service address goes to the less loaded of its ready endpoints") {
 
 TEST_CASE("a Service without a ready endpoint gets no plan") {
   Node node;
-  CHECK_FALSE(plan_outbound(node.view, *node.client, addr("10.96.0.40:80"), node.balancer));
+  CHECK_FALSE(plan_outbound(node.view, *node.client, addr("10.96.0.40:80"), node.balancer, {}, {}));
 }
 
 TEST_CASE("a pod IP goes to that pod on the port the app dialled") {

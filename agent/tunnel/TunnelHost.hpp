@@ -11,6 +11,7 @@
 
 #include "agent/http/HttpHost.hpp"
 #include "agent/identity/OpenSsl.hpp"
+#include "agent/l4/Redial.hpp"
 #include "agent/loop/TimeLimits.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
@@ -24,7 +25,8 @@ namespace weft::proxy {
 class Loop;
 class TunnelSession;
 
-class TunnelHost {
+/// Also sends on a connection whose tunnel stream was refused or lost unanswered (Redialer).
+class TunnelHost : public Redialer {
  public:
   virtual Loop& loop() = 0;
   /// Where the requests (not CONNECT streams) a server session carries go.

@@ -116,6 +116,10 @@ void TunnelSession::on_read_end(int res) {
 void TunnelSession::on_received(std::span<const uint8_t> bytes) {
   last_heard_ = host_.loop().now();  // the peer is alive, whatever it sent (a PING's ACK too)
   ping_sent_.reset();
+  if (held_) {
+    held_ = false;
+    touch();  // what waited for the peer's answer leaves now
+  }
   tls_->feed(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (!tls_->handshake_done()) {
     auto st = tls_->handshake();
@@ -200,7 +204,7 @@ void TunnelSession::flush() {
   if (dead_ || !tls_) {
     return;
   }
-  if (tls_->handshake_done() && established_) {
+  if (tls_->handshake_done() && established_ && !held_) {
     while (io_.backlog() < kMaxQueued) {
       frames_.clear();
       if (auto ok = h2_.produce(frames_, kFrameBatch); !ok) {
@@ -411,13 +415,18 @@ void TunnelSession::store_ticket(tunnel::SslSessionPtr ticket) {
 }
 
 void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
-                                std::span<const uint8_t> initial, SourceShare share) {
+                                std::span<const uint8_t> initial, SourceShare share,
+                                std::optional<Redial> redial) {
   std::string authority = plan.target.str();
-  auto stream =
-      std::make_unique<TunnelStream>(*this, TunnelStream::Side::Source, std::move(local),
-                                     std::move(plan), std::move(counters), std::move(share));
+  auto stream = std::make_unique<TunnelStream>(*this, TunnelStream::Side::Source, std::move(local),
+                                               std::move(plan), std::move(counters),
+                                               std::move(share), std::move(redial));
+  stream->preload(initial);
   if (dead_) {
-    stream->reset();  // the session failed while starting: the app sees a reset at once
+    // The session failed while starting: another endpoint, or a reset the app sees at once.
+    if (!stream->redial_elsewhere()) {
+      stream->reset();
+    }
     return;
   }
   // forwarded (RFC 7239): which workload of the shared session this stream is for;
@@ -428,11 +437,12 @@ void TunnelSession::open_stream(Fd local, FlowPlan plan, std::vector<agent::Flow
   if (id < 0) {
     log::warn("tunnel.stream_refused", "worker={} peer={} error=\"{}\"", host_.loop().index(),
               key_.destination.str(), nghttp2_strerror(id));
-    stream->reset();
-    return;  // the stream (and the app's socket, with RST) goes away here
+    if (!stream->redial_elsewhere()) {
+      stream->reset();
+    }
+    return;  // the stream (and the app's socket, unless sent elsewhere) goes away here
   }
   stream->id = id;
-  stream->preload(initial);
   stream->start_reading();
   streams_.emplace(id, std::move(stream));
   touch();
@@ -445,6 +455,8 @@ void TunnelSession::respond(int32_t id, int status) {
 void TunnelSession::probe_before_stream(Clock::time_point now) {
   if (established_ && !dead_ && !ping_sent_ && now - last_heard_ >= kQuietBeforeStream) {
     ping(now);
+    flush();  // the PING (and what was queued before it), not the stream to come
+    held_ = true;
   }
 }
 
@@ -534,7 +546,9 @@ void TunnelSession::stream_connected(TunnelStream& stream, int res) {
     log::debug("tunnel.app_connect_failed", "worker={} target={} error=\"{}\"",
                host_.loop().index(), stream.plan().target.str(), std::strerror(-res));
     respond(stream.id, res == -ECONNREFUSED ? 502 : 504);
-    stream.reset();
+    // nghttp2 sends the RST_STREAM before the answer: REFUSED_STREAM tells the calling agent
+    // that no app saw the stream, so it may send the connection to another endpoint.
+    stream.reset(NGHTTP2_REFUSED_STREAM);
     return;
   }
   h2_.submit_response(stream.id, {{":status", "200"}}, /*has_body=*/true);

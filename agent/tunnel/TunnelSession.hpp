@@ -60,9 +60,11 @@ class TunnelSession final : public tunnel::TicketSink,
   /// TLS handshake limit, and a failure to make it counts as the peer still unreachable.
   void suspect_peer(std::chrono::milliseconds limit) { suspect_limit_ = limit; }
   /// Client: carries the app connection `local` in a new CONNECT stream; `initial` are bytes
-  /// already read from it.
+  /// already read from it. With `redial` (a connection to a Service), a stream that cannot be
+  /// opened or is refused goes back to the host (TunnelStream::redial_elsewhere).
   void open_stream(Fd local, FlowPlan plan, std::vector<agent::FlowCounters> counters,
-                   std::span<const uint8_t> initial, SourceShare share);
+                   std::span<const uint8_t> initial, SourceShare share,
+                   std::optional<Redial> redial = std::nullopt);
   /// What the pool weighs before it gives the session one more stream (takes_stream()).
   SessionLoad load() const;
   /// Time limits: handshake, idle pooled sessions, liveness (a PING when the peer has been
@@ -70,7 +72,10 @@ class TunnelSession final : public tunnel::TicketSink,
   void tick(Clock::time_point now);
   /// The session is about to take a new stream: if the peer has been quiet for a while, a PING
   /// checks that it is still there (a partition kills the session within the PING timeout
-  /// instead of holding the stream until TCP gives up).
+  /// instead of holding the stream until TCP gives up). The PING leaves at once, and nothing
+  /// more is sent until the peer is heard from: a stream opened meanwhile leaves with the
+  /// answer, or, when none comes, is closed unsent (REFUSED_STREAM), so that its request may
+  /// go to another endpoint even if it is not idempotent.
   void probe_before_stream(Clock::time_point now);
   /// The agent is draining: a server session says GOAWAY in two steps (DrainStep), a client
   /// session takes no new stream and closes once its streams are done; at End its TCP streams
@@ -88,6 +93,7 @@ class TunnelSession final : public tunnel::TicketSink,
   /// Through TunnelHost::session_finished, once dead with nothing left in flight.
   void erase_now() override;
   l7::H2Session& h2() { return h2_; }
+  Redialer& redialer() { return host_; }
   // H2Carrier: HTTP exchanges send their requests (client) or answers (server) on the session.
   l7::H2Session& session() override { return h2_; }
   void touch() override;
@@ -148,8 +154,9 @@ class TunnelSession final : public tunnel::TicketSink,
   bool close_when_sent_ = false;  ///< dead_, and the socket closes once its backlog is out
   Clock::time_point created_ = Clock::now();
   Clock::time_point idle_since_ = Clock::now();
-  Clock::time_point last_heard_ = Clock::now();             ///< the peer's last bytes (ring time)
-  std::optional<Clock::time_point> ping_sent_;              ///< a PING no byte has followed yet
+  Clock::time_point last_heard_ = Clock::now();  ///< the peer's last bytes (ring time)
+  std::optional<Clock::time_point> ping_sent_;   ///< a PING no byte has followed yet
+  bool held_ = false;  ///< see probe_before_stream: frames wait for the peer's next bytes
   std::optional<std::chrono::milliseconds> suspect_limit_;  ///< see suspect_peer()
 };
 

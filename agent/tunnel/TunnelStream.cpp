@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "agent/loop/Loop.hpp"
 #include "agent/tunnel/TunnelSession.hpp"
@@ -10,7 +11,8 @@
 namespace weft::proxy {
 
 TunnelStream::TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
-                           std::vector<agent::FlowCounters> counters, SourceShare share)
+                           std::vector<agent::FlowCounters> counters, SourceShare share,
+                           std::optional<Redial> redial)
     : session_(session),
       plan_(std::move(plan)),
       share_(std::move(share)),
@@ -18,6 +20,8 @@ TunnelStream::TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan
       io_(session.loop(), *this, std::move(local), SocketIo::kGrowing),
       to_peer_is_sent_(side == Side::Source),
       connected_(side == Side::Source),
+      redial_(std::move(redial)),
+      awaiting_answer_(redial_.has_value()),
       last_progress_(session.loop().now()) {}
 
 void TunnelStream::on_headers(l7::Headers headers, bool end_stream) {
@@ -25,9 +29,17 @@ void TunnelStream::on_headers(l7::Headers headers, bool end_stream) {
     status = l7::header_int(l7::find_header(headers, ":status"), 0);
     if (status / 100 == 2) {
       opened();
+      if (std::exchange(awaiting_answer_, false)) {
+        start_reading();
+      }
     } else {
       log::debug("tunnel.stream_refused", "worker={} target={} status={}", session_.loop().index(),
                  plan_.target.str(), status);
+      // 502/504: the peer agent could not connect to the app; 503: it could not serve it. A
+      // 403 (policy) would be the same anywhere.
+      if ((status == 502 || status == 503 || status == 504) && redial_elsewhere()) {
+        return;
+      }
       reset();  // refused (403: policy) or unreachable: the app sees a reset
       return;
     }
@@ -57,7 +69,7 @@ void TunnelStream::take_payload(std::size_t length, std::vector<uint8_t>& out) {
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.sent : c.received)->Increment(static_cast<double>(length));
   }
-  if (in_off_ == in_.size() && (!local_eof_ || ended_) && !aborted_) {
+  if (in_off_ == in_.size() && (!local_eof_ || ended_) && !aborted_ && !awaiting_answer_) {
     read_again();  // after end(): what the app sends is read and dropped until it closes
   }
 }
@@ -78,7 +90,7 @@ void TunnelStream::preload(std::span<const uint8_t> bytes) {
 }
 
 void TunnelStream::start_reading() {
-  if (!local_eof_ && !aborted_ && in_off_ == in_.size()) {
+  if (!local_eof_ && !aborted_ && !awaiting_answer_ && in_off_ == in_.size()) {
     read_again();
   }
 }
@@ -174,21 +186,42 @@ void TunnelStream::peer_finished() {
 void TunnelStream::h2_closed(uint32_t error_code) {
   h2_closed_ = true;
   session_.stream_touched(*this);
-  if (error_code != NGHTTP2_NO_ERROR) {
+  // Closed before any answer: when the stream never left (REFUSED_STREAM) or carried nothing of
+  // the app's (it is not read before the answer), no app saw any of it.
+  bool unseen = error_code == NGHTTP2_REFUSED_STREAM || preload_.empty();
+  if (error_code != NGHTTP2_NO_ERROR && !(unseen && redial_elsewhere())) {
     reset();
   }
 }
 
-void TunnelStream::reset() {
+void TunnelStream::reset(uint32_t error_code) {
   if (aborted_) {
     return;
   }
   aborted_ = true;
   session_.stream_touched(*this);
   if (!h2_closed_ && id >= 0) {
-    session_.h2().reset(id, NGHTTP2_CANCEL);
+    session_.h2().reset(id, error_code);
   }
   io_.close(SocketIo::Close::Reset);  // the app sees the reset, not a clean end
+}
+
+bool TunnelStream::redial_elsewhere() {
+  if (!redial_ || !awaiting_answer_ || aborted_ || !io_.idle()) {
+    return false;
+  }
+  awaiting_answer_ = false;
+  aborted_ = true;  // the socket is the next attempt's
+  session_.stream_touched(*this);
+  if (!h2_closed_ && id >= 0) {
+    session_.h2().reset(id, NGHTTP2_CANCEL);
+  }
+  in_ = {};  // it pointed into preload_
+  in_off_ = 0;
+  redial_->tried.push_back(plan_.target);
+  session_.redialer().redial(std::move(*redial_), plan_.labels, io_.release(), std::move(share_),
+                             std::move(preload_));
+  return true;
 }
 
 void TunnelStream::end() {

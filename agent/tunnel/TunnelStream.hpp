@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "agent/l4/Redial.hpp"
 #include "agent/loop/SocketIo.hpp"
 #include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
@@ -31,9 +33,14 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   /// destination). Destination: `local` is still to be connected to the app (connect()).
   enum class Side { Source, Destination };
 
-  /// `share`: what the app's connection counts against its source (Source side).
+  /// `share`: what the app's connection counts against its source (Source side). `redial`
+  /// (Source side, a connection to a Service): the app's socket is read only once the peer
+  /// agent has answered 2xx, and a refusal (502, 503, 504) or a stream closed before any
+  /// answer hands it back to be sent to another endpoint (Redialer) instead of resetting it
+  /// (unless what detection read may have reached an app: the stream left, then was lost).
   TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
-               std::vector<agent::FlowCounters> counters, SourceShare share = {});
+               std::vector<agent::FlowCounters> counters, SourceShare share = {},
+               std::optional<Redial> redial = std::nullopt);
   /// Counts the connection closed if it was counted open; detaches from the h2 session.
   ~TunnelStream();
   TunnelStream(const TunnelStream&) = delete;
@@ -76,8 +83,11 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   /// Appends the next `length` bytes read from the local socket to `out` (the payload of the
   /// DATA frame read_body announced) and reads again once they are used up.
   void take_payload(std::size_t length, std::vector<uint8_t>& out);
-  /// Resets the local socket (and the h2 stream if still open).
-  void reset();
+  /// Resets the local socket (and the h2 stream if still open, with `error_code`).
+  void reset(uint32_t error_code = NGHTTP2_CANCEL);
+  /// Source side, still waiting for the peer's answer and given a Redial: hands the app's
+  /// socket to the Redialer (the h2 stream is reset) and returns true; else false.
+  bool redial_elsewhere();
   /// Ends the connection cleanly (the agent's drain is over): END_STREAM to the peer once what
   /// was read is framed, FIN to the app once what the peer sent before is written; what either
   /// sends after is dropped (the app's is read until it closes).
@@ -126,6 +136,8 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   bool aborted_ = false;
   bool ended_ = false;  ///< end(): local input is dropped
   bool counted_open_ = false;
+  std::optional<Redial> redial_;
+  bool awaiting_answer_ = false;  ///< redial_: the app's socket is not read before a 2xx
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
 };
 
