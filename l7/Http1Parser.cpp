@@ -289,4 +289,12 @@ std::expected<void, Http1Error> Http1Parser::finish() {
   return {};
 }
 
+void Http1Parser::release_buffers() {
+  if (!in_message_) {
+    head_ = {};
+    trailers_ = {};
+    line_ = {};
+  }
+}
+
 }  // namespace weft::l7

@@ -115,6 +115,9 @@ class Http1Parser {
 
   /// Whether a message is partly parsed (head started, not ended).
   bool in_message() const { return in_message_; }
+  /// Between messages: frees what parsing the last one left allocated (kept for its capacity
+  /// while messages follow each other), so that an idle connection's parser holds nothing.
+  void release_buffers();
 
  private:
   enum class Phase { Head, Body, Chunked, Trailers };

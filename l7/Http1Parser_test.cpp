@@ -237,6 +237,25 @@ TEST_CASE("pipelined requests: each feed stops right after a message") {
   CHECK_FALSE(parser.finish());  // cut short
 }
 
+TEST_CASE("buffers released between messages, never inside one") {
+  Recorder rec;
+  Http1Parser parser(Http1Parser::Kind::Request, rec);
+  std::string chunked =
+      "POST /a-rather-long-target-to-keep-the-start-line-off-the-stack HTTP/1.1\r\n"
+      "Host: svc\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-sum: 1\r\n\r\n";
+  REQUIRE(feed(parser, chunked));
+  parser.release_buffers();  // idle: the next message parses as before
+  REQUIRE(feed(parser, chunked.substr(0, 40)));
+  CHECK(parser.in_message());
+  parser.release_buffers();  // inside a message: nothing is dropped
+  REQUIRE(feed(parser, chunked.substr(40)));
+  CHECK(rec.events == std::vector<std::string>{"head", "body:abc", "trailers", "end", "head",
+                                               "body:abc", "trailers", "end"});
+  CHECK(rec.heads[1].target == rec.heads[0].target);
+  REQUIRE(rec.trailers[1].size() == 1);
+  CHECK(rec.trailers[1][0].value == "1");
+}
+
 TEST_CASE("feeding byte by byte gives the same events as one feed") {
   std::vector<std::string> requests = {
       "GET / HTTP/1.1\r\nHost: a\r\n\r\n",

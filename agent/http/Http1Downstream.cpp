@@ -74,7 +74,18 @@ std::optional<agent::Timeout> Http1Downstream::expire(Loop::Clock::time_point no
     close(/*reset=*/false);
     return agent::Timeout::HttpIdle;
   }
+  if (waiting_ == Waiting::Request) {
+    release_buffers();
+  }
   return std::nullopt;
+}
+
+void Http1Downstream::release_buffers() {
+  input_ = {};
+  head_bytes_ = {};
+  out_ = {};
+  parser_.release_buffers();
+  io_.release_send_buffers();
 }
 
 void Http1Downstream::on_received(std::span<const uint8_t> bytes) {

@@ -71,6 +71,10 @@ class Http1Downstream final : public ExchangePeer,
   /// closes; so does, without an answer, one that waited `limits.http_idle` for a next request.
   /// Which limit ended it.
   std::optional<agent::Timeout> expire(Loop::Clock::time_point now, const TimeLimits& limits);
+  /// Waiting for the next request (an idle keep-alive connection): frees the buffers kept for
+  /// their capacity (input, head, output, parser, send queue). Called from expire(), so it
+  /// happens on the tick after the connection went idle, never between busy requests.
+  void release_buffers();
 
   // Flushable.
   void touch() override;

@@ -50,6 +50,16 @@ void Http1Upstream::on_connected(int res) {
   touch();
 }
 
+void Http1Upstream::release_buffers() {
+  if (busy()) {
+    return;
+  }
+  input_ = {};
+  out_ = {};
+  parser_.release_buffers();
+  io_.release_send_buffers();
+}
+
 void Http1Upstream::start(const l7::Headers& head, bool has_body, l7::H2Stream& events) {
   events_ = &events;
   request_done_ = !has_body;

@@ -39,6 +39,9 @@ class Http1Upstream final : public ExchangePeer,
   /// Sends a request (HTTP/2 form); the response comes back through `events`.
   void start(const l7::Headers& head, bool has_body, l7::H2Stream& events);
   bool busy() const { return events_ != nullptr; }
+  /// Not busy: frees the buffers kept for their capacity (input, output, parser, send queue), so
+  /// that a pooled idle connection holds none.
+  void release_buffers();
   bool usable() const { return !io_.closed() && !closing_; }
 
   // ExchangePeer: the request in progress.

@@ -106,6 +106,8 @@ void UpstreamPool::tick(Clock::time_point now) {
         p.idle_since = now;
       } else if (now - p.idle_since > kIdleTimeout) {
         p.connection->reset(NGHTTP2_NO_ERROR);  // closes; upstream_finished erases it
+      } else {
+        p.connection->release_buffers();
       }
     }
   }

@@ -89,6 +89,13 @@ void SocketIo::read() {
   io_uring_prep_recv(loop_.ring().prepare(&recv_op_), socket_.get(), rbuf_.get(), rcap_, 0);
 }
 
+void SocketIo::release_send_buffers() {
+  if (unsent_.empty() && queued_.empty()) {
+    sending_ = {};
+    queued_ = {};
+  }
+}
+
 void SocketIo::give_back() {
   if (lent_ >= 0) {
     loop_.ring().recv_buffers().give_back(static_cast<uint16_t>(std::exchange(lent_, -1)));

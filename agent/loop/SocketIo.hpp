@@ -104,6 +104,9 @@ class SocketIo {
   std::size_t read_buffer_bytes() const { return rcap_ + (lent_ >= 0 ? RecvBuffers::kSize : 0); }
   /// Bytes written or sent and not yet in the kernel.
   std::size_t backlog() const { return unsent_.size() + queued_.size(); }
+  /// Frees the send buffers (kept for their capacity while the connection is busy) when nothing
+  /// is left to send: an idle connection holds no buffer.
+  void release_send_buffers();
   /// Stops all I/O: in-flight requests complete with errors and the owner hears nothing more.
   void close(Close how);
   bool closed() const { return closed_; }
