@@ -6,12 +6,12 @@
 #include <span>
 #include <vector>
 
-#include "agent/l4/Redial.hpp"
 #include "agent/loop/Loop.hpp"
 #include "agent/loop/SocketIo.hpp"
 #include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
+#include "agent/plan/Redial.hpp"
 #include "common/Fd.hpp"
 
 namespace weft::proxy {

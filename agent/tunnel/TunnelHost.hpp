@@ -11,12 +11,12 @@
 
 #include "agent/http/HttpHost.hpp"
 #include "agent/identity/OpenSsl.hpp"
-#include "agent/l4/Redial.hpp"
 #include "agent/loop/TimeLimits.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
 #include "agent/netns/PodSockets.hpp"
 #include "agent/plan/FlowPlan.hpp"
+#include "agent/plan/Redial.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/tunnel/TunnelPool.hpp"
 

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "agent/l4/Redial.hpp"
 #include "agent/loop/SocketIo.hpp"
 #include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/plan/FlowPlan.hpp"
+#include "agent/plan/Redial.hpp"
 #include "common/Fd.hpp"
 #include "l7/H2Session.hpp"
 

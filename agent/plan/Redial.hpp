@@ -7,13 +7,14 @@
 #include <memory>
 #include <vector>
 
-#include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "common/Fd.hpp"
 #include "common/IpAddr.hpp"
 
 namespace weft::proxy {
+
+class SourceShare;
 
 /// What sending an outbound connection to another endpoint of its Service takes.
 struct Redial {
