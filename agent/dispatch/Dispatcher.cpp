@@ -1,5 +1,6 @@
 #include "agent/dispatch/Dispatcher.hpp"
 
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <netinet/in.h>
@@ -49,6 +50,21 @@ std::vector<typename Map::key_type> keys_of(const Map& map) {
     keys.push_back(entry.first);
   }
   return keys;
+}
+
+/// Returns memory freed on this thread to the kernel: mimalloc's collection when it is the
+/// process's allocator (weft-agent links it; `mi_collect(true)` frees what its thread heap keeps
+/// for reuse and runs its delayed purges, which a quiet thread never reaches), else glibc's
+/// malloc_trim (the unit tests and sanitized builds). Found at run time, so that the agent's
+/// libraries do not depend on mimalloc.
+void return_freed_memory() {
+  using Collect = void (*)(bool);
+  static const auto collect = reinterpret_cast<Collect>(::dlsym(RTLD_DEFAULT, "mi_collect"));
+  if (collect != nullptr) {
+    collect(true);
+  } else {
+    ::malloc_trim(0);
+  }
 }
 
 /// Resets a connection we will not serve: the app sees ECONNRESET at once instead of a hang.
@@ -619,7 +635,6 @@ void Dispatcher::peer_reachable(const IpAddr& destination) {
 }
 
 void Dispatcher::object_gone() {
-  ++gone_since_trim_;
   if (drain_deadline_) {
     check_drained();
   }
@@ -675,11 +690,12 @@ void Dispatcher::tick(Loop::Clock::time_point now) {
   }
   tickets_.expire(static_cast<long>(std::time(nullptr)));
   std::erase_if(unreachable_, [&](const auto& entry) { return now - entry.second > kForgetPeer; });
-  if (gone_since_trim_ >= kTrimAfter && now - last_trim_ >= kTrimSpacing) {
-    // glibc keeps freed memory in the worker's arena for reuse; after a wave of connections
-    // has closed, the agent's RSS goes back down to what its open connections use.
-    ::malloc_trim(0);
-    gone_since_trim_ = 0;
+  erased_since_trim_ += loop_.take_erased();
+  if (erased_since_trim_ >= kTrimAfter && now - last_trim_ >= kTrimSpacing) {
+    // The allocator keeps freed memory for reuse; after a wave of connections has closed, the
+    // agent's RSS goes back down to what its open connections use.
+    return_freed_memory();
+    erased_since_trim_ = 0;
     last_trim_ = now;
   }
 }

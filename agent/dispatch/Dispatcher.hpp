@@ -253,11 +253,12 @@ class Dispatcher final : public Relay::Owner,
   std::vector<Listener*> paused_;  ///< listeners whose accept waits for the next tick
   bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
   bool share_warned_ = false;      ///< take_share refused and logged since the last tick
-  /// Freed memory is returned to the kernel (malloc_trim) on a tick once this many connection
-  /// objects were erased since the last time, at most every kTrimSpacing.
-  static constexpr unsigned kTrimAfter = 256;
+  /// Freed memory is returned to the kernel (mi_collect, or malloc_trim) on a tick once this many
+  /// objects (connections, exchanges: Loop::take_erased) were erased since the last time, at
+  /// most every kTrimSpacing.
+  static constexpr std::size_t kTrimAfter = 256;
   static constexpr auto kTrimSpacing = std::chrono::seconds(5);
-  unsigned gone_since_trim_ = 0;
+  std::size_t erased_since_trim_ = 0;
   Loop::Clock::time_point last_trim_{};
   std::optional<Loop::Clock::time_point> drain_deadline_;  ///< set by Drain
   DrainStep drain_step_ = DrainStep::Notice;               ///< the last one told

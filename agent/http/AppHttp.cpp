@@ -57,6 +57,9 @@ void AppHttp::start(std::span<const uint8_t> received) {
 
 std::optional<agent::Timeout> AppHttp::expire(Loop::Clock::time_point now,
                                               const TimeLimits& limits) {
+  if (exchanges_.empty()) {
+    forget_targets();
+  }
   return h1_ ? h1_->expire(now, limits) : h2_ ? h2_->expire(now, limits) : std::nullopt;
 }
 

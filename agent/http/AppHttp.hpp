@@ -44,7 +44,8 @@ class AppHttp : public ExchangeOwner,
   /// The agent is draining (see DrainStep).
   void drain(DrainStep step);
   /// The worker's tick: the client's time limits (request head, idle); which one ended the
-  /// connection.
+  /// connection. A connection with no exchange left also drops what it cached for them
+  /// (forget_targets).
   std::optional<agent::Timeout> expire(Loop::Clock::time_point now, const TimeLimits& limits);
 
   // ExchangeOwner.
@@ -67,6 +68,9 @@ class AppHttp : public ExchangeOwner,
   bool http1_;  ///< the client speaks HTTP/1.1
   /// Who the client is, for the counts of its refusals.
   virtual agent::WorkloadIdentity source_identity() const = 0;
+  /// No exchange is in flight: drop the targets planned for them (plans, labels, the NodeView
+  /// they came from), so that an idle connection holds neither their memory nor an old view.
+  virtual void forget_targets() = 0;
   SourceShare share_;
 
  private:

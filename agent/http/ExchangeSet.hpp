@@ -19,6 +19,8 @@ class ExchangeSet {
   }
 
   /// Destroys `exchange` after the set has let go of it, so its destructor sees a consistent set.
+  bool empty() const { return items_.empty(); }
+
   void erase(L7Exchange* exchange) {
     std::size_t slot = exchange->slot;
     std::unique_ptr<L7Exchange> gone = std::move(items_[slot]);

@@ -34,6 +34,10 @@ class OutboundHttp final : public AppHttp {
   Refusal refusal() const override { return Refusal::Reroute; }
   void hand_over(Fd socket, std::vector<uint8_t> received) override;
   agent::WorkloadIdentity source_identity() const override;
+  void forget_targets() override {
+    targets_ = {};
+    targets_view_.reset();
+  }
 
  private:
   /// The target that stands for `service` when none of its endpoints can take the request.

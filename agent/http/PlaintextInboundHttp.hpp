@@ -32,6 +32,10 @@ class PlaintextInboundHttp final : public AppHttp {
   /// An Upgrade (WebSocket) or CONNECT goes on to the app on the TCP path.
   void hand_over(Fd socket, std::vector<uint8_t> received) override;
   agent::WorkloadIdentity source_identity() const override;
+  void forget_targets() override {
+    target_.reset();
+    target_view_.reset();
+  }
 
  private:
   SockAddr peer_;

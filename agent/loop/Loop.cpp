@@ -48,6 +48,7 @@ void Loop::settle() {
       c->flush_pending();
     }
     retiring_.swap(retired_);
+    erased_ += retiring_.size();
     for (Retirable* x : retiring_) {
       x->retired = false;
       x->erase_now();

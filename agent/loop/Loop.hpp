@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "agent/loop/Deadlines.hpp"
@@ -72,6 +73,8 @@ class Loop {
   /// Flushes touched carriers and erases retired objects until nothing is left to do. Runs after
   /// every batch of completions: destruction happens here, never inside a callback.
   void settle();
+  /// How many retired objects (connections, exchanges) settle() erased since the last call.
+  std::size_t take_erased() { return std::exchange(erased_, 0); }
 
   /// Calls `target->timer_fired(kind)` at `when` (first due time expire_deadlines() sees) unless
   /// cancelled first.
@@ -91,6 +94,7 @@ class Loop {
   std::vector<Flushable*> flush_;
   std::vector<Retirable*> retired_;
   std::vector<Retirable*> retiring_;  ///< settle()'s batch of retired_, kept for its capacity
+  std::size_t erased_ = 0;            ///< see take_erased()
   Deadlines deadlines_;
   std::unique_ptr<uint8_t[]> scratch_;  ///< allocated by the first scratch()
   agent::TimeoutMetrics* timeouts_ = nullptr;
