@@ -9,16 +9,13 @@
 #include "cni/CniConfig.hpp"
 #include "cni/CniError.hpp"
 #include "cni/ConflistEdit.hpp"
+#include "fuzz/Check.hpp"
 
 namespace {
 
 using namespace weft::cni;
 
-void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
+using weft::fuzz::check;
 
 void check_config(std::string_view text) {
   for (Command command : {Command::Add, Command::Check, Command::Del}) {

@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "fuzz/Check.hpp"
 #include "l7/GrpcTimeout.hpp"
 #include "l7/H2Session.hpp"
 
@@ -51,11 +52,7 @@ using weft::l7::H2Stream;
 using weft::l7::Header;
 using weft::l7::Headers;
 
-void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
+using weft::fuzz::check;
 
 // libFuzzer's extra counters (Linux): each nonzero byte is a feature, like a covered edge. A
 // global because libFuzzer finds them by their section; nothing else in the target is global.

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz/Check.hpp"
 #include "l7/Http1Parser.hpp"
 
 namespace {
@@ -21,11 +22,7 @@ using weft::l7::Http1Head;
 using weft::l7::Http1Limits;
 using weft::l7::Http1Parser;
 
-void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
+using weft::fuzz::check;
 
 bool is_tchar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

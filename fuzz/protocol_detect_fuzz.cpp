@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "fuzz/Check.hpp"
 #include "l7/ProtocolDetector.hpp"
 
 namespace {
@@ -17,11 +18,7 @@ using weft::l7::detect_protocol;
 using weft::l7::kMaxDetectionBytes;
 using weft::l7::Protocol;
 
-void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
+using weft::fuzz::check;
 
 /// Tracks the answers for growing prefixes of one byte string.
 struct Monotonic {

@@ -6,14 +6,9 @@
 
 #include "agent/discovery/World.hpp"
 #include "common/IpAddr.hpp"
+#include "fuzz/Check.hpp"
 
 namespace weft::fuzz {
-
-inline void check(bool ok) {
-  if (!ok) {
-    __builtin_trap();
-  }
-}
 
 inline void exercise(const discovery::World& world) {
   using discovery::Resolution;
