@@ -24,11 +24,17 @@ std::vector<Endpoint> endpoints(int n) {
   return eps;
 }
 
-/// Ejects `addr`'s breaker: as many failures in a row as the policy needs.
-void eject(EndpointLoads& loads, const SockAddr& addr, Clock::time_point now) {
+/// Ejects `addr`'s breaker: as many failures in a row as the policy needs (refused
+/// connections when `refused`, else error answers).
+void eject(EndpointLoads& loads, const SockAddr& addr, Clock::time_point now,
+           bool refused = false) {
   auto& breaker = loads.of(addr, now).breaker;
   for (uint32_t i = 0; i < weft::l7::CircuitBreakerPolicy{}.consecutive_failures; ++i) {
-    breaker.failed(now, 0.0);
+    if (refused) {
+      breaker.unreachable(now, 0.0);
+    } else {
+      breaker.failed(now, 0.0);
+    }
   }
 }
 
@@ -133,13 +139,9 @@ TEST_CASE(
   weft::l7::FastRandom random(11);
   auto now = Clock::now();
   auto eps = endpoints(3);
-  eject(loads, eps[0].addr, now);  // answered with errors: fails fast
-  for (std::size_t i : {1u, 2u}) {
-    auto& breaker = loads.of(eps[i].addr, now).breaker;
-    for (uint32_t n = 0; n < weft::l7::CircuitBreakerPolicy{}.consecutive_failures; ++n) {
-      breaker.unreachable(now, 0.0);  // refused: may be back at any moment
-    }
-  }
+  eject(loads, eps[0].addr, now);                    // answered with errors: fails fast
+  eject(loads, eps[1].addr, now, /*refused=*/true);  // may be back at any moment
+  eject(loads, eps[2].addr, now, /*refused=*/true);
   auto hits = picks(picker, eps, loads, random, 100, now);
   CHECK(hits[0] == 0);
   CHECK(hits[1] + hits[2] == 100);
