@@ -690,6 +690,7 @@ void Dispatcher::tick(Loop::Clock::time_point now) {
   }
   tickets_.expire(static_cast<long>(std::time(nullptr)));
   std::erase_if(unreachable_, [&](const auto& entry) { return now - entry.second > kForgetPeer; });
+  balancer_.forget_refusals(now);
   erased_since_trim_ += loop_.take_erased();
   if (erased_since_trim_ >= kTrimAfter && now - last_trim_ >= kTrimSpacing) {
     // The allocator keeps freed memory for reuse; after a wave of connections has closed, the

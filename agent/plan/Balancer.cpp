@@ -14,16 +14,13 @@ uint32_t Balancer::load(const SockAddr& endpoint) const {
   return it == active_.end() ? 0 : it->second;
 }
 
-bool Balancer::refused_since(const SockAddr& endpoint, Clock::time_point now) {
+bool Balancer::refused_since(const SockAddr& endpoint, Clock::time_point now) const {
   auto it = refused_.find(endpoint);
-  if (it == refused_.end()) {
-    return false;
-  }
-  if (now - it->second < kAvoidAfterRefusal) {
-    return true;
-  }
-  refused_.erase(it);
-  return false;
+  return it != refused_.end() && now - it->second < kAvoidAfterRefusal;
+}
+
+void Balancer::forget_refusals(Clock::time_point now) {
+  std::erase_if(refused_, [&](const auto& r) { return now - r.second >= kAvoidAfterRefusal; });
 }
 
 }  // namespace weft::proxy

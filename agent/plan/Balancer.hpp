@@ -62,6 +62,9 @@ class Balancer {
   uint32_t load(const SockAddr& endpoint) const;
   /// `endpoint` refused a connection (or did not answer it) at `now`.
   void refused(const SockAddr& endpoint, Clock::time_point now) { refused_[endpoint] = now; }
+  /// Forgets refusals older than kAvoidAfterRefusal (the worker's tick), so that picks take the
+  /// fast path again once none is recent, also for endpoints that are gone.
+  void forget_refusals(Clock::time_point now);
 
  private:
   /// The less loaded of two random ones among `n`, `index(k)` naming the k-th in `endpoints`.
@@ -70,8 +73,8 @@ class Balancer {
     return index(
         l7::pick_two(n, random_, [&](std::size_t k) { return load(endpoints[index(k)].addr); }));
   }
-  /// Whether `endpoint` refused within kAvoidAfterRefusal of `now` (older refusals are dropped).
-  bool refused_since(const SockAddr& endpoint, Clock::time_point now);
+  /// Whether `endpoint` refused within kAvoidAfterRefusal of `now`.
+  bool refused_since(const SockAddr& endpoint, Clock::time_point now) const;
 
   l7::FastRandom random_;
   std::unordered_map<SockAddr, uint32_t> active_;

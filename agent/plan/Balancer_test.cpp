@@ -80,7 +80,8 @@ TEST_CASE("balancer never picks a tried endpoint, and avoids one that just refus
   // Every other one tried: the one that refused is tried again (it may be back).
   tried = {eps[0].addr, eps[2].addr};
   CHECK(b.pick(std::span<const Ep>(eps), tried, t + std::chrono::seconds(1)) == 1);
-  // Its refusal is forgotten after kAvoidAfterRefusal.
+  // Its refusal is forgotten after kAvoidAfterRefusal (and dropped by the tick).
+  b.forget_refusals(t + Balancer::kAvoidAfterRefusal);
   std::map<std::size_t, int> hits;
   for (int i = 0; i < 300; ++i) {
     ++hits[pick(b, eps, t + Balancer::kAvoidAfterRefusal)];
