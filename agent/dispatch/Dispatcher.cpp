@@ -81,7 +81,8 @@ Dispatcher::Dispatcher(Loop& loop, WorkerContext context, std::shared_ptr<const 
       context_(context),
       view_(std::move(view)),
       home_(std::move(home)),
-      balancer_(seed),
+      suspects_(context_.limits.tunnel_ping_timeout),
+      balancer_(seed, suspects_),
       upstreams_(loop_, *this, static_cast<unsigned>(context_.limits.connect.count())) {
   loop_.count_timeouts_in(context_.timeouts);
 }
@@ -531,21 +532,6 @@ Result<TunnelSession*> Dispatcher::tunnel_session_for(const agent::MeshedPod& po
     pooled->probe_before_stream(loop_.now());
     return pooled;
   }
-  // A peer that just failed to answer is not dialled again at once: the streams it dropped
-  // fail fast and their retries go to other endpoints. After a PING timeout's worth of time
-  // it is tried again, with that short limit on connect and handshake, so that a partition
-  // costs each request at most one PING timeout and a healed one is used at once.
-  std::optional<std::chrono::milliseconds> suspect;
-  if (auto it = unreachable_.find(plan.target.ip); it != unreachable_.end()) {
-    auto quiet = loop_.now() - it->second;
-    if (quiet < context_.limits.tunnel_ping_timeout) {
-      return fail(
-          Error::Kind::Protocol,
-          fmt::format("the agent at {} did not answer {} ms ago", plan.target.ip.str(),
-                      std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count()));
-    }
-    suspect = context_.limits.tunnel_ping_timeout;
-  }
   auto socket = open_upstream(pod, plan.target.ip.family);
   if (!socket) {
     return std::unexpected(socket.error());
@@ -556,10 +542,16 @@ Result<TunnelSession*> Dispatcher::tunnel_session_for(const agent::MeshedPod& po
   TunnelSession* session = owned.get();
   tunnels_.emplace(session, std::move(owned));
   tunnel_pool_.add(key, session);
-  if (suspect) {
-    session->suspect_peer(*suspect);
+  std::chrono::milliseconds connect = context_.limits.connect;
+  if (suspects_.suspect(plan.target.ip)) {
+    // A peer that did not answer lately gets a PING timeout's worth of time to connect and
+    // shake hands, so that a partition costs a request at most that and a healed one is used at
+    // once. The endpoint choosers send only work that has nowhere else to go meanwhile.
+    session->suspect_peer(context_.limits.tunnel_ping_timeout);
+    suspects_.avoid(plan.target.ip, loop_.now());
+    connect = std::min(connect, context_.limits.tunnel_ping_timeout);
   }
-  session->start(static_cast<unsigned>(context_.limits.connect.count()));
+  session->start(static_cast<unsigned>(connect.count()));
   return session;
 }
 
@@ -627,11 +619,11 @@ void Dispatcher::source_refused(const agent::WorkloadIdentity& source, std::stri
 }
 
 void Dispatcher::peer_unreachable(const IpAddr& destination) {
-  unreachable_[destination] = loop_.now();
+  suspects_.avoid(destination, loop_.now());
 }
 
 void Dispatcher::peer_reachable(const IpAddr& destination) {
-  unreachable_.erase(destination);
+  suspects_.answered(destination);
 }
 
 void Dispatcher::object_gone() {
@@ -689,7 +681,7 @@ void Dispatcher::tick(Loop::Clock::time_point now) {
     relay->end();  // FIN both ways
   }
   tickets_.expire(static_cast<long>(std::time(nullptr)));
-  std::erase_if(unreachable_, [&](const auto& entry) { return now - entry.second > kForgetPeer; });
+  suspects_.forget(now);
   balancer_.forget_refusals(now);
   erased_since_trim_ += loop_.take_erased();
   if (erased_since_trim_ >= kTrimAfter && now - last_trim_ >= kTrimSpacing) {

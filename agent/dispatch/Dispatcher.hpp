@@ -156,6 +156,7 @@ class Dispatcher final : public Relay::Owner,
   agent::RequestMetrics& request_metrics() override { return context_.request_metrics; }
   UpstreamPool& upstreams() override { return upstreams_; }
   EndpointLoads& endpoint_loads() override { return endpoint_loads_; }
+  const SuspectPeers& suspect_peers() const override { return suspects_; }
   l7::RetryBudget& retry_budget(const SockAddr& service) override {
     return retry_budgets_[service];
   }
@@ -248,6 +249,8 @@ class Dispatcher final : public Relay::Owner,
   WorkerContext context_;
   std::shared_ptr<const NodeView> view_;
   Netns home_;
+  /// Peer agents that did not answer lately (see TunnelHost::peer_unreachable).
+  SuspectPeers suspects_;
   Balancer balancer_;
   std::unordered_map<Listener*, std::unique_ptr<Listener>> listeners_;
   std::vector<Listener*> paused_;  ///< listeners whose accept waits for the next tick
@@ -277,10 +280,6 @@ class Dispatcher final : public Relay::Owner,
   std::unordered_map<TunnelSession*, std::unique_ptr<TunnelSession>> tunnels_;
   /// Client sessions that take new streams, by (source identity, destination pod).
   TunnelPool<TunnelSession> tunnel_pool_;
-  /// Peer agents that did not answer lately, and since when (see TunnelHost::peer_unreachable);
-  /// forgotten after kForgetPeer (then dialled with the full handshake limit again).
-  std::unordered_map<IpAddr, Loop::Clock::time_point> unreachable_;
-  static constexpr auto kForgetPeer = std::chrono::seconds(60);
   /// The newest resumption ticket per key; expired ones are dropped on the tick.
   TicketStore tickets_;
   // L7. Declared in this order so that destruction runs exchanges (in http_) first, then the

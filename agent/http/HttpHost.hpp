@@ -12,6 +12,7 @@
 #include "agent/plan/EndpointLoads.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/plan/NodeView.hpp"
+#include "agent/plan/SuspectPeers.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "common/Error.hpp"
 #include "common/Fd.hpp"
@@ -33,10 +34,12 @@ class HttpHost {
   virtual UpstreamPool& upstreams() = 0;
   /// Latency estimates and circuit breakers of the endpoints requests go to.
   virtual EndpointLoads& endpoint_loads() = 0;
+  /// Peer agents that did not answer lately: requests go to other endpoints when they can.
+  virtual const SuspectPeers& suspect_peers() const = 0;
   /// The retry budget of requests to the Service at `service`.
   virtual l7::RetryBudget& retry_budget(const SockAddr& service) = 0;
   /// A pooled (or new) tunnel session from `pod` to the agent behind `plan.target` that takes
-  /// one more stream.
+  /// one more stream (a new one to a suspect peer with the short limit).
   virtual Result<H2Carrier*> tunnel_for(const agent::MeshedPod& pod, const FlowPlan& plan) = 0;
   /// The app's connection is over: destroy it.
   virtual void http_finished(AppHttp& http) = 0;

@@ -81,8 +81,10 @@ Routed OutboundHttp::route(const l7::Headers& head, const Avoid& avoid) {
     return out;
   }
   auto now = host_.loop().now();
+  Avoid avoiding = avoid;
+  avoiding.suspects = &host_.suspect_peers();
   auto chosen =
-      picker_.pick(r.endpoints, host_.endpoint_loads(), avoid, host_.loop().random(), now);
+      picker_.pick(r.endpoints, host_.endpoint_loads(), avoiding, host_.loop().random(), now);
   if (!chosen) {
     // Every endpoint is ejected, or refused this request already: fail fast.
     out.target = unreachable(view, *r.service, dialled);

@@ -1,5 +1,5 @@
 // L4 endpoint choice: the less loaded of two random endpoints ("power of two choices"), away from
-// endpoints that just refused a connection.
+// endpoints that just refused a connection and from those whose node agent did not answer.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/plan/SuspectPeers.hpp"
 #include "common/IpAddr.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
 
@@ -23,15 +24,17 @@ class Balancer {
   /// How long an endpoint that refused a connection gets new ones only when no other is left.
   static constexpr auto kAvoidAfterRefusal = std::chrono::seconds(5);
 
-  explicit Balancer(uint64_t seed) : random_(seed) {}
+  /// `suspects`: the worker's peer agents that did not answer (outlives the balancer).
+  Balancer(uint64_t seed, const SuspectPeers& suspects) : random_(seed), suspects_(suspects) {}
 
   /// Index into `endpoints` of the chosen one, never one in `tried`; one that refused a
-  /// connection in the last kAvoidAfterRefusal only when every other was tried too (its
-  /// connect then tells whether it is back). Empty when every endpoint was tried.
+  /// connection in the last kAvoidAfterRefusal, or whose peer agent is avoided (SuspectPeers),
+  /// only when every other was tried too (its connect then tells whether it is back). Empty
+  /// when every endpoint was tried.
   template <class Endpoint>
   std::optional<std::size_t> pick(std::span<const Endpoint> endpoints,
                                   std::span<const SockAddr> tried, Clock::time_point now) {
-    if (tried.empty() && refused_.empty() && !endpoints.empty()) {
+    if (tried.empty() && refused_.empty() && suspects_.empty() && !endpoints.empty()) {
       return pick_of(
           endpoints, [](std::size_t i) { return i; }, endpoints.size());
     }
@@ -42,7 +45,7 @@ class Balancer {
       if (std::find(tried.begin(), tried.end(), addr) != tried.end()) {
         continue;
       }
-      if (refused_since(addr, now)) {
+      if (refused_since(addr, now) || suspects_.avoided(addr.ip, now)) {
         candidates_.insert(candidates_.begin() + static_cast<std::ptrdiff_t>(avoided++), i);
       } else {
         candidates_.push_back(i);
@@ -77,6 +80,7 @@ class Balancer {
   bool refused_since(const SockAddr& endpoint, Clock::time_point now) const;
 
   l7::FastRandom random_;
+  const SuspectPeers& suspects_;
   std::unordered_map<SockAddr, uint32_t> active_;
   std::unordered_map<SockAddr, Clock::time_point> refused_;  ///< the last refusal per endpoint
   std::vector<std::size_t> candidates_;                      ///< pick()'s scratch

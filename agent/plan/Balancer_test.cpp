@@ -8,8 +8,11 @@
 using weft::IpAddr;
 using weft::SockAddr;
 using weft::proxy::Balancer;
+using weft::proxy::SuspectPeers;
 
 namespace {
+const SuspectPeers kNoSuspects{std::chrono::seconds(2)};
+
 struct Ep {
   SockAddr addr;
 };
@@ -30,7 +33,7 @@ std::size_t pick(Balancer& b, const std::vector<Ep>& eps, Balancer::Clock::time_
 }  // namespace
 
 TEST_CASE("balancer spreads new connections evenly when all stay open") {
-  Balancer b(42);
+  Balancer b(42, kNoSuspects);
   auto eps = endpoints(3);
   std::map<std::size_t, int> hits;
   for (int i = 0; i < 300; ++i) {
@@ -46,7 +49,7 @@ TEST_CASE("balancer spreads new connections evenly when all stay open") {
 }
 
 TEST_CASE("balancer avoids a loaded endpoint and forgets closed connections") {
-  Balancer b(7);
+  Balancer b(7, kNoSuspects);
   auto eps = endpoints(2);
   for (int i = 0; i < 10; ++i) {
     b.opened(eps[0].addr);
@@ -61,7 +64,7 @@ TEST_CASE("balancer avoids a loaded endpoint and forgets closed connections") {
 }
 
 TEST_CASE("balancer never picks a tried endpoint, and avoids one that just refused") {
-  Balancer b(11);
+  Balancer b(11, kNoSuspects);
   auto eps = endpoints(3);
   Balancer::Clock::time_point t{};
   std::vector<SockAddr> tried{eps[0].addr};
@@ -87,4 +90,28 @@ TEST_CASE("balancer never picks a tried endpoint, and avoids one that just refus
     ++hits[pick(b, eps, t + Balancer::kAvoidAfterRefusal)];
   }
   CHECK(hits[1] > 50);
+}
+
+TEST_CASE("balancer avoids endpoints whose peer agent did not answer while another is left") {
+  SuspectPeers suspects{std::chrono::seconds(2)};
+  Balancer b(13, suspects);
+  auto eps = endpoints(2);
+  Balancer::Clock::time_point t{};
+  suspects.avoid(eps[0].addr.ip, t);
+  for (int i = 0; i < 50; ++i) {
+    CHECK(pick(b, eps, t + std::chrono::seconds(1)) == 1);
+  }
+  // The other one tried: the suspect one is the last resort, not a refusal.
+  std::vector<SockAddr> tried{eps[1].addr};
+  CHECK(b.pick(std::span<const Ep>(eps), tried, t + std::chrono::seconds(1)) == 0);
+  // After the avoidance window it takes connections again (a new session dials it with the
+  // short limit while it stays suspect).
+  std::map<std::size_t, int> hits;
+  for (int i = 0; i < 300; ++i) {
+    ++hits[pick(b, eps, t + std::chrono::seconds(2))];
+  }
+  CHECK(hits[0] > 50);
+  CHECK(suspects.suspect(eps[0].addr.ip));
+  suspects.forget(t + SuspectPeers::kForgetAfter + std::chrono::seconds(1));
+  CHECK_FALSE(suspects.suspect(eps[0].addr.ip));
 }

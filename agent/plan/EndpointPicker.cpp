@@ -3,6 +3,18 @@
 #include <algorithm>
 
 namespace weft::proxy {
+namespace {
+
+/// Drops the candidates `skipped` names unless that would leave none.
+template <class Candidates, class Skipped>
+void skip_unless_alone(Candidates& candidates, Skipped skipped) {
+  if (std::any_of(candidates.begin(), candidates.end(),
+                  [&](const auto& c) { return !skipped(c); })) {
+    std::erase_if(candidates, skipped);
+  }
+}
+
+}  // namespace
 
 std::optional<EndpointPicker::Picked> EndpointPicker::pick(
     std::span<const discovery::Endpoint> endpoints, EndpointLoads& loads, const Avoid& avoid,
@@ -35,8 +47,13 @@ std::optional<EndpointPicker::Picked> EndpointPicker::pick(
       return std::nullopt;
     }
   }
-  if (avoid.last_failed != nullptr && admitted_.size() > 1) {
-    std::erase_if(admitted_, [&](const Candidate& c) {
+  if (avoid.suspects != nullptr && !avoid.suspects->empty()) {
+    skip_unless_alone(admitted_, [&](const Candidate& c) {
+      return avoid.suspects->avoided(endpoints[c.index].addr.ip, now);
+    });
+  }
+  if (avoid.last_failed != nullptr) {
+    skip_unless_alone(admitted_, [&](const Candidate& c) {
       return endpoints[c.index].addr == *avoid.last_failed;
     });
   }

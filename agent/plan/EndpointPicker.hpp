@@ -10,6 +10,7 @@
 
 #include "agent/discovery/World.hpp"
 #include "agent/plan/EndpointLoads.hpp"
+#include "agent/plan/SuspectPeers.hpp"
 #include "common/IpAddr.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
 
@@ -21,6 +22,8 @@ struct Avoid {
   const SockAddr* last_failed = nullptr;
   /// Endpoints the request could not reach (their connections refused): never again.
   std::span<const SockAddr> unreachable;
+  /// Peer agents that did not answer: their endpoints are taken only when no other is admitted.
+  const SuspectPeers* suspects = nullptr;
 };
 
 class EndpointPicker {
@@ -35,8 +38,8 @@ class EndpointPicker {
   /// The cheaper of two random admitted endpoints; the choice counts as sent in its breaker.
   /// When none is admitted, one ejected for refusing connections (CircuitBreaker::refusing)
   /// is tried. Empty when none can take the request: every one is ejected for answering with
-  /// errors, or in `avoid.unreachable` (fail fast). `avoid.last_failed` is skipped when another
-  /// one is admitted.
+  /// errors, or in `avoid.unreachable` (fail fast). `avoid.last_failed`, and endpoints whose
+  /// peer agent `avoid.suspects` avoids, are skipped when another one is admitted.
   std::optional<Picked> pick(std::span<const discovery::Endpoint> endpoints, EndpointLoads& loads,
                              const Avoid& avoid, l7::FastRandom& random,
                              std::chrono::steady_clock::time_point now);

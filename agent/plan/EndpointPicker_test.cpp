@@ -182,3 +182,28 @@ TEST_CASE("endpoint picker: a request sent again avoids where it failed") {
     CHECK_FALSE(picker.pick(eps, loads, Avoid{nullptr, all}, random, now));
   }
 }
+
+TEST_CASE("endpoint picker: endpoints whose peer agent did not answer get only what has no other") {
+  EndpointLoads loads;
+  EndpointPicker picker;
+  weft::l7::FastRandom random(17);
+  auto now = Clock::now();
+  auto eps = endpoints(3);
+  weft::proxy::SuspectPeers suspects{std::chrono::seconds(2)};
+  suspects.avoid(eps[0].addr.ip, now);
+  Avoid avoid{nullptr, {}, &suspects};
+  auto hits = picks(picker, eps, loads, random, 200, now, avoid);
+  CHECK(hits[0] == 0);
+  CHECK(hits[1] + hits[2] == 200);
+
+  // The others down (one answered with errors, one refused this request): the suspect one is
+  // dialled rather than the request failed.
+  eject(loads, eps[1].addr, now);
+  std::vector<SockAddr> refused{eps[2].addr};
+  hits = picks(picker, eps, loads, random, 50, now, Avoid{nullptr, refused, &suspects});
+  CHECK(hits[0] == 50);
+
+  // Past the avoidance window it shares requests again.
+  hits = picks(picker, eps, loads, random, 200, now + std::chrono::seconds(2), avoid);
+  CHECK(hits[0] > 20);
+}

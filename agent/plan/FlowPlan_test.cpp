@@ -189,7 +189,8 @@ std::shared_ptr<const MeshedPod> meshed(uint32_t id, std::string_view name,
 /// node-a's view: kCluster plus `policies` (MeshPolicy documents), and its five meshed pods.
 struct Node {
   NodeView view;
-  Balancer balancer{42};
+  weft::proxy::SuspectPeers suspects{std::chrono::seconds(2)};
+  Balancer balancer{42, suspects};
   std::shared_ptr<const MeshedPod> client =
       meshed(1, "client-5f6d8-x2k", {"fd00:244::50", "10.244.0.50"});
   std::shared_ptr<const MeshedPod> cart = meshed(2, "cart-0", {"10.244.0.60"});

@@ -46,8 +46,8 @@ class TunnelHost : public Redialer {
   /// The session takes no new streams any more: drop it from the pool.
   virtual void tunnel_unusable(TunnelSession& session) = 0;
   /// Client side: the agent at `destination` did not answer (a PING, or a handshake begun while
-  /// it was suspect): new sessions to it fail at once for a while, then are tried with a short
-  /// handshake limit (see Dispatcher::tunnel_session_for).
+  /// it was suspect): its endpoints get new work only when no other can take it, and new
+  /// sessions to it a short handshake limit (see SuspectPeers).
   virtual void peer_unreachable(const IpAddr& destination) = 0;
   /// Client side: a session to `destination` completed its handshake.
   virtual void peer_reachable(const IpAddr& destination) = 0;

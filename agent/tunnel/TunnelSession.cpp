@@ -94,6 +94,7 @@ void TunnelSession::start(unsigned connect_timeout_ms) {
 
 void TunnelSession::on_connected(int res) {
   if (res < 0) {
+    host_.peer_unreachable(key_.destination);
     fail(res == -ETIMEDOUT ? agent::HandshakeFailure::Timeout : agent::HandshakeFailure::Protocol,
          fmt::format("connect {}:{}: {}", key_.destination.str(), WEFT_TUNNEL_PORT,
                      std::strerror(-res)));

@@ -23,8 +23,9 @@ fixed rate), http_app.py and slowloris.py's echo server as backends.
   5. a 6 s cut of the node link under cross-node requests: the source agent finds its tunnel
      sessions dead by PING (`tunnel.unresponsive`, timeout="tunnel_ping"), no request started
      during the cut waits longer than ping interval + ping timeout + 2 s (a peer just found
-     dead is not dialled again for a PING timeout: the retries fail fast), and after the link
-     is back new connections are served within 2.5 s.
+     dead is dialled with a PING timeout's limit), and after the link is back new connections
+     are served within 2.5 s; a request with no other endpoint dials a peer whose session just
+     failed, and is served once the link is back.
 """
 import datetime
 import json
@@ -404,6 +405,70 @@ def test_tunnel_handshakes_that_never_finish_are_given_up(cluster):
 PARTITION_HANDSHAKE_MS = 3000
 
 
+class Partition:
+    """A cut of node2's link under a probe from `client` on node1: a new-connection GET of
+    host:port every 200 ms from `lead` s before the cut to `tail` s after it; what node1's agent
+    said and counted meanwhile."""
+
+    def __init__(self, cluster, n1, n2, client, host, port, lead=3, cut_s=6, tail=6):
+        before = timeouts(n1.agent)
+        before_metrics = n1.agent.metrics()
+        log_offset = n1.agent.log_size()
+        client_timeout = 5
+        probe = slowloris(cluster, client, "probe", host, port, "--interval-ms", 200,
+                          "--timeout", client_timeout, "--seconds", lead + cut_s + tail,
+                          tag="probe")
+        self.cut = LinkCut(n2, n2.links[0], cluster.cleanup)
+        time.sleep(lead)
+        self.cut.down()
+        time.sleep(cut_s)
+        self.cut.up()
+        samples = result(probe, lead + cut_s + tail + client_timeout + 30)["samples"]
+        self.timeouts = grew(before, timeouts(n1.agent))
+        after_metrics = n1.agent.metrics()
+        wall_minus_mono = time.time() - time.monotonic()
+        log = n1.agent.log_since(log_offset)
+        self.unresponsive = [line for line in log.splitlines() if "tunnel.unresponsive" in line]
+        # The agent's warnings on the cut's timeline (its log stamps UTC wall-clock times).
+        self.events = []
+        for line in log.splitlines():
+            m = re.match(r"^(\S+)Z \S+ (?:warn|info) (\S+)", line)
+            if m and m.group(2).startswith(("tunnel.", "http.endpoint")):
+                when = datetime.datetime.fromisoformat(m.group(1)).replace(
+                    tzinfo=datetime.timezone.utc).timestamp() - wall_minus_mono
+                self.events.append(f"{when - self.cut.down_at:+.2f} s {m.group(2)}")
+        self.retries = {}
+        for _, ls, v in after_metrics.select("weft_request_retries_total"):
+            more = v - before_metrics.sum("weft_request_retries_total", **ls)
+            if more:
+                self.retries[ls.get("reason")] = self.retries.get(ls.get("reason"), 0) + more
+        down, up = self.cut.down_at, self.cut.up_at
+        self.samples = samples
+        self.during = [s for s in samples if down <= s[0] < up]
+        self.after_up = [s for s in samples if s[0] >= up]
+        first_ok = next((s for s in self.after_up if s[2] == "ok"), None)
+        self.recovery = None if first_ok is None else first_ok[0] + first_ok[1] - up
+
+    def report(self):
+        down, up = self.cut.down_at, self.cut.up_at
+        print(f"partition of {up - down:.1f} s: {len(self.during)} requests started during it, "
+              f"outcomes {_outcomes(self.during)}, durations "
+              f"{spread([s[1] for s in self.during])}")
+        print(f"after link-up: first new-connection request served {self.recovery} s after it; "
+              f"outcomes after it {_outcomes(self.after_up)}")
+        print(f"node1 logged {len(self.unresponsive)} tunnel.unresponsive: "
+              f"{self.unresponsive[:2]}")
+        print(f"weft_timeouts_total grew on node1 by {self.timeouts}")
+        print(f"node1 retries by reason: {self.retries}")
+        print("node1's agent on the cut's timeline (0 = link down, "
+              f"{up - down:+.2f} s = up): " + "; ".join(self.events))
+        shown = [f"{s[0] - down:+.1f}:{s[1]:.2f}:{s[2]}" for s in self.samples
+                 if down - 1 <= s[0] <= up + 3]
+        print("requests around the cut (start after the cut : seconds : outcome):")
+        for i in range(0, len(shown), 6):
+            print("  " + "  ".join(shown[i:i + 6]))
+
+
 def test_a_partition_is_detected_by_ping_and_recovered_from(cluster):
     n1, n2 = two_nodes(cluster, agent_args=agent_args(
         tls_handshake_timeout_ms=PARTITION_HANDSHAKE_MS))
@@ -414,73 +479,61 @@ def test_a_partition_is_detected_by_ping_and_recovered_from(cluster):
                                                                         HTTP_APP_PORT)], [web])
                              + [manifests.pod_object(p) for p in (client, web)])
     wait_served(client, "10.96.0.70", 80, "web (node2) answering client (node1)")
-    before = timeouts(n1.agent)
-    before_metrics = n1.agent.metrics()
-    log_offset = n1.agent.log_size()
+    p = Partition(cluster, n1, n2, client, "10.96.0.70", 80)
+    p.report()
 
-    lead, cut_s, tail = 3, 6, 6
-    client_timeout = 5
-    probe = slowloris(cluster, client, "probe", "10.96.0.70", 80, "--interval-ms", 200,
-                      "--timeout", client_timeout, "--seconds", lead + cut_s + tail, tag="probe")
-    cut = LinkCut(n2, n2.links[0], cluster.cleanup)
-    time.sleep(lead)
-    cut.down()
-    time.sleep(cut_s)
-    cut.up()
-    r = result(probe, lead + cut_s + tail + client_timeout + 30)
-    after = timeouts(n1.agent)
-    after_metrics = n1.agent.metrics()
-    wall_minus_mono = time.time() - time.monotonic()
-    log = n1.agent.log_since(log_offset)
-    unresponsive = [line for line in log.splitlines() if "tunnel.unresponsive" in line]
-    # The agent's warnings on the cut's timeline (its log stamps UTC wall-clock times).
-    events = []
-    for line in log.splitlines():
-        m = re.match(r"^(\S+)Z \S+ (?:warn|info) (\S+)", line)
-        if m and m.group(2).startswith(("tunnel.", "http.endpoint")):
-            when = datetime.datetime.fromisoformat(m.group(1)).replace(
-                tzinfo=datetime.timezone.utc).timestamp() - wall_minus_mono
-            events.append(f"{when - cut.down_at:+.2f} s {m.group(2)}")
-
-    down, up = cut.down_at, cut.up_at
-    during = [s for s in r["samples"] if down <= s[0] < up]
-    after_up = [s for s in r["samples"] if s[0] >= up]
-    first_ok = next((s for s in after_up if s[2] == "ok"), None)
-    recovery = None if first_ok is None else first_ok[0] + first_ok[1] - up
+    assert p.unresponsive, "node1's agent never logged tunnel.unresponsive"
+    assert p.timeouts.get("tunnel_ping", 0) >= 1, p.timeouts
     bound = (PING_INTERVAL_MS + PING_TIMEOUT_MS) / 1000 + 2
-    during_outcomes = {}
-    for s in during:
-        during_outcomes[s[2]] = during_outcomes.get(s[2], 0) + 1
-    print(f"partition of {up - down:.1f} s: {len(during)} requests started during it, "
-          f"outcomes {during_outcomes}, durations {spread([s[1] for s in during])}")
-    print(f"after link-up: first new-connection request served {recovery} s after it; "
-          f"outcomes after it {_outcomes(after_up)}")
-    print(f"node1 logged {len(unresponsive)} tunnel.unresponsive: {unresponsive[:2]}")
-    print(f"weft_timeouts_total grew on node1 by {grew(before, after)}")
-    retries = {}
-    for _, ls, v in after_metrics.select("weft_request_retries_total"):
-        more = v - before_metrics.sum("weft_request_retries_total", **ls)
-        if more:
-            retries[ls.get("reason")] = retries.get(ls.get("reason"), 0) + more
-    print(f"node1 retries by reason: {retries}")
-    print("node1's agent on the cut's timeline (0 = link down, "
-          f"{up - down:+.2f} s = up): " + "; ".join(events))
-    shown = [f"{s[0] - down:+.1f}:{s[1]:.2f}:{s[2]}" for s in r["samples"]
-             if down - 1 <= s[0] <= up + 3]
-    print("requests around the cut (start after the cut : seconds : outcome):")
-    for i in range(0, len(shown), 6):
-        print("  " + "  ".join(shown[i:i + 6]))
-
-    assert unresponsive, "node1's agent never logged tunnel.unresponsive"
-    assert after["tunnel_ping"] - before["tunnel_ping"] >= 1, grew(before, after)
-    slow = [[round(s[0] - down, 2), s[1], s[2]] for s in during
+    slow = [[round(s[0] - p.cut.down_at, 2), s[1], s[2]] for s in p.during
             if s[1] > bound or s[2] == "timeout"]
     assert not slow, \
         f"requests started during the cut waited more than {bound} s ([start after the cut, " \
-        f"seconds, outcome]): {slow}\nnode1's agent meanwhile: {'; '.join(events)}; " \
-        f"retries {retries}"
-    assert recovery is not None and recovery <= 2.5, \
-        f"new connections not served within 2.5 s of link-up ({recovery})"
+        f"seconds, outcome]): {slow}\nnode1's agent meanwhile: {'; '.join(p.events)}; " \
+        f"retries {p.retries}"
+    assert p.recovery is not None and p.recovery <= 2.5, \
+        f"new connections not served within 2.5 s of link-up ({p.recovery})"
+
+
+def test_a_peer_that_just_failed_is_dialled_when_it_is_the_last_endpoint(cluster):
+    """The chaos soak's case: the Service's endpoint on the client's node is down (its
+    connections refused) while the node link is cut, so the endpoint across it is the only one
+    left. Its tunnel session fails a PING (tunnel.unresponsive); the link comes back at once;
+    the next request must dial the peer again and be served, not be refused because the peer
+    failed a moment ago. One worker per agent, so that the request meets the worker whose
+    session failed."""
+    n1, n2 = two_nodes(cluster, agent_args=agent_args(tunnel_ping_timeout_ms=2000)
+                       + ["--workers", "1"])
+    client = deployment_pods(n1, "client", 1, NS)[0]
+    local = deployment_pods(n1, "web", 1, NS)[0]  # no app: its connections are refused
+    web = deployment_pods(n2, "web", 1, NS)[0]
+    http_app(cluster, web)
+    cluster.publish_and_wait("web.json", service("web", "10.96.0.71", [("http", 80,
+                                                                        HTTP_APP_PORT)],
+                                                 [local, web])
+                             + [manifests.pod_object(p) for p in (client, local, web)])
+    wait_served(client, "10.96.0.71", 80, "web (node2) answering client (node1)")
+    log_offset = n1.agent.log_size()
+    cut = LinkCut(n2, n2.links[0], cluster.cleanup)
+    cut.down()
+    during = []
+
+    def session_failed():
+        during.append(probe_once(client, "10.96.0.71", 80, timeout=5))
+        return "tunnel.unresponsive" in n1.agent.log_since(log_offset)
+    procs.wait_until(session_failed, 30, interval=0.05,
+                     what="node1's agent to find its tunnel to node2 dead during the cut")
+    failed_at = time.monotonic()
+    cut.up()
+    after = probe_once(client, "10.96.0.71", 80, timeout=5)
+    log = n1.agent.log_since(log_offset)
+    print(f"during the cut: {[r.get('samples') for r in during]}")
+    print("\n".join(line for line in log.splitlines() if "tunnel." in line))
+    print(f"first request after link-up ({time.monotonic() - failed_at:.2f} s after the "
+          f"session failed): {after}")
+    assert after["ok"] == 1, \
+        f"the request right after link-up was not served: {after}\nnode1's agent:\n" + \
+        "\n".join(line for line in log.splitlines() if "tunnel." in line or "http." in line)
 
 
 def _outcomes(samples):
