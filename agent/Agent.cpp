@@ -12,6 +12,7 @@
 #include "agent/discovery/ManifestDir.hpp"
 #include "agent/identity/LocalIssuer.hpp"
 #include "agent/kube/DiscoveryMetrics.hpp"
+#include "agent/loop/FreedMemory.hpp"
 #include "agent/netns/DeliveryRoute.hpp"
 #include "agent/netns/InPodSockets.hpp"
 #include "agent/pods/StateFile.hpp"
@@ -284,12 +285,22 @@ Result<void> Agent::run() {
                     {registration_ ? registration_->fd() : -1, POLLIN, 0},
                     {discovery_->fd(), POLLIN, 0},
                     {certificates_->fd(), POLLIN, 0}};
-    int n = ::poll(fds, std::size(fds), -1);
+    int timeout_ms = -1;
+    if (purge_at_) {
+      auto wait = *purge_at_ - std::chrono::steady_clock::now();
+      timeout_ms = static_cast<int>(
+          std::max<long>(0, std::chrono::ceil<std::chrono::milliseconds>(wait).count()));
+    }
+    int n = ::poll(fds, std::size(fds), timeout_ms);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0) {
       return fail_errno("poll");
+    }
+    if (purge_at_ && std::chrono::steady_clock::now() >= *purge_at_) {
+      purge_at_.reset();
+      proxy::return_freed_memory();
     }
     if (fds[0].revents != 0) {
       signalfd_siginfo info{};
@@ -568,6 +579,9 @@ void Agent::on_discovery_changed() {
 }
 
 void Agent::publish_view() {
+  if (!purge_at_) {
+    purge_at_ = std::chrono::steady_clock::now() + kPurgeAfterPublish;
+  }
   auto view = std::make_shared<proxy::NodeView>();
   view->world = discovery_->world();
   view->trust_domain = config_.trust_domain;

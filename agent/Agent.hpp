@@ -5,9 +5,11 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -148,6 +150,10 @@ class Agent {
   /// A successor owns the node's pods now: this agent only carries the connections it has.
   bool handed_over_ = false;
   bool handing_over_ = false;  ///< answering the registrations queued before the hand-over
+  /// When the control thread returns its freed memory (proxy::return_freed_memory): a while
+  /// after it published a view, once the workers have let go of the one before.
+  std::optional<std::chrono::steady_clock::time_point> purge_at_;
+  static constexpr auto kPurgeAfterPublish = std::chrono::seconds(2);
 };
 
 }  // namespace weft::agent

@@ -1,8 +1,5 @@
 #include "agent/dispatch/Dispatcher.hpp"
 
-#include <dlfcn.h>
-#include <malloc.h>
-
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -11,6 +8,7 @@
 #include <ctime>
 
 #include "agent/l4/Relay.hpp"
+#include "agent/loop/FreedMemory.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/redirect/Redirector.hpp"
 #include "common/Log.hpp"
@@ -50,21 +48,6 @@ std::vector<typename Map::key_type> keys_of(const Map& map) {
     keys.push_back(entry.first);
   }
   return keys;
-}
-
-/// Returns memory freed on this thread to the kernel: mimalloc's collection when it is the
-/// process's allocator (weft-agent links it; `mi_collect(true)` frees what its thread heap keeps
-/// for reuse and runs its delayed purges, which a quiet thread never reaches), else glibc's
-/// malloc_trim (the unit tests and sanitized builds). Found at run time, so that the agent's
-/// libraries do not depend on mimalloc.
-void return_freed_memory() {
-  using Collect = void (*)(bool);
-  static const auto collect = reinterpret_cast<Collect>(::dlsym(RTLD_DEFAULT, "mi_collect"));
-  if (collect != nullptr) {
-    collect(true);
-  } else {
-    ::malloc_trim(0);
-  }
 }
 
 /// Resets a connection we will not serve: the app sees ECONNRESET at once instead of a hang.
@@ -683,10 +666,12 @@ void Dispatcher::tick(Loop::Clock::time_point now) {
   tickets_.expire(static_cast<long>(std::time(nullptr)));
   suspects_.forget(now);
   balancer_.forget_refusals(now);
-  erased_since_trim_ += loop_.take_erased();
-  if (erased_since_trim_ >= kTrimAfter && now - last_trim_ >= kTrimSpacing) {
-    // The allocator keeps freed memory for reuse; after a wave of connections has closed, the
-    // agent's RSS goes back down to what its open connections use.
+  std::size_t erased = loop_.take_erased();
+  erased_since_trim_ += erased;
+  if (erased_since_trim_ >= kTrimAfter && (erased == 0 || now - last_trim_ >= kTrimSpacing)) {
+    // The allocator keeps freed memory for reuse; once a wave of connections or requests is
+    // over (a tick that erased nothing), the agent's RSS goes back down to what its open
+    // connections use. Under steady load, at most every kTrimSpacing.
     return_freed_memory();
     erased_since_trim_ = 0;
     last_trim_ = now;

@@ -257,8 +257,8 @@ class Dispatcher final : public Relay::Owner,
   bool fd_warned_ = false;         ///< out_of_fds logged since the last tick
   bool share_warned_ = false;      ///< take_share refused and logged since the last tick
   /// Freed memory is returned to the kernel (mi_collect, or malloc_trim) on a tick once this many
-  /// objects (connections, exchanges: Loop::take_erased) were erased since the last time, at
-  /// most every kTrimSpacing.
+  /// objects (connections, exchanges: Loop::take_erased) were erased since the last time: on the
+  /// first tick that erased none, or after kTrimSpacing.
   static constexpr std::size_t kTrimAfter = 256;
   static constexpr auto kTrimSpacing = std::chrono::seconds(5);
   std::size_t erased_since_trim_ = 0;
