@@ -60,6 +60,7 @@ void Relay::on_connected(int res) {
   last_progress_ = loop_.now();
   for (auto& c : counters_) {
     c.opened->Increment();
+    c.open->Increment();
   }
   log::debug("flow.open", "worker={} reporter={} src={}/{} dst={} service={}", loop_.index(),
              plan_.labels.reporter, plan_.labels.source.ns, plan_.labels.source.workload,
@@ -175,6 +176,7 @@ void Relay::maybe_finish() {
   if (connected_) {
     for (auto& c : counters_) {
       c.closed->Increment();
+      c.open->Decrement();
     }
   }
   loop_.retire(*this);

@@ -29,9 +29,14 @@ struct Fixture final : Relay::Owner {
   prometheus::Registry registry;
   prometheus::Family<prometheus::Counter>& family =
       prometheus::BuildCounter().Name("relay_test").Register(registry);
+  prometheus::Family<prometheus::Gauge>& gauges =
+      prometheus::BuildGauge().Name("relay_test_open").Register(registry);
   weft::agent::FlowCounters counters{
-      &family.Add({{"c", "opened"}}),  &family.Add({{"c", "closed"}}),
-      &family.Add({{"c", "sent"}}),    &family.Add({{"c", "received"}}),
+      &family.Add({{"c", "opened"}}),
+      &family.Add({{"c", "closed"}}),
+      &gauges.Add({}),
+      &family.Add({{"c", "sent"}}),
+      &family.Add({{"c", "received"}}),
       &family.Add({{"c", "stalled"}}),
   };
   std::unique_ptr<Relay> relay;
@@ -79,6 +84,7 @@ TEST_CASE("Relay: detection bytes first, both directions, half-close each way, t
   auto head = bytes("GET / HTTP/1.1\r\n");
   f.start(std::move(client.ours), app_port, head);
   f.h.run_until([&] { return f.count(f.counters.opened) == 1; });
+  CHECK(f.counters.open->Value() == 1);
   Fd app = accept_one(app_listener);
 
   // The client sends more and finishes; the app reads the detection bytes first, then the rest,
@@ -118,6 +124,7 @@ TEST_CASE("Relay: detection bytes first, both directions, half-close each way, t
   CHECK(f.count(f.counters.received) == double(answer.size()));
   CHECK(f.count(f.counters.opened) == 1);
   CHECK(f.count(f.counters.closed) == 1);
+  CHECK(f.counters.open->Value() == 0);
 }
 
 TEST_CASE("Relay: a reset on either side reaches the other as a reset") {

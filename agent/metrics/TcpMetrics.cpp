@@ -17,6 +17,11 @@ TcpMetrics::TcpMetrics(prometheus::Registry& registry)
                              "TCP connections opened through the agent")),
       closed_(counter_family(registry, "weft_tcp_connections_closed_total",
                              "TCP connections through the agent that have closed")),
+      open_(prometheus::BuildGauge()
+                .Name("weft_tcp_connections_open")
+                .Help("TCP connections through the agent open now (opened_total - closed_total "
+                      "of the same labels)")
+                .Register(registry)),
       sent_(counter_family(registry, "weft_tcp_sent_bytes_total",
                            "Bytes sent from the source workload to the destination")),
       received_(counter_family(registry, "weft_tcp_received_bytes_total",
@@ -41,7 +46,8 @@ TcpMetrics::TcpMetrics(prometheus::Registry& registry)
 
 FlowCounters TcpMetrics::counters_for(const FlowLabels& labels) {
   auto l = to_prometheus(labels, "tcp");
-  return {&opened_.Add(l), &closed_.Add(l), &sent_.Add(l), &received_.Add(l), &stalled_.Add(l)};
+  return {&opened_.Add(l), &closed_.Add(l),   &open_.Add(l),
+          &sent_.Add(l),   &received_.Add(l), &stalled_.Add(l)};
 }
 
 void TcpMetrics::refused_for_source(const WorkloadIdentity& source, std::string_view reason) {

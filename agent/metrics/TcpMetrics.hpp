@@ -3,6 +3,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <string>
@@ -16,6 +17,7 @@ namespace weft::agent {
 struct FlowCounters {
   prometheus::Counter* opened = nullptr;
   prometheus::Counter* closed = nullptr;
+  prometheus::Gauge* open = nullptr;        ///< opened and not yet closed
   prometheus::Counter* sent = nullptr;      ///< bytes source -> destination
   prometheus::Counter* received = nullptr;  ///< bytes destination -> source
   prometheus::Counter* stalled = nullptr;   ///< reset by the agent: its bytes stopped moving
@@ -40,6 +42,7 @@ class TcpMetrics {
  private:
   prometheus::Family<prometheus::Counter>& opened_;
   prometheus::Family<prometheus::Counter>& closed_;
+  prometheus::Family<prometheus::Gauge>& open_;
   prometheus::Family<prometheus::Counter>& sent_;
   prometheus::Family<prometheus::Counter>& received_;
   prometheus::Family<prometheus::Counter>& stalled_;

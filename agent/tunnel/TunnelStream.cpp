@@ -107,6 +107,7 @@ void TunnelStream::opened() {
     counted_open_ = true;
     for (auto& c : counters_) {
       c.opened->Increment();
+      c.open->Increment();
     }
   }
 }
@@ -278,6 +279,7 @@ TunnelStream::~TunnelStream() {
   if (counted_open_) {
     for (auto& c : counters_) {
       c.closed->Increment();
+      c.open->Decrement();
     }
   }
 }

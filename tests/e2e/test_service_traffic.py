@@ -1,15 +1,19 @@
 """Meshed client -> Service ClusterIP: balanced over both endpoints by the agent, counted
-with Istio's labels (HTTP per request, raw TCP per connection), and the endpoints see the
-client pod's address."""
+with Istio's labels (HTTP per request, raw TCP per connection, and a gauge of the connections
+open now), and the endpoints see the client pod's address."""
 import json
+import os
 
-from weftsim import procs
+from weftsim import paths, procs
+from weftsim.hardening import start_with_ready_line
 from weftsim.manifests import principal
 from weftsim.metrics import delta
 from weftsim.scenarios import ECHO_PORT, echo_service
 
 CONNECTIONS = 40
 PAYLOAD = 1000
+HELD = 3
+SLOWLORIS = os.path.join(paths.SERVERS_DIR, "slowloris.py")
 
 
 def _flow_labels(sc):
@@ -90,3 +94,27 @@ def test_raw_tcp_to_cluster_ip_reaches_both_endpoints_with_exact_byte_counts(clu
     assert delta(before, after, "weft_tcp_sent_bytes_total", **labels) == CONNECTIONS * PAYLOAD
     assert delta(before, after, "weft_tcp_received_bytes_total",
                  **labels) == CONNECTIONS * PAYLOAD
+
+
+def test_open_tcp_connections_are_a_gauge(cluster):
+    """weft_tcp_connections_open counts the connections open now, with the flow's labels: up by
+    one per held connection, back to zero once they closed."""
+    node = cluster.add_node("node1")
+    sc = echo_service(cluster, node)
+    agent = node.agent
+    labels = _flow_labels(sc)
+    before = agent.metrics()
+
+    def open_now():
+        return agent.metrics().sum("weft_tcp_connections_open", **labels)
+    held = [start_with_ready_line(
+        sc.client, cluster, [paths.PYTHON, SLOWLORIS, "idle", sc.cluster_ip, str(ECHO_PORT),
+                             "--mode", "tcp", "--seconds", "60"],
+        f"held-{i}", "a held TCP connection", 30) for i in range(HELD)]
+    procs.wait_until(lambda: open_now() == HELD, 10,
+                     what=f"weft_tcp_connections_open at {HELD} with {HELD} held")
+    for svc in held:
+        svc.stop()
+    procs.wait_until(lambda: open_now() == 0, 10,
+                     what="weft_tcp_connections_open back at 0 once they closed")
+    _wait_counts(agent, before, labels, HELD)
