@@ -1,0 +1,122 @@
+"""weft's recording rules (manifests/monitoring/prometheusrule.yaml) live: a real Prometheus
+(Debian's) scrapes two real agents every second while a client on node1 sends a known number of
+HTTP requests, each on a new connection, to a Service whose one endpoint is on node2. Every
+rule must return data for that traffic, and the request rates must agree with what the client
+sent (within 5 %): the server's agent (reporter="destination") per workload and namespace, the
+client's (reporter="source") per edge."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.parse
+
+from weftsim import manifests, netns, paths, procs
+from weftsim.hardening import start_with_ready_line
+from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
+
+NS = "e2e"
+CLUSTER_IP = "10.96.0.80"
+RATE = 20           # requests per second
+SECONDS = 80        # long enough for a full 1m rate window of steady load
+PROMETHEUS_PORT = 19090
+SLOWLORIS = os.path.join(paths.SERVERS_DIR, "slowloris.py")
+RULES = os.path.join(paths.REPO_ROOT, "tools", "monitoring", "rules.py")
+
+
+def _link_address(node):
+    out = netns.ip(node.netns, "-4", "-o", "addr", "show", "dev", node.links[0]).stdout
+    return re.search(r"inet (\S+)/", out).group(1)
+
+
+def _start_prometheus(cluster, node, targets):
+    """Prometheus in `node`'s netns scraping `targets` (host:port) every second with weft's
+    rules, its data in the cluster's workdir; returns the query function once it is ready."""
+    assert shutil.which("prometheus"), \
+        "prometheus is missing: apt-get install prometheus (tools/packages.txt)"
+    home = os.path.join(cluster.workdir, "prometheus")
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "weft.rules.yml"), "w", encoding="utf-8") as f:
+        subprocess.run(["/usr/bin/python3", RULES], stdout=f, check=True)
+    config = os.path.join(home, "prometheus.yml")
+    with open(config, "w", encoding="utf-8") as f:
+        json.dump({"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                   "rule_files": ["weft.rules.yml"],
+                   "scrape_configs": [{"job_name": "weft-agent",
+                                       "static_configs": [{"targets": targets}]}]}, f)
+    svc = procs.Service(netns.exec_argv(node.netns, [
+        "prometheus", f"--config.file={config}", f"--storage.tsdb.path={home}/data",
+        f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}", "--log.level=warn"]),
+        os.path.join(cluster.workdir, "prometheus.log"), "prometheus")
+    cluster.cleanup.push("stop prometheus", svc.stop)
+
+    def get(path):
+        r = procs.run(netns.exec_argv(node.netns, [
+            "curl", "-sS", "--max-time", "5", f"http://127.0.0.1:{PROMETHEUS_PORT}{path}"]),
+            check=False, timeout=15)
+        return r.stdout if r.returncode == 0 else None
+    procs.wait_until(lambda: get("/-/ready") is not None, 30, what="prometheus ready")
+
+    def query(expr):
+        body = get("/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+        answer = json.loads(body)
+        assert answer["status"] == "success", answer
+        return answer["data"]["result"]
+    return query, get
+
+
+def test_recording_rules_agree_with_the_traffic_sent(cluster):
+    n1, n2 = two_nodes(cluster)
+    client = deployment_pods(n1, "client", 1, NS)[0]
+    web = deployment_pods(n2, "web", 1, NS)[0]
+    web.servers[HTTP_APP_PORT] = web.start_process(
+        [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", web.name],
+        "web", "http app", cluster.workdir, cluster.cleanup)
+    svc = manifests.service("web", NS, CLUSTER_IP, [("http", 80, HTTP_APP_PORT)])
+    cluster.publish_and_wait("web.json", [
+        svc, manifests.endpoint_slice("web", NS, [web], [("http", HTTP_APP_PORT)])]
+        + [manifests.pod_object(p) for p in (client, web)])
+    procs.wait_until(lambda: client.run(["curl", "-sS", "--fail", "--max-time", "3",
+                                         f"http://{CLUSTER_IP}/"], check=False).returncode == 0,
+                     30, what="web answering client across nodes")
+
+    query, get = _start_prometheus(cluster, n1, [f"127.0.0.1:{n1.agent.admin_port}",
+                                                 f"{_link_address(n2)}:{n2.agent.admin_port}"])
+    procs.wait_until(lambda: len(query('up{job="weft-agent"} == 1')) == 2, 30,
+                     what="prometheus scraping both agents")
+
+    load = start_with_ready_line(client, cluster, [
+        paths.PYTHON, SLOWLORIS, "probe", CLUSTER_IP, "80", "--interval-ms", str(1000 / RATE),
+        "--timeout", "5", "--seconds", str(SECONDS)], "load", "load", 30)
+    started = time.monotonic()
+    time.sleep(SECONDS - 2)  # the last minute of steady load is in every 1m rate
+    workload = 'destination_workload_namespace="e2e", destination_workload="web"'
+    edge = 'source_workload="client", ' + workload
+    figures = {name: query(expr) for name, expr in {
+        "rate": f"workload:weft_requests:rate1m{{{workload}}}",
+        "success_rate": f"workload:weft_requests_success:rate1m{{{workload}}}",
+        "success_ratio": f"workload:weft_requests_success:ratio_rate1m{{{workload}}}",
+        "mtls_rate": f"workload:weft_requests_mtls:rate1m{{{workload}}}",
+        "p50": f"workload:weft_request_duration_seconds:p50_rate1m{{{workload}}}",
+        "p95": f"workload:weft_request_duration_seconds:p95_rate1m{{{workload}}}",
+        "p99": f"workload:weft_request_duration_seconds:p99_rate1m{{{workload}}}",
+        "namespace_rate": 'namespace:weft_requests:rate1m{destination_workload_namespace="e2e"}',
+        "namespace_success": 'namespace:weft_requests_success:rate1m'
+                             '{destination_workload_namespace="e2e"}',
+        "edge_rate": f"edge:weft_requests:rate1m{{{edge}}}",
+    }.items()}
+    sent = json.loads(load.readline(timeout=SECONDS + 30 - (time.monotonic() - started)))
+    values = {name: [float(s["value"][1]) for s in result] for name, result in figures.items()}
+    print(f"client: {sent['sent']} sent, {sent['ok']} ok over {SECONDS} s ({RATE}/s)")
+    print(f"recording rules at the end: {values}")
+
+    assert sent["ok"] == sent["sent"], sent["outcomes"]
+    empty = [name for name, v in values.items() if len(v) != 1]
+    assert not empty, f"rules without exactly one series for web: {empty}\n{figures}"
+    for name in ("rate", "success_rate", "mtls_rate", "namespace_rate", "namespace_success",
+                 "edge_rate"):
+        assert abs(values[name][0] - RATE) <= 0.05 * RATE, \
+            f"{name} = {values[name][0]:.2f}/s, the client sent {RATE}/s"
+    assert values["success_ratio"][0] == 1
+    assert 0 < values["p50"][0] <= values["p95"][0] <= values["p99"][0] < 1, values
