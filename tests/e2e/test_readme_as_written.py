@@ -16,7 +16,7 @@ import os
 import re
 import types
 
-from weftsim import manifests, paths, procs
+from weftsim import paths, procs
 from weftsim.cluster import publish_service
 from weftsim.scenarios import SERVICE_PORTS, deployment_pods, wait_for_service
 

@@ -11,7 +11,6 @@ import pytest
 
 from weftsim import manifests, paths, procs
 from weftsim.metrics import delta
-from weftsim.cluster import publish_service
 from weftsim.scenarios import ECHO_PORT, command_service, deployment_pods, two_nodes
 
 MIB = 1 << 20
