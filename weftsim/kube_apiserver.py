@@ -671,8 +671,10 @@ class Control:
         return str(self.store.compact())
 
     def restart(self):
-        rv = self.store.compact(advance=True)
+        # Connections first, as a dying server loses them: compacting first would wake the
+        # open watches, which could then end cleanly with a 410 before the cut.
         self.state.drop(watches_only=False)
+        rv = self.store.compact(advance=True)
         return str(rv)
 
     def set_bookmark_interval(self, seconds):
