@@ -14,13 +14,4 @@ uint32_t Balancer::load(const SockAddr& endpoint) const {
   return it == active_.end() ? 0 : it->second;
 }
 
-bool Balancer::refused_since(const SockAddr& endpoint, Clock::time_point now) const {
-  auto it = refused_.find(endpoint);
-  return it != refused_.end() && now - it->second < kAvoidAfterRefusal;
-}
-
-void Balancer::forget_refusals(Clock::time_point now) {
-  std::erase_if(refused_, [&](const auto& r) { return now - r.second >= kAvoidAfterRefusal; });
-}
-
 }  // namespace weft::proxy

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/plan/RecentMarks.hpp"
 #include "agent/plan/SuspectPeers.hpp"
 #include "common/IpAddr.hpp"
 #include "l7/PowerOfTwoChoices.hpp"
@@ -45,7 +46,7 @@ class Balancer {
       if (std::find(tried.begin(), tried.end(), addr) != tried.end()) {
         continue;
       }
-      if (refused_since(addr, now) || suspects_.avoided(addr.ip, now)) {
+      if (refused_.within(addr, now, kAvoidAfterRefusal) || suspects_.avoided(addr.ip, now)) {
         candidates_.insert(candidates_.begin() + static_cast<std::ptrdiff_t>(avoided++), i);
       } else {
         candidates_.push_back(i);
@@ -64,10 +65,12 @@ class Balancer {
   void closed(const SockAddr& endpoint);
   uint32_t load(const SockAddr& endpoint) const;
   /// `endpoint` refused a connection (or did not answer it) at `now`.
-  void refused(const SockAddr& endpoint, Clock::time_point now) { refused_[endpoint] = now; }
+  void refused(const SockAddr& endpoint, Clock::time_point now) { refused_.mark(endpoint, now); }
   /// Forgets refusals older than kAvoidAfterRefusal (the worker's tick), so that picks take the
   /// fast path again once none is recent, also for endpoints that are gone.
-  void forget_refusals(Clock::time_point now);
+  void forget_refusals(Clock::time_point now) {
+    refused_.forget_older_than(now, kAvoidAfterRefusal);
+  }
 
  private:
   /// The less loaded of two random ones among `n`, `index(k)` naming the k-th in `endpoints`.
@@ -76,14 +79,12 @@ class Balancer {
     return index(
         l7::pick_two(n, random_, [&](std::size_t k) { return load(endpoints[index(k)].addr); }));
   }
-  /// Whether `endpoint` refused within kAvoidAfterRefusal of `now`.
-  bool refused_since(const SockAddr& endpoint, Clock::time_point now) const;
 
   l7::FastRandom random_;
   const SuspectPeers& suspects_;
   std::unordered_map<SockAddr, uint32_t> active_;
-  std::unordered_map<SockAddr, Clock::time_point> refused_;  ///< the last refusal per endpoint
-  std::vector<std::size_t> candidates_;                      ///< pick()'s scratch
+  RecentMarks<SockAddr> refused_;        ///< the last refusal per endpoint
+  std::vector<std::size_t> candidates_;  ///< pick()'s scratch
 };
 
 }  // namespace weft::proxy

@@ -4,8 +4,7 @@
 #pragma once
 
 #include <chrono>
-#include <unordered_map>
-
+#include "agent/plan/RecentMarks.hpp"
 #include "common/IpAddr.hpp"
 
 namespace weft::proxy {
@@ -24,27 +23,24 @@ class SuspectPeers {
 
   /// `peer` failed, or a session with the short limit is being tried to it: avoided from `now`
   /// (so that while that session is pending, only work with nowhere else to go waits for it).
-  void avoid(const IpAddr& peer, Clock::time_point now) { avoided_since_[peer] = now; }
+  void avoid(const IpAddr& peer, Clock::time_point now) { avoided_.mark(peer, now); }
   /// A session to `peer` completed its handshake.
-  void answered(const IpAddr& peer) { avoided_since_.erase(peer); }
+  void answered(const IpAddr& peer) { avoided_.erase(peer); }
 
   /// Whether work for `peer` should go to another endpoint when there is one.
   bool avoided(const IpAddr& peer, Clock::time_point now) const {
-    auto it = avoided_since_.find(peer);
-    return it != avoided_since_.end() && now - it->second < avoid_for_;
+    return avoided_.within(peer, now, avoid_for_);
   }
   /// Whether a new session to `peer` gets the short limit (see TunnelSession::suspect_peer).
-  bool suspect(const IpAddr& peer) const { return avoided_since_.contains(peer); }
-  bool empty() const { return avoided_since_.empty(); }
+  bool suspect(const IpAddr& peer) const { return avoided_.contains(peer); }
+  bool empty() const { return avoided_.empty(); }
 
   /// Drops peers avoided last more than kForgetAfter ago (the worker's tick).
-  void forget(Clock::time_point now) {
-    std::erase_if(avoided_since_, [&](const auto& f) { return now - f.second > kForgetAfter; });
-  }
+  void forget(Clock::time_point now) { avoided_.forget_older_than(now, kForgetAfter); }
 
  private:
   Clock::duration avoid_for_;
-  std::unordered_map<IpAddr, Clock::time_point> avoided_since_;
+  RecentMarks<IpAddr> avoided_;  ///< when each peer was last avoided
 };
 
 }  // namespace weft::proxy
