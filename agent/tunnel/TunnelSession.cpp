@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <charconv>
 #include <cstring>
@@ -29,15 +28,6 @@ constexpr uint32_t kConnectionWindow = 32 * 1024 * 1024;
 /// A session about to take a new stream is sent a PING at once when nothing arrived from the
 /// peer for this long (the tick's PINGs wait for tunnel_ping_interval).
 constexpr auto kQuietBeforeStream = std::chrono::seconds(1);
-/// After this much quiet the kernel is asked whether it is retransmitting what the session
-/// sent: an RTO (200 ms at least) passed without an ACK, so the path is failing now.
-constexpr auto kQuietBeforeAskingKernel = std::chrono::milliseconds(200);
-
-bool retransmitting(int fd) {
-  tcp_info info{};
-  socklen_t len = sizeof(info);
-  return ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_retransmits > 0;
-}
 
 l7::H2Limits tunnel_limits() {
   l7::H2Limits limits;
@@ -381,10 +371,8 @@ void TunnelSession::tick(Clock::time_point now) {
     touch();
     return;
   }
-  if (established_ && !ping_sent_ &&
-      (now - last_heard_ >= limits.tunnel_ping_interval ||
-       (h2_.stream_count() > 0 && in_doubt(now)))) {
-    ping(now);  // with streams waiting on a path the kernel is retransmitting on: at once
+  if (established_ && !ping_sent_ && now - last_heard_ >= limits.tunnel_ping_interval) {
+    ping(now);
   }
   bool idle = h2_.stream_count() == 0 && now - idle_since_ > limits.tunnel_idle;
   if (role_ == agent::TunnelRole::Client && h2_.stream_count() == 0 && !draining_ &&
@@ -465,21 +453,12 @@ void TunnelSession::respond(int32_t id, int status) {
   h2_.submit_response(id, {{":status", std::to_string(status)}}, /*has_body=*/false);
 }
 
-bool TunnelSession::in_doubt(Clock::time_point now) const {
-  auto quiet = now - last_heard_;
-  return quiet >= kQuietBeforeStream ||
-         (quiet >= kQuietBeforeAskingKernel && retransmitting(io_.fd()));
-}
-
 void TunnelSession::probe_before_stream(Clock::time_point now) {
-  if (!established_ || dead_ || held_ || !in_doubt(now)) {
-    return;
-  }
-  if (!ping_sent_) {
+  if (established_ && !dead_ && !ping_sent_ && now - last_heard_ >= kQuietBeforeStream) {
     ping(now);
-  }         // else the tick's PING is out, or about to be: held streams wait for its answer too
-  flush();  // the PING (and what was queued before it), not the stream to come
-  held_ = true;
+    flush();  // the PING (and what was queued before it), not the stream to come
+    held_ = true;
+  }
 }
 
 void TunnelSession::ping(Clock::time_point now) {

@@ -70,12 +70,12 @@ class TunnelSession final : public tunnel::TicketSink,
   /// Time limits: handshake, idle pooled sessions, liveness (a PING when the peer has been
   /// quiet, death when it does not answer).
   void tick(Clock::time_point now);
-  /// The session is about to take a new stream: if the peer may be gone (in_doubt), a PING
+  /// The session is about to take a new stream: if the peer has been quiet for a while, a PING
   /// checks that it is still there (a partition kills the session within the PING timeout
-  /// instead of holding the stream until TCP gives up). The PING leaves at once (or is already
-  /// out), and nothing more is sent until the peer is heard from: a stream opened meanwhile leaves
-  /// with the answer, or, when none comes, is closed unsent (REFUSED_STREAM), so that its request
-  /// may go to another endpoint even if it is not idempotent.
+  /// instead of holding the stream until TCP gives up). The PING leaves at once, and nothing
+  /// more is sent until the peer is heard from: a stream opened meanwhile leaves with the
+  /// answer, or, when none comes, is closed unsent (REFUSED_STREAM), so that its request may
+  /// go to another endpoint even if it is not idempotent.
   void probe_before_stream(Clock::time_point now);
   /// The agent is draining: a server session says GOAWAY in two steps (DrainStep), a client
   /// session takes no new stream and closes once its streams are done; at End its TCP streams
@@ -127,9 +127,6 @@ class TunnelSession final : public tunnel::TicketSink,
 
   void respond(int32_t id, int status);
   void ping(Clock::time_point now);
-  /// Whether the peer may be gone: quiet for kQuietBeforeStream, or for a few hundred ms while
-  /// the kernel retransmits what the session sent (TCP_INFO).
-  bool in_doubt(Clock::time_point now) const;
   /// Nothing came back within the PING timeout: counted, logged, and closed with its streams
   /// reset.
   void unresponsive(Clock::time_point now);
