@@ -252,13 +252,13 @@ void H2Session::shutdown_notice() {
   nghttp2_submit_shutdown_notice(h2_);
 }
 
-void H2Session::close_all(uint32_t error_code) {
+void H2Session::close_all(uint32_t error_code, uint64_t never_left) {
   auto streams = std::exchange(streams_, {});
   live_streams_ = 0;
   incoming_ = {};
   for (const Entry& e : streams) {
     if (e.owned.owner != nullptr) {
-      bool unsent = role_ == Role::Client && !e.owned.head_sent;
+      bool unsent = role_ == Role::Client && e.owned.head_at >= never_left;
       e.owned.owner->on_close(unsent ? uint32_t{NGHTTP2_REFUSED_STREAM} : error_code);
     }
   }
@@ -421,7 +421,7 @@ int H2Session::on_frame_sent(nghttp2_session*, const nghttp2_frame* frame, void*
     H2Session& s = self(user);
     s.forget_unsent(frame->hd.stream_id);
     if (Entry* e = s.find(frame->hd.stream_id)) {
-      e->owned.head_sent = true;
+      e->owned.head_at = s.output_mark_;
     }
   }
   return 0;

@@ -70,6 +70,8 @@ struct H2Limits {
 class H2Session {
  public:
   enum class Role { Client, Server };
+  /// A head_at of a stream whose head was not written yet; close_all()'s default.
+  static constexpr uint64_t kNotWritten = UINT64_MAX;
 
   /// Server role: a peer sent the head of a new request on stream `id`; return its owner,
   /// which is then given the head. nullptr: the acceptor has answered or reset the stream
@@ -104,6 +106,10 @@ class H2Session {
   std::size_t stream_count() const { return live_streams_; }
   /// The highest stream id the peer opened and the session took (0: none yet).
   int32_t last_peer_stream() const;
+  /// Where the transport will put the next bytes produce() yields (a count of the bytes it took
+  /// so far, in its own units: a TLS session counts ciphertext), or any earlier position: a
+  /// request head produced from now on is recorded at it, for close_all().
+  void mark_output(uint64_t position) { output_mark_ = position; }
   /// Sends a PING; the peer's ACK arrives as any other bytes do.
   void ping();
 
@@ -132,9 +138,10 @@ class H2Session {
   /// after a round trip names the last stream taken.
   void shutdown_notice();
   /// The transport failed: every stream gets on_close(`error_code`), except (client role) a
-  /// request whose head was never written, which gets NGHTTP2_REFUSED_STREAM: nothing of it
-  /// reached the peer, so it may go elsewhere.
-  void close_all(uint32_t error_code);
+  /// request whose head was never written, or was written at a mark_output() position of
+  /// `never_left` or beyond (the transport knows that nothing from there on left the host),
+  /// which gets NGHTTP2_REFUSED_STREAM: nothing of it reached the peer, so it may go elsewhere.
+  void close_all(uint32_t error_code, uint64_t never_left = kNotWritten);
 
  private:
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame*, void*);
@@ -181,7 +188,7 @@ class H2Session {
   struct Owned {
     H2Stream* owner = nullptr;
     std::size_t unconsumed = 0;
-    bool head_sent = false;  ///< its first HEADERS frame was written
+    uint64_t head_at = kNotWritten;  ///< the output mark when its first HEADERS was written
   };
   struct Entry {
     int32_t id;
@@ -218,6 +225,7 @@ class H2Session {
   std::size_t unsent_head_ = 0;
   std::vector<nghttp2_nv> nv_;                 ///< to_nv()'s output, kept for its capacity
   std::vector<uint8_t>* producing_ = nullptr;  ///< produce()'s output, for on_send_data
+  uint64_t output_mark_ = 0;                   ///< see mark_output()
   std::size_t batch_ = SIZE_MAX;
 };
 

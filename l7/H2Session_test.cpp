@@ -321,5 +321,24 @@ TEST_CASE("transport failure closes every stream for its owner, as refused if it
   CHECK(client.stream_count() == 0);
 }
 
+TEST_CASE("transport failure refuses the requests written where the transport says nothing left") {
+  H2Session client(H2Session::Role::Client, H2Limits{});
+  Recorder a;
+  Recorder b;
+  Recorder c;
+  std::vector<uint8_t> written;
+  client.mark_output(100);
+  client.submit_request(request("/a"), false, &a);
+  REQUIRE(client.produce(written));
+  client.mark_output(200);
+  client.submit_request(request("/b"), false, &b);
+  REQUIRE(client.produce(written));
+  client.submit_request(request("/c"), false, &c);
+  client.close_all(NGHTTP2_CONNECT_ERROR, /*never_left=*/150);
+  CHECK(a.closed == NGHTTP2_CONNECT_ERROR);   // written at 100: it may have reached the peer
+  CHECK(b.closed == NGHTTP2_REFUSED_STREAM);  // written at 200, and nothing past 150 left
+  CHECK(c.closed == NGHTTP2_REFUSED_STREAM);  // never written
+}
+
 }  // namespace
 }  // namespace weft::l7

@@ -357,6 +357,10 @@ void Dispatcher::send_again(Redialed r) {
   Redial& attempt = r.attempt;
   const agent::MeshedPod& pod = *attempt.pod;
   std::optional<FlowPlan> plan;
+  SockAddr failed = attempt.tried.back();
+  if (std::exchange(attempt.dial_last_again, false)) {
+    attempt.tried.pop_back();  // not an endpoint that failed it: one whose peer may be back
+  }
   if (attempt.tried.size() < Redial::kMaxAttempts) {
     plan = plan_outbound(*view_, pod, attempt.service, balancer_, attempt.tried, loop_.now());
   }
@@ -372,8 +376,7 @@ void Dispatcher::send_again(Redialed r) {
     return refuse(std::move(r.app), *plan);
   }
   log::debug("flow.redial", "worker={} pod={} dst={} failed={} next={}", index(),
-             pod.display_name(), attempt.service.str(), attempt.tried.back().str(),
-             plan->target.str());
+             pod.display_name(), attempt.service.str(), failed.str(), plan->target.str());
   carry(pod, std::move(r.app), std::move(r.share), std::move(*plan), r.received,
         std::move(attempt));
 }

@@ -55,6 +55,7 @@ class H2Peer final : public ExchangePeer {
     carrier_->session().detach(id_);
     carrier_->touch();
   }
+  const H2Carrier& carrier() const { return *carrier_; }
 
  private:
   H2Carrier* carrier_;

@@ -11,6 +11,10 @@ namespace weft::proxy {
 class H2Carrier : public Flushable {
  public:
   virtual l7::H2Session& session() = 0;
+  /// The connection failed before it was up because its dial ran out of time while the peer may
+  /// be coming back (TunnelSession::dial_ran_out): a request refused by that may try the same
+  /// endpoint once more.
+  virtual bool dial_ran_out() const { return false; }
 
  protected:
   ~H2Carrier() = default;

@@ -96,7 +96,9 @@ class L7Exchange final : public Timed, public Retirable {
   /// that did not resets the stream so that the other decides. A request that reached no app
   /// (its connection refused, or lost before a byte of it was written) goes whatever its
   /// method; one that `may_have_reached_app` (its connection lost) only if it is an idempotent
-  /// HTTP request, once (RFC 9110 §9.2.2). false: the caller answers the client.
+  /// HTTP request, once (RFC 9110 §9.2.2). A request refused because its tunnel's dial ran out
+  /// of time (H2Carrier::dial_ran_out) may go to the same endpoint once more, on a new dial.
+  /// false: the caller answers the client.
   bool resend_unanswered(bool may_have_reached_app);
   /// No connection (or stream) to the target could even be had (its agent just failed to
   /// answer, no descriptor): the endpoint counts a failure, so that its breaker learns, and a
@@ -183,7 +185,8 @@ class L7Exchange final : public Timed, public Retirable {
   std::size_t consumed_ = 0;      ///< request body bytes the client side was told were passed on
   std::size_t attempt_read_ = 0;  ///< request body bytes the current attempt has read
   uint32_t retries_ = 0;
-  bool resent_lost_ = false;  ///< sent again once already after a lost connection
+  bool resent_lost_ = false;    ///< sent again once already after a lost connection
+  bool dialled_again_ = false;  ///< sent to the same endpoint after its dial ran out of time
   SockAddr failed_endpoint_;
   std::vector<SockAddr> unreachable_;  ///< endpoints that refused this request
   SockAddr budget_key_;                ///< the Service the retry budget is kept for

@@ -97,7 +97,14 @@ bool L7Exchange::resend_unanswered(bool may_have_reached_app) {
     if (attempt_read_ > 0 && !replay_kept_) {
       return false;  // part of a large body left with the attempt, and nothing kept it
     }
-    unreachable_.push_back(target_->plan.target);
+    // (Called from up_closed, while the carrier that closed the stream is still there.)
+    bool dial_again =
+        up_h2_ && up_peer_ == &*up_h2_ && up_h2_->carrier().dial_ran_out() && !dialled_again_;
+    if (dial_again) {
+      dialled_again_ = true;  // the peer may be back; the endpoint gets one more try
+    } else {
+      unreachable_.push_back(target_->plan.target);
+    }
     abandon_attempt({agent::RetryReason::ConnectFailure});
   }
   resend();

@@ -24,6 +24,11 @@ struct Redial {
   std::shared_ptr<const agent::MeshedPod> pod;  ///< the app's
   SockAddr service;                             ///< the address the app dialled
   std::vector<SockAddr> tried;                  ///< endpoints that did not take it, in order
+  /// The last of `tried` did not fail the connection: its tunnel's dial ran out of time while
+  /// its peer agent may be coming back (TunnelSession::dial_ran_out), so the Redialer takes it
+  /// off `tried`, and it may be chosen again. Granted once per connection.
+  bool dial_last_again = false;
+  bool dialled_again = false;  ///< dial_last_again was granted
 };
 
 /// Who sends a connection on (the Dispatcher).

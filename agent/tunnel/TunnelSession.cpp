@@ -1,7 +1,9 @@
 #include "agent/tunnel/TunnelSession.hpp"
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 
 #include <charconv>
 #include <cstring>
@@ -28,6 +30,10 @@ constexpr uint32_t kConnectionWindow = 32 * 1024 * 1024;
 /// A session about to take a new stream is sent a PING at once when nothing arrived from the
 /// peer for this long (the tick's PINGs wait for tunnel_ping_interval).
 constexpr auto kQuietBeforeStream = std::chrono::seconds(1);
+/// Bytes of ours the peer's kernel has not acknowledged for this long put a session in doubt
+/// (see unacknowledged()): well above a delayed ACK (40 ms, at most 200 ms), well below the
+/// second of quiet that does it on its own.
+constexpr auto kUnacknowledgedFor = std::chrono::milliseconds(300);
 
 l7::H2Limits tunnel_limits() {
   l7::H2Limits limits;
@@ -95,6 +101,7 @@ void TunnelSession::start(unsigned connect_timeout_ms) {
 void TunnelSession::on_connected(int res) {
   if (res < 0) {
     host_.peer_unreachable(key_.destination);
+    dial_ran_out_ = res == -ETIMEDOUT && suspect_limit_.has_value();
     fail(res == -ETIMEDOUT ? agent::HandshakeFailure::Timeout : agent::HandshakeFailure::Protocol,
          fmt::format("connect {}:{}: {}", key_.destination.str(), WEFT_TUNNEL_PORT,
                      std::strerror(-res)));
@@ -208,6 +215,9 @@ void TunnelSession::flush() {
   if (tls_->handshake_done() && established_ && !held_) {
     while (io_.backlog() < kMaxQueued) {
       frames_.clear();
+      // The ciphertext of these frames goes behind everything queued so far (or later, behind
+      // what TLS still holds): a lower bound of where a request head lands, for never_left().
+      h2_.mark_output(handed_to_kernel_ + io_.backlog());
       if (auto ok = h2_.produce(frames_, kFrameBatch); !ok) {
         log::warn("tunnel.h2_error", "worker={} peer={} error=\"{}\"", host_.loop().index(),
                   peer_principal_, ok.error().message);
@@ -284,10 +294,12 @@ void TunnelSession::close_transport(bool graceful) {
     }
   }
   // A session that never got through its handshake carried nothing: its streams may go
-  // elsewhere (an HTTP request is rerouted; a TCP connection is reset either way).
+  // elsewhere (an HTTP request is rerouted; a TCP connection is reset either way). Of a session
+  // that failed, so may the streams whose heads never left the host.
   h2_.close_all(!established_ ? NGHTTP2_REFUSED_STREAM
                 : graceful    ? NGHTTP2_NO_ERROR
-                              : NGHTTP2_CONNECT_ERROR);
+                              : NGHTTP2_CONNECT_ERROR,
+                established_ && !graceful ? never_left() : l7::H2Session::kNotWritten);
   for (TunnelStream* stream : cut) {
     stream->reset();
   }
@@ -298,6 +310,20 @@ void TunnelSession::close_transport(bool graceful) {
     return;
   }
   io_.close(graceful ? SocketIo::Close::Graceful : SocketIo::Close::Reset);
+}
+
+uint64_t TunnelSession::never_left() const {
+  // What the kernel took less what it has not sent yet (SIOCOUTQNSD: its write queue beyond
+  // snd_nxt). A partition leaves more than it seems: once TCP's retransmission timer fires
+  // (200 ms or more), the kernel sends only the oldest unacknowledged segment until an ACK comes,
+  // so every request submitted after that stays here, and can go to another endpoint even when
+  // it is not idempotent.
+  int unsent = 0;
+  if (::ioctl(io_.fd(), SIOCOUTQNSD, &unsent) != 0 || unsent < 0 ||
+      static_cast<uint64_t>(unsent) > handed_to_kernel_) {
+    return l7::H2Session::kNotWritten;
+  }
+  return handed_to_kernel_ - static_cast<uint64_t>(unsent);
 }
 
 void TunnelSession::flush_pending() {
@@ -361,6 +387,7 @@ void TunnelSession::tick(Clock::time_point now) {
     host_.loop().timed_out(agent::Timeout::TlsHandshake);
     if (suspect_limit_) {
       host_.peer_unreachable(key_.destination);  // still gone: the next try waits again
+      dial_ran_out_ = true;
     }
     fail(agent::HandshakeFailure::Timeout, "handshake timed out");
     touch();
@@ -371,7 +398,9 @@ void TunnelSession::tick(Clock::time_point now) {
     touch();
     return;
   }
-  if (established_ && !ping_sent_ && now - last_heard_ >= limits.tunnel_ping_interval) {
+  if (established_ && !ping_sent_ &&
+      (now - last_heard_ >= limits.tunnel_ping_interval ||
+       (h2_.stream_count() > 0 && unacknowledged(now)))) {
     ping(now);
   }
   bool idle = h2_.stream_count() == 0 && now - idle_since_ > limits.tunnel_idle;
@@ -454,11 +483,31 @@ void TunnelSession::respond(int32_t id, int status) {
 }
 
 void TunnelSession::probe_before_stream(Clock::time_point now) {
-  if (established_ && !dead_ && !ping_sent_ && now - last_heard_ >= kQuietBeforeStream) {
-    ping(now);
-    flush();  // the PING (and what was queued before it), not the stream to come
-    held_ = true;
+  if (!established_ || dead_ || held_ ||
+      (now - last_heard_ < kQuietBeforeStream && !unacknowledged(now))) {
+    return;
   }
+  if (!ping_sent_) {
+    ping(now);
+  }         // else a PING is out already (the tick's): held streams wait for its answer too
+  flush();  // the PING (and what was queued before it), not the stream to come
+  held_ = true;
+}
+
+bool TunnelSession::unacknowledged(Clock::time_point now) const {
+  if (now - last_heard_ < kUnacknowledgedFor) {
+    return false;  // every segment from the peer acknowledges what it got: no syscall
+  }
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  if (::getsockopt(io_.fd(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
+    return false;
+  }
+  // Not the retransmission count: while new bytes keep leaving, Linux keeps pushing its loss
+  // probe and retransmission timers back, so a busy session under a silent cut showed no
+  // retransmission for over a second, sending every new stream into it.
+  return info.tcpi_unacked > 0 &&
+         std::chrono::milliseconds(info.tcpi_last_ack_recv) >= kUnacknowledgedFor;
 }
 
 void TunnelSession::ping(Clock::time_point now) {

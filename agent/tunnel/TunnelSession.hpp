@@ -59,6 +59,11 @@ class TunnelSession final : public tunnel::TicketSink,
   /// Client: the peer did not answer lately; connect and handshake get `limit` instead of the
   /// TLS handshake limit, and a failure to make it counts as the peer still unreachable.
   void suspect_peer(std::chrono::milliseconds limit) { suspect_limit_ = limit; }
+  /// Client: the session failed because a connect or handshake begun while the peer was suspect
+  /// ran out of time. The peer may have come back meanwhile: its SYNs follow the kernel's backoff
+  /// (1 s, then 2 s more), so a link healed after the last one is only seen by a new dial, and
+  /// the work that waited here may try the same endpoint once more on one.
+  bool dial_ran_out() const override { return dial_ran_out_; }
   /// Client: carries the app connection `local` in a new CONNECT stream; `initial` are bytes
   /// already read from it. With `redial` (a connection to a Service), a stream that cannot be
   /// opened or is refused goes back to the host (TunnelStream::redial_elsewhere).
@@ -75,7 +80,8 @@ class TunnelSession final : public tunnel::TicketSink,
   /// instead of holding the stream until TCP gives up). The PING leaves at once, and nothing
   /// more is sent until the peer is heard from: a stream opened meanwhile leaves with the
   /// answer, or, when none comes, is closed unsent (REFUSED_STREAM), so that its request may
-  /// go to another endpoint even if it is not idempotent.
+  /// go to another endpoint even if it is not idempotent. So is a busy session whose bytes go
+  /// unacknowledged (unacknowledged()), and one whose PING is out already.
   void probe_before_stream(Clock::time_point now);
   /// The agent is draining: a server session says GOAWAY in two steps (DrainStep), a client
   /// session takes no new stream and closes once its streams are done; at End its TCP streams
@@ -116,17 +122,26 @@ class TunnelSession final : public tunnel::TicketSink,
   void on_received(std::span<const uint8_t> bytes) override;
   void on_read_end(int res) override;
   void on_drained(int res) override;
+  void on_sent(std::size_t bytes) override { handed_to_kernel_ += bytes; }
   void after_io() override { touch(); }
 
   void flush();
   void on_handshake_done();
   void fail(agent::HandshakeFailure why, const std::string& detail);
   void close_transport(bool graceful);
+  /// Where, in the bytes handed to the kernel since the connection began, the bytes start that
+  /// never left the host (see close_transport); H2Session::kNotWritten when the kernel does not
+  /// say.
+  uint64_t never_left() const;
   /// Erases finished streams and, once everything is idle, the session itself.
   void reap();
 
   void respond(int32_t id, int status);
   void ping(Clock::time_point now);
+  /// The peer's kernel has acknowledged none of the bytes in flight to it for a few hundred ms
+  /// (TCP_INFO), on a path where it takes one round trip: the session is in doubt as one quiet
+  /// for a second is, before the regular PING (a busy session is never silent that long).
+  bool unacknowledged(Clock::time_point now) const;
   /// Nothing came back within the PING timeout: counted, logged, and closed with its streams
   /// reset.
   void unresponsive(Clock::time_point now);
@@ -147,17 +162,19 @@ class TunnelSession final : public tunnel::TicketSink,
   std::optional<SockAddr> source_;     ///< server: the calling agent's address, read once
 
   SocketIo io_;
-  std::vector<uint8_t> frames_;   ///< h2 frames gathered into one TLS write
-  bool established_ = false;      ///< handshake and identity check passed
-  bool dead_ = false;             ///< transport closed or failed: no new I/O
-  bool draining_ = false;         ///< GOAWAY sent: no new streams, close when idle
-  bool close_when_sent_ = false;  ///< dead_, and the socket closes once its backlog is out
+  std::vector<uint8_t> frames_;    ///< h2 frames gathered into one TLS write
+  uint64_t handed_to_kernel_ = 0;  ///< bytes of the connection the kernel took (on_sent)
+  bool established_ = false;       ///< handshake and identity check passed
+  bool dead_ = false;              ///< transport closed or failed: no new I/O
+  bool draining_ = false;          ///< GOAWAY sent: no new streams, close when idle
+  bool close_when_sent_ = false;   ///< dead_, and the socket closes once its backlog is out
   Clock::time_point created_ = Clock::now();
   Clock::time_point idle_since_ = Clock::now();
   Clock::time_point last_heard_ = Clock::now();  ///< the peer's last bytes (ring time)
   std::optional<Clock::time_point> ping_sent_;   ///< a PING no byte has followed yet
   bool held_ = false;  ///< see probe_before_stream: frames wait for the peer's next bytes
   std::optional<std::chrono::milliseconds> suspect_limit_;  ///< see suspect_peer()
+  bool dial_ran_out_ = false;                               ///< see dial_ran_out()
 };
 
 }  // namespace weft::proxy

@@ -220,6 +220,9 @@ bool TunnelStream::redial_elsewhere() {
   in_ = {};  // it pointed into preload_
   in_off_ = 0;
   redial_->tried.push_back(plan_.target);
+  if (session_.dial_ran_out() && !redial_->dialled_again) {
+    redial_->dialled_again = redial_->dial_last_again = true;
+  }
   session_.redialer().redial(std::move(*redial_), plan_.labels, io_.release(), std::move(share_),
                              std::move(preload_));
   return true;

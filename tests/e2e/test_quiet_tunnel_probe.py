@@ -11,19 +11,34 @@ have answered (a pooled session to node 2 exists), every packet between the node
 and after 1.5 s of quiet the client sends POSTs, each on a new connection, all at once. Those
 that go to node 2's endpoint wait for the PING verdict and are then served by node 1's; every
 POST gets 200. Before, they were sent into the dead session and failed at the verdict: a POST
-is never re-sent once it may have reached an app."""
+is never re-sent once it may have reached an app.
+
+The same within the first second of the cut, while other requests keep the session busy, so
+that it is not quiet long enough to be held: once TCP's retransmission timer has fired (200 ms
+or more after the cut), the kernel sends nothing new on the connection, so the POSTs written to
+it never leave node 1. The agent sees the kernel retransmitting (TCP_INFO) and pings at once;
+at the verdict it knows from the socket (SIOCOUTQNSD) which streams never left, and those POSTs
+too are served by node 1's endpoint, within a PING timeout rather than after the 5 s of silence
+of the regular PING."""
 import collections
+import os
 import time
 
 from weftsim import paths, procs
 from weftsim.cluster import publish_service
-from weftsim.hardening import SilentCut
+from weftsim.hardening import SilentCut, start_with_ready_line
 from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
 
 CLUSTER_IP = "10.96.0.71"
 POSTS = 12
 QUIET_S = 1.5      # > the 1 s of quiet after which a new stream is probed, < the 5 s tick PING
+BUSY_S = 0.7       # < that 1 s, > the RTO (200 ms at least) after which the kernel retransmits
 CLIENT_TIMEOUT = 8  # > the 2 s PING timeout, with room for a busy machine
+# A POST that waited for the regular PING (5 s of silence, then 2 s) would take 7 s or more;
+# one whose session was pinged at once takes the PING timeout, the 1 s tick and the local
+# endpoint's answer.
+PROMPT_S = 5
+SLOWLORIS = os.path.join(paths.SERVERS_DIR, "slowloris.py")
 
 
 def post_all(client, count):
@@ -37,16 +52,18 @@ def post_all(client, count):
             (line.split() for line in out.splitlines() if line.strip())]
 
 
-def test_posts_on_a_silently_dead_tunnel_are_held_and_served_elsewhere(cluster):
-    # One worker: the session the warm-up pooled is the one every POST to node 2 finds.
+def _two_endpoints(cluster, *local_app_args):
+    """Two nodes (agents with one worker: the session the warm-up pooled is the one every
+    request to node 2 finds), a Service over one HTTP/1.1 pod on each (node 1's started with
+    `local_app_args`), both answering the client on node 1."""
     n1, n2 = two_nodes(cluster, agent_args=["--workers", "1"])
     client = deployment_pods(n1, "client", 1, "e2e")[0]
     local = deployment_pods(n1, "web", 1, "e2e")[0]
     remote = deployment_pods(n2, "web", 1, "e2e")[0]
-    for pod in (local, remote):
+    for pod, extra in ((local, list(local_app_args)), (remote, [])):
         pod.servers[HTTP_APP_PORT] = pod.start_process(
-            [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", pod.name],
-            "web", "http app", cluster.workdir, cluster.cleanup)
+            [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", pod.name]
+            + [str(e) for e in extra], "web", "http app", cluster.workdir, cluster.cleanup)
     publish_service(cluster, "web", "e2e", CLUSTER_IP, [("http", 80, HTTP_APP_PORT)],
                     [local, remote], extra_pods=[client])
     answered = set()
@@ -56,24 +73,51 @@ def test_posts_on_a_silently_dead_tunnel_are_held_and_served_elsewhere(cluster):
         answered.update(p.name for p in (local, remote) if p.name in r.stdout)
         return len(answered) == 2
     procs.wait_until(both_answered, 30, interval=0.1, what="both endpoints answering")
+    return n1, n2, client, remote
 
+
+def _posts_through_a_silent_cut(cluster, n1, n2, client, after_s, posts=POSTS):
+    """Drops every packet between the nodes, sends `posts` POSTs at once `after_s` into the
+    cut; every one must get 200 within PROMPT_S, some having gone to node 2 first."""
     before = n1.agent.metrics()
     log_offset = n1.agent.log_size()
     cut = SilentCut([(n1, n1.links[0]), (n2, n2.links[0])])
     cluster.cleanup.push("silent cut ends", lambda: cut.up_at is None and cut.up())
     cut.down()
-    time.sleep(QUIET_S)
-    results = post_all(client, POSTS)
+    time.sleep(after_s)
+    results = post_all(client, posts)
     cut.up()
     after = n1.agent.metrics()
     log = n1.agent.log_since(log_offset)
     codes = collections.Counter(code for code, _ in results)
     rerouted = after.sum("weft_request_retries_total", reason="connect_failure") - \
         before.sum("weft_request_retries_total", reason="connect_failure")
-    print(f"{POSTS} POSTs during the silent cut: {dict(codes)}, seconds "
+    print(f"{posts} POSTs {after_s} s into the silent cut: {dict(codes)}, seconds "
           f"{sorted(round(t, 2) for _, t in results)}; {rerouted} sent to another endpoint; "
           f"tunnel.unresponsive logged: {'tunnel.unresponsive' in log}")
-    assert codes == {"200": POSTS}, f"every POST should be served by node 1's endpoint: {codes}"
-    # Some went to node 2 first and were held (else the test proved nothing).
+    assert codes == {"200": posts}, f"every POST should be served by node 1's endpoint: {codes}"
+    # Some went to node 2 first and came back (else the test proved nothing).
     assert "tunnel.unresponsive" in log, log[-3000:]
     assert rerouted >= 1, after.text
+    slow = sorted(round(t, 2) for _, t in results if t > PROMPT_S)
+    assert not slow, f"POSTs served only after {slow} s: the dead session was not pinged at once"
+
+
+def test_posts_on_a_silently_dead_tunnel_are_held_and_served_elsewhere(cluster):
+    n1, n2, client, _ = _two_endpoints(cluster)
+    _posts_through_a_silent_cut(cluster, n1, n2, client, QUIET_S)
+
+
+def test_posts_on_a_busy_tunnel_the_kernel_retransmits_on_never_leave(cluster):
+    """GETs to node 2's pod IP every 25 ms keep the session busy (carried as TCP, on the same
+    session: same client identity, same destination pod) without weighing on how the Service's
+    requests are balanced; node 1's endpoint answers after 300 ms, so the balancer sends most
+    POSTs to node 2's."""
+    n1, n2, client, remote = _two_endpoints(cluster, "--delay-ms", 300)
+    start_with_ready_line(client, cluster, [
+        paths.PYTHON, SLOWLORIS, "probe", remote.ip, str(HTTP_APP_PORT), "--interval-ms", "25",
+        "--timeout", str(CLIENT_TIMEOUT), "--seconds", "20"], "busy", "background GETs", 30)
+    time.sleep(1)
+    tunnel = client.run(["ss", "-tin", "dst", f"{remote.ip}:15008"], check=False).stdout
+    print("the tunnel before the cut:", " ".join(tunnel.split()))
+    _posts_through_a_silent_cut(cluster, n1, n2, client, BUSY_S)

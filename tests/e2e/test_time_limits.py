@@ -25,14 +25,18 @@ fixed rate), http_app.py and slowloris.py's echo server as backends.
      during the cut waits longer than ping interval + ping timeout + 2 s (a peer just found
      dead is dialled with a PING timeout's limit), and after the link is back new connections
      are served within 2.5 s; a request with no other endpoint dials a peer whose session just
-     failed, and is served once the link is back.
+     failed, and is served once the link is back, also when the link comes back while that
+     dial waits for the kernel's next SYN.
 """
 import datetime
 import json
 import os
 import re
 import statistics
+import threading
 import time
+
+import pytest
 
 from weftsim import manifests, paths, procs
 from weftsim.hardening import LinkCut, start_with_ready_line
@@ -534,6 +538,69 @@ def test_a_peer_that_just_failed_is_dialled_when_it_is_the_last_endpoint(cluster
     assert after["ok"] == 1, \
         f"the request right after link-up was not served: {after}\nnode1's agent:\n" + \
         "\n".join(line for line in log.splitlines() if "tunnel." in line or "http." in line)
+
+
+def _echoed_once(pod, host, port):
+    """One connection that sends "ping\\n" and reads it back (slowloris.py idle --mode tcp);
+    its JSON summary."""
+    r = pod.run([paths.PYTHON, SLOWLORIS, "idle", host, str(port), "--mode", "tcp",
+                 "--seconds", "0"], check=False, timeout=40)
+    lines = r.stdout.splitlines()
+    return json.loads(lines[-1]) if len(lines) >= 2 else {"exchanged": False,
+                                                          "stdout": r.stdout,
+                                                          "stderr": r.stderr}
+
+
+@pytest.mark.parametrize("carried", ["http", "tcp"])
+def test_a_link_back_while_a_dial_to_the_last_endpoint_waits_is_used(cluster, carried):
+    """The chaos soak's heal window: the only endpoint left is behind a peer that just failed;
+    a request (or, carried as TCP, a connection) dials it while the link is still cut, and the
+    link comes back 1.3 s later, after the kernel's one SYN retransmission that fits in the
+    dial's limit (2 s, the PING timeout). The dial runs out; the request must then try that
+    endpoint once more on a new dial and be served, not fail as if the peer were still gone."""
+    n1, n2 = two_nodes(cluster, agent_args=agent_args(tunnel_ping_timeout_ms=2000)
+                       + ["--workers", "1"])
+    client = deployment_pods(n1, "client", 1, NS)[0]
+    local = deployment_pods(n1, "web", 1, NS)[0]  # no app: its connections are refused
+    web = deployment_pods(n2, "web", 1, NS)[0]
+    ip = "10.96.0.73"
+    if carried == "http":
+        http_app(cluster, web)
+        svc = service("web", ip, [("http", 80, HTTP_APP_PORT)], [local, web])
+
+        def served():
+            return probe_once(client, ip, 80, timeout=8)["ok"] == 1
+    else:
+        echo_server(cluster, web)
+        svc = service("web", ip, [("echo", ECHO_PORT, ECHO_PORT)], [local, web],
+                      app_protocols={"echo": "tcp"})
+
+        def served():
+            return _echoed_once(client, ip, ECHO_PORT)["exchanged"]
+    cluster.publish_and_wait("web.json", svc + [manifests.pod_object(p)
+                                                for p in (client, local, web)])
+    procs.wait_until(served, 30, interval=0.3, what="web (node2) serving client (node1)")
+    log_offset = n1.agent.log_size()
+    cut = LinkCut(n2, n2.links[0], cluster.cleanup)
+    cut.down()
+    procs.wait_until(
+        lambda: not served() and "tunnel.unresponsive" in n1.agent.log_since(log_offset), 30,
+        interval=0.05, what="node1's agent to find its tunnel to node2 dead during the cut")
+    time.sleep(2.5)  # the dials those tries started have run out: the next one is the request's
+    done = []
+    request = threading.Thread(target=lambda: done.append(served()))
+    sent = time.monotonic()
+    request.start()
+    time.sleep(1.3)
+    cut.up()
+    request.join(40)
+    log = n1.agent.log_since(log_offset)
+    print(f"link up {cut.up_at - sent:.2f} s after the {carried} request started; "
+          f"served: {done}")
+    assert done == [True], \
+        f"the {carried} request waiting when the link came back was not served\nnode1's " \
+        "agent:\n" + "\n".join(line for line in log.splitlines()
+                                if "tunnel." in line or "http." in line or "flow." in line)
 
 
 def _outcomes(samples):

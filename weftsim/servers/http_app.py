@@ -2,7 +2,7 @@
 """A threaded HTTP/1.1 app server run inside a pod's netns by the e2e tests (stdlib only, its
 own parser: it must see exactly what arrives on the wire).
 
-  http_app.py --port PORT --name POD [--address 0.0.0.0] [--fail-status N]
+  http_app.py --port PORT --name POD [--address 0.0.0.0] [--fail-status N] [--delay-ms N]
 
 Routes (every JSON answer has Content-Length and ends with a newline):
   GET /                 200 {"pod", "peer", "path", "conn"}  (conn: this TCP connection's
@@ -22,6 +22,7 @@ Routes (every JSON answer has Content-Length and ends with a newline):
                         "X-Pod: <name>", then echoes text/binary messages (fragmented ones
                         reassembled, up to 16 MiB), answers pings, returns the close frame
   anything else         404 with a JSON body like GET /
+--delay-ms N (a slow replica): every request is answered N ms after it was read.
 --fail-status N (a failing replica): every request, whatever its method and target, is read
 (body included) and answered N with a JSON body like GET / plus "status": N; the connection
 stays open as usual (logged like any other request).
@@ -175,6 +176,7 @@ def _status_line(code):
 class Handler(socketserver.BaseRequestHandler):
     pod = "unknown"
     fail_status = None
+    delay_s = 0.0
 
     def setup(self):
         self.conn = next(_conn_ids)
@@ -301,6 +303,8 @@ class Handler(socketserver.BaseRequestHandler):
             count[0] += len(chunk)
         trailers, chunked = self.read_body(req, reader, sink)
         close = req.wants_close()
+        if self.delay_s:
+            time.sleep(self.delay_s)
 
         if self.fail_status is not None:
             body = dict(self.base(req), status=self.fail_status)
@@ -452,11 +456,14 @@ def main():
     parser.add_argument("--name", required=True, help="pod name reported to clients")
     parser.add_argument("--fail-status", type=int, default=None,
                         help="answer every request with this status (200-599)")
+    parser.add_argument("--delay-ms", type=float, default=0,
+                        help="answer every request this long after it was read")
     args = parser.parse_args()
     if args.fail_status is not None and not 200 <= args.fail_status <= 599:
         parser.error(f"--fail-status: want 200-599, got {args.fail_status}")
     handler = type("PodHandler", (Handler,), {"pod": args.name,
-                                             "fail_status": args.fail_status})
+                                             "fail_status": args.fail_status,
+                                             "delay_s": args.delay_ms / 1000})
     server = Server((args.address, args.port), handler)
     print(f"ready {server.server_address[1]}", flush=True)
     server.serve_forever()
