@@ -285,7 +285,12 @@ void L7Exchange::up_closed(uint32_t error_code) {
                                      grpc_status_ == l7::grpc_status::kInternal));
     report_outcome(server_error ? Outcome::Failed : Outcome::Succeeded);
   } else {
-    report_outcome(error_code == NGHTTP2_REFUSED_STREAM ? Outcome::Unreachable : Outcome::Failed);
+    // CONNECT_ERROR: the tunnel to the endpoint's agent failed (TunnelSession), not the
+    // endpoint. Its breaker counts a path that fails, as for a refused connection, so that once
+    // the path heals the endpoint is tried when no other one admits a request; SuspectPeers
+    // keeps work away from it meanwhile.
+    bool path = error_code == NGHTTP2_REFUSED_STREAM || error_code == NGHTTP2_CONNECT_ERROR;
+    report_outcome(path ? Outcome::Unreachable : Outcome::Failed);
   }
   if (error_code != NGHTTP2_NO_ERROR) {
     endpoint_done();

@@ -128,7 +128,8 @@ class L7Exchange final : public Timed, public Retirable {
   enum class Outcome {
     Succeeded,
     Failed,       ///< a reset or lost connection, a 5xx, or gRPC UNAVAILABLE / INTERNAL
-    Unreachable,  ///< its connection or stream was refused: it never reached the app
+    Unreachable,  ///< its connection or stream was refused, or its tunnel failed: the path to
+                  ///< it, not the endpoint, failed
     Abandoned,    ///< the client left before the endpoint said anything
   };
   /// Tells the endpoint's circuit breaker how the request went, once.

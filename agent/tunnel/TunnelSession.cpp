@@ -398,9 +398,12 @@ void TunnelSession::tick(Clock::time_point now) {
     touch();
     return;
   }
+  // A session whose streams wait on a peer in doubt learns within the PING timeout whether the
+  // peer is gone, not after tunnel_ping_interval of silence (their requests may be waiting for
+  // answers that will never come, or may be worth sending elsewhere).
   if (established_ && !ping_sent_ &&
       (now - last_heard_ >= limits.tunnel_ping_interval ||
-       (h2_.stream_count() > 0 && unacknowledged(now)))) {
+       (h2_.stream_count() > 0 && in_doubt(now)))) {
     ping(now);
   }
   bool idle = h2_.stream_count() == 0 && now - idle_since_ > limits.tunnel_idle;
@@ -483,8 +486,7 @@ void TunnelSession::respond(int32_t id, int status) {
 }
 
 void TunnelSession::probe_before_stream(Clock::time_point now) {
-  if (!established_ || dead_ || held_ ||
-      (now - last_heard_ < kQuietBeforeStream && !unacknowledged(now))) {
+  if (!established_ || dead_ || held_ || !in_doubt(now)) {
     return;
   }
   if (!ping_sent_) {
@@ -492,6 +494,10 @@ void TunnelSession::probe_before_stream(Clock::time_point now) {
   }         // else a PING is out already (the tick's): held streams wait for its answer too
   flush();  // the PING (and what was queued before it), not the stream to come
   held_ = true;
+}
+
+bool TunnelSession::in_doubt(Clock::time_point now) const {
+  return now - last_heard_ >= kQuietBeforeStream || unacknowledged(now);
 }
 
 bool TunnelSession::unacknowledged(Clock::time_point now) const {

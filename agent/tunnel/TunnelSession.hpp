@@ -138,6 +138,9 @@ class TunnelSession final : public tunnel::TicketSink,
 
   void respond(int32_t id, int status);
   void ping(Clock::time_point now);
+  /// Nothing came from the peer for a second, or unacknowledged(): whether it is still there is
+  /// worth a PING before a stream is trusted to it.
+  bool in_doubt(Clock::time_point now) const;
   /// The peer's kernel has acknowledged none of the bytes in flight to it for a few hundred ms
   /// (TCP_INFO), on a path where it takes one round trip: the session is in doubt as one quiet
   /// for a second is, before the regular PING (a busy session is never silent that long).

@@ -22,6 +22,8 @@ too are served by node 1's endpoint, within a PING timeout rather than after the
 of the regular PING."""
 import collections
 import os
+import signal
+import threading
 import time
 
 from weftsim import paths, procs
@@ -73,7 +75,7 @@ def _two_endpoints(cluster, *local_app_args):
         answered.update(p.name for p in (local, remote) if p.name in r.stdout)
         return len(answered) == 2
     procs.wait_until(both_answered, 30, interval=0.1, what="both endpoints answering")
-    return n1, n2, client, remote
+    return n1, n2, client, local, remote
 
 
 def _posts_through_a_silent_cut(cluster, n1, n2, client, after_s, posts=POSTS):
@@ -104,7 +106,7 @@ def _posts_through_a_silent_cut(cluster, n1, n2, client, after_s, posts=POSTS):
 
 
 def test_posts_on_a_silently_dead_tunnel_are_held_and_served_elsewhere(cluster):
-    n1, n2, client, _ = _two_endpoints(cluster)
+    n1, n2, client, _, _ = _two_endpoints(cluster)
     _posts_through_a_silent_cut(cluster, n1, n2, client, QUIET_S)
 
 
@@ -113,7 +115,7 @@ def test_posts_on_a_busy_tunnel_the_kernel_retransmits_on_never_leave(cluster):
     session: same client identity, same destination pod) without weighing on how the Service's
     requests are balanced; node 1's endpoint answers after 300 ms, so the balancer sends most
     POSTs to node 2's."""
-    n1, n2, client, remote = _two_endpoints(cluster, "--delay-ms", 300)
+    n1, n2, client, _, remote = _two_endpoints(cluster, "--delay-ms", 300)
     start_with_ready_line(client, cluster, [
         paths.PYTHON, SLOWLORIS, "probe", remote.ip, str(HTTP_APP_PORT), "--interval-ms", "25",
         "--timeout", str(CLIENT_TIMEOUT), "--seconds", "20"], "busy", "background GETs", 30)
@@ -121,3 +123,35 @@ def test_posts_on_a_busy_tunnel_the_kernel_retransmits_on_never_leave(cluster):
     tunnel = client.run(["ss", "-tin", "dst", f"{remote.ip}:15008"], check=False).stdout
     print("the tunnel before the cut:", " ".join(tunnel.split()))
     _posts_through_a_silent_cut(cluster, n1, n2, client, BUSY_S)
+
+
+def test_an_endpoint_whose_tunnel_died_is_used_once_it_is_the_last_one(cluster):
+    """A tunnel's death fails the requests in flight on it: the agent reset them, not the
+    endpoint's app, so they must not eject the far endpoint as a failing one. Slow GETs (4 s)
+    are in flight to both endpoints when the link is cut; node 1's agent finds its session to
+    node 2 dead; the link comes back and node 1's endpoint dies at once: the next request must
+    be served by node 2's endpoint, not answered 503 ("no healthy upstream") until its
+    ejection's backoff has passed."""
+    n1, n2, client, local, _ = _two_endpoints(cluster)
+    slow = threading.Thread(target=lambda: client.run(["sh", "-c", " ".join(
+        f"curl -s -o /dev/null --max-time {CLIENT_TIMEOUT + 4} http://{CLUSTER_IP}/delay/4000 &"
+        for _ in range(16)) + " wait"], check=False, timeout=CLIENT_TIMEOUT + 30))
+    slow.start()
+    time.sleep(0.5)
+    log_offset = n1.agent.log_size()
+    cut = SilentCut([(n1, n1.links[0]), (n2, n2.links[0])])
+    cluster.cleanup.push("silent cut ends", lambda: cut.up_at is None and cut.up())
+    cut.down()
+    procs.wait_until(lambda: "tunnel.unresponsive" in n1.agent.log_since(log_offset), 15,
+                     interval=0.05, what="node1's agent to find its session to node2 dead")
+    cut.up()
+    local.servers[HTTP_APP_PORT].stop(sig=signal.SIGKILL)
+    r = client.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}",
+                    "--max-time", str(CLIENT_TIMEOUT), f"http://{CLUSTER_IP}/"], check=False)
+    slow.join(CLIENT_TIMEOUT + 40)
+    log = n1.agent.log_since(log_offset)
+    print(f"right after link-up with node 1's endpoint gone: {r.stdout}; node1's agent: "
+          + "; ".join(line.split(" ", 3)[-1][:120] for line in log.splitlines()
+                      if "tunnel.unresponsive" in line or "endpoint_ejected" in line))
+    assert r.stdout.startswith("200 "), \
+        f"node 2's endpoint did not take the request: {r.stdout}\n{log[-3000:]}"
