@@ -314,10 +314,11 @@ void TunnelSession::close_transport(bool graceful) {
 
 uint64_t TunnelSession::never_left() const {
   // What the kernel took less what it has not sent yet (SIOCOUTQNSD: its write queue beyond
-  // snd_nxt). A partition leaves more than it seems: once TCP's retransmission timer fires
-  // (200 ms or more), the kernel sends only the oldest unacknowledged segment until an ACK comes,
-  // so every request submitted after that stays here, and can go to another endpoint even when
-  // it is not idempotent.
+  // snd_nxt). A partition leaves more here than it seems: once TCP's retransmission timer has
+  // fired, the kernel sends only the oldest unacknowledged segment until an ACK comes, and once
+  // unacknowledged segments fill its send buffer it takes nothing more (the rest waits in our
+  // queue, beyond handed_to_kernel_). Requests written then never left, and may go to another
+  // endpoint even when they are not idempotent.
   int unsent = 0;
   if (::ioctl(io_.fd(), SIOCOUTQNSD, &unsent) != 0 || unsent < 0 ||
       static_cast<uint64_t>(unsent) > handed_to_kernel_) {
