@@ -151,13 +151,20 @@ def wait_served(pod, host, port, what):
                      what=what)
 
 
+def echoed_once(pod, host, port):
+    """One connection that sends "ping\\n" and reads it back (slowloris.py idle --mode tcp);
+    its JSON summary."""
+    r = pod.run([paths.PYTHON, SLOWLORIS, "idle", host, str(port), "--mode", "tcp",
+                 "--seconds", "0"], check=False, timeout=40)
+    lines = r.stdout.splitlines()
+    return json.loads(lines[-1]) if len(lines) >= 2 else {"exchanged": False,
+                                                          "stdout": r.stdout,
+                                                          "stderr": r.stderr}
+
+
 def wait_echoed(pod, host, port, what):
-    def echoed():
-        r = pod.run([paths.PYTHON, SLOWLORIS, "idle", host, str(port), "--mode", "tcp",
-                     "--seconds", "0"], check=False, timeout=30)
-        lines = r.stdout.splitlines()
-        return len(lines) >= 2 and json.loads(lines[-1])["exchanged"]
-    procs.wait_until(echoed, 30, interval=0.3, what=what)
+    procs.wait_until(lambda: echoed_once(pod, host, port)["exchanged"], 30, interval=0.3,
+                     what=what)
 
 
 def spread(values):
@@ -540,17 +547,6 @@ def test_a_peer_that_just_failed_is_dialled_when_it_is_the_last_endpoint(cluster
         "\n".join(line for line in log.splitlines() if "tunnel." in line or "http." in line)
 
 
-def _echoed_once(pod, host, port):
-    """One connection that sends "ping\\n" and reads it back (slowloris.py idle --mode tcp);
-    its JSON summary."""
-    r = pod.run([paths.PYTHON, SLOWLORIS, "idle", host, str(port), "--mode", "tcp",
-                 "--seconds", "0"], check=False, timeout=40)
-    lines = r.stdout.splitlines()
-    return json.loads(lines[-1]) if len(lines) >= 2 else {"exchanged": False,
-                                                          "stdout": r.stdout,
-                                                          "stderr": r.stderr}
-
-
 @pytest.mark.parametrize("carried", ["http", "tcp"])
 def test_a_link_back_while_a_dial_to_the_last_endpoint_waits_is_used(cluster, carried):
     """The chaos soak's heal window: the only endpoint left is behind a peer that just failed;
@@ -576,7 +572,7 @@ def test_a_link_back_while_a_dial_to_the_last_endpoint_waits_is_used(cluster, ca
                       app_protocols={"echo": "tcp"})
 
         def served():
-            return _echoed_once(client, ip, ECHO_PORT)["exchanged"]
+            return echoed_once(client, ip, ECHO_PORT)["exchanged"]
     cluster.publish_and_wait("web.json", svc + [manifests.pod_object(p)
                                                 for p in (client, local, web)])
     procs.wait_until(served, 30, interval=0.3, what="web (node2) serving client (node1)")
