@@ -343,7 +343,7 @@ const Field kFields[] = {
      [](const Config& c) -> std::string { return std::to_string(c.tunnel_idle_timeout_seconds); }},
     {"tunnel_ping_interval_ms", "MS",
      "a tunnel session from which nothing arrived for this long is sent an HTTP/2 PING (sooner "
-     "when it is in doubt: quiet for 1 s, or its bytes unacknowledged for 300 ms; a new stream "
+     "when it is in doubt: quiet for 250 ms, or its bytes unacknowledged for 100 ms; a new stream "
      "then waits for the answer)",
      [](Config& c, std::string_view v) {
        return set_number(c.tunnel_ping_interval_ms, v, "tunnel_ping_interval_ms", 100u, 600000u);

@@ -34,22 +34,43 @@ SocketIo::~SocketIo() {
 
 // CQE contract: the connect is linked to a timeout; when the timeout fires first the connect
 // completes with -ECANCELED (the timeout's own CQE carries no operation and is ignored).
-void SocketIo::connect(const SockAddr& target, unsigned timeout_ms) {
-  socklen_t len = target.to_sockaddr(target_);
-  timeout_.tv_sec = timeout_ms / 1000;
-  timeout_.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
+void SocketIo::connect(const SockAddr& target, unsigned timeout_ms, unsigned fresh_syn_every_ms) {
+  target_len_ = target.to_sockaddr(target_);
+  connect_deadline_ = loop_.now() + std::chrono::milliseconds(timeout_ms);
+  fresh_syn_every_ = std::chrono::milliseconds(fresh_syn_every_ms);
+  connecting_ = true;
+  submit_connect();
+}
+
+void SocketIo::submit_connect() {
+  using std::chrono::milliseconds;
+  milliseconds left =
+      std::max(milliseconds(1), std::chrono::ceil<milliseconds>(connect_deadline_ - loop_.now()));
+  milliseconds attempt = fresh_syn_every_.count() > 0 ? std::min(left, fresh_syn_every_) : left;
+  timeout_.tv_sec = attempt.count() / 1000;
+  timeout_.tv_nsec = (attempt.count() % 1000) * 1000000;
   Ring& ring = loop_.ring();
   ring.reserve(2);
   io_uring_sqe* sqe = ring.prepare(&connect_op_);
-  io_uring_prep_connect(sqe, socket_.get(), reinterpret_cast<sockaddr*>(&target_), len);
+  io_uring_prep_connect(sqe, socket_.get(), reinterpret_cast<sockaddr*>(&target_), target_len_);
   sqe->flags |= IOSQE_IO_LINK;
   io_uring_prep_link_timeout(ring.prepare(nullptr), &timeout_, 0);
-  connecting_ = true;
   ++inflight_;
 }
 
 void SocketIo::on_connect(int res, unsigned /*flags*/) {
   --inflight_;
+  if (!closed_ && res == -ECANCELED && fresh_syn_every_.count() > 0 &&
+      connect_deadline_ - loop_.now() >= std::chrono::milliseconds(1)) {
+    // connect() with AF_UNSPEC takes the socket from SYN-SENT back to closed (tcp_disconnect),
+    // so the next connect sends a new SYN instead of waiting for the kernel's retransmission.
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    if (::connect(socket_.get(), &unspec, sizeof(unspec)) == 0) {
+      submit_connect();
+      return;
+    }
+  }
   connecting_ = false;
   if (!closed_) {
     int one = 1;

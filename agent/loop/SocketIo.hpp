@@ -10,6 +10,7 @@
 #include <linux/time_types.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -75,8 +76,11 @@ class SocketIo {
   SocketIo(const SocketIo&) = delete;
   SocketIo& operator=(const SocketIo&) = delete;
 
-  /// Nothing is sent before the connection is up.
-  void connect(const SockAddr& target, unsigned timeout_ms);
+  /// Nothing is sent before the connection is up. With `fresh_syn_every_ms`, a connect not
+  /// answered within that long starts over with a new SYN (from a new port) until the timeout:
+  /// the kernel's own SYN retransmissions back off (1 s, then 2 s more), so a peer reachable
+  /// again after the last of them is otherwise only seen by the next dial.
+  void connect(const SockAddr& target, unsigned timeout_ms, unsigned fresh_syn_every_ms = 0);
   /// Arms a recv unless one is in flight; the bytes of the last on_received are gone.
   void read();
   /// Queues `bytes` behind what is being sent; nothing leaves before flush().
@@ -123,6 +127,9 @@ class SocketIo {
     void complete(int res, unsigned flags) override;
   };
 
+  /// One connect attempt, linked to a timeout: what is left of the connect's, or less (see
+  /// connect()).
+  void submit_connect();
   void on_connect(int res, unsigned flags);
   void on_recv(int res, unsigned flags);
   void on_send(int res, unsigned flags);
@@ -137,7 +144,10 @@ class SocketIo {
   Fd socket_;
   ReadBuffer sizing_;
   sockaddr_storage target_{};
+  socklen_t target_len_ = 0;
   __kernel_timespec timeout_{};
+  std::chrono::steady_clock::time_point connect_deadline_;  ///< Loop::Clock
+  std::chrono::milliseconds fresh_syn_every_{0};
   Op connect_op_;
   Op recv_op_;
   Op send_op_;

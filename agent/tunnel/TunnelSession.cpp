@@ -27,13 +27,21 @@ constexpr std::size_t kFrameBatch = 64 * 1024;
 /// several Gbit/s): with 1 MiB, a bulk stream stalled on window updates (bench/results).
 constexpr uint32_t kStreamWindow = 4 * 1024 * 1024;
 constexpr uint32_t kConnectionWindow = 32 * 1024 * 1024;
-/// A session about to take a new stream is sent a PING at once when nothing arrived from the
-/// peer for this long (the tick's PINGs wait for tunnel_ping_interval).
-constexpr auto kQuietBeforeStream = std::chrono::seconds(1);
-/// Bytes of ours the peer's kernel has not acknowledged for this long put a session in doubt
-/// (see unacknowledged()): well above a delayed ACK (40 ms, at most 200 ms), well below the
-/// second of quiet that does it on its own.
-constexpr auto kUnacknowledgedFor = std::chrono::milliseconds(300);
+/// A session about to take a new stream is sent a PING at once, and the stream waits for the
+/// answer, when nothing arrived from the peer for this long (the tick's PINGs wait for
+/// tunnel_ping_interval). A cut on a quiet path shows nothing else: a stream sent into it
+/// cannot go elsewhere once its bytes left, so a session used less often than this pays a
+/// round trip for a new stream's certainty.
+constexpr auto kQuietBeforeStream = std::chrono::milliseconds(250);
+/// The tick pings a session with streams after this long without a word from the peer.
+constexpr auto kQuietWithStreams = std::chrono::seconds(1);
+/// Bytes of ours the peer's kernel has not acknowledged for this long, plus two round trips,
+/// put a session in doubt (see unacknowledged()): above a delayed ACK (40 ms; the peer's
+/// answers usually carry it sooner).
+constexpr auto kUnacknowledgedFor = std::chrono::milliseconds(100);
+/// A dial to a peer in doubt sends a new SYN this often (SocketIo::connect), so that a link
+/// back within its limit is seen within this.
+constexpr unsigned kSuspectSynEveryMs = 500;
 
 l7::H2Limits tunnel_limits() {
   l7::H2Limits limits;
@@ -95,7 +103,8 @@ void TunnelSession::start(unsigned connect_timeout_ms) {
     io_.read();
     return;
   }
-  io_.connect({key_.destination, WEFT_TUNNEL_PORT}, connect_timeout_ms);
+  io_.connect({key_.destination, WEFT_TUNNEL_PORT}, connect_timeout_ms,
+              suspect_limit_ ? kSuspectSynEveryMs : 0);
 }
 
 void TunnelSession::on_connected(int res) {
@@ -404,7 +413,7 @@ void TunnelSession::tick(Clock::time_point now) {
   // answers that will never come, or may be worth sending elsewhere).
   if (established_ && !ping_sent_ &&
       (now - last_heard_ >= limits.tunnel_ping_interval ||
-       (h2_.stream_count() > 0 && in_doubt(now)))) {
+       (h2_.stream_count() > 0 && in_doubt(now, kQuietWithStreams)))) {
     ping(now);
   }
   bool idle = h2_.stream_count() == 0 && now - idle_since_ > limits.tunnel_idle;
@@ -487,7 +496,7 @@ void TunnelSession::respond(int32_t id, int status) {
 }
 
 void TunnelSession::probe_before_stream(Clock::time_point now) {
-  if (!established_ || dead_ || held_ || !in_doubt(now)) {
+  if (!established_ || dead_ || held_ || !in_doubt(now, kQuietBeforeStream)) {
     return;
   }
   if (!ping_sent_) {
@@ -497,8 +506,8 @@ void TunnelSession::probe_before_stream(Clock::time_point now) {
   held_ = true;
 }
 
-bool TunnelSession::in_doubt(Clock::time_point now) const {
-  return now - last_heard_ >= kQuietBeforeStream || unacknowledged(now);
+bool TunnelSession::in_doubt(Clock::time_point now, Clock::duration quiet) const {
+  return now - last_heard_ >= quiet || unacknowledged(now);
 }
 
 bool TunnelSession::unacknowledged(Clock::time_point now) const {
@@ -513,8 +522,8 @@ bool TunnelSession::unacknowledged(Clock::time_point now) const {
   // Not the retransmission count: while new bytes keep leaving, Linux keeps pushing its loss
   // probe and retransmission timers back, so a busy session under a silent cut showed no
   // retransmission for over a second, sending every new stream into it.
-  return info.tcpi_unacked > 0 &&
-         std::chrono::milliseconds(info.tcpi_last_ack_recv) >= kUnacknowledgedFor;
+  auto limit = kUnacknowledgedFor + 2 * std::chrono::microseconds(info.tcpi_rtt);
+  return info.tcpi_unacked > 0 && std::chrono::milliseconds(info.tcpi_last_ack_recv) >= limit;
 }
 
 void TunnelSession::ping(Clock::time_point now) {

@@ -60,9 +60,9 @@ class TunnelSession final : public tunnel::TicketSink,
   /// TLS handshake limit, and a failure to make it counts as the peer still unreachable.
   void suspect_peer(std::chrono::milliseconds limit) { suspect_limit_ = limit; }
   /// Client: the session failed because a connect or handshake begun while the peer was suspect
-  /// ran out of time. The peer may have come back meanwhile: its SYNs follow the kernel's backoff
-  /// (1 s, then 2 s more), so a link healed after the last one is only seen by a new dial, and
-  /// the work that waited here may try the same endpoint once more on one.
+  /// ran out of time. The peer may have come back meanwhile (the dial sends a new SYN every
+  /// 500 ms, so a link healed in its last half second is only seen by a new dial), and the work
+  /// that waited here may try the same endpoint once more on one.
   bool dial_ran_out() const override { return dial_ran_out_; }
   /// Client: carries the app connection `local` in a new CONNECT stream; `initial` are bytes
   /// already read from it. With `redial` (a connection to a Service), a stream that cannot be
@@ -138,12 +138,12 @@ class TunnelSession final : public tunnel::TicketSink,
 
   void respond(int32_t id, int status);
   void ping(Clock::time_point now);
-  /// Nothing came from the peer for a second, or unacknowledged(): whether it is still there is
+  /// Nothing came from the peer for `quiet`, or unacknowledged(): whether it is still there is
   /// worth a PING before a stream is trusted to it.
-  bool in_doubt(Clock::time_point now) const;
-  /// The peer's kernel has acknowledged none of the bytes in flight to it for a few hundred ms
-  /// (TCP_INFO), on a path where it takes one round trip: the session is in doubt as one quiet
-  /// for a second is, before the regular PING (a busy session is never silent that long).
+  bool in_doubt(Clock::time_point now, Clock::duration quiet) const;
+  /// The peer's kernel has acknowledged none of the bytes in flight to it for 100 ms and two
+  /// round trips (TCP_INFO): the session is in doubt as a quiet one is, before the regular PING
+  /// (a busy session is never silent that long).
   bool unacknowledged(Clock::time_point now) const;
   /// Nothing came back within the PING timeout: counted, logged, and closed with its streams
   /// reset.

@@ -1,5 +1,5 @@
 """A request placed on a tunnel session that went silently dead is not lost (issue 23, from the
-chaos soak). A tunnel session that has heard nothing from its peer for a second is sent a PING
+chaos soak). A tunnel session that has heard nothing from its peer for 250 ms is sent a PING
 when it is given a new stream, and sends nothing more until the peer answers. When the peer is
 gone (a partition that drops packets silently), the PING goes unanswered, the session is
 declared dead at the PING timeout and the streams it held are closed unsent (REFUSED_STREAM): a
@@ -8,18 +8,17 @@ request that never left may go to another endpoint even when it is not idempoten
 Two nodes (agents with one worker), a Service over one HTTP/1.1 pod on each; the client on
 node 1. After both endpoints
 have answered (a pooled session to node 2 exists), every packet between the nodes is dropped,
-and after 1.5 s of quiet the client sends POSTs, each on a new connection, all at once. Those
+and after 0.5 s of quiet the client sends POSTs, each on a new connection, all at once. Those
 that go to node 2's endpoint wait for the PING verdict and are then served by node 1's; every
 POST gets 200. Before, they were sent into the dead session and failed at the verdict: a POST
-is never re-sent once it may have reached an app.
+is never re-sent once it may have reached an app (and the session had to be quiet for 1 s).
 
-The same within the first second of the cut, while other requests keep the session busy, so
-that it is not quiet long enough to be held: once TCP's retransmission timer has fired (200 ms
-or more after the cut), the kernel sends nothing new on the connection, so the POSTs written to
-it never leave node 1. The agent sees the kernel retransmitting (TCP_INFO) and pings at once;
-at the verdict it knows from the socket (SIOCOUTQNSD) which streams never left, and those POSTs
-too are served by node 1's endpoint, within a PING timeout rather than after the 5 s of silence
-of the regular PING."""
+The same 0.2 s into the cut, while other requests keep the session busy, so that it is not
+quiet long enough to be held: the agent sees (TCP_INFO) that the peer's kernel has acknowledged
+nothing for 100 ms although bytes are in flight, pings at once and holds the new streams; those
+POSTs too are served by node 1's endpoint, within a PING timeout rather than after the 5 s of
+silence of the regular PING. Before, that took 300 ms of unacknowledged bytes, and the POSTs
+left into the cut."""
 import collections
 import os
 import signal
@@ -33,8 +32,8 @@ from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
 
 CLUSTER_IP = "10.96.0.71"
 POSTS = 12
-QUIET_S = 1.5      # > the 1 s of quiet after which a new stream is probed, < the 5 s tick PING
-BUSY_S = 0.7       # < that 1 s, > the RTO (200 ms at least) after which the kernel retransmits
+QUIET_S = 0.5      # > the 250 ms of quiet after which a new stream is probed (was 1 s)
+BUSY_S = 0.2       # > the 100 ms of unacknowledged bytes that put a session in doubt (was 300)
 CLIENT_TIMEOUT = 8  # > the 2 s PING timeout, with room for a busy machine
 # A POST that waited for the regular PING (5 s of silence, then 2 s) would take 7 s or more;
 # one whose session was pinged at once takes the PING timeout, the 1 s tick and the local
@@ -110,7 +109,7 @@ def test_posts_on_a_silently_dead_tunnel_are_held_and_served_elsewhere(cluster):
     _posts_through_a_silent_cut(cluster, n1, n2, client, QUIET_S)
 
 
-def test_posts_on_a_busy_tunnel_the_kernel_retransmits_on_never_leave(cluster):
+def test_posts_on_a_busy_tunnel_whose_bytes_go_unacknowledged_are_held(cluster):
     """GETs to node 2's pod IP every 25 ms keep the session busy (carried as TCP, on the same
     session: same client identity, same destination pod) without weighing on how the Service's
     requests are balanced; node 1's endpoint answers after 300 ms, so the balancer sends most
