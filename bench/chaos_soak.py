@@ -23,7 +23,8 @@ Pod's label toggled, the HTTPRoute's weights changed, an unused Service added or
 Each failed request is classified (weftsim.chaos.classify): excused only when no endpoint of its
 Service was up and reachable from its client at its start or its end, when it was an L4 stream
 whose endpoint (named by the banner) was killed or cut off while it ran, or when it was a gRPC
-call (not idempotent: never re-sent) in flight as a fault that could hit its endpoint began.
+call (not idempotent: never re-sent) in flight as a fault that could hit its endpoint began, or
+begun in the first 100 ms of a link cut (before any agent can see a silent one: its bytes left).
 Every other failure counts. The agents' RSS, fds, CPU and threads are sampled every
 --sample-seconds (10); after the warm-up (the first 20 % of the run) RSS and fd slopes are
 fitted; an agent that is found gone counts as a crash (and is started again).
@@ -318,7 +319,8 @@ def report(bench, args):
              f"- agents: `--workers {args.workers} --log-level info`; shortened limits: "
              f"{limits}",
              f"- a failure is excused only if {chaos.EXCUSES['no-endpoint']}; or "
-             f"{chaos.EXCUSES['stream-bound']}; or {chaos.EXCUSES['in-flight']}. Every other "
+             f"{chaos.EXCUSES['stream-bound']}; or {chaos.EXCUSES['in-flight']}; or "
+             f"{chaos.EXCUSES['sent-into-cut']}. Every other "
              f"failure counts",
              f"- RSS and fds sampled every {args.sample_seconds:g} s; slopes fitted after the "
              f"warm-up (first {WARMUP_SHARE:.0%}). RSS target: slope < "

@@ -373,11 +373,12 @@ class Timeline:
         return self.topo.node_of(pod) != client_node and \
             self._overlaps([(s, e) for s, e, _ in self.cuts], start, end)
 
-    def fault_began(self, kind, client_node, start, end):
-        """A fault that could hit a request of kind from client_node struck while it ran: one
-        of its Service's servers died (SIGKILL sent -> process gone, its connections reset),
-        or the link was cut when an endpoint is on another node."""
-        for pod, _, port in self.topo.endpoints(kind):
+    def fault_began(self, kind, client_node, start, end, servers=True):
+        """A fault that could hit a request of kind from client_node struck between start and
+        end: one of its Service's servers died (SIGKILL sent -> process gone, its connections
+        reset; unless not `servers`), or the link was cut when an endpoint is on another
+        node."""
+        for pod, _, port in (self.topo.endpoints(kind) if servers else ()):
             if any(s < end and start < e for s, e in self.dying.get((pod, port), ())):
                 return True
         remote = any(node != client_node for _, node, _ in self.topo.endpoints(kind))
@@ -404,12 +405,21 @@ class Timeline:
         return "no chaos nearby"
 
 
+# How long a silent cut goes unseen by an agent with a busy session across it: until the
+# peer's kernel has acknowledged nothing for 100 ms (agent/tunnel/TunnelSession.cpp,
+# kUnacknowledgedFor; the path's round trips add microseconds here).
+UNSEEN_CUT_S = 0.1
+
 EXCUSES = {
     "no-endpoint": "no endpoint of its Service was up and reachable (at its start or its end)",
     "stream-bound": "an L4 stream whose endpoint (named by its banner) was killed or cut off "
                     "while it ran: it cannot move",
     "in-flight": "a gRPC call (POST: not idempotent, never re-sent) in flight when a server "
                  "of its Service died (SIGKILL sent → process gone) or the link was cut",
+    "sent-into-cut": f"a gRPC call begun within {UNSEEN_CUT_S * 1000:.0f} ms after the link was "
+                     "cut: a silent cut shows only as bytes unacknowledged for that long, so its "
+                     "bytes had left for the far endpoint, and a call that may have reached its "
+                     "app is never re-sent",
 }
 
 
@@ -427,6 +437,9 @@ def classify(record, client_node, timeline):
         return ("excused", "stream-bound")
     if kind == "grpc" and timeline.fault_began(kind, client_node, start, end):
         return ("excused", "in-flight")
+    if kind == "grpc" and timeline.fault_began(kind, client_node, start - UNSEEN_CUT_S, start,
+                                               servers=False):
+        return ("excused", "sent-into-cut")
     return ("counts", timeline.context(kind, client_node, start, end))
 
 
