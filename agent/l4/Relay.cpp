@@ -74,6 +74,12 @@ void Relay::on_connected(int res) {
 }
 
 void Relay::Side::on_received(std::span<const uint8_t> bytes) {
+  if (relay.handing_over_) {
+    // The client's bytes that won the race with stop_reading(): they go to the next endpoint.
+    relay.preloaded_.insert(relay.preloaded_.end(), bytes.begin(), bytes.end());
+    return;
+  }
+  relay.touched_ = relay.touched_ || upstream;
   relay.last_progress_ = relay.loop_.now();
   if (relay.ended_) {
     io.read();  // the other side was sent its FIN: nothing more goes there
@@ -83,6 +89,14 @@ void Relay::Side::on_received(std::span<const uint8_t> bytes) {
 }
 
 void Relay::Side::on_read_end(int res) {
+  if (relay.handing_over_) {
+    relay.handing_over_ = false;  // the client is gone too: nothing to hand over
+    relay.abort();
+    return;
+  }
+  if (upstream && res < 0 && relay.redial_unused()) {
+    return;
+  }
   if (res < 0) {
     relay.fail(-res, "recv");
     return;
@@ -96,6 +110,7 @@ void Relay::Side::on_read_end(int res) {
 }
 
 void Relay::Side::on_sent(std::size_t bytes) {
+  relay.touched_ = relay.touched_ || upstream;
   relay.last_progress_ = relay.loop_.now();
   for (auto& c : relay.counters_) {
     (upstream ? c.sent : c.received)->Increment(static_cast<double>(bytes));
@@ -108,6 +123,37 @@ void Relay::Side::on_drained(int res) {
     return;
   }
   other->io.read();  // its buffer is free again (and may grow)
+}
+
+void Relay::Side::after_io() {
+  if (relay.handing_over_ && !upstream && io.idle()) {
+    relay.hand_over();
+  }
+  relay.maybe_finish();
+}
+
+bool Relay::redial_unused() {
+  if (!redial_ || !connected_ || touched_ || ended_ || aborted_ || down_.eof ||
+      up_.io.backlog() > 0) {
+    return false;
+  }
+  log::warn("flow.reset_unused", "worker={} target={} service={} (redialled: no byte had moved)",
+            loop_.index(), plan_.target.str(), plan_.labels.destination_service);
+  handing_over_ = true;
+  up_.io.close(SocketIo::Close::Reset);
+  down_.io.stop_reading();
+  if (down_.io.idle()) {
+    hand_over();
+  }
+  return true;
+}
+
+void Relay::hand_over() {
+  handing_over_ = false;
+  aborted_ = true;
+  redial_->tried.push_back(plan_.target);
+  owner_.redial(std::move(*redial_), plan_.labels, down_.io.release(), std::move(share_),
+                std::move(preloaded_));
 }
 
 void Relay::fail(int err, const char* where) {
@@ -128,7 +174,7 @@ void Relay::abort() {
 }
 
 void Relay::end() {
-  if (aborted_ || ended_) {
+  if (aborted_ || ended_ || handing_over_) {
     return;
   }
   if (!connected_) {

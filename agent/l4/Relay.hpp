@@ -76,7 +76,7 @@ class Relay final : public Retirable {
     void on_read_end(int res) override;
     void on_sent(std::size_t bytes) override;
     void on_drained(int res) override;
-    void after_io() override { relay.maybe_finish(); }
+    void after_io() override;
 
     Relay& relay;
     SocketIo io;
@@ -86,6 +86,12 @@ class Relay final : public Retirable {
   };
 
   void on_connected(int res);
+  /// The app reset its connection before a byte moved either way (it died or shed the
+  /// connection as it was accepted): nothing reached it, so with redial_ the connection goes to
+  /// another endpoint, as after a refused connect. False when it cannot.
+  bool redial_unused();
+  /// redial_unused(), once the downstream read it stopped is done.
+  void hand_over();
   void fail(int err, const char* where);
   /// Retires the relay when nothing is in flight and both directions are finished.
   void maybe_finish();
@@ -96,11 +102,15 @@ class Relay final : public Retirable {
   std::vector<agent::FlowCounters> counters_;
   SourceShare share_;
   std::optional<Redial> redial_;
-  std::vector<uint8_t> preloaded_;  ///< with redial_: preload()'s bytes, until connected
+  /// With redial_: preload()'s bytes until connected; while handing over, what the client sent
+  /// meanwhile.
+  std::vector<uint8_t> preloaded_;
   Side down_;
   Side up_;
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
   bool connected_ = false;
+  bool touched_ = false;       ///< a byte went to the app or came from it
+  bool handing_over_ = false;  ///< redial_unused(): the downstream socket goes to the owner
   bool aborted_ = false;
   bool ended_ = false;  ///< end(): both sides were sent FIN, their input is dropped
 };

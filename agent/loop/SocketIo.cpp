@@ -110,6 +110,13 @@ void SocketIo::read() {
   io_uring_prep_recv(loop_.ring().prepare(&recv_op_), socket_.get(), rbuf_.get(), rcap_, 0);
 }
 
+void SocketIo::stop_reading() {
+  if (reading_ && !stopping_read_) {
+    stopping_read_ = true;
+    io_uring_prep_cancel(loop_.ring().prepare(nullptr), static_cast<Operation*>(&recv_op_), 0);
+  }
+}
+
 void SocketIo::release_send_buffers() {
   if (unsent_.empty() && queued_.empty()) {
     sending_ = {};
@@ -126,6 +133,9 @@ void SocketIo::give_back() {
 void SocketIo::on_recv(int res, unsigned flags) {
   --inflight_;
   reading_ = false;
+  if (std::exchange(stopping_read_, false) && res == -ECANCELED) {
+    return;  // stop_reading(): nothing came, nothing to say (the owner hears after_io)
+  }
   bool pooled = (flags & IORING_CQE_F_BUFFER) != 0;
   if (pooled) {
     lent_ = static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT);

@@ -83,6 +83,10 @@ class SocketIo {
   void connect(const SockAddr& target, unsigned timeout_ms, unsigned fresh_syn_every_ms = 0);
   /// Arms a recv unless one is in flight; the bytes of the last on_received are gone.
   void read();
+  /// Cancels the recv in flight, if any, before the socket is handed on (release()): its
+  /// completion still comes, as on_received when bytes won the race, else silently; idle()
+  /// says when it has.
+  void stop_reading();
   /// Queues `bytes` behind what is being sent; nothing leaves before flush().
   void write(std::span<const uint8_t> bytes);
   void write(std::string_view bytes) {
@@ -161,6 +165,7 @@ class SocketIo {
   unsigned inflight_ = 0;
   bool connecting_ = false;
   bool reading_ = false;
+  bool stopping_read_ = false;  ///< stop_reading(): a cancelled recv is no end of stream
   bool send_armed_ = false;
   bool fin_pending_ = false;
   bool closed_ = false;

@@ -11,13 +11,16 @@ first (16 bytes, which protocol detection reads) and reads the echo.
 - When every endpoint is down the app is reset at once; the first connection after one endpoint
   is back is served (its connect is the probe: no backoff to wait out).
 - The same for HTTP: with every endpoint ejected for refusing connections, a request tries them
-  again, so the first request after one is back gets 200, not 503."""
+  again, so the first request after one is back gets 200, not 503.
+- An app that resets a connection as it accepts it, before a byte moved either way (it died or
+  shed the connection), is one that refused: the connection goes to the other endpoint (the
+  chaos soak's last failure: a banner server killed 1 ms after it accepted)."""
 import signal
 import time
 
 import pytest
 
-from weftsim import paths, procs
+from weftsim import manifests, paths, procs
 from weftsim.cluster import publish_service
 from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, http_app_service, two_nodes
 
@@ -101,3 +104,36 @@ def test_http_to_a_service_whose_endpoints_all_refused_is_served_once_one_is_bac
     body = sc.client.curl(url, timeout=2)
     print(f"first request after the restart answered in {time.monotonic() - started:.3f} s")
     assert victim.name in body, body
+
+
+RESET_CONNECTIONS = 20
+
+
+def test_a_connection_an_app_resets_before_any_byte_goes_to_another_endpoint(cluster):
+    """Opaque TCP (appProtocol tcp: no detection), the app speaks first; on one node, one
+    endpoint resets every connection as it accepts it, the other sends a banner and echoes.
+    Every connection must get the banner; before, about half were reset."""
+    node = cluster.add_node("node1")
+    client = deployment_pods(node, "client", 1, "e2e")[0]
+    resetting, greeting = deployment_pods(node, "tcp", 2, "e2e")
+    resetting.start_server("reset", PORT, cluster.workdir, cluster.cleanup)
+    greeting.start_server("banner", PORT, cluster.workdir, cluster.cleanup)
+    svc = manifests.service("tcp", "e2e", CLUSTER_IP, [("main", PORT, PORT)])
+    svc["spec"]["ports"][0]["appProtocol"] = "tcp"
+    before = node.agent.metrics()
+    cluster.publish_and_wait("tcp.json", [
+        svc, manifests.endpoint_slice("tcp", "e2e", [resetting, greeting], [("main", PORT)])]
+        + [manifests.pod_object(p) for p in (client, resetting, greeting)])
+    outcomes = []
+    for _ in range(RESET_CONNECTIONS):
+        r = client.run([paths.PYTHON, paths.POD_CLIENT, "banner", CLUSTER_IP, str(PORT)],
+                       check=False, timeout=60)
+        outcomes.append(r.stdout.strip() or r.stderr.strip().splitlines()[-1])
+    after = node.agent.metrics()
+    greeted = sum(f"hello from {greeting.name}" in o for o in outcomes)
+    redialed = after.sum(FAILURES, outcome="redialed") - before.sum(FAILURES, outcome="redialed")
+    log = node.agent.log_since(0)
+    print(f"{greeted} of {RESET_CONNECTIONS} connections got the banner; "
+          f"{log.count('flow.reset_unused')} redialled after a reset, {redialed} counted")
+    assert greeted == RESET_CONNECTIONS, "\n".join(outcomes)
+    assert "flow.reset_unused" in log, log[-3000:]  # some did go to the resetting app first

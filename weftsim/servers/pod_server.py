@@ -10,6 +10,8 @@ Modes:
   udp   UDP: answers each datagram with JSON {"pod", "peer", "bytes"}
   banner raw TCP, server speaks first: "hello from NAME\n" on accept, then echoes
   hold  raw TCP: accepts and never reads (a peer that stopped reading), until killed
+  reset raw TCP: resets every connection as it accepts it, before any byte (SO_LINGER 0): an
+        app that dies or sheds load just as a connection arrives
 Prints "ready <port>" on stdout once listening, then serves until killed.
 """
 import argparse
@@ -18,6 +20,7 @@ import http.server
 import json
 import socket
 import socketserver
+import struct
 import sys
 import threading
 
@@ -91,6 +94,15 @@ class _HoldHandler(socketserver.BaseRequestHandler):
         threading.Event().wait()  # holds the socket, unread, for the server's life
 
 
+class _ResetHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        _log_accept(self.client_address)
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def finish(self):
+        self.request.close()  # with SO_LINGER 0: RST, not FIN
+
+
 def _serve_udp(port, pod_name):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", port))
@@ -113,7 +125,8 @@ def _banner_handler(pod_name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=["http", "echo", "sha", "udp", "banner", "hold"], required=True)
+    parser.add_argument("--mode", choices=["http", "echo", "sha", "udp", "banner", "hold", "reset"],
+                        required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", required=True, help="pod name reported to clients")
     args = parser.parse_args()
@@ -123,7 +136,7 @@ def main():
         return
     handler = {"http": _http_handler(args.name), "echo": _EchoHandler,
                "sha": _ShaHandler, "banner": _banner_handler(args.name),
-               "hold": _HoldHandler}[args.mode]
+               "hold": _HoldHandler, "reset": _ResetHandler}[args.mode]
     server = _ThreadingTCPServer(("0.0.0.0", args.port), handler)
     print(f"ready {server.server_address[1]}", flush=True)
     server.serve_forever()
