@@ -152,7 +152,10 @@ struct RouteRetry {
 
 /// What HTTPRoute and GRPCRoute rules share: everything but the matches.
 struct RouteRule {
-  std::string name;                                ///< rules[].name, empty when absent
+  std::string name;  ///< rules[].name, empty when absent
+  /// The `route` label of the requests it matched: "<route>/<rule's name>", or
+  /// "<route>/rule-<index>" for a rule without one (so its cardinality is the manifests').
+  std::string metric_route;
   std::optional<HeaderModifier> request_headers;   ///< the RequestHeaderModifier filter
   std::optional<HeaderModifier> response_headers;  ///< the ResponseHeaderModifier filter
   std::vector<BackendRef> backends;                ///< empty: matching requests get a 500

@@ -391,6 +391,15 @@ std::vector<Rule> read_rules(RouteReader& rr, const Field& spec, ReadMatches rea
   return rules;
 }
 
+/// Each rule's `route` metric label (RouteRule::metric_route).
+template <class Rule>
+void name_for_metrics(const Route& route, std::vector<Rule>& rules) {
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    rules[i].metric_route = fmt::format(
+        "{}/{}", route.name, rules[i].name.empty() ? fmt::format("rule-{}", i) : rules[i].name);
+  }
+}
+
 }  // namespace
 
 HttpRoute read_http_route(RouteReader& rr, const Field& root, Meta meta) {
@@ -413,6 +422,7 @@ HttpRoute read_http_route(RouteReader& rr, const Field& root, Meta meta) {
       rule.matches.emplace_back();  // PathPrefix "/"
     }
   }
+  name_for_metrics(route, route.rules);
   r.only_known_keys(spec, {"parentRefs", "hostnames", "rules"});
   r.only_known_keys(root, {"apiVersion", "kind", "metadata", "spec", "status"});
   return route;
@@ -430,6 +440,7 @@ GrpcRoute read_grpc_route(RouteReader& rr, const Field& root, Meta meta) {
       rule.matches.emplace_back();  // every call
     }
   }
+  name_for_metrics(route, route.rules);
   r.only_known_keys(spec, {"parentRefs", "hostnames", "rules"});
   r.only_known_keys(root, {"apiVersion", "kind", "metadata", "spec", "status"});
   return route;

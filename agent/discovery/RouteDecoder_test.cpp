@@ -96,6 +96,7 @@ status:
   REQUIRE(route.rules.size() == 2);
   const HttpRouteRule& rule = route.rules[0];
   CHECK(rule.name == "canary");
+  CHECK(rule.metric_route == "echo-canary/canary");
   REQUIRE(rule.matches.size() == 3);
   const HttpRouteMatch& m = rule.matches[0];
   CHECK(m.path.type == PathMatch::Type::Exact);
@@ -159,7 +160,8 @@ status:
 
   const HttpRouteRule& plain = route.rules[1];
   CHECK(plain.name.empty());
-  REQUIRE(plain.matches.size() == 1);  // matches absent: PathPrefix "/"
+  CHECK(plain.metric_route == "echo-canary/rule-1");  // no name: its index
+  REQUIRE(plain.matches.size() == 1);                 // matches absent: PathPrefix "/"
   CHECK(plain.matches[0].path.type == PathMatch::Type::PathPrefix);
   CHECK(plain.matches[0].path.value == "/");
   CHECK_FALSE(plain.request_headers.has_value());
@@ -204,6 +206,7 @@ metadata: {name: no-spec, creationTimestamp: null}
   REQUIRE(no_rules.rules[0].matches.size() == 1);
   CHECK(no_rules.rules[0].matches[0].path.value == "/");
   CHECK(no_rules.rules[0].backends.empty());
+  CHECK(no_rules.rules[0].metric_route == "no-rules/rule-0");
 
   const auto& empty = std::get<HttpRoute>(d.objects[1]);
   REQUIRE(empty.rules.size() == 2);
@@ -267,6 +270,7 @@ spec:
   CHECK(route.hostnames == std::vector<std::string>{"greeter.demo"});
   REQUIRE(route.rules.size() == 2);
   const GrpcRouteRule& rule = route.rules[0];
+  CHECK(route.rules[1].metric_route == "greeter/rule-1");
   REQUIRE(rule.matches.size() == 4);
   REQUIRE(rule.matches[0].method.has_value());
   CHECK(rule.matches[0].method->type == MatchType::Exact);

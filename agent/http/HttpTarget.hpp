@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/metrics/RequestMetrics.hpp"
@@ -37,16 +39,17 @@ struct HttpTarget {
     }
   }
 
-  /// weft_request_retries_total of these labels, the request's protocol and why its attempt
-  /// failed; a series appears with its first count.
-  prometheus::Counter& retries(agent::RequestProtocol protocol,
+  /// weft_request_retries_total of these labels, the request's protocol and route and why its
+  /// attempt failed; a series appears with its first count.
+  prometheus::Counter& retries(agent::RequestProtocol protocol, std::string_view route,
                                const agent::AttemptFailure& failure) {
     for (const Retried& r : retries_) {
-      if (r.protocol == protocol && r.failure == failure) {
+      if (r.protocol == protocol && r.failure == failure && r.route == route) {
         return *r.counter;
       }
     }
-    retries_.push_back({protocol, failure, &metrics_.retries(plan.labels, protocol, failure)});
+    retries_.push_back({protocol, failure, std::string(route),
+                        &metrics_.retries(plan.labels, protocol, route, failure)});
     return *retries_.back().counter;
   }
   /// weft_endpoint_ejections_total of these labels and the request's protocol, likewise.
@@ -62,6 +65,7 @@ struct HttpTarget {
   struct Retried {
     agent::RequestProtocol protocol;
     agent::AttemptFailure failure;
+    std::string route;
     prometheus::Counter* counter;
   };
 

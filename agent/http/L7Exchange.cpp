@@ -472,7 +472,7 @@ void L7Exchange::record() {
   double seconds = std::chrono::duration<double>(now() - start_).count();
   if (target_ != nullptr) {
     for (agent::RequestSeries& s : target_->series) {
-      s.record(protocol(), status_, grpc_status_, seconds);
+      s.record(protocol(), route(), status_, grpc_status_, seconds);
     }
   }
 }

@@ -141,6 +141,10 @@ class L7Exchange final : public Timed, public Retirable {
   agent::RequestProtocol protocol() const {
     return grpc_ ? agent::RequestProtocol::Grpc : agent::RequestProtocol::Http;
   }
+  /// The `route` label: the matched rule's, empty when no rule matched.
+  std::string_view route() const {
+    return rule_ != nullptr ? std::string_view(rule_->metric_route) : std::string_view();
+  }
   void check_finished();
   /// Arms the deadline: the sooner of the route's request timeout and the client's
   /// grpc-timeout.

@@ -122,7 +122,7 @@ bool L7Exchange::reroute_unlinked() {
   }
   failed_endpoint_ = target_->plan.target;
   unreachable_.push_back(target_->plan.target);
-  target_->retries(protocol(), {agent::RetryReason::ConnectFailure}).Increment();
+  target_->retries(protocol(), route(), {agent::RetryReason::ConnectFailure}).Increment();
   resend();
   return true;
 }
@@ -137,7 +137,7 @@ void L7Exchange::abandon_attempt(const agent::AttemptFailure& why) {
   report_outcome(why.reason == agent::RetryReason::ConnectFailure ? Outcome::Unreachable
                                                                   : Outcome::Failed);
   failed_endpoint_ = target_->plan.target;
-  target_->retries(protocol(), why).Increment();
+  target_->retries(protocol(), route(), why).Increment();
 }
 
 void L7Exchange::resend() {

@@ -54,8 +54,10 @@ RequestMetrics::RequestMetrics(prometheus::Registry& registry)
                      .Register(registry)) {}
 
 prometheus::Counter& RequestMetrics::retries(const FlowLabels& labels, RequestProtocol protocol,
+                                             std::string_view route,
                                              const AttemptFailure& failure) {
   auto l = to_prometheus(labels, name(protocol));
+  l.emplace("route", std::string(route));
   add_outcome(l, failure.response_code, failure.grpc_status);
   l.emplace("reason", std::string(name(failure.reason)));
   return retries_.Add(l);
@@ -66,28 +68,33 @@ prometheus::Counter& RequestMetrics::ejections(const FlowLabels& labels, Request
 }
 
 RequestMetrics::Handles RequestMetrics::resolve(const FlowLabels& labels, RequestProtocol protocol,
-                                                int response_code, int grpc_status) {
+                                                std::string_view route, int response_code,
+                                                int grpc_status) {
   auto l = to_prometheus(labels, name(protocol));
+  l.emplace("route", std::string(route));
   add_outcome(l, response_code, grpc_status);
   return {&total_.Add(l), &duration_.Add(l, kBuckets)};
 }
 
 RequestSeries::RequestSeries(RequestMetrics& metrics, FlowLabels labels)
-    : metrics_(&metrics), labels_(std::move(labels)) {}
+    : metrics_(&metrics), labels_(std::move(labels)), routed_(labels_.reporter == "source") {}
 
-void RequestSeries::record(RequestProtocol protocol, int response_code, int grpc_status,
-                           double seconds) {
+void RequestSeries::record(RequestProtocol protocol, std::string_view route, int response_code,
+                           int grpc_status, double seconds) {
+  if (!routed_) {
+    route = {};
+  }
   const RequestMetrics::Handles* handles = nullptr;
   for (const Entry& e : entries_) {
     if (e.protocol == protocol && e.response_code == response_code &&
-        e.grpc_status == grpc_status) {
+        e.grpc_status == grpc_status && e.route == route) {
       handles = &e.handles;
       break;
     }
   }
   if (handles == nullptr) {
-    entries_.push_back({protocol, response_code, grpc_status,
-                        metrics_->resolve(labels_, protocol, response_code, grpc_status)});
+    entries_.push_back({protocol, response_code, grpc_status, std::string(route),
+                        metrics_->resolve(labels_, protocol, route, response_code, grpc_status)});
     handles = &entries_.back().handles;
   }
   handles->total->Increment();

@@ -45,14 +45,15 @@ class RequestMetrics {
     prometheus::Counter* total = nullptr;
     prometheus::Histogram* duration = nullptr;
   };
-  /// `grpc_status` < 0: not a gRPC answer (the label is empty).
-  Handles resolve(const FlowLabels& labels, RequestProtocol protocol, int response_code,
-                  int grpc_status);
-  /// weft_request_retries_total: requests sent again to another try, labelled with why the
-  /// attempt before failed (`reason`, and that attempt's `response_code` and
-  /// `grpc_response_status`).
+  /// `grpc_status` < 0: not a gRPC answer (the label is empty). `route`: the rule that matched
+  /// (RouteRule::metric_route), empty when none did.
+  Handles resolve(const FlowLabels& labels, RequestProtocol protocol, std::string_view route,
+                  int response_code, int grpc_status);
+  /// weft_request_retries_total: requests sent again to another try, labelled with their
+  /// `route` and why the attempt before failed (`reason`, and that attempt's `response_code`
+  /// and `grpc_response_status`).
   prometheus::Counter& retries(const FlowLabels& labels, RequestProtocol protocol,
-                               const AttemptFailure& failure);
+                               std::string_view route, const AttemptFailure& failure);
   /// weft_endpoint_ejections_total: times the circuit breaker took the endpoint out, labelled
   /// with the protocol of the request whose failure ejected it.
   prometheus::Counter& ejections(const FlowLabels& labels, RequestProtocol protocol);
@@ -65,13 +66,18 @@ class RequestMetrics {
 };
 
 /// The series of one label set (one caller, one destination, one reporter), cached by the
-/// thread that records them: recording looks up (protocol, code, grpc status) as integers in a
-/// short vector, then touches only the counter and the histogram. Not thread-safe.
+/// thread that records them: recording looks up (protocol, code, grpc status) as integers and
+/// the route by its text in a short vector, then touches only the counter and the histogram.
+/// Not thread-safe.
 class RequestSeries {
  public:
   RequestSeries(RequestMetrics& metrics, FlowLabels labels);
 
-  void record(RequestProtocol protocol, int response_code, int grpc_status, double seconds);
+  /// `route` (the rule that matched) is kept by the source's series only: the destination's
+  /// agent does not route, so its series of a request across nodes could not carry it, and
+  /// those of a request on one node do not either.
+  void record(RequestProtocol protocol, std::string_view route, int response_code, int grpc_status,
+              double seconds);
   const FlowLabels& labels() const { return labels_; }
 
  private:
@@ -79,11 +85,13 @@ class RequestSeries {
     RequestProtocol protocol;
     int response_code;
     int grpc_status;
+    std::string route;
     RequestMetrics::Handles handles;
   };
 
   RequestMetrics* metrics_;
   FlowLabels labels_;
+  bool routed_;  ///< the source reporter's: keeps the route
   std::vector<Entry> entries_;
 };
 

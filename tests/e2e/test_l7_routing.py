@@ -18,6 +18,7 @@ import re
 
 from weftsim import manifests as m
 from weftsim import paths, procs
+from weftsim.metrics import delta
 from weftsim.scenarios import (GRPC_SERVICE_PORT, HTTP_APP_PORT, ServiceSpec,
                                deployment_pods, grpc_echo_services, http_app_services)
 
@@ -460,3 +461,55 @@ def test_grpcroute_wins_over_httproute_at_one_port(cluster):
     _wait_grpc_routed(sc, fleet.pod_names("grpc-v1"))
     _other_methods_reach(sc, fleet, "grpc-v1",
                          "the HTTPRoute applies again once the GRPCRoute is gone")
+
+
+# -- g. the route label ----------------------------------------------------------------------
+
+ROUTE_LABEL_REQUESTS = 6
+
+
+def test_requests_are_counted_by_the_rule_that_routed_them(cluster):
+    """weft_requests_total's `route` label names the rule that matched: "<route>/<rule name>",
+    or "<route>/rule-<index>" for a rule without a name; the source's agent sets it (it routes),
+    the destination's series leave it empty, and a request no route applies to has none."""
+    node = cluster.add_node("node1")
+    fleet = http_app_services(cluster, node, [ServiceSpec("web", "10.96.0.30", replicas=1),
+                                              ServiceSpec("web-v1", "10.96.0.31", replicas=1),
+                                              ServiceSpec("web-v2", "10.96.0.32", replicas=1)])
+    web, v1 = fleet["web"], fleet["web-v1"]
+    route = m.http_route("web-rules", NS, _parent(), [
+        m.route_rule(matches=[m.http_match(headers={"x-canary": "true"})],
+                     backends=[_to("web-v2")], name="canary"),
+        m.route_rule(backends=[_to("web-v1")]),
+    ])
+    cluster.publish_and_wait("route-web-rules.json", [route])
+    _wait_routed(fleet.client, _url(web), fleet.pod_names("web-v2"),
+                 headers=["x-canary: true"])
+    _wait_routed(fleet.client, _url(web), fleet.pod_names("web-v1"))
+    before = node.agent.metrics()
+    cases = [(_url(web), None, ["x-canary: true"])] * ROUTE_LABEL_REQUESTS + \
+        [(_url(web), None, [])] * (2 * ROUTE_LABEL_REQUESTS) + \
+        [(_url(v1), None, [])] * ROUTE_LABEL_REQUESTS  # web-v1 itself: no route applies
+    answers = _curl_cases(fleet.client, cases)
+    assert [a["status"] for a in answers] == [200] * len(cases), answers
+    source = {"reporter": "source", "source_workload": "client", "response_code": "200"}
+    want = {"web-rules/canary": ROUTE_LABEL_REQUESTS,
+            "web-rules/rule-1": 2 * ROUTE_LABEL_REQUESTS, "": ROUTE_LABEL_REQUESTS}
+    seen = {}
+
+    def counted():
+        after = node.agent.metrics()
+        for label in want:
+            seen[label] = delta(before, after, "weft_requests_total", route=label, **source)
+        seen["destination, routed"] = sum(
+            delta(before, after, "weft_requests_total", reporter="destination", route=label)
+            for label in want if label)
+        seen["destination"] = delta(before, after, "weft_requests_total",
+                                    reporter="destination", source_workload="client",
+                                    response_code="200")
+        return seen == {**want, "destination, routed": 0, "destination": len(cases)}
+    try:
+        procs.wait_until(counted, 10, interval=0.3, what="requests counted by route")
+    except TimeoutError as e:
+        raise AssertionError(f"{e}: requests counted by route: {seen}, want {want}, none "
+                             f"routed among the destination's and {len(cases)} in all") from e
