@@ -34,7 +34,8 @@ struct Refusal {
 };
 
 /// CLI11's help in weft's words: COMMAND, and the required options in the usage line
-/// ("Usage: weftctl ca create --dir DIR [OPTIONS]") where CLI11 shows only [OPTIONS].
+/// ("Usage: weftctl ca create --dir DIR [OPTIONS]") where CLI11 shows only [OPTIONS] (it names
+/// positionals itself).
 class Formatter : public CLI::Formatter {
  public:
   Formatter() {
@@ -43,8 +44,8 @@ class Formatter : public CLI::Formatter {
   }
 
   std::string make_usage(const CLI::App* app, std::string name) const override {
-    for (const CLI::Option* opt :
-         app->get_options([](const CLI::Option* o) { return o->get_required(); })) {
+    for (const CLI::Option* opt : app->get_options(
+             [](const CLI::Option* o) { return o->get_required() && o->nonpositional(); })) {
       name += " " + opt->get_name() + " " + opt->get_type_name();
     }
     return CLI::Formatter::make_usage(app, name);

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <string_view>
 
 #include "common/CommandTree.hpp"
 
@@ -58,6 +59,62 @@ CLI::Validator trust_domain() {
       "");
 }
 
+constexpr const char* kStat =
+    "Golden signals per namespace, workload or Service over a window: success rate, requests\n"
+    "per second, latency percentiles, open TCP connections.";
+
+constexpr const char* kStatFooter =
+    R"(RESOURCE is ns, deploy (or workload) or svc, with /NAME for one: deploy/web, svc/web, ns/shop.
+Workloads and namespaces are counted by the servers' agents (so unmeshed clients count too),
+Services by the clients' agents. Success: response_code not 5xx and grpc_response_status empty
+or 0. With --prometheus the server that scrapes the agents is asked for the last WINDOW
+(default 1m; --show-query prints the PromQL). With --direct the agents' own /metrics are read
+twice, WINDOW (default 10s) apart: no Prometheus needed, the figures are those of that window.)";
+
+/// "ns", "deploy/web", "svc/web": the rows' kind and, after '/', one name.
+CLI::Validator resource() {
+  return CLI::Validator(
+      [](const std::string& value) -> std::string {
+        std::string kind = value.substr(0, value.find('/'));
+        for (const char* k :
+             {"ns", "namespace", "namespaces", "deploy", "deployment", "deployments", "workload",
+              "workloads", "svc", "service", "services"}) {
+          if (kind == k) {
+            return value.find('/') == std::string::npos || value.size() > kind.size() + 1
+                       ? ""
+                       : fmt::format("names no {} after '/'", kind);
+          }
+        }
+        return fmt::format("wants ns, deploy, workload or svc (with /NAME for one), not \"{}\"",
+                           value);
+      },
+      "");
+}
+
+/// "500ms", "10s", "1m", "1h": 1 s to 1 h, rewritten in milliseconds.
+CLI::Validator window() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        long v = std::strtol(value.c_str(), &end, 10);
+        std::string_view unit(end);
+        bool number = errno == 0 && end != value.c_str() && v >= 1 && v <= 3600000;
+        long ms = !number        ? -1
+                  : unit == "ms" ? v
+                  : unit == "s"  ? v * 1000
+                  : unit == "m"  ? v * 60000
+                  : unit == "h"  ? v * 3600000
+                                 : -1;
+        if (ms < 1000 || ms > 3600000) {
+          return fmt::format("wants a window from 1s to 1h such as 10s or 1m, not \"{}\"", value);
+        }
+        value = std::to_string(ms);
+        return {};
+      },
+      "");
+}
+
 CLI::Validator non_empty(const char* what) {
   return CLI::Validator(
       [what](const std::string& value) -> std::string {
@@ -97,16 +154,108 @@ CLI::App* add_ca_create(CLI::App& ca, CaCreateOptions& out) {
   return &create;
 }
 
+/// `stat`, bound to `out`; RESOURCE, -n and -A land in the strings given and become
+/// out.selection once parsed (stat_selection()).
+struct StatArgs {
+  std::string resource;
+  std::string ns = "default";
+  bool all_namespaces = false;
+  long window_ms = 0;  ///< 0: the source's default
+  std::string output = "table";
+  bool direct = false;
+};
+
+CLI::App* add_stat(CLI::App& app, StatOptions& out, StatArgs& args) {
+  CLI::App& stat = *app.add_subcommand("stat", kStat);
+  stat.footer(kStatFooter);
+  stat.add_option("RESOURCE", args.resource, "ns, deploy (workload) or svc, optionally /NAME")
+      ->type_name("")
+      ->required()
+      ->check(resource());
+  stat.add_option("-n,--namespace", args.ns, "namespace of the workloads or Services")
+      ->type_name("NS")
+      ->capture_default_str()
+      ->check(non_empty("a namespace"));
+  stat.add_flag("-A,--all-namespaces", args.all_namespaces, "rows of every namespace")
+      ->disable_flag_override();
+  stat.add_option("-t,--time-window", args.window_ms,
+                  "the window, 1s to 1h (e.g. 10s, 1m); default 1m, 10s with --direct")
+      ->type_name("WINDOW")
+      ->transform(window());
+  stat.add_option("-o,--output", args.output, "table, wide or json")
+      ->type_name("FORMAT")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "wide", "json"}));
+  stat.add_option("--prometheus", out.prometheus,
+                  "the Prometheus server that scrapes the agents (e.g.\n"
+                  "http://prometheus.monitoring:9090)")
+      ->type_name("URL")
+      ->check(non_empty("a URL"));
+  stat.add_flag("--show-query", out.show_query, "print the PromQL queries (with --prometheus)")
+      ->disable_flag_override();
+  stat.add_flag("--direct", args.direct,
+                "read the agents' own /metrics (twice, WINDOW apart) instead of a\n"
+                "Prometheus server")
+      ->disable_flag_override();
+  stat.add_option("--agents", out.agents,
+                  "the agents' admin addresses, host:port, comma-separated\n"
+                  "(e.g. 10.0.0.1:15020,10.0.0.2:15020)")
+      ->type_name("LIST")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(non_empty("host:port"));
+  return &stat;
+}
+
+/// out.selection and the rest of `stat` from what CLI11 read; a refusal for what only the
+/// whole command line can tell.
+std::expected<void, std::string> finish_stat(const StatArgs& args, StatOptions& out) {
+  if (args.direct == !out.prometheus.empty()) {
+    return std::unexpected("give one of --prometheus URL and --direct (with --agents)");
+  }
+  if (args.direct && out.agents.empty()) {
+    return std::unexpected("--direct needs --agents (the agents' admin addresses)");
+  }
+  if (!args.direct && !out.agents.empty()) {
+    return std::unexpected("--agents goes with --direct");
+  }
+  if (args.direct && out.show_query) {
+    return std::unexpected("--show-query goes with --prometheus (--direct runs no query)");
+  }
+  if (!args.direct && args.window_ms % 1000 != 0) {
+    return std::unexpected("--prometheus takes a window of whole seconds");
+  }
+  std::string kind = args.resource.substr(0, args.resource.find('/'));
+  StatSelection& sel = out.selection;
+  sel.kind = kind.starts_with("n")   ? StatKind::Namespace
+             : kind.starts_with("s") ? StatKind::Service
+                                     : StatKind::Workload;
+  if (auto slash = args.resource.find('/'); slash != std::string::npos) {
+    sel.name = args.resource.substr(slash + 1);
+  }
+  sel.ns = args.all_namespaces || sel.kind == StatKind::Namespace ? "" : args.ns;
+  out.window = std::chrono::milliseconds(args.window_ms != 0 ? args.window_ms
+                                         : args.direct       ? 10000
+                                                             : 60000);
+  out.format = args.output == "json"   ? OutputFormat::Json
+               : args.output == "wide" ? OutputFormat::Wide
+                                       : OutputFormat::Table;
+  return {};
+}
+
 /// The command tree, bound to one CommandLine.
 struct Parser {
   CLI::App app{kProgram, "weftctl"};
   CLI::App* ca_create = nullptr;
+  CLI::App* stat = nullptr;
+  StatArgs stat_args;
 
   explicit Parser(CommandLine& out) {
     cli::prepare(app);
     app.set_version_flag("--version", "weftctl " WEFT_VERSION, "print the version and exit");
     CLI::App& ca = *app.add_subcommand("ca", kCa);
     ca_create = add_ca_create(ca, out.ca_create);
+    stat = add_stat(app, out.stat, stat_args);
     // Set last: commands inherit the footer their parent has when they are added.
     app.footer(kProgramFooter);
   }
@@ -125,7 +274,13 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
     out.text = std::move(parsed->text);
     return out;
   }
-  // The only complete command so far.
+  if (parsed->command == parser.stat) {
+    if (auto ok = finish_stat(parser.stat_args, out.stat); !ok) {
+      return std::unexpected(UsageError{"stat: " + ok.error(), "weftctl stat --help"});
+    }
+    out.action = CommandLine::Action::Stat;
+    return out;
+  }
   out.action = CommandLine::Action::CaCreate;
   return out;
 }

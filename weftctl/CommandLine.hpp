@@ -1,11 +1,17 @@
-// weftctl's command line, parsed with CLI11: `weftctl ca create --dir DIR [OPTIONS]`, `--help`
-// for the program and for each command, `--version`. Parsing has no side effects: the caller
+// weftctl's command line, parsed with CLI11: `weftctl ca create --dir DIR [OPTIONS]`,
+// `weftctl stat RESOURCE (--direct --agents LIST | --prometheus URL) [OPTIONS]`, `--help` for
+// the program and for each command, `--version`. Parsing has no side effects: the caller
 // prints the help text or the usage error and picks the exit status.
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <span>
 #include <string>
+#include <vector>
+
+#include "weftctl/StatFigures.hpp"
+#include "weftctl/StatOutput.hpp"
 
 namespace weft::weftctl {
 
@@ -19,15 +25,28 @@ struct CaCreateOptions {
   bool force = false;
 };
 
+/// `weftctl stat`: which rows, from where (the agents, or a Prometheus server), over which
+/// window, printed how.
+struct StatOptions {
+  StatSelection selection;          ///< RESOURCE[/NAME] and -n / -A
+  std::vector<std::string> agents;  ///< --direct: admin addresses, host:port
+  std::string prometheus;           ///< else: the server's base URL
+  bool show_query = false;          ///< print the PromQL before the rows
+  std::chrono::milliseconds window{std::chrono::seconds(10)};
+  OutputFormat format = OutputFormat::Table;
+};
+
 /// What the command line asked for.
 struct CommandLine {
   enum class Action {
     Print,     ///< --help or --version: write `text` to stdout, exit 0
     CaCreate,  ///< `ca create` with `ca_create`
+    Stat,      ///< `stat` with `stat`
   };
   Action action = Action::Print;
   std::string text;
   CaCreateOptions ca_create;
+  StatOptions stat;
 };
 
 /// A command line weftctl refuses (exit status 2): what is wrong, in one line, and the

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <vector>
 
 using namespace weft::weftctl;
@@ -57,7 +58,7 @@ TEST_CASE("weftctl command line: bad usage is refused with a reason and the help
     const char* help;
   };
   for (const auto& c : {
-           Case{{}, "no command (expected: ca create)", "weftctl --help"},
+           Case{{}, "no command (expected: ca create, stat)", "weftctl --help"},
            Case{{"frobnicate"}, "unknown command 'frobnicate'", "weftctl --help"},
            Case{{"--bogus"}, "unknown option --bogus", "weftctl --help"},
            Case{{"ca"}, "ca: no command (expected: create)", "weftctl ca --help"},
@@ -109,4 +110,75 @@ TEST_CASE("weftctl command line: --help for the program and each command") {
     CHECK(create.find("Usage: weftctl [OPTIONS]") == std::string::npos);
   }
   CHECK(help_for({"--version"}) == "weftctl " WEFT_VERSION "\n");
+}
+
+TEST_CASE("weftctl command line: stat reads RESOURCE[/NAME], the agents, the window, the format") {
+  auto cl = parse({"stat", "deploy/web", "-n", "shop", "--direct", "--agents", "a:15020,b:15020",
+                   "--agents=c:1", "-t", "1m", "-o", "json"});
+  REQUIRE_MESSAGE(cl, (cl ? "" : cl.error().reason));
+  CHECK(cl->action == CommandLine::Action::Stat);
+  const StatOptions& s = cl->stat;
+  CHECK(s.selection.kind == StatKind::Workload);
+  CHECK(s.selection.name == "web");
+  CHECK(s.selection.ns == "shop");
+  CHECK(s.agents == std::vector<std::string>{"a:15020", "b:15020", "c:1"});
+  CHECK(s.window == std::chrono::minutes(1));
+  CHECK(s.format == OutputFormat::Json);
+
+  auto defaults = parse({"stat", "svc", "--direct", "--agents", "a:1"});
+  REQUIRE(defaults);
+  CHECK(defaults->stat.selection.kind == StatKind::Service);
+  CHECK(defaults->stat.selection.name.empty());
+  CHECK(defaults->stat.selection.ns == "default");
+  CHECK(defaults->stat.window == std::chrono::seconds(10));
+  CHECK(defaults->stat.format == OutputFormat::Table);
+  auto all = parse(
+      {"stat", "workloads", "-A", "--direct", "--agents", "a:1", "-t", "1500ms", "-o", "wide"});
+  REQUIRE(all);
+  CHECK(all->stat.selection.ns.empty());
+  CHECK(all->stat.window == std::chrono::milliseconds(1500));
+  CHECK(all->stat.format == OutputFormat::Wide);
+  auto prom = parse({"stat", "svc/web", "--prometheus", "http://p:9090", "--show-query"});
+  REQUIRE(prom);
+  CHECK(prom->stat.prometheus == "http://p:9090");
+  CHECK(prom->stat.show_query);
+  CHECK(prom->stat.agents.empty());
+  CHECK(prom->stat.window == std::chrono::minutes(1));  // Prometheus's default, as Linkerd's
+  auto ns = parse({"stat", "ns/shop", "-n", "other", "--direct", "--agents", "a:1"});
+  REQUIRE(ns);
+  CHECK(ns->stat.selection.kind == StatKind::Namespace);
+  CHECK(ns->stat.selection.name == "shop");
+  CHECK(ns->stat.selection.ns.empty());  // -n does not filter namespaces
+}
+
+TEST_CASE("weftctl command line: stat refuses what it cannot do, with a reason") {
+  struct Case {
+    std::vector<std::string> args;
+    const char* reason;
+  };
+  for (const auto& c : {
+           Case{{"stat"}, "RESOURCE is required"},
+           Case{{"stat", "pods", "--direct", "--agents", "a:1"}, "wants ns, deploy, workload"},
+           Case{{"stat", "deploy/", "--direct", "--agents", "a:1"}, "names no deploy after '/'"},
+           Case{{"stat", "deploy"}, "stat: give one of --prometheus URL and --direct"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "--prometheus", "http://p"},
+                "give one of"},
+           Case{{"stat", "deploy", "--prometheus", "http://p", "--agents", "a:1"},
+                "--agents goes with --direct"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "--show-query"},
+                "--show-query goes with --prometheus"},
+           Case{{"stat", "deploy", "--prometheus", "http://p", "-t", "1500ms"}, "whole seconds"},
+           Case{{"stat", "deploy", "--direct"}, "stat: --direct needs --agents"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-t", "500ms"}, "from 1s to 1h"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-t", "2h"}, "from 1s to 1h"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-t", "10"}, "from 1s to 1h"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-o", "yaml"}, "--output"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-n", ""}, "wants a namespace"},
+       }) {
+    CAPTURE(c.reason);
+    auto cl = parse(c.args);
+    REQUIRE_FALSE(cl);
+    CHECK_MESSAGE(cl.error().reason.find(c.reason) != std::string::npos, cl.error().reason);
+    CHECK(cl.error().help == "weftctl stat --help");
+  }
 }

@@ -1,4 +1,4 @@
-// weftctl: the operator's command line. For now it creates a new mesh's CA; see --help.
+// weftctl: the operator's command line (a new mesh's CA, the agents' golden signals); see --help.
 #include <cstdio>
 #include <string>
 #include <vector>

@@ -3,7 +3,9 @@
 HTTP requests, each on a new connection, to a Service whose one endpoint is on node2. Every
 rule must return data for that traffic, and the request rates must agree with what the client
 sent (within 5 %): the server's agent (reporter="destination") per workload and namespace, the
-client's (reporter="source") per edge."""
+client's (reporter="source") per edge and per route rule (an HTTPRoute with one rule, "all",
+sends web's requests to web). `weftctl stat --prometheus` must read the same rates from the
+server, per workload and per Service."""
 import json
 import os
 import re
@@ -66,7 +68,16 @@ def _start_prometheus(cluster, node, targets):
     return query, get
 
 
-def test_recording_rules_agree_with_the_traffic_sent(cluster):
+def _weftctl_stat(build, node, *args):
+    """`weftctl stat ... --prometheus` in `node`'s netns, where the server listens: its rows."""
+    r = procs.run(netns.exec_argv(node.netns, [
+        build.weftctl, "stat", *args, "--prometheus", f"http://127.0.0.1:{PROMETHEUS_PORT}",
+        "-t", "60s", "-o", "json"]), check=False, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return {row["name"]: row for row in json.loads(r.stdout)}
+
+
+def test_recording_rules_agree_with_the_traffic_sent(build, cluster):
     n1, n2 = two_nodes(cluster)
     client = deployment_pods(n1, "client", 1, NS)[0]
     web = deployment_pods(n2, "web", 1, NS)[0]
@@ -74,8 +85,10 @@ def test_recording_rules_agree_with_the_traffic_sent(cluster):
         [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", web.name],
         "web", "http app", cluster.workdir, cluster.cleanup)
     svc = manifests.service("web", NS, CLUSTER_IP, [("http", 80, HTTP_APP_PORT)])
+    route = manifests.http_route("web", NS, [manifests.service_parent("web", 80)], [
+        manifests.route_rule(backends=[manifests.backend("web", 80)], name="all")])
     cluster.publish_and_wait("web.json", [
-        svc, manifests.endpoint_slice("web", NS, [web], [("http", HTTP_APP_PORT)])]
+        svc, manifests.endpoint_slice("web", NS, [web], [("http", HTTP_APP_PORT)]), route]
         + [manifests.pod_object(p) for p in (client, web)])
     procs.wait_until(lambda: client.run(["curl", "-sS", "--fail", "--max-time", "3",
                                          f"http://{CLUSTER_IP}/"], check=False).returncode == 0,
@@ -93,6 +106,7 @@ def test_recording_rules_agree_with_the_traffic_sent(cluster):
     time.sleep(SECONDS - 2)  # the last minute of steady load is in every 1m rate
     workload = 'destination_workload_namespace="e2e", destination_workload="web"'
     edge = 'source_workload="client", ' + workload
+    rule = f'destination_service="web.{NS}.svc.cluster.local", route="web/all"'
     figures = {name: query(expr) for name, expr in {
         "rate": f"workload:weft_requests:rate1m{{{workload}}}",
         "success_rate": f"workload:weft_requests_success:rate1m{{{workload}}}",
@@ -105,7 +119,17 @@ def test_recording_rules_agree_with_the_traffic_sent(cluster):
         "namespace_success": 'namespace:weft_requests_success:rate1m'
                              '{destination_workload_namespace="e2e"}',
         "edge_rate": f"edge:weft_requests:rate1m{{{edge}}}",
+        "route_rate": f"route:weft_requests:rate1m{{{rule}}}",
+        "route_success": f"route:weft_requests_success:rate1m{{{rule}}}",
+        "route_p50": f"route:weft_request_duration_seconds:p50_rate1m{{{rule}}}",
+        "route_p95": f"route:weft_request_duration_seconds:p95_rate1m{{{rule}}}",
+        "route_p99": f"route:weft_request_duration_seconds:p99_rate1m{{{rule}}}",
     }.items()}
+    stat = {"deploy": _weftctl_stat(build, n1, "deploy", "-n", NS),
+            "svc": _weftctl_stat(build, n1, "svc/web", "-n", NS)}
+    shown = procs.run(netns.exec_argv(n1.netns, [
+        build.weftctl, "stat", "deploy", "-n", NS, "--prometheus",
+        f"http://127.0.0.1:{PROMETHEUS_PORT}", "--show-query"]), check=False, timeout=60)
     sent = json.loads(load.readline(timeout=SECONDS + 30 - (time.monotonic() - started)))
     values = {name: [float(s["value"][1]) for s in result] for name, result in figures.items()}
     print(f"client: {sent['sent']} sent, {sent['ok']} ok over {SECONDS} s ({RATE}/s)")
@@ -115,8 +139,18 @@ def test_recording_rules_agree_with_the_traffic_sent(cluster):
     empty = [name for name, v in values.items() if len(v) != 1]
     assert not empty, f"rules without exactly one series for web: {empty}\n{figures}"
     for name in ("rate", "success_rate", "mtls_rate", "namespace_rate", "namespace_success",
-                 "edge_rate"):
+                 "edge_rate", "route_rate", "route_success"):
         assert abs(values[name][0] - RATE) <= 0.05 * RATE, \
             f"{name} = {values[name][0]:.2f}/s, the client sent {RATE}/s"
     assert values["success_ratio"][0] == 1
-    assert 0 < values["p50"][0] <= values["p95"][0] <= values["p99"][0] < 1, values
+    print(f"weftctl stat --prometheus: {stat}")
+    for kind, rows in stat.items():
+        assert set(rows) == {"web"}, (kind, rows)
+        assert abs(rows["web"]["rps"] - RATE) <= 0.05 * RATE, (kind, rows)
+        assert rows["web"]["success"] == 1, (kind, rows)
+    assert shown.returncode == 0, shown.stderr
+    assert "increase(weft_requests_total{reporter=\"destination\"" in shown.stdout, shown.stdout
+    assert shown.stdout.splitlines()[-1].split()[:2] == [NS, "web"], shown.stdout
+    for p in ("", "route_"):
+        assert 0 < values[f"{p}p50"][0] <= values[f"{p}p95"][0] <= values[f"{p}p99"][0] < 1, \
+            values

@@ -1,0 +1,117 @@
+"""`weftctl stat --direct` (issue 24): golden signals read from two real agents' own /metrics,
+no Prometheus. A client on node1 sends known loads across nodes to two Services on node2: web
+(20 requests/s, all answered 200) and broken (5/s, every one answered 503 by its app). Over
+10 s windows the rows must say so: per Service from the clients' agent (JSON), per workload
+(table) and per namespace (wide) from the servers'. An agent that cannot be read, or an address that serves something
+other than Prometheus text, is a clear error with exit status 1."""
+import json
+import os
+import re
+import time
+
+from weftsim import manifests, netns, paths, procs
+from weftsim.hardening import start_with_ready_line
+from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
+
+NS = "e2e"
+WEB_IP, BROKEN_IP = "10.96.0.81", "10.96.0.82"
+WEB_RATE, BROKEN_RATE = 20, 5  # requests per second
+WINDOW_S = 10
+SLOWLORIS = os.path.join(paths.SERVERS_DIR, "slowloris.py")
+
+
+def _link_address(node):
+    out = netns.ip(node.netns, "-4", "-o", "addr", "show", "dev", node.links[0]).stdout
+    return re.search(r"inet (\S+)/", out).group(1)
+
+
+def _weftctl(build, node, *args, timeout=60):
+    """weftctl run in `node`'s netns, where both agents' admin ports are reachable."""
+    return procs.run(netns.exec_argv(node.netns, [build.weftctl] + list(args)), check=False,
+                     timeout=timeout)
+
+
+def _app(cluster, pod, *extra):
+    pod.servers[HTTP_APP_PORT] = pod.start_process(
+        [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", pod.name]
+        + list(extra), pod.name, "http app", cluster.workdir, cluster.cleanup)
+
+
+def test_stat_direct_reports_what_the_clients_sent(build, cluster):
+    n1, n2 = two_nodes(cluster)
+    client = deployment_pods(n1, "client", 1, NS)[0]
+    web = deployment_pods(n2, "web", 1, NS)[0]
+    broken = deployment_pods(n2, "broken", 1, NS)[0]
+    _app(cluster, web)
+    _app(cluster, broken, "--fail-status", "503")
+    objects = [manifests.pod_object(p) for p in (client, web, broken)]
+    for name, ip, pod in (("web", WEB_IP, web), ("broken", BROKEN_IP, broken)):
+        objects += [manifests.service(name, NS, ip, [("http", 80, HTTP_APP_PORT)]),
+                    manifests.endpoint_slice(name, NS, [pod], [("http", HTTP_APP_PORT)])]
+    cluster.publish_and_wait("stat.json", objects)
+    for ip in (WEB_IP, BROKEN_IP):
+        procs.wait_until(lambda ip=ip: client.run(
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
+             f"http://{ip}/"], check=False).stdout in ("200", "503"), 30,
+            what=f"{ip} answering client across nodes")
+
+    for ip, rate in ((WEB_IP, WEB_RATE), (BROKEN_IP, BROKEN_RATE)):
+        start_with_ready_line(client, cluster, [
+            paths.PYTHON, SLOWLORIS, "probe", ip, "80", "--interval-ms", str(1000 / rate),
+            "--timeout", "5", "--seconds", str(WINDOW_S * 4 + 20)], f"load-{ip}", "load", 30)
+    time.sleep(2)  # the loads are steady before the window opens
+    agents = f"127.0.0.1:{n1.agent.admin_port},{_link_address(n2)}:{n2.agent.admin_port}"
+    common = ["--direct", "--agents", agents, "-t", f"{WINDOW_S}s"]
+
+    # Per Service, as the clients' agent counted: what the client asked for. broken's endpoint
+    # is soon ejected by the client's agent (every answer a 5xx), which then answers its
+    # requests 503 itself: they still count here, as failures.
+    r = _weftctl(build, n1, "stat", "svc", "-n", NS, "-o", "json", *common)
+    assert r.returncode == 0, r.stderr
+    rows = {row["name"]: row for row in json.loads(r.stdout)}
+    print("stat svc -o json:", json.dumps(rows, indent=1))
+    assert set(rows) == {"web", "broken"}, rows
+    for name, rate, success in (("web", WEB_RATE, 1.0), ("broken", BROKEN_RATE, 0.0)):
+        row = rows[name]
+        assert abs(row["rps"] - rate) <= 0.1 * rate, f"{name}: {row['rps']} rps, sent {rate}/s"
+        assert row["success"] == success, row
+
+    # Per workload, as the servers' agent counted: web got every request; broken only those its
+    # clients' agent still let through (each answered 503 by its app), if any.
+    r = _weftctl(build, n1, "stat", "deploy", "-n", NS, *common)
+    print("stat deploy:\n" + r.stdout)
+    assert r.returncode == 0, r.stderr
+    head, *lines = r.stdout.splitlines()
+    assert head.split() == ["NAMESPACE", "NAME", "SUCCESS", "RPS", "LATENCY_P50", "LATENCY_P95",
+                            "LATENCY_P99", "TCP_CONN"], r.stdout
+    cells = {line.split()[1]: line.split() for line in lines}
+    assert set(cells) == {"web", "broken"}, r.stdout
+    # broken: "-" when its endpoint stayed ejected through the window (no request reached it)
+    assert cells["web"][2] == "100.00%" and cells["broken"][2] in ("0.00%", "-"), r.stdout
+    rps = float(cells["web"][3].removesuffix("rps"))
+    assert abs(rps - WEB_RATE) <= 0.1 * WEB_RATE, r.stdout
+    p50, p95, p99 = (float(c.removesuffix("ms")) for c in cells["web"][4:7])
+    assert 0 < p50 <= p95 <= p99 < 1000, r.stdout
+
+    r = _weftctl(build, n1, "stat", "ns", "-o", "wide", *common)
+    print("stat ns -o wide:\n" + r.stdout)
+    assert r.returncode == 0, r.stderr
+    cells = dict(zip(r.stdout.splitlines()[0].split(), r.stdout.splitlines()[1].split()))
+    assert cells["NAMESPACE"] == NS and cells["MTLS"] == "100.00%", r.stdout
+    assert float(cells["RPS"].removesuffix("rps")) >= 0.9 * WEB_RATE, r.stdout
+    assert 0 < float(cells["SUCCESS"].removesuffix("%")) < 100, r.stdout
+
+
+def test_stat_direct_names_an_agent_it_cannot_read(build, cluster):
+    n1 = cluster.add_node("node1")
+    pod = deployment_pods(n1, "web", 1, NS)[0]
+    _app(cluster, pod, "--fail-status", "200")  # 200 and JSON for any path, /metrics too
+    closed = f"127.0.0.1:{n1.agent.admin_port + 1}"
+    r = _weftctl(build, n1, "stat", "deploy", "--direct", "--agents", closed, "-t", "1s")
+    assert r.returncode == 1 and f"agent {closed}: GET http://{closed}/metrics:" in r.stderr, r
+    # An HTTP server that is no agent: its JSON is not Prometheus text.
+    not_agent = f"{pod.ip}:{HTTP_APP_PORT}"
+    r = _weftctl(build, n1, "stat", "deploy", "--direct", "--agents", not_agent, "-t", "1s")
+    assert r.returncode == 1 and \
+        re.search(rf"agent {re.escape(not_agent)}: /metrics line 1: expected a metric name",
+                  r.stderr), r

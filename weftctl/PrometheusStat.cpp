@@ -1,0 +1,196 @@
+#include "weftctl/PrometheusStat.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+namespace weft::weftctl {
+namespace {
+
+using Figure = StatQuery::Figure;
+
+/// A label value inside a PromQL string literal or regular expression.
+std::string quoted(std::string_view text, bool regex) {
+  std::string out;
+  for (char c : text) {
+    if (regex && std::string_view(".+*?()[]{}|^$").find(c) != std::string_view::npos) {
+      out += "\\\\";  // the regex escape, itself escaped in the string literal
+    } else if (c == '\\' || c == '"') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out;
+}
+
+/// The `by` labels and the series selector of a selection.
+std::pair<std::string, std::string> grouping(const StatSelection& sel) {
+  if (sel.kind == StatKind::Service) {
+    // "NAME.NAMESPACE.svc.DOMAIN": the domain is the cluster's, whatever it is.
+    std::string host =
+        fmt::format("{}\\\\.{}\\\\.svc\\\\..+", sel.name.empty() ? "[^.]+" : quoted(sel.name, true),
+                    sel.ns.empty() ? "[^.]+" : quoted(sel.ns, true));
+    return {"destination_service",
+            fmt::format("reporter=\"source\", destination_service=~\"{}\"", host)};
+  }
+  std::string selector = "reporter=\"destination\"";
+  std::string ns = sel.kind == StatKind::Namespace ? sel.name : sel.ns;
+  selector += ns.empty()
+                  ? ", destination_workload_namespace!=\"\""
+                  : fmt::format(", destination_workload_namespace=\"{}\"", quoted(ns, false));
+  if (sel.kind == StatKind::Namespace) {
+    return {"destination_workload_namespace", selector};
+  }
+  selector += sel.name.empty()
+                  ? ", destination_workload!=\"\""
+                  : fmt::format(", destination_workload=\"{}\"", quoted(sel.name, false));
+  return {"destination_workload_namespace, destination_workload", selector};
+}
+
+/// The row a result's labels name.
+std::optional<std::pair<std::string, std::string>> row_key(const StatSelection& sel,
+                                                           const nlohmann::json& metric) {
+  auto label = [&metric](const char* name) {
+    auto it = metric.find(name);
+    return it != metric.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (sel.kind == StatKind::Service) {
+    return service_of(label("destination_service"));
+  }
+  std::pair<std::string, std::string> key{label("destination_workload_namespace"), ""};
+  if (sel.kind == StatKind::Workload) {
+    key.second = label("destination_workload");
+  }
+  return key;
+}
+
+/// A sample value as the API writes it: "1.5", "NaN", "+Inf".
+std::optional<double> number(const nlohmann::json& value) {
+  if (!value.is_array() || value.size() != 2 || !value[1].is_string()) {
+    return std::nullopt;
+  }
+  std::string text = value[1].get<std::string>();
+  std::string_view v = text;
+  if (v.starts_with('+')) {
+    v.remove_prefix(1);
+  }
+  double out = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || end != v.data() + v.size()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+void fill(StatRow& row, Figure figure, double v) {
+  std::optional<double> latency = std::isnan(v) ? std::nullopt : std::optional(v);
+  switch (figure) {
+    case Figure::Requests:
+      row.requests = v;
+      break;
+    case Figure::Successes:
+      row.successes = v;
+      break;
+    case Figure::Mtls:
+      row.mtls_requests = v;
+      break;
+    case Figure::P50:
+      row.p50 = latency;
+      break;
+    case Figure::P95:
+      row.p95 = latency;
+      break;
+    case Figure::P99:
+      row.p99 = latency;
+      break;
+    case Figure::TcpOpen:
+      row.tcp_open = v;
+      break;
+    case Figure::BytesIn:
+      row.bytes_in = v;
+      break;
+    case Figure::BytesOut:
+      row.bytes_out = v;
+      break;
+  }
+}
+
+}  // namespace
+
+std::vector<StatQuery> stat_queries(const StatSelection& selection, std::chrono::seconds window) {
+  auto [by, sel] = grouping(selection);
+  std::string w = fmt::format("{}s", window.count());
+  auto increase = [&](const char* metric, std::string_view more) {
+    return fmt::format("sum by ({}) (increase({}{{{}{}}}[{}]))", by, metric, sel, more, w);
+  };
+  auto quantile = [&](const char* q) {
+    return fmt::format(
+        "histogram_quantile({}, sum by ({}, le) "
+        "(rate(weft_request_duration_seconds_bucket{{{}}}[{}])))",
+        q, by, sel, w);
+  };
+  return {
+      {Figure::Requests, increase("weft_requests_total", "")},
+      {Figure::Successes,
+       increase("weft_requests_total", ", response_code!~\"5..\", grpc_response_status=~\"0?\"")},
+      {Figure::Mtls,
+       increase("weft_requests_total", ", connection_security_policy=\"mutual_tls\"")},
+      {Figure::P50, quantile("0.5")},
+      {Figure::P95, quantile("0.95")},
+      {Figure::P99, quantile("0.99")},
+      {Figure::TcpOpen, fmt::format("sum by ({}) (weft_tcp_connections_open{{{}}})", by, sel)},
+      // Named from the client's side: what the clients sent, the workload received.
+      {Figure::BytesIn, increase("weft_tcp_sent_bytes_total", "")},
+      {Figure::BytesOut, increase("weft_tcp_received_bytes_total", "")},
+  };
+}
+
+Result<std::vector<StatRow>> stat_rows_from_prometheus(const StatSelection& selection,
+                                                       std::span<const StatQuery> queries,
+                                                       std::span<const std::string> answers,
+                                                       std::chrono::seconds window) {
+  std::map<std::pair<std::string, std::string>, StatRow> rows;
+  for (std::size_t i = 0; i < queries.size() && i < answers.size(); ++i) {
+    auto answer = nlohmann::json::parse(answers[i], nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json* result = nullptr;
+    if (answer.is_object() && answer.value("status", "") == "success" && answer.contains("data") &&
+        answer["data"].is_object() && answer["data"].value("resultType", "") == "vector" &&
+        answer["data"].contains("result") && answer["data"]["result"].is_array()) {
+      result = &answer["data"]["result"];
+    }
+    if (result == nullptr) {
+      std::string why =
+          answer.is_object() && answer.contains("error") && answer["error"].is_string()
+              ? answer["error"].get<std::string>()
+              : std::string("not a successful vector answer");
+      return fail(Error::Kind::Protocol, fmt::format("query {}: {}", queries[i].expr, why));
+    }
+    for (const nlohmann::json& series : *result) {
+      if (!series.is_object() || !series.contains("metric") || !series["metric"].is_object()) {
+        continue;
+      }
+      auto key = row_key(selection, series["metric"]);
+      auto value = number(series.value("value", nlohmann::json()));
+      if (!key || key->first.empty() || !value) {
+        continue;
+      }
+      fill(rows[*key], queries[i].figure, *value);
+    }
+  }
+  std::vector<StatRow> out;
+  for (auto& [key, row] : rows) {
+    row.ns = key.first;
+    row.name = key.second;
+    row.seconds = static_cast<double>(window.count());
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace weft::weftctl

@@ -1,0 +1,199 @@
+#include "weftctl/StatFigures.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace weft::weftctl {
+namespace {
+
+constexpr std::string_view kRequests = "weft_requests_total";
+constexpr std::string_view kBuckets = "weft_request_duration_seconds_bucket";
+constexpr std::string_view kTcpOpen = "weft_tcp_connections_open";
+constexpr std::string_view kSentBytes = "weft_tcp_sent_bytes_total";
+constexpr std::string_view kReceivedBytes = "weft_tcp_received_bytes_total";
+
+bool counted(std::string_view name) {
+  return name == kRequests || name == kBuckets || name == kSentBytes || name == kReceivedBytes;
+}
+
+/// A series' identity within one agent's scrapes: its name and labels as written.
+std::string series_key(const MetricSample& s) {
+  std::string key = s.name;
+  for (const auto& [name, value] : s.labels) {
+    key.append("\x1f").append(name).append("=").append(value);
+  }
+  return key;
+}
+
+/// The (namespace, name) row a sample counts in, or none: the selection's reporter, kind and
+/// filters decide.
+std::optional<std::pair<std::string, std::string>> row_of(const StatSelection& sel,
+                                                          const MetricSample& s) {
+  std::pair<std::string, std::string> key;
+  if (sel.kind == StatKind::Service) {
+    auto service = service_of(s.label("destination_service"));
+    if (s.label("reporter") != "source" || !service) {
+      return std::nullopt;
+    }
+    key = std::move(*service);
+  } else {
+    if (s.label("reporter") != "destination") {
+      return std::nullopt;
+    }
+    key.first = s.label("destination_workload_namespace");
+    if (sel.kind == StatKind::Workload) {
+      key.second = s.label("destination_workload");
+    }
+  }
+  if (key.first.empty() || (sel.kind != StatKind::Namespace && key.second.empty())) {
+    return std::nullopt;  // traffic to nothing weft knows as a workload or a Service
+  }
+  if (sel.kind == StatKind::Namespace) {
+    if (!sel.name.empty() && key.first != sel.name) {
+      return std::nullopt;
+    }
+  } else if ((!sel.ns.empty() && key.first != sel.ns) ||
+             (!sel.name.empty() && key.second != sel.name)) {
+    return std::nullopt;
+  }
+  return key;
+}
+
+bool succeeded(const MetricSample& s) {
+  std::string_view code = s.label("response_code");
+  std::string_view grpc = s.label("grpc_response_status");
+  return !(code.size() == 3 && code[0] == '5') && (grpc.empty() || grpc == "0");
+}
+
+double bucket_bound(std::string_view le) {
+  if (le == "+Inf") {
+    return std::numeric_limits<double>::infinity();
+  }
+  double v = std::numeric_limits<double>::quiet_NaN();
+  std::from_chars(le.data(), le.data() + le.size(), v);
+  return v;
+}
+
+struct Accumulated {
+  StatRow row;
+  std::map<double, double> buckets;  ///< upper bound -> observations in the window
+};
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> service_of(std::string_view fqdn) {
+  std::size_t dot = fqdn.find('.');
+  std::size_t dot2 = dot == std::string_view::npos ? dot : fqdn.find('.', dot + 1);
+  if (dot == 0 || dot2 == std::string_view::npos || dot2 == dot + 1 ||
+      fqdn.substr(dot2).find(".svc") != 0) {
+    return std::nullopt;
+  }
+  return std::pair{std::string(fqdn.substr(dot + 1, dot2 - dot - 1)),
+                   std::string(fqdn.substr(0, dot))};
+}
+
+std::optional<double> StatRow::success_ratio() const {
+  if (requests <= 0) {
+    return std::nullopt;
+  }
+  return successes / requests;
+}
+
+std::optional<double> StatRow::mtls_ratio() const {
+  if (requests <= 0) {
+    return std::nullopt;
+  }
+  return mtls_requests / requests;
+}
+
+std::optional<double> bucket_quantile(double q,
+                                      std::span<const std::pair<double, double>> buckets) {
+  if (buckets.empty() || !std::isinf(buckets.back().first) || buckets.back().second <= 0) {
+    return std::nullopt;
+  }
+  double rank = q * buckets.back().second;
+  double lower = 0;
+  double below = 0;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    auto [bound, count] = buckets[i];
+    if (count >= rank) {
+      if (std::isinf(bound)) {
+        return i == 0 ? std::nullopt : std::optional<double>(buckets[i - 1].first);
+      }
+      if (i == 0 && bound <= 0) {
+        return bound;
+      }
+      double in_bucket = count - below;
+      return in_bucket > 0 ? lower + (bound - lower) * (rank - below) / in_bucket : bound;
+    }
+    lower = bound;
+    below = count;
+  }
+  return std::nullopt;
+}
+
+std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const AgentScrapes> agents,
+                               double seconds) {
+  std::map<std::pair<std::string, std::string>, Accumulated> rows;
+  for (const AgentScrapes& agent : agents) {
+    std::unordered_map<std::string, double> before;
+    for (const MetricSample& s : agent.before) {
+      if (counted(s.name)) {
+        before.emplace(series_key(s), s.value);
+      }
+    }
+    for (const MetricSample& s : agent.after) {
+      if (!counted(s.name) && s.name != kTcpOpen) {
+        continue;
+      }
+      auto key = row_of(selection, s);
+      if (!key) {
+        continue;
+      }
+      Accumulated& acc = rows[*key];
+      if (s.name == kTcpOpen) {
+        acc.row.tcp_open += s.value;
+        continue;
+      }
+      double delta = s.value;
+      if (auto it = before.find(series_key(s)); it != before.end() && it->second <= s.value) {
+        delta -= it->second;
+      }
+      if (s.name == kRequests) {
+        acc.row.requests += delta;
+        acc.row.successes += succeeded(s) ? delta : 0;
+        acc.row.mtls_requests += s.label("connection_security_policy") == "mutual_tls" ? delta : 0;
+      } else if (s.name == kBuckets) {
+        double bound = bucket_bound(s.label("le"));
+        if (!std::isnan(bound)) {
+          acc.buckets[bound] += delta;
+        }
+      } else if (s.name == kSentBytes) {
+        acc.row.bytes_in += delta;  // what the clients sent, the workload received
+      } else {
+        acc.row.bytes_out += delta;
+      }
+    }
+  }
+  std::vector<StatRow> out;
+  for (auto& [key, acc] : rows) {
+    StatRow row = std::move(acc.row);
+    row.ns = key.first;
+    row.name = key.second;
+    row.seconds = seconds;
+    std::vector<std::pair<double, double>> buckets(acc.buckets.begin(), acc.buckets.end());
+    row.p50 = bucket_quantile(0.50, buckets);
+    row.p95 = bucket_quantile(0.95, buckets);
+    row.p99 = bucket_quantile(0.99, buckets);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace weft::weftctl

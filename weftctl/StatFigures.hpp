@@ -1,0 +1,64 @@
+// What `weftctl stat` shows for each namespace, workload or Service: success, requests per
+// second, latency percentiles, open TCP connections and bytes per second over a window, computed
+// from two scrapes of every agent's /metrics (--direct: no Prometheus needed). Success is
+// response_code not 5xx and grpc_response_status empty or 0 (as the recording rules have it).
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "weftctl/MetricsText.hpp"
+
+namespace weft::weftctl {
+
+/// What a row is: a namespace and a workload seen by the servers' agents
+/// (reporter="destination", so unmeshed clients count), or a Service seen by the clients'
+/// agents (reporter="source").
+enum class StatKind { Namespace, Workload, Service };
+
+struct StatSelection {
+  StatKind kind = StatKind::Workload;
+  std::string name;  ///< one namespace / workload / Service; empty: all
+  std::string ns;    ///< the namespace of the rows (workloads, Services); empty: all
+};
+
+/// One agent's /metrics at the window's start and at its end.
+struct AgentScrapes {
+  std::vector<MetricSample> before;
+  std::vector<MetricSample> after;
+};
+
+struct StatRow {
+  std::string ns;
+  std::string name;     ///< empty for a namespace row
+  double requests = 0;  ///< in the window
+  double successes = 0;
+  double mtls_requests = 0;             ///< connection_security_policy="mutual_tls"
+  double seconds = 0;                   ///< the window
+  std::optional<double> p50, p95, p99;  ///< seconds; none without requests
+  double tcp_open = 0;                  ///< at the window's end
+  double bytes_in = 0;   ///< received by the workload (sent by its clients), in the window
+  double bytes_out = 0;  ///< sent by the workload
+
+  std::optional<double> success_ratio() const;
+  std::optional<double> mtls_ratio() const;
+  double rps() const { return seconds > 0 ? requests / seconds : 0; }
+};
+
+/// The rows of `selection`, sorted by namespace and name, from every agent's two scrapes
+/// `seconds` apart. Counters that went down (an agent restarted) count from zero.
+std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const AgentScrapes> agents,
+                               double seconds);
+
+/// (namespace, name) of a Service's FQDN ("NAME.NAMESPACE.svc.DOMAIN"); none for anything else.
+std::optional<std::pair<std::string, std::string>> service_of(std::string_view fqdn);
+
+/// Prometheus's histogram_quantile over cumulative `buckets` (upper bound, count), sorted by
+/// bound with +Inf last; none when they hold no observation.
+std::optional<double> bucket_quantile(double q, std::span<const std::pair<double, double>> buckets);
+
+}  // namespace weft::weftctl

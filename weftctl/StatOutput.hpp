@@ -1,0 +1,18 @@
+// `weftctl stat`'s output: a table with Linkerd's columns (NAMESPACE NAME SUCCESS RPS
+// LATENCY_P50 LATENCY_P95 LATENCY_P99 TCP_CONN; wide adds READ_BYTES/SEC WRITE_BYTES/SEC and
+// MTLS), or JSON with the same figures in base units.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "weftctl/StatFigures.hpp"
+
+namespace weft::weftctl {
+
+enum class OutputFormat { Table, Wide, Json };
+
+/// `rows` of `kind` as `format` asks; the table says so when there is no row.
+std::string stat_output(std::span<const StatRow> rows, StatKind kind, OutputFormat format);
+
+}  // namespace weft::weftctl
