@@ -26,8 +26,9 @@ whose endpoint (named by the banner) was killed or cut off while it ran, or when
 call (not idempotent: never re-sent) in flight as a fault that could hit its endpoint began, or
 begun in the first 100 ms of a link cut (before any agent can see a silent one: its bytes left).
 Every other failure counts. The agents' RSS, fds, CPU and threads are sampled every
---sample-seconds (10); after the warm-up (the first 20 % of the run) RSS and fd slopes are
-fitted; an agent that is found gone counts as a crash (and is started again).
+--sample-seconds (10); after the warm-up (the first 20 % of the run) the growth of their floors
+(the minimum of each sixth) is fitted; an agent that is found gone counts as a crash (and is
+started again).
 
   PYTHONPATH=$PWD /usr/bin/python3 bench/chaos_soak.py [--minutes 30] [--seed 23]
   bench/run.sh chaos [same options]
@@ -54,7 +55,8 @@ from weftsim import chaos, paths  # noqa: E402
 from weftsim.chaos import KINDS  # noqa: E402
 
 KIND = "chaos"
-RSS_SLOPE_PER_10MIN = 0.01  # at most 1 % of the agent's mean RSS per 10 minutes
+RSS_GROWTH_MIN = 2 * 1024  # KiB the RSS floor may rise over the measured span (or 5 % of it)
+RSS_GROWTH_SHARE = 0.05
 FD_GROWTH_MIN = 5           # fds the floor may rise over the measured span (or 5 % of it)
 FD_GROWTH_SHARE = 0.05
 WARMUP_SHARE = 0.2
@@ -171,10 +173,15 @@ def agent_figures(bench, node):
     fd_floor = chaos.window_minima(fds)
     floor_slope = chaos.slope_per_minute(fd_floor)
     floor_base = fd_floor[0][1] if fd_floor else None
+    rss_floor = chaos.window_minima(rss)
+    rss_floor_slope = chaos.slope_per_minute(rss_floor)
     ticks = samples[-1][4] - samples[0][4] if samples[-1][1] == samples[0][1] else None
     return {"first": samples[0], "warm": after[0] if after else None, "last": samples[-1],
             "rss_slope": chaos.slope_per_minute(rss), "mean_rss": mean_rss,
-            "rss_limit": None if mean_rss is None else mean_rss * RSS_SLOPE_PER_10MIN / 10,
+            "rss_floor": rss_floor,
+            "rss_growth": None if rss_floor_slope is None else rss_floor_slope * span_min,
+            "rss_limit": None if not rss_floor else max(RSS_GROWTH_MIN,
+                                                        RSS_GROWTH_SHARE * rss_floor[0][1]),
             "fd_slope": chaos.slope_per_minute(fds), "fd_floor": fd_floor,
             "fd_floor_slope": floor_slope,
             "fd_growth": None if floor_slope is None else floor_slope * span_min,
@@ -322,24 +329,27 @@ def report(bench, args):
              f"{chaos.EXCUSES['stream-bound']}; or {chaos.EXCUSES['in-flight']}; or "
              f"{chaos.EXCUSES['sent-into-cut']}. Every other "
              f"failure counts",
-             f"- RSS and fds sampled every {args.sample_seconds:g} s; slopes fitted after the "
-             f"warm-up (first {WARMUP_SHARE:.0%}). RSS target: slope < "
-             f"{RSS_SLOPE_PER_10MIN:.0%} of the mean RSS per 10 min (~40 KiB/min for a 40 MiB "
-             f"agent: a leak of 8 bytes per request, at ~100 requests/s through each agent, is "
-             f"above it, while RSS wandering ±2 MiB around its level, as it does under this "
-             f"chaos, moves a slope fitted over 24 minutes by ~15 KiB/min). fds target: the "
-             f"floor (minimum of each sixth of the span, so the "
-             f"chaos's own open connections do not count) rises by at most "
-             f"max({FD_GROWTH_MIN}, {FD_GROWTH_SHARE:.0%} of it) over the span", ""]
+             f"- RSS and fds sampled every {args.sample_seconds:g} s, judged after the warm-up "
+             f"(first {WARMUP_SHARE:.0%}) by their floor: the minimum of each sixth of the span, "
+             f"so the chaos's own crowds of connections do not count, and a line fitted to "
+             f"those six. RSS target: the floor rises by at most max("
+             f"{RSS_GROWTH_MIN // 1024} MiB, {RSS_GROWTH_SHARE:.0%} of it) over the span (a leak "
+             f"of ~85 KiB/min, 14 bytes per request at ~100 requests/s through each agent, "
+             f"crosses it; the floors of a sound agent wander ±1.5 MiB). Until 0755753 the RSS "
+             f"target was a slope fitted to every sample, < 1 % of the mean per 10 min: that fit "
+             f"followed the chaos's crowds (up to 46 KiB/min either way with flat floors and "
+             f"means) and missed in 3 of 5 runs; it is still shown below. fds target: their "
+             f"floor rises by at most max({FD_GROWTH_MIN}, {FD_GROWTH_SHARE:.0%} of it) over "
+             f"the span", ""]
 
     # targets
-    rss_ok = all(a and a["rss_slope"] is not None and a["rss_slope"] < a["rss_limit"]
+    rss_ok = all(a and a["rss_growth"] is not None and a["rss_growth"] <= a["rss_limit"]
                  for a in agents.values())
     fd_ok = all(a and a["fd_growth"] is not None and a["fd_growth"] <= a["fd_limit"]
                 for a in agents.values())
     targets = [("failures that count", counted, counted == 0),
-               ("agent RSS slope (KiB/min)", "; ".join(
-                   f"{n} {_f(a['rss_slope'], 1)} (limit {_f(a['rss_limit'], 1)})"
+               ("agent RSS floor growth over the span (KiB)", "; ".join(
+                   f"{n} {_f(a['rss_growth'], 0)} (limit {_f(a['rss_limit'], 0)})"
                    for n, a in agents.items() if a), rss_ok),
                ("agent fd floor growth over the span", "; ".join(
                    f"{n} {_f(a['fd_growth'], 1)} (limit {_f(a['fd_limit'], 0)})"
@@ -389,17 +399,20 @@ def report(bench, args):
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _event_rows(bench)]
 
     lines += ["", "## Agents", "", "| agent | RSS start / after warm-up / end / peak (MiB) | "
-              "RSS slope KiB/min (limit) | fds start / after warm-up / end / peak | fd slope "
-              "/min (all samples) | fd floor growth (limit) | CPU s | threads | crashes |",
-              "|---|---|---|---|---|---|---:|---:|---:|"]
+              "RSS floor per sixth (MiB) | RSS floor growth KiB (limit) | RSS slope KiB/min (all "
+              "samples) | fds start / after warm-up / end / peak | fd slope /min (all samples) | "
+              "fd floor growth (limit) | CPU s | threads | crashes |",
+              "|---|---|---|---|---|---|---|---|---:|---:|---:|"]
     for n, a in agents.items():
         if not a:
-            lines.append(f"| {n} | no samples |||||||")
+            lines.append(f"| {n} | no samples ||||||||||")
             continue
         first, warm, last = a["first"], a["warm"] or a["first"], a["last"]
         lines.append(
             f"| {n} | {first[2] / 1024:.1f} / {warm[2] / 1024:.1f} / {last[2] / 1024:.1f} / "
-            f"{a['peak_rss'] / 1024:.1f} | {_f(a['rss_slope'], 1)} ({_f(a['rss_limit'], 1)}) | "
+            f"{a['peak_rss'] / 1024:.1f} | "
+            f"{' '.join(f'{v / 1024:.1f}' for _, v in a['rss_floor'])} | "
+            f"{_f(a['rss_growth'], 0)} ({_f(a['rss_limit'], 0)}) | {_f(a['rss_slope'], 1)} | "
             f"{first[3]} / {warm[3]} / {last[3]} / {a['peak_fds']} | {_f(a['fd_slope'], 2)} | "
             f"{_f(a['fd_growth'], 1)} ({_f(a['fd_limit'], 0)}) | "
             f"{_f(a['cpu_s'], 1)} | {last[5]} | "
