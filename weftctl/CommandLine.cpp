@@ -4,7 +4,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "common/CommandTree.hpp"
 
@@ -71,22 +73,35 @@ or 0. With --prometheus the server that scrapes the agents is asked for the last
 (default 1m; --show-query prints the PromQL). With --direct the agents' own /metrics are read
 twice, WINDOW (default 10s) apart: no Prometheus needed, the figures are those of that window.)";
 
+/// The rows' kind a RESOURCE's part before '/' names, as kubectl spells resources.
+std::optional<StatKind> resource_kind(std::string_view word) {
+  static constexpr std::pair<std::string_view, StatKind> kKinds[] = {
+      {"ns", StatKind::Namespace},         {"namespace", StatKind::Namespace},
+      {"namespaces", StatKind::Namespace}, {"deploy", StatKind::Workload},
+      {"deployment", StatKind::Workload},  {"deployments", StatKind::Workload},
+      {"workload", StatKind::Workload},    {"workloads", StatKind::Workload},
+      {"svc", StatKind::Service},          {"service", StatKind::Service},
+      {"services", StatKind::Service}};
+  for (const auto& [name, kind] : kKinds) {
+    if (word == name) {
+      return kind;
+    }
+  }
+  return std::nullopt;
+}
+
 /// "ns", "deploy/web", "svc/web": the rows' kind and, after '/', one name.
 CLI::Validator resource() {
   return CLI::Validator(
       [](const std::string& value) -> std::string {
         std::string kind = value.substr(0, value.find('/'));
-        for (const char* k :
-             {"ns", "namespace", "namespaces", "deploy", "deployment", "deployments", "workload",
-              "workloads", "svc", "service", "services"}) {
-          if (kind == k) {
-            return value.find('/') == std::string::npos || value.size() > kind.size() + 1
-                       ? ""
-                       : fmt::format("names no {} after '/'", kind);
-          }
+        if (!resource_kind(kind)) {
+          return fmt::format("wants ns, deploy, workload or svc (with /NAME for one), not \"{}\"",
+                             value);
         }
-        return fmt::format("wants ns, deploy, workload or svc (with /NAME for one), not \"{}\"",
-                           value);
+        return value.find('/') == std::string::npos || value.size() > kind.size() + 1
+                   ? ""
+                   : fmt::format("names no {} after '/'", kind);
       },
       "");
 }
@@ -225,11 +240,8 @@ std::expected<void, std::string> finish_stat(const StatArgs& args, StatOptions& 
   if (!args.direct && args.window_ms % 1000 != 0) {
     return std::unexpected("--prometheus takes a window of whole seconds");
   }
-  std::string kind = args.resource.substr(0, args.resource.find('/'));
   StatSelection& sel = out.selection;
-  sel.kind = kind.starts_with("n")   ? StatKind::Namespace
-             : kind.starts_with("s") ? StatKind::Service
-                                     : StatKind::Workload;
+  sel.kind = resource_kind(args.resource.substr(0, args.resource.find('/'))).value();
   if (auto slash = args.resource.find('/'); slash != std::string::npos) {
     sel.name = args.resource.substr(slash + 1);
   }

@@ -133,7 +133,7 @@ void SocketIo::give_back() {
 void SocketIo::on_recv(int res, unsigned flags) {
   --inflight_;
   reading_ = false;
-  if (std::exchange(stopping_read_, false) && res == -ECANCELED) {
+  if (std::exchange(stopping_read_, false) && (res == -ECANCELED || res == -ENOBUFS)) {
     return;  // stop_reading(): nothing came, nothing to say (the owner hears after_io)
   }
   bool pooled = (flags & IORING_CQE_F_BUFFER) != 0;
