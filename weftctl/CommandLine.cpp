@@ -62,11 +62,11 @@ CLI::Validator trust_domain() {
 }
 
 constexpr const char* kStat =
-    "Golden signals per namespace, workload or Service over a window: success rate, requests\n"
-    "per second, latency percentiles, open TCP connections.";
+    "golden signals of namespaces, workloads or Services: success, rate, latency, TCP";
 
 constexpr const char* kStatFooter =
-    R"(RESOURCE is ns, deploy (or workload) or svc, with /NAME for one: deploy/web, svc/web, ns/shop.
+    R"(Success rate, requests per second, latency percentiles and open TCP connections over a
+window. RESOURCE is ns, deploy (or workload) or svc, with /NAME for one: deploy/web, svc/web.
 Workloads and namespaces are counted by the servers' agents (so unmeshed clients count too),
 Services by the clients' agents. Success: response_code not 5xx and grpc_response_status empty
 or 0. With --prometheus the server that scrapes the agents is asked for the last WINDOW
