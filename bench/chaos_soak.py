@@ -24,7 +24,7 @@ Each failed request is classified (weftsim.chaos.classify): excused only when no
 Service was up and reachable from its client at its start or its end, when it was an L4 stream
 whose endpoint (named by the banner) was killed or cut off while it ran, or when it was a gRPC
 call (not idempotent: never re-sent) in flight as a fault that could hit its endpoint began, or
-begun in the first 100 ms of a link cut (before any agent can see a silent one: its bytes left).
+begun in the first 250 ms of a link cut (before an agent can see a silent one: its bytes left).
 Every other failure counts. The agents' RSS, fds, CPU and threads are sampled every
 --sample-seconds (10); after the warm-up (the first 20 % of the run) the growth of their floors
 (the minimum of each sixth) is fitted; an agent that is found gone counts as a crash (and is

@@ -405,10 +405,12 @@ class Timeline:
         return "no chaos nearby"
 
 
-# How long a silent cut goes unseen by an agent with a busy session across it: until the
-# peer's kernel has acknowledged nothing for 100 ms (agent/tunnel/TunnelSession.cpp,
-# kUnacknowledgedFor; the path's round trips add microseconds here).
-UNSEEN_CUT_S = 0.1
+# How long a silent cut can go unseen by an agent (agent/tunnel/TunnelSession.cpp): on a busy
+# session until the peer's kernel has acknowledged nothing for 100 ms (kUnacknowledgedFor; the
+# path's round trips add microseconds here); on a session with nothing in flight, nothing
+# shows it until it has been quiet for 250 ms (kQuietBeforeStream), when a new stream waits for
+# a PING. The longer of the two.
+UNSEEN_CUT_S = 0.25
 
 EXCUSES = {
     "no-endpoint": "no endpoint of its Service was up and reachable (at its start or its end)",
@@ -417,9 +419,10 @@ EXCUSES = {
     "in-flight": "a gRPC call (POST: not idempotent, never re-sent) in flight when a server "
                  "of its Service died (SIGKILL sent → process gone) or the link was cut",
     "sent-into-cut": f"a gRPC call begun within {UNSEEN_CUT_S * 1000:.0f} ms after the link was "
-                     "cut: a silent cut shows only as bytes unacknowledged for that long, so its "
-                     "bytes had left for the far endpoint, and a call that may have reached its "
-                     "app is never re-sent",
+                     "cut: a silent cut shows only as bytes unacknowledged for 100 ms or, on a "
+                     "session with nothing in flight, as 250 ms of quiet, so its bytes had left "
+                     "for the far endpoint, and a call that may have reached its app is never "
+                     "re-sent",
 }
 
 

@@ -46,7 +46,13 @@ void SocketIo::submit_connect() {
   using std::chrono::milliseconds;
   milliseconds left =
       std::max(milliseconds(1), std::chrono::ceil<milliseconds>(connect_deadline_ - loop_.now()));
-  milliseconds attempt = fresh_syn_every_.count() > 0 ? std::min(left, fresh_syn_every_) : left;
+  // The last SYN leaves kLastSynLead before the limit, so that a peer back in the last interval
+  // is still seen (an in-cluster round trip is well below it).
+  constexpr milliseconds kLastSynLead(50);
+  milliseconds attempt =
+      fresh_syn_every_.count() > 0 && left > kLastSynLead
+          ? std::min(fresh_syn_every_, std::max(kLastSynLead, left - kLastSynLead))
+          : left;
   timeout_.tv_sec = attempt.count() / 1000;
   timeout_.tv_nsec = (attempt.count() % 1000) * 1000000;
   Ring& ring = loop_.ring();

@@ -77,7 +77,8 @@ class SocketIo {
   SocketIo& operator=(const SocketIo&) = delete;
 
   /// Nothing is sent before the connection is up. With `fresh_syn_every_ms`, a connect not
-  /// answered within that long starts over with a new SYN (from a new port) until the timeout:
+  /// answered within that long starts over with a new SYN (from a new port) until the timeout,
+  /// the last one 50 ms before it:
   /// the kernel's own SYN retransmissions back off (1 s, then 2 s more), so a peer reachable
   /// again after the last of them is otherwise only seen by the next dial.
   void connect(const SockAddr& target, unsigned timeout_ms, unsigned fresh_syn_every_ms = 0);
