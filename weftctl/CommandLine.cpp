@@ -73,6 +73,14 @@ or 0. With --prometheus the server that scrapes the agents is asked for the last
 (default 1m; --show-query prints the PromQL). With --direct the agents' own /metrics are read
 twice, WINDOW (default 10s) apart: no Prometheus needed, the figures are those of that window.)";
 
+constexpr const char* kEdges = "which workloads talk to which, and whether over mTLS";
+
+constexpr const char* kEdgesFooter =
+    R"(Each edge is a pair of workloads with traffic in the window (HTTP requests, gRPC calls or TCP
+connections), as the client's agent saw it, with either end in the namespace (-n; -A: all). A
+destination outside the mesh shows as its Service. SECURED is √ when all of it went over
+mutual TLS; wide adds the SPIFFE IDs each side proved. --prometheus and --direct as for stat.)";
+
 /// The rows' kind a RESOURCE's part before '/' names, as kubectl spells resources.
 std::optional<StatKind> resource_kind(std::string_view word) {
   static constexpr std::pair<std::string_view, StatKind> kKinds[] = {
@@ -169,9 +177,9 @@ CLI::App* add_ca_create(CLI::App& ca, CaCreateOptions& out) {
   return &create;
 }
 
-/// `stat`, bound to `out`; RESOURCE, -n and -A land in the strings given and become
-/// out.selection once parsed (stat_selection()).
-struct StatArgs {
+/// What `stat` and `edges` read as text before parse_command_line() checks the whole line:
+/// RESOURCE, -n, -A, the window, the format, --direct.
+struct SourceArgs {
   std::string resource;
   std::string ns = "default";
   bool all_namespaces = false;
@@ -180,51 +188,47 @@ struct StatArgs {
   bool direct = false;
 };
 
-CLI::App* add_stat(CLI::App& app, StatOptions& out, StatArgs& args) {
-  CLI::App& stat = *app.add_subcommand("stat", kStat);
-  stat.footer(kStatFooter);
-  stat.add_option("RESOURCE", args.resource, "ns, deploy (workload) or svc, optionally /NAME")
-      ->type_name("")
-      ->required()
-      ->check(resource());
-  stat.add_option("-n,--namespace", args.ns, "namespace of the workloads or Services")
+/// RESOURCE (checked by `check`), -n, -A and the metrics source's options of `cmd`.
+void add_source_options(CLI::App& cmd, const char* resource_help, CLI::Validator check,
+                        MetricsSource& out, SourceArgs& args) {
+  cmd.add_option("RESOURCE", args.resource, resource_help)->type_name("")->required()->check(check);
+  cmd.add_option("-n,--namespace", args.ns, "namespace of the rows")
       ->type_name("NS")
       ->capture_default_str()
       ->check(non_empty("a namespace"));
-  stat.add_flag("-A,--all-namespaces", args.all_namespaces, "rows of every namespace")
+  cmd.add_flag("-A,--all-namespaces", args.all_namespaces, "rows of every namespace")
       ->disable_flag_override();
-  stat.add_option("-t,--time-window", args.window_ms,
-                  "the window, 1s to 1h (e.g. 10s, 1m); default 1m, 10s with --direct")
+  cmd.add_option("-t,--time-window", args.window_ms,
+                 "the window, 1s to 1h (e.g. 10s, 1m); default 1m, 10s with --direct")
       ->type_name("WINDOW")
       ->transform(window());
-  stat.add_option("-o,--output", args.output, "table, wide or json")
+  cmd.add_option("-o,--output", args.output, "table, wide or json")
       ->type_name("FORMAT")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "wide", "json"}));
-  stat.add_option("--prometheus", out.prometheus,
-                  "the Prometheus server that scrapes the agents (e.g.\n"
-                  "http://prometheus.monitoring:9090)")
+  cmd.add_option("--prometheus", out.prometheus,
+                 "the Prometheus server that scrapes the agents (e.g.\n"
+                 "http://prometheus.monitoring:9090)")
       ->type_name("URL")
       ->check(non_empty("a URL"));
-  stat.add_flag("--show-query", out.show_query, "print the PromQL queries (with --prometheus)")
+  cmd.add_flag("--show-query", out.show_query, "print the PromQL queries (with --prometheus)")
       ->disable_flag_override();
-  stat.add_flag("--direct", args.direct,
-                "read the agents' own /metrics (twice, WINDOW apart) instead of a\n"
-                "Prometheus server")
+  cmd.add_flag("--direct", args.direct,
+               "read the agents' own /metrics (twice, WINDOW apart) instead of a\n"
+               "Prometheus server")
       ->disable_flag_override();
-  stat.add_option("--agents", out.agents,
-                  "the agents' admin addresses, host:port, comma-separated\n"
-                  "(e.g. 10.0.0.1:15020,10.0.0.2:15020)")
+  cmd.add_option("--agents", out.agents,
+                 "the agents' admin addresses, host:port, comma-separated\n"
+                 "(e.g. 10.0.0.1:15020,10.0.0.2:15020)")
       ->type_name("LIST")
       ->delimiter(',')
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->check(non_empty("host:port"));
-  return &stat;
 }
 
-/// out.selection and the rest of `stat` from what CLI11 read; a refusal for what only the
-/// whole command line can tell.
-std::expected<void, std::string> finish_stat(const StatArgs& args, StatOptions& out) {
+/// out's window and format from what CLI11 read; a refusal for what only the whole command
+/// line can tell.
+std::expected<void, std::string> finish_source(const SourceArgs& args, MetricsSource& out) {
   if (args.direct == !out.prometheus.empty()) {
     return std::unexpected("give one of --prometheus URL and --direct (with --agents)");
   }
@@ -240,12 +244,6 @@ std::expected<void, std::string> finish_stat(const StatArgs& args, StatOptions& 
   if (!args.direct && args.window_ms % 1000 != 0) {
     return std::unexpected("--prometheus takes a window of whole seconds");
   }
-  StatSelection& sel = out.selection;
-  sel.kind = resource_kind(args.resource.substr(0, args.resource.find('/'))).value();
-  if (auto slash = args.resource.find('/'); slash != std::string::npos) {
-    sel.name = args.resource.substr(slash + 1);
-  }
-  sel.ns = args.all_namespaces || sel.kind == StatKind::Namespace ? "" : args.ns;
   out.window = std::chrono::milliseconds(args.window_ms != 0 ? args.window_ms
                                          : args.direct       ? 10000
                                                              : 60000);
@@ -255,19 +253,47 @@ std::expected<void, std::string> finish_stat(const StatArgs& args, StatOptions& 
   return {};
 }
 
+void finish_stat(const SourceArgs& args, StatOptions& out) {
+  StatSelection& sel = out.selection;
+  sel.kind = resource_kind(args.resource.substr(0, args.resource.find('/'))).value();
+  if (auto slash = args.resource.find('/'); slash != std::string::npos) {
+    sel.name = args.resource.substr(slash + 1);
+  }
+  sel.ns = args.all_namespaces || sel.kind == StatKind::Namespace ? "" : args.ns;
+}
+
+/// edges' RESOURCE: workloads only (an edge joins two).
+CLI::Validator workloads() {
+  return CLI::Validator(
+      [](const std::string& value) -> std::string {
+        return resource_kind(value) == StatKind::Workload
+                   ? ""
+                   : fmt::format("wants deploy or workload, not \"{}\"", value);
+      },
+      "");
+}
+
 /// The command tree, bound to one CommandLine.
 struct Parser {
   CLI::App app{kProgram, "weftctl"};
   CLI::App* ca_create = nullptr;
   CLI::App* stat = nullptr;
-  StatArgs stat_args;
+  CLI::App* edges = nullptr;
+  SourceArgs stat_args;
+  SourceArgs edges_args;
 
   explicit Parser(CommandLine& out) {
     cli::prepare(app);
     app.set_version_flag("--version", "weftctl " WEFT_VERSION, "print the version and exit");
     CLI::App& ca = *app.add_subcommand("ca", kCa);
     ca_create = add_ca_create(ca, out.ca_create);
-    stat = add_stat(app, out.stat, stat_args);
+    stat = app.add_subcommand("stat", kStat);
+    stat->footer(kStatFooter);
+    add_source_options(*stat, "ns, deploy (workload) or svc, optionally /NAME", resource(),
+                       out.stat.source, stat_args);
+    edges = app.add_subcommand("edges", kEdges);
+    edges->footer(kEdgesFooter);
+    add_source_options(*edges, "deploy (workloads)", workloads(), out.edges.source, edges_args);
     // Set last: commands inherit the footer their parent has when they are added.
     app.footer(kProgramFooter);
   }
@@ -286,11 +312,21 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
     out.text = std::move(parsed->text);
     return out;
   }
-  if (parsed->command == parser.stat) {
-    if (auto ok = finish_stat(parser.stat_args, out.stat); !ok) {
-      return std::unexpected(UsageError{"stat: " + ok.error(), "weftctl stat --help"});
+  if (parsed->command == parser.stat || parsed->command == parser.edges) {
+    bool stat = parsed->command == parser.stat;
+    const char* name = stat ? "stat" : "edges";
+    auto ok = finish_source(stat ? parser.stat_args : parser.edges_args,
+                            stat ? out.stat.source : out.edges.source);
+    if (!ok) {
+      return std::unexpected(UsageError{fmt::format("{}: {}", name, ok.error()),
+                                        fmt::format("weftctl {} --help", name)});
     }
-    out.action = CommandLine::Action::Stat;
+    if (stat) {
+      finish_stat(parser.stat_args, out.stat);
+    } else {
+      out.edges.ns = parser.edges_args.all_namespaces ? "" : parser.edges_args.ns;
+    }
+    out.action = stat ? CommandLine::Action::Stat : CommandLine::Action::Edges;
     return out;
   }
   out.action = CommandLine::Action::CaCreate;

@@ -1,7 +1,7 @@
 // weftctl's command line, parsed with CLI11: `weftctl ca create --dir DIR [OPTIONS]`,
-// `weftctl stat RESOURCE (--direct --agents LIST | --prometheus URL) [OPTIONS]`, `--help` for
-// the program and for each command, `--version`. Parsing has no side effects: the caller
-// prints the help text or the usage error and picks the exit status.
+// `weftctl stat RESOURCE (--direct --agents LIST | --prometheus URL) [OPTIONS]`, `weftctl edges`
+// likewise, `--help` for the program and for each command, `--version`. Parsing has no side
+// effects: the caller prints the help text or the usage error and picks the exit status.
 #pragma once
 
 #include <chrono>
@@ -25,15 +25,26 @@ struct CaCreateOptions {
   bool force = false;
 };
 
-/// `weftctl stat`: which rows, from where (the agents, or a Prometheus server), over which
-/// window, printed how.
-struct StatOptions {
-  StatSelection selection;          ///< RESOURCE[/NAME] and -n / -A
+/// Where `stat` and `edges` read the agents' figures (a Prometheus server, or the agents
+/// themselves), over which window, printed how.
+struct MetricsSource {
   std::vector<std::string> agents;  ///< --direct: admin addresses, host:port
   std::string prometheus;           ///< else: the server's base URL
   bool show_query = false;          ///< print the PromQL before the rows
   std::chrono::milliseconds window{std::chrono::seconds(10)};
   OutputFormat format = OutputFormat::Table;
+};
+
+/// `weftctl stat`: which rows, and from where.
+struct StatOptions {
+  StatSelection selection;  ///< RESOURCE[/NAME] and -n / -A
+  MetricsSource source;
+};
+
+/// `weftctl edges`: the edges of which namespace's workloads (empty: all), and from where.
+struct EdgesOptions {
+  std::string ns;
+  MetricsSource source;
 };
 
 /// What the command line asked for.
@@ -42,11 +53,13 @@ struct CommandLine {
     Print,     ///< --help or --version: write `text` to stdout, exit 0
     CaCreate,  ///< `ca create` with `ca_create`
     Stat,      ///< `stat` with `stat`
+    Edges,     ///< `edges` with `edges`
   };
   Action action = Action::Print;
   std::string text;
   CaCreateOptions ca_create;
   StatOptions stat;
+  EdgesOptions edges;
 };
 
 /// A command line weftctl refuses (exit status 2): what is wrong, in one line, and the

@@ -58,7 +58,7 @@ TEST_CASE("weftctl command line: bad usage is refused with a reason and the help
     const char* help;
   };
   for (const auto& c : {
-           Case{{}, "no command (expected: ca create, stat)", "weftctl --help"},
+           Case{{}, "no command (expected: ca create, stat, edges)", "weftctl --help"},
            Case{{"frobnicate"}, "unknown command 'frobnicate'", "weftctl --help"},
            Case{{"--bogus"}, "unknown option --bogus", "weftctl --help"},
            Case{{"ca"}, "ca: no command (expected: create)", "weftctl ca --help"},
@@ -121,29 +121,29 @@ TEST_CASE("weftctl command line: stat reads RESOURCE[/NAME], the agents, the win
   CHECK(s.selection.kind == StatKind::Workload);
   CHECK(s.selection.name == "web");
   CHECK(s.selection.ns == "shop");
-  CHECK(s.agents == std::vector<std::string>{"a:15020", "b:15020", "c:1"});
-  CHECK(s.window == std::chrono::minutes(1));
-  CHECK(s.format == OutputFormat::Json);
+  CHECK(s.source.agents == std::vector<std::string>{"a:15020", "b:15020", "c:1"});
+  CHECK(s.source.window == std::chrono::minutes(1));
+  CHECK(s.source.format == OutputFormat::Json);
 
   auto defaults = parse({"stat", "svc", "--direct", "--agents", "a:1"});
   REQUIRE(defaults);
   CHECK(defaults->stat.selection.kind == StatKind::Service);
   CHECK(defaults->stat.selection.name.empty());
   CHECK(defaults->stat.selection.ns == "default");
-  CHECK(defaults->stat.window == std::chrono::seconds(10));
-  CHECK(defaults->stat.format == OutputFormat::Table);
+  CHECK(defaults->stat.source.window == std::chrono::seconds(10));
+  CHECK(defaults->stat.source.format == OutputFormat::Table);
   auto all = parse(
       {"stat", "workloads", "-A", "--direct", "--agents", "a:1", "-t", "1500ms", "-o", "wide"});
   REQUIRE(all);
   CHECK(all->stat.selection.ns.empty());
-  CHECK(all->stat.window == std::chrono::milliseconds(1500));
-  CHECK(all->stat.format == OutputFormat::Wide);
+  CHECK(all->stat.source.window == std::chrono::milliseconds(1500));
+  CHECK(all->stat.source.format == OutputFormat::Wide);
   auto prom = parse({"stat", "svc/web", "--prometheus", "http://p:9090", "--show-query"});
   REQUIRE(prom);
-  CHECK(prom->stat.prometheus == "http://p:9090");
-  CHECK(prom->stat.show_query);
-  CHECK(prom->stat.agents.empty());
-  CHECK(prom->stat.window == std::chrono::minutes(1));  // Prometheus's default, as Linkerd's
+  CHECK(prom->stat.source.prometheus == "http://p:9090");
+  CHECK(prom->stat.source.show_query);
+  CHECK(prom->stat.source.agents.empty());
+  CHECK(prom->stat.source.window == std::chrono::minutes(1));  // Prometheus's default, as Linkerd's
   auto ns = parse({"stat", "ns/shop", "-n", "other", "--direct", "--agents", "a:1"});
   REQUIRE(ns);
   CHECK(ns->stat.selection.kind == StatKind::Namespace);
@@ -180,5 +180,26 @@ TEST_CASE("weftctl command line: stat refuses what it cannot do, with a reason")
     REQUIRE_FALSE(cl);
     CHECK_MESSAGE(cl.error().reason.find(c.reason) != std::string::npos, cl.error().reason);
     CHECK(cl.error().help == "weftctl stat --help");
+  }
+}
+
+TEST_CASE("weftctl command line: edges takes workloads, a namespace and the same sources") {
+  auto cl = parse({"edges", "deploy", "-n", "shop", "--prometheus", "http://p:9090", "-o", "wide"});
+  REQUIRE_MESSAGE(cl, (cl ? "" : cl.error().reason));
+  CHECK(cl->action == CommandLine::Action::Edges);
+  CHECK(cl->edges.ns == "shop");
+  CHECK(cl->edges.source.prometheus == "http://p:9090");
+  CHECK(cl->edges.source.format == OutputFormat::Wide);
+  auto all = parse({"edges", "workloads", "-A", "--direct", "--agents", "a:1"});
+  REQUIRE(all);
+  CHECK(all->edges.ns.empty());
+  CHECK(all->edges.source.agents == std::vector<std::string>{"a:1"});
+  for (const auto& [args, reason] : std::vector<std::pair<std::vector<std::string>, const char*>>{
+           {{"edges", "svc", "--direct", "--agents", "a:1"}, "wants deploy or workload"},
+           {{"edges", "deploy"}, "edges: give one of --prometheus URL and --direct"}}) {
+    auto bad = parse(args);
+    REQUIRE_FALSE(bad);
+    CHECK_MESSAGE(bad.error().reason.find(reason) != std::string::npos, bad.error().reason);
+    CHECK(bad.error().help == "weftctl edges --help");
   }
 }

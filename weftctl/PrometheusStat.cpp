@@ -2,11 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <cmath>
-#include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
 
@@ -55,37 +52,16 @@ std::pair<std::string, std::string> grouping(const StatSelection& sel) {
 
 /// The row a result's labels name.
 std::optional<std::pair<std::string, std::string>> row_key(const StatSelection& sel,
-                                                           const nlohmann::json& metric) {
-  auto label = [&metric](const char* name) {
-    auto it = metric.find(name);
-    return it != metric.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
+                                                           const MetricSample& s) {
   if (sel.kind == StatKind::Service) {
-    return service_of(label("destination_service"));
+    return service_of(s.label("destination_service"));
   }
-  std::pair<std::string, std::string> key{label("destination_workload_namespace"), ""};
+  std::pair<std::string, std::string> key{std::string(s.label("destination_workload_namespace")),
+                                          ""};
   if (sel.kind == StatKind::Workload) {
-    key.second = label("destination_workload");
+    key.second = s.label("destination_workload");
   }
   return key;
-}
-
-/// A sample value as the API writes it: "1.5", "NaN", "+Inf".
-std::optional<double> number(const nlohmann::json& value) {
-  if (!value.is_array() || value.size() != 2 || !value[1].is_string()) {
-    return std::nullopt;
-  }
-  std::string text = value[1].get<std::string>();
-  std::string_view v = text;
-  if (v.starts_with('+')) {
-    v.remove_prefix(1);
-  }
-  double out = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || end != v.data() + v.size()) {
-    return std::nullopt;
-  }
-  return out;
 }
 
 void fill(StatRow& row, Figure figure, double v) {
@@ -151,36 +127,17 @@ std::vector<StatQuery> stat_queries(const StatSelection& selection, std::chrono:
   };
 }
 
-Result<std::vector<StatRow>> stat_rows_from_prometheus(const StatSelection& selection,
-                                                       std::span<const StatQuery> queries,
-                                                       std::span<const std::string> answers,
-                                                       std::chrono::seconds window) {
+std::vector<StatRow> stat_rows_from_prometheus(const StatSelection& selection,
+                                               std::span<const StatQuery> queries,
+                                               std::span<const std::vector<MetricSample>> results,
+                                               std::chrono::seconds window) {
   std::map<std::pair<std::string, std::string>, StatRow> rows;
-  for (std::size_t i = 0; i < queries.size() && i < answers.size(); ++i) {
-    auto answer = nlohmann::json::parse(answers[i], nullptr, /*allow_exceptions=*/false);
-    const nlohmann::json* result = nullptr;
-    if (answer.is_object() && answer.value("status", "") == "success" && answer.contains("data") &&
-        answer["data"].is_object() && answer["data"].value("resultType", "") == "vector" &&
-        answer["data"].contains("result") && answer["data"]["result"].is_array()) {
-      result = &answer["data"]["result"];
-    }
-    if (result == nullptr) {
-      std::string why =
-          answer.is_object() && answer.contains("error") && answer["error"].is_string()
-              ? answer["error"].get<std::string>()
-              : std::string("not a successful vector answer");
-      return fail(Error::Kind::Protocol, fmt::format("query {}: {}", queries[i].expr, why));
-    }
-    for (const nlohmann::json& series : *result) {
-      if (!series.is_object() || !series.contains("metric") || !series["metric"].is_object()) {
-        continue;
+  for (std::size_t i = 0; i < queries.size() && i < results.size(); ++i) {
+    for (const MetricSample& s : results[i]) {
+      auto key = row_key(selection, s);
+      if (key && !key->first.empty()) {
+        fill(rows[*key], queries[i].figure, s.value);
       }
-      auto key = row_key(selection, series["metric"]);
-      auto value = number(series.value("value", nlohmann::json()));
-      if (!key || key->first.empty() || !value) {
-        continue;
-      }
-      fill(rows[*key], queries[i].figure, *value);
     }
   }
   std::vector<StatRow> out;

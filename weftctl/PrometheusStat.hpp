@@ -1,6 +1,6 @@
 // `weftctl stat --prometheus URL`: the same rows as --direct, from a Prometheus server that
 // scrapes the agents: one instant query per figure over the window (`--show-query` prints
-// them), answered as the HTTP API's JSON (/api/v1/query).
+// them).
 #pragma once
 
 #include <chrono>
@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "common/Error.hpp"
 #include "weftctl/StatFigures.hpp"
 
 namespace weft::weftctl {
@@ -23,12 +22,11 @@ struct StatQuery {
 /// The queries of `selection` over `window` (a whole number of seconds).
 std::vector<StatQuery> stat_queries(const StatSelection& selection, std::chrono::seconds window);
 
-/// The rows from each query's answer (`answers[i]` for `queries[i]`, the body of
-/// /api/v1/query), sorted by namespace and name. An answer that is not a successful vector is
-/// an error naming its query.
-Result<std::vector<StatRow>> stat_rows_from_prometheus(const StatSelection& selection,
-                                                       std::span<const StatQuery> queries,
-                                                       std::span<const std::string> answers,
-                                                       std::chrono::seconds window);
+/// The rows from each query's samples (`results[i]` for `queries[i]`, prometheus_query's), sorted
+/// by namespace and name.
+std::vector<StatRow> stat_rows_from_prometheus(const StatSelection& selection,
+                                               std::span<const StatQuery> queries,
+                                               std::span<const std::vector<MetricSample>> results,
+                                               std::chrono::seconds window);
 
 }  // namespace weft::weftctl

@@ -1,7 +1,10 @@
 #include "weftctl/PrometheusStat.hpp"
 
+#include "weftctl/PrometheusApi.hpp"
+
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,26 +52,44 @@ TEST_CASE("stat --prometheus: rows from the HTTP API's answers") {
   answers[3] = vector(sample("web.shop.svc.cluster.local", "0.0012") + "," +
                       sample("db.shop.svc.cluster.local", "NaN"));
   answers[6] = vector(sample("db.shop.svc.cluster.local", "+Inf"));
-  auto rows = stat_rows_from_prometheus(sel, queries, answers, std::chrono::seconds(10));
-  REQUIRE(rows);
-  REQUIRE(rows->size() == 2);
-  const StatRow& db = (*rows)[0];
+  std::vector<std::vector<MetricSample>> results;
+  for (const std::string& answer : answers) {
+    auto samples = prometheus_vector(answer);
+    REQUIRE(samples);
+    results.push_back(*samples);
+  }
+  auto rows = stat_rows_from_prometheus(sel, queries, results, std::chrono::seconds(10));
+  REQUIRE(rows.size() == 2);
+  const StatRow& db = rows[0];
   CHECK(db.name == "db");
   CHECK(db.requests == 50);
   CHECK_FALSE(db.p50.has_value());  // NaN: no observation in the window
-  const StatRow& web = (*rows)[1];
+  CHECK(db.tcp_open == std::numeric_limits<double>::infinity());
+  const StatRow& web = rows[1];
   CHECK(web.ns == "shop");
   CHECK(web.name == "web");
   CHECK(web.rps() == doctest::Approx(20));
   CHECK(web.success_ratio() == doctest::Approx(0.95));
   CHECK(web.p50 == doctest::Approx(0.0012));
+}
 
-  answers[2] = R"({"status":"error","errorType":"bad_data","error":"parse error at char 7"})";
-  auto bad = stat_rows_from_prometheus(sel, queries, answers, std::chrono::seconds(10));
+TEST_CASE("Prometheus API: an instant query's vector, or the server's reason") {
+  auto samples = prometheus_vector(
+      R"({"status":"success","data":{"resultType":"vector","result":[)"
+      R"({"metric":{"__name__":"up","job":"weft-agent"},"value":[1700000000,"1"]},)"
+      R"({"metric":{"job":"x"},"value":[1700000000,"not a number"]}]}})");
+  REQUIRE(samples);
+  REQUIRE(samples->size() == 1);
+  CHECK((*samples)[0].name == "up");
+  CHECK((*samples)[0].label("job") == "weft-agent");
+  CHECK((*samples)[0].value == 1);
+  auto bad = prometheus_vector(
+      R"({"status":"error","errorType":"bad_data","error":"parse error at char 7"})");
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().message.find("parse error at char 7") != std::string::npos);
-  answers[2] = "<html>not the API</html>";
-  bad = stat_rows_from_prometheus(sel, queries, answers, std::chrono::seconds(10));
+  CHECK(bad.error().message == "parse error at char 7");
+  bad = prometheus_vector("<html>not the API</html>");
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().message.find("not a successful vector answer") != std::string::npos);
+  CHECK(bad.error().message == "not a successful vector answer");
+  bad = prometheus_vector(R"({"status":"success","data":{"resultType":"matrix","result":[]}})");
+  REQUIRE_FALSE(bad);
 }

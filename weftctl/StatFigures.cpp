@@ -6,7 +6,6 @@
 #include <limits>
 #include <map>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 namespace weft::weftctl {
@@ -18,18 +17,7 @@ constexpr std::string_view kTcpOpen = "weft_tcp_connections_open";
 constexpr std::string_view kSentBytes = "weft_tcp_sent_bytes_total";
 constexpr std::string_view kReceivedBytes = "weft_tcp_received_bytes_total";
 
-bool counted(std::string_view name) {
-  return name == kRequests || name == kBuckets || name == kSentBytes || name == kReceivedBytes;
-}
-
-/// A series' identity within one agent's scrapes: its name and labels as written.
-std::string series_key(const MetricSample& s) {
-  std::string key = s.name;
-  for (const auto& [name, value] : s.labels) {
-    key.append("\x1f").append(name).append("=").append(value);
-  }
-  return key;
-}
+constexpr std::string_view kCounters[] = {kRequests, kBuckets, kSentBytes, kReceivedBytes};
 
 /// The (namespace, name) row a sample counts in, or none: the selection's reporter, kind and
 /// filters decide.
@@ -142,42 +130,34 @@ std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const A
                                double seconds) {
   std::map<std::pair<std::string, std::string>, Accumulated> rows;
   for (const AgentScrapes& agent : agents) {
-    std::unordered_map<std::string, double> before;
-    for (const MetricSample& s : agent.before) {
-      if (counted(s.name)) {
-        before.emplace(series_key(s), s.value);
-      }
-    }
     for (const MetricSample& s : agent.after) {
-      if (!counted(s.name) && s.name != kTcpOpen) {
+      if (s.name != kTcpOpen) {
         continue;
       }
+      if (auto key = row_of(selection, s)) {
+        rows[*key].row.tcp_open += s.value;  // a gauge: as it is at the window's end
+      }
+    }
+    for (const MetricSample& s : window_deltas(agent, kCounters)) {
       auto key = row_of(selection, s);
       if (!key) {
         continue;
       }
       Accumulated& acc = rows[*key];
-      if (s.name == kTcpOpen) {
-        acc.row.tcp_open += s.value;
-        continue;
-      }
-      double delta = s.value;
-      if (auto it = before.find(series_key(s)); it != before.end() && it->second <= s.value) {
-        delta -= it->second;
-      }
       if (s.name == kRequests) {
-        acc.row.requests += delta;
-        acc.row.successes += succeeded(s) ? delta : 0;
-        acc.row.mtls_requests += s.label("connection_security_policy") == "mutual_tls" ? delta : 0;
+        acc.row.requests += s.value;
+        acc.row.successes += succeeded(s) ? s.value : 0;
+        acc.row.mtls_requests +=
+            s.label("connection_security_policy") == "mutual_tls" ? s.value : 0;
       } else if (s.name == kBuckets) {
         double bound = bucket_bound(s.label("le"));
         if (!std::isnan(bound)) {
-          acc.buckets[bound] += delta;
+          acc.buckets[bound] += s.value;
         }
       } else if (s.name == kSentBytes) {
-        acc.row.bytes_in += delta;  // what the clients sent, the workload received
+        acc.row.bytes_in += s.value;  // what the clients sent, the workload received
       } else {
-        acc.row.bytes_out += delta;
+        acc.row.bytes_out += s.value;
       }
     }
   }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "weftctl/AgentScrapes.hpp"
 #include "weftctl/MetricsText.hpp"
 
 namespace weft::weftctl {
@@ -24,12 +25,6 @@ struct StatSelection {
   StatKind kind = StatKind::Workload;
   std::string name;  ///< one namespace / workload / Service; empty: all
   std::string ns;    ///< the namespace of the rows (workloads, Services); empty: all
-};
-
-/// One agent's /metrics at the window's start and at its end.
-struct AgentScrapes {
-  std::vector<MetricSample> before;
-  std::vector<MetricSample> after;
 };
 
 struct StatRow {

@@ -2,10 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
+
+#include "weftctl/TextTable.hpp"
 
 namespace weft::weftctl {
 namespace {
@@ -100,21 +101,7 @@ std::string stat_output(std::span<const StatRow> rows, StatKind kind, OutputForm
     }
     cells.push_back(std::move(line));
   }
-  std::vector<std::size_t> width(cells.front().size(), 0);
-  for (const auto& line : cells) {
-    for (std::size_t i = 0; i < line.size(); ++i) {
-      width[i] = std::max(width[i], line[i].size());
-    }
-  }
-  std::string out;
-  for (const auto& line : cells) {
-    std::string text;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-      text += i + 1 < line.size() ? fmt::format("{:<{}}   ", line[i], width[i]) : line[i];
-    }
-    out += text + "\n";
-  }
-  return out;
+  return text_table(cells);
 }
 
 }  // namespace weft::weftctl

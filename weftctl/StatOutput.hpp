@@ -7,10 +7,9 @@
 #include <string>
 
 #include "weftctl/StatFigures.hpp"
+#include "weftctl/TextTable.hpp"
 
 namespace weft::weftctl {
-
-enum class OutputFormat { Table, Wide, Json };
 
 /// `rows` of `kind` as `format` asks; the table says so when there is no row.
 std::string stat_output(std::span<const StatRow> rows, StatKind kind, OutputFormat format);

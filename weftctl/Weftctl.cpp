@@ -7,9 +7,13 @@
 #include <vector>
 
 #include "agent/identity/MeshCa.hpp"
+#include "weftctl/AgentScrapes.hpp"
 #include "weftctl/CommandLine.hpp"
+#include "weftctl/EdgeFigures.hpp"
+#include "weftctl/EdgeOutput.hpp"
 #include "weftctl/HttpGet.hpp"
 #include "weftctl/MetricsText.hpp"
+#include "weftctl/PrometheusApi.hpp"
 #include "weftctl/PrometheusStat.hpp"
 
 namespace weft::weftctl {
@@ -31,72 +35,139 @@ int ca_create(const CaCreateOptions& o, std::FILE* out, std::FILE* err) {
   return 0;
 }
 
-/// Each agent's /metrics into `into(agent index)`; false (and a line on `err`) when one fails.
-template <class Into>
-bool scrape(const StatOptions& o, Into into, std::FILE* err) {
+/// One agent's /metrics, parsed; errors name the agent.
+Result<std::vector<MetricSample>> scrape(const std::string& agent) {
   constexpr auto kScrapeTimeout = std::chrono::seconds(5);
-  for (std::size_t i = 0; i < o.agents.size(); ++i) {
-    auto body = http_get("http://" + o.agents[i] + "/metrics", kScrapeTimeout);
-    if (!body) {
-      fmt::print(err, "weftctl: stat: agent {}: {}\n", o.agents[i], body.error().message);
-      return false;
-    }
-    auto samples = parse_metrics_text(*body);
-    if (!samples) {
-      fmt::print(err, "weftctl: stat: agent {}: /metrics {}\n", o.agents[i],
-                 samples.error().message);
-      return false;
-    }
-    into(i) = std::move(*samples);
+  auto body = http_get("http://" + agent + "/metrics", kScrapeTimeout);
+  if (!body) {
+    return fail(body.error().kind, fmt::format("agent {}: {}", agent, body.error().message));
   }
-  return true;
+  auto samples = parse_metrics_text(*body);
+  if (!samples) {
+    return fail(Error::Kind::Protocol,
+                fmt::format("agent {}: /metrics {}", agent, samples.error().message));
+  }
+  return samples;
 }
 
-int stat_from_prometheus(const StatOptions& o, std::FILE* out, std::FILE* err) {
-  constexpr auto kQueryTimeout = std::chrono::seconds(10);
-  auto window = std::chrono::duration_cast<std::chrono::seconds>(o.window);
-  auto queries = stat_queries(o.selection, window);
-  std::string base = o.prometheus;
-  while (base.ends_with('/')) {
-    base.pop_back();
-  }
-  std::vector<std::string> answers;
-  for (const StatQuery& q : queries) {
-    if (o.show_query) {
-      fmt::print(out, "{}\n", q.expr);
+/// --direct: every agent's /metrics at the window's start and end; the seconds between them.
+Result<double> scrape_window(const MetricsSource& src, std::vector<AgentScrapes>& agents) {
+  agents.assign(src.agents.size(), {});
+  auto start = std::chrono::steady_clock::now();
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      std::this_thread::sleep_until(start + src.window);
     }
-    auto body = http_get(base + "/api/v1/query?query=" + url_escape(q.expr), kQueryTimeout);
-    if (!body) {
-      fmt::print(err, "weftctl: stat: {}\n", body.error().message);
+    for (std::size_t i = 0; i < src.agents.size(); ++i) {
+      auto samples = scrape(src.agents[i]);
+      if (!samples) {
+        return std::unexpected(std::move(samples.error()));
+      }
+      (pass == 0 ? agents[i].before : agents[i].after) = std::move(*samples);
+    }
+  }
+  return std::chrono::duration<double>(src.window).count();
+}
+
+/// The server's URL without a trailing '/'.
+std::string base_url(std::string url) {
+  while (url.ends_with('/')) {
+    url.pop_back();
+  }
+  return url;
+}
+
+/// Runs `queries` (printing them first with --show-query); their samples in order.
+Result<std::vector<std::vector<MetricSample>>> run_queries(const MetricsSource& src,
+                                                           std::span<const std::string> queries,
+                                                           std::FILE* out) {
+  std::string base = base_url(src.prometheus);
+  std::vector<std::vector<MetricSample>> results;
+  for (const std::string& q : queries) {
+    if (src.show_query) {
+      fmt::print(out, "{}\n", q);
+    }
+    auto samples = prometheus_query(base, q);
+    if (!samples) {
+      return fail(samples.error().kind, base + ": " + samples.error().message);
+    }
+    results.push_back(std::move(*samples));
+  }
+  if (src.show_query) {
+    fmt::print(out, "\n");
+  }
+  return results;
+}
+
+int stat_command(const StatOptions& o, std::FILE* out, std::FILE* err) {
+  const MetricsSource& src = o.source;
+  std::vector<StatRow> rows;
+  if (!src.prometheus.empty()) {
+    auto window = std::chrono::duration_cast<std::chrono::seconds>(src.window);
+    auto queries = stat_queries(o.selection, window);
+    std::vector<std::string> exprs;
+    for (const StatQuery& q : queries) {
+      exprs.push_back(q.expr);
+    }
+    auto results = run_queries(src, exprs, out);
+    if (!results) {
+      fmt::print(err, "weftctl: stat: {}\n", results.error().message);
       return 1;
     }
-    answers.push_back(std::move(*body));
+    rows = stat_rows_from_prometheus(o.selection, queries, *results, window);
+  } else {
+    std::vector<AgentScrapes> agents;
+    auto seconds = scrape_window(src, agents);
+    if (!seconds) {
+      fmt::print(err, "weftctl: stat: {}\n", seconds.error().message);
+      return 1;
+    }
+    rows = stat_rows(o.selection, agents, *seconds);
   }
-  auto rows = stat_rows_from_prometheus(o.selection, queries, answers, window);
-  if (!rows) {
-    fmt::print(err, "weftctl: stat: {}: {}\n", base, rows.error().message);
-    return 1;
-  }
-  fmt::print(out, "{}{}", o.show_query ? "\n" : "", stat_output(*rows, o.selection.kind, o.format));
+  fmt::print(out, "{}", stat_output(rows, o.selection.kind, src.format));
   return 0;
 }
 
-int stat_from_agents(const StatOptions& o, std::FILE* out, std::FILE* err) {
-  std::vector<AgentScrapes> agents(o.agents.size());
-  auto start = std::chrono::steady_clock::now();
-  if (!scrape(
-          o, [&](std::size_t i) -> auto& { return agents[i].before; }, err)) {
-    return 1;
+int edges_command(const EdgesOptions& o, std::FILE* out, std::FILE* err) {
+  constexpr std::string_view kCounters[] = {"weft_requests_total",
+                                            "weft_tcp_connections_opened_total"};
+  const MetricsSource& src = o.source;
+  std::vector<MetricSample> counted;
+  if (!src.prometheus.empty()) {
+    auto window = std::chrono::duration_cast<std::chrono::seconds>(src.window);
+    std::vector<std::string> exprs;
+    for (std::string_view counter : kCounters) {
+      exprs.push_back(fmt::format(
+          "sum by (source_workload_namespace, source_workload, destination_workload_namespace, "
+          "destination_workload, destination_service, source_principal, destination_principal, "
+          "connection_security_policy) (increase({}{{reporter=\"source\"}}[{}s])) > 0",
+          counter, window.count()));
+    }
+    auto results = run_queries(src, exprs, out);
+    if (!results) {
+      fmt::print(err, "weftctl: edges: {}\n", results.error().message);
+      return 1;
+    }
+    for (std::size_t i = 0; i < results->size(); ++i) {
+      for (MetricSample& s : (*results)[i]) {
+        s.name = kCounters[i];  // an aggregate has no name, nor the reporter it was taken from
+        s.labels.emplace_back("reporter", "source");
+        counted.push_back(std::move(s));
+      }
+    }
+  } else {
+    std::vector<AgentScrapes> agents;
+    if (auto seconds = scrape_window(src, agents); !seconds) {
+      fmt::print(err, "weftctl: edges: {}\n", seconds.error().message);
+      return 1;
+    }
+    for (const AgentScrapes& agent : agents) {
+      auto deltas = window_deltas(agent, kCounters);
+      counted.insert(counted.end(), deltas.begin(), deltas.end());
+    }
   }
-  std::this_thread::sleep_until(start + o.window);
-  auto end = std::chrono::steady_clock::now();
-  if (!scrape(
-          o, [&](std::size_t i) -> auto& { return agents[i].after; }, err)) {
-    return 1;
-  }
-  double seconds = std::chrono::duration<double>(end - start).count();
-  auto rows = stat_rows(o.selection, agents, seconds);
-  fmt::print(out, "{}", stat_output(rows, o.selection.kind, o.format));
+  auto rows = edge_rows(counted, o.ns);
+  fmt::print(out, "{}", edge_output(rows, src.format));
   return 0;
 }
 
@@ -115,8 +186,9 @@ int run(std::span<const std::string> args, std::FILE* out, std::FILE* err) {
     case CommandLine::Action::CaCreate:
       return ca_create(cl->ca_create, out, err);
     case CommandLine::Action::Stat:
-      return cl->stat.prometheus.empty() ? stat_from_agents(cl->stat, out, err)
-                                         : stat_from_prometheus(cl->stat, out, err);
+      return stat_command(cl->stat, out, err);
+    case CommandLine::Action::Edges:
+      return edges_command(cl->edges, out, err);
   }
   return 1;
 }

@@ -5,7 +5,8 @@ rule must return data for that traffic, and the request rates must agree with wh
 sent (within 5 %): the server's agent (reporter="destination") per workload and namespace, the
 client's (reporter="source") per edge and per route rule (an HTTPRoute with one rule, "all",
 sends web's requests to web). `weftctl stat --prometheus` must read the same rates from the
-server, per workload and per Service."""
+server, per workload and per Service, and `weftctl edges --prometheus` the edge client → web,
+secured."""
 import json
 import os
 import re
@@ -127,6 +128,10 @@ def test_recording_rules_agree_with_the_traffic_sent(build, cluster):
     }.items()}
     stat = {"deploy": _weftctl_stat(build, n1, "deploy", "-n", NS),
             "svc": _weftctl_stat(build, n1, "svc/web", "-n", NS)}
+    edges = procs.run(netns.exec_argv(n1.netns, [
+        build.weftctl, "edges", "deploy", "-n", NS, "--prometheus",
+        f"http://127.0.0.1:{PROMETHEUS_PORT}", "-t", "60s", "-o", "json"]), check=False,
+        timeout=60)
     shown = procs.run(netns.exec_argv(n1.netns, [
         build.weftctl, "stat", "deploy", "-n", NS, "--prometheus",
         f"http://127.0.0.1:{PROMETHEUS_PORT}", "--show-query"]), check=False, timeout=60)
@@ -148,6 +153,9 @@ def test_recording_rules_agree_with_the_traffic_sent(build, cluster):
         assert set(rows) == {"web"}, (kind, rows)
         assert abs(rows["web"]["rps"] - RATE) <= 0.05 * RATE, (kind, rows)
         assert rows["web"]["success"] == 1, (kind, rows)
+    assert edges.returncode == 0, edges.stderr
+    assert [(e["src"], e["dst"], e["secured"]) for e in json.loads(edges.stdout)] == [
+        ("client", "web", True)], edges.stdout
     assert shown.returncode == 0, shown.stderr
     assert "increase(weft_requests_total{reporter=\"destination\"" in shown.stdout, shown.stdout
     assert shown.stdout.splitlines()[-1].split()[:2] == [NS, "web"], shown.stdout

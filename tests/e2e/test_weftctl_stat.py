@@ -2,7 +2,8 @@
 no Prometheus. A client on node1 sends known loads across nodes to two Services on node2: web
 (20 requests/s, all answered 200) and broken (5/s, every one answered 503 by its app). Over
 10 s windows the rows must say so: per Service from the clients' agent (JSON), per workload
-(table) and per namespace (wide) from the servers'. An agent that cannot be read, or an address that serves something
+(table) and per namespace (wide) from the servers'; `weftctl edges` must show client → web,
+secured, with the identities each side proved. An agent that cannot be read, or an address that serves something
 other than Prometheus text, is a clear error with exit status 1."""
 import json
 import os
@@ -100,6 +101,27 @@ def test_stat_direct_reports_what_the_clients_sent(build, cluster):
     assert cells["NAMESPACE"] == NS and cells["MTLS"] == "100.00%", r.stdout
     assert float(cells["RPS"].removesuffix("rps")) >= 0.9 * WEB_RATE, r.stdout
     assert 0 < float(cells["SUCCESS"].removesuffix("%")) < 100, r.stdout
+
+    r = _weftctl(build, n1, "edges", "deploy", "-n", NS, "-o", "json", *common)
+    print("edges deploy -o json:", r.stdout)
+    assert r.returncode == 0, r.stderr
+    edges = {(e["src"], e["dst"]): e for e in json.loads(r.stdout)}
+    # broken's requests that its clients' agent answered itself (endpoint ejected) reached no
+    # workload: they show as an edge to the Service, not secured (nothing went over mTLS).
+    assert ("client", "web") in edges and set(edges) <= {
+        ("client", "web"), ("client", "broken"),
+        ("client", f"broken.{NS}.svc.cluster.local")}, edges
+    for (_, dst), e in edges.items():
+        assert e["src_namespace"] == NS and e["client_id"] == \
+            f"spiffe://cluster.local/ns/{NS}/sa/client", e
+        if "." not in dst:
+            assert e["secured"] and e["dst_namespace"] == NS, e
+            assert e["server_id"] == f"spiffe://cluster.local/ns/{NS}/sa/{dst}", e
+    r = _weftctl(build, n1, "edges", "deploy", "-n", NS, *common)
+    print("edges deploy:\n" + r.stdout)
+    assert r.stdout.splitlines()[0].split() == ["SRC", "DST", "SRC_NS", "DST_NS", "SECURED"]
+    assert ["client", "web", NS, NS, "\u221a"] in [
+        line.split() for line in r.stdout.splitlines()[1:]], r.stdout
 
 
 def test_stat_direct_names_an_agent_it_cannot_read(build, cluster):
