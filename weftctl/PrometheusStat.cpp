@@ -50,20 +50,6 @@ std::pair<std::string, std::string> grouping(const StatSelection& sel) {
   return {"destination_workload_namespace, destination_workload", selector};
 }
 
-/// The row a result's labels name.
-std::optional<std::pair<std::string, std::string>> row_key(const StatSelection& sel,
-                                                           const MetricSample& s) {
-  if (sel.kind == StatKind::Service) {
-    return service_of(s.label("destination_service"));
-  }
-  std::pair<std::string, std::string> key{std::string(s.label("destination_workload_namespace")),
-                                          ""};
-  if (sel.kind == StatKind::Workload) {
-    key.second = s.label("destination_workload");
-  }
-  return key;
-}
-
 void fill(StatRow& row, Figure figure, double v) {
   std::optional<double> latency = std::isnan(v) ? std::nullopt : std::optional(v);
   switch (figure) {
@@ -134,8 +120,7 @@ std::vector<StatRow> stat_rows_from_prometheus(const StatSelection& selection,
   std::map<std::pair<std::string, std::string>, StatRow> rows;
   for (std::size_t i = 0; i < queries.size() && i < results.size(); ++i) {
     for (const MetricSample& s : results[i]) {
-      auto key = row_key(selection, s);
-      if (key && !key->first.empty()) {
+      if (auto key = stat_row_key(selection.kind, s)) {
         fill(rows[*key], queries[i].figure, s.value);
       }
     }

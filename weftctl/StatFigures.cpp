@@ -23,25 +23,14 @@ constexpr std::string_view kCounters[] = {kRequests, kBuckets, kSentBytes, kRece
 /// filters decide.
 std::optional<std::pair<std::string, std::string>> row_of(const StatSelection& sel,
                                                           const MetricSample& s) {
-  std::pair<std::string, std::string> key;
-  if (sel.kind == StatKind::Service) {
-    auto service = service_of(s.label("destination_service"));
-    if (s.label("reporter") != "source" || !service) {
-      return std::nullopt;
-    }
-    key = std::move(*service);
-  } else {
-    if (s.label("reporter") != "destination") {
-      return std::nullopt;
-    }
-    key.first = s.label("destination_workload_namespace");
-    if (sel.kind == StatKind::Workload) {
-      key.second = s.label("destination_workload");
-    }
+  if (s.label("reporter") != (sel.kind == StatKind::Service ? "source" : "destination")) {
+    return std::nullopt;
   }
-  if (key.first.empty() || (sel.kind != StatKind::Namespace && key.second.empty())) {
-    return std::nullopt;  // traffic to nothing weft knows as a workload or a Service
+  auto found = stat_row_key(sel.kind, s);
+  if (!found) {
+    return std::nullopt;
   }
+  auto& key = *found;
   if (sel.kind == StatKind::Namespace) {
     if (!sel.name.empty() && key.first != sel.name) {
       return std::nullopt;
@@ -50,7 +39,12 @@ std::optional<std::pair<std::string, std::string>> row_of(const StatSelection& s
              (!sel.name.empty() && key.second != sel.name)) {
     return std::nullopt;
   }
-  return key;
+  return found;
+}
+
+/// part / whole; none without a whole.
+std::optional<double> share(double part, double whole) {
+  return whole > 0 ? std::optional(part / whole) : std::nullopt;
 }
 
 bool succeeded(const MetricSample& s) {
@@ -86,18 +80,33 @@ std::optional<std::pair<std::string, std::string>> service_of(std::string_view f
                    std::string(fqdn.substr(0, dot))};
 }
 
-std::optional<double> StatRow::success_ratio() const {
-  if (requests <= 0) {
-    return std::nullopt;
+std::optional<std::pair<std::string, std::string>> stat_row_key(StatKind kind,
+                                                                const MetricSample& s) {
+  std::pair<std::string, std::string> key;
+  if (kind == StatKind::Service) {
+    auto service = service_of(s.label("destination_service"));
+    if (!service) {
+      return std::nullopt;
+    }
+    key = std::move(*service);
+  } else {
+    key.first = s.label("destination_workload_namespace");
+    if (kind == StatKind::Workload) {
+      key.second = s.label("destination_workload");
+    }
   }
-  return successes / requests;
+  if (key.first.empty() || (kind != StatKind::Namespace && key.second.empty())) {
+    return std::nullopt;  // traffic to nothing weft knows as a workload or a Service
+  }
+  return key;
+}
+
+std::optional<double> StatRow::success_ratio() const {
+  return share(successes, requests);
 }
 
 std::optional<double> StatRow::mtls_ratio() const {
-  if (requests <= 0) {
-    return std::nullopt;
-  }
-  return mtls_requests / requests;
+  return share(mtls_requests, requests);
 }
 
 std::optional<double> bucket_quantile(double q,

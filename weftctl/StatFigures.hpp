@@ -49,6 +49,11 @@ struct StatRow {
 std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const AgentScrapes> agents,
                                double seconds);
 
+/// The (namespace, name) of the row a request or TCP series counts in for `kind` (name empty
+/// for a namespace); none when it names no workload or Service.
+std::optional<std::pair<std::string, std::string>> stat_row_key(StatKind kind,
+                                                                const MetricSample& s);
+
 /// (namespace, name) of a Service's FQDN ("NAME.NAMESPACE.svc.DOMAIN"); none for anything else.
 std::optional<std::pair<std::string, std::string>> service_of(std::string_view fqdn);
 
