@@ -13,6 +13,7 @@
 #include "agent/identity/LocalIssuer.hpp"
 #include "agent/kube/DiscoveryMetrics.hpp"
 #include "agent/loop/FreedMemory.hpp"
+#include "agent/metrics/BuildInfo.hpp"
 #include "agent/netns/DeliveryRoute.hpp"
 #include "agent/netns/InPodSockets.hpp"
 #include "agent/pods/StateFile.hpp"
@@ -691,6 +692,9 @@ std::vector<prometheus::MetricFamily> Agent::collect_metrics() const {
   pods.metric.push_back(std::move(count));
   families.push_back(std::move(pods));
   for (auto& family : FdMetrics::collect()) {
+    families.push_back(std::move(family));
+  }
+  for (auto& family : build_info_metrics()) {
     families.push_back(std::move(family));
   }
   return families;
