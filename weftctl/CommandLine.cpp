@@ -81,6 +81,20 @@ connections), as the client's agent saw it, with either end in the namespace (-n
 destination outside the mesh shows as its Service. SECURED is √ when all of it went over
 mutual TLS; wide adds the SPIFFE IDs each side proved. --prometheus and --direct as for stat.)";
 
+constexpr const char* kCheck =
+    "whether this node, the mesh CA, the agents and Prometheus are healthy";
+
+constexpr const char* kCheckFooter =
+    R"(Checks, in groups: this machine as a node (Linux 6.1+, BTF, cgroup v2, bpffs, io_uring; skip
+them with --skip-node), its CNI config (weft-cni chained after the primary plugin in the file
+the runtime uses, its binary and the agent's socket present), the mesh CA's files (anchor and
+issuer valid for 30 days or more, else a warning; expired or not chained: an error), each agent
+(its /metrics read, /ready, the same version as weftctl and the other agents, its clock within
+10 s of this machine's (60 s: an error, certificates start 60 s before they are signed), its
+workload certificates not expired, no failed renewal) and, with --prometheus, the server (ready,
+every agent's target up). Each check prints a line: √ ok, ‼ warning, × error, the last two with
+the reason and a hint below. Exit status 1 when a check failed (×), else 0 (warnings too).)";
+
 /// The rows' kind a RESOURCE's part before '/' names, as kubectl spells resources.
 std::optional<StatKind> resource_kind(std::string_view word) {
   static constexpr std::pair<std::string_view, StatKind> kKinds[] = {
@@ -273,12 +287,53 @@ CLI::Validator workloads() {
       "");
 }
 
+/// `check`'s options into `out`; -o into `output`.
+void add_check(CLI::App& cmd, CheckOptions& out, std::string& output) {
+  cmd.add_option("--agents", out.agents,
+                 "the agents' admin addresses, host:port, comma-separated\n"
+                 "(e.g. 10.0.0.1:15020,10.0.0.2:15020)")
+      ->type_name("LIST")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->capture_default_str()
+      ->check(non_empty("host:port"));
+  cmd.add_option("--prometheus", out.prometheus,
+                 "also check the Prometheus server that scrapes the agents\n"
+                 "(e.g. http://prometheus.monitoring:9090)")
+      ->type_name("URL")
+      ->check(non_empty("a URL"));
+  cmd.add_option("--cni-conf-dir", out.cni_conf_dir, "the node's CNI network configs")
+      ->type_name("DIR")
+      ->capture_default_str()
+      ->check(non_empty("a directory"));
+  cmd.add_option("--cni-bin-dir", out.cni_bin_dir, "the node's CNI plugin binaries")
+      ->type_name("DIR")
+      ->capture_default_str()
+      ->check(non_empty("a directory"));
+  cmd.add_option("--identity-dir", out.identity_dir,
+                 "the mesh CA's trust-anchor.crt and issuer.crt (as\n"
+                 "weftctl ca create --dir wrote them)")
+      ->type_name("DIR")
+      ->capture_default_str()
+      ->check(non_empty("a directory"));
+  cmd.add_flag("--skip-node", out.skip_node,
+               "skip the checks of this machine as a node (kernel, mounts,\n"
+               "CNI): for a weftctl run off the nodes")
+      ->disable_flag_override();
+  cmd.add_option("-o,--output", output, "table or json")
+      ->type_name("FORMAT")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "json"}));
+}
+
 /// The command tree, bound to one CommandLine.
 struct Parser {
   CLI::App app{kProgram, "weftctl"};
   CLI::App* ca_create = nullptr;
   CLI::App* stat = nullptr;
   CLI::App* edges = nullptr;
+  CLI::App* check = nullptr;
+  std::string check_output = "table";
   SourceArgs stat_args;
   SourceArgs edges_args;
 
@@ -294,6 +349,9 @@ struct Parser {
     edges = app.add_subcommand("edges", kEdges);
     edges->footer(kEdgesFooter);
     add_source_options(*edges, "deploy (workloads)", workloads(), out.edges.source, edges_args);
+    check = app.add_subcommand("check", kCheck);
+    check->footer(kCheckFooter);
+    add_check(*check, out.check, check_output);
     // Set last: commands inherit the footer their parent has when they are added.
     app.footer(kProgramFooter);
   }
@@ -310,6 +368,11 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
   }
   if (parsed->command == nullptr) {
     out.text = std::move(parsed->text);
+    return out;
+  }
+  if (parsed->command == parser.check) {
+    out.check.format = parser.check_output == "json" ? OutputFormat::Json : OutputFormat::Table;
+    out.action = CommandLine::Action::Check;
     return out;
   }
   if (parsed->command == parser.stat || parsed->command == parser.edges) {

@@ -1,7 +1,8 @@
 // weftctl's command line, parsed with CLI11: `weftctl ca create --dir DIR [OPTIONS]`,
 // `weftctl stat RESOURCE (--direct --agents LIST | --prometheus URL) [OPTIONS]`, `weftctl edges`
-// likewise, `--help` for the program and for each command, `--version`. Parsing has no side
-// effects: the caller prints the help text or the usage error and picks the exit status.
+// likewise, `weftctl check [OPTIONS]`, `--help` for the program and for each command, `--version`.
+// Parsing has no side effects: the caller prints the help text or the usage error and picks the
+// exit status.
 #pragma once
 
 #include <chrono>
@@ -47,6 +48,18 @@ struct EdgesOptions {
   MetricsSource source;
 };
 
+/// `weftctl check`: this machine's CNI and CA files, the agents, and the Prometheus server to
+/// check (none: no Prometheus checks).
+struct CheckOptions {
+  std::vector<std::string> agents{"127.0.0.1:15020"};  ///< admin addresses, host:port
+  std::string prometheus;                              ///< the server's base URL, or empty
+  std::string cni_conf_dir = "/etc/cni/net.d";
+  std::string cni_bin_dir = "/opt/cni/bin";
+  std::string identity_dir = "/etc/weft/identity";  ///< trust-anchor.crt, issuer.crt
+  bool skip_node = false;  ///< no kernel, mount and CNI checks (weftctl runs off the nodes)
+  OutputFormat format = OutputFormat::Table;  ///< Table or Json
+};
+
 /// What the command line asked for.
 struct CommandLine {
   enum class Action {
@@ -54,12 +67,14 @@ struct CommandLine {
     CaCreate,  ///< `ca create` with `ca_create`
     Stat,      ///< `stat` with `stat`
     Edges,     ///< `edges` with `edges`
+    Check,     ///< `check` with `check`
   };
   Action action = Action::Print;
   std::string text;
   CaCreateOptions ca_create;
   StatOptions stat;
   EdgesOptions edges;
+  CheckOptions check;
 };
 
 /// A command line weftctl refuses (exit status 2): what is wrong, in one line, and the

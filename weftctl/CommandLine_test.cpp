@@ -58,7 +58,7 @@ TEST_CASE("weftctl command line: bad usage is refused with a reason and the help
     const char* help;
   };
   for (const auto& c : {
-           Case{{}, "no command (expected: ca create, stat, edges)", "weftctl --help"},
+           Case{{}, "no command (expected: ca create, stat, edges, check)", "weftctl --help"},
            Case{{"frobnicate"}, "unknown command 'frobnicate'", "weftctl --help"},
            Case{{"--bogus"}, "unknown option --bogus", "weftctl --help"},
            Case{{"ca"}, "ca: no command (expected: create)", "weftctl ca --help"},
@@ -201,5 +201,50 @@ TEST_CASE("weftctl command line: edges takes workloads, a namespace and the same
     REQUIRE_FALSE(bad);
     CHECK_MESSAGE(bad.error().reason.find(reason) != std::string::npos, bad.error().reason);
     CHECK(bad.error().help == "weftctl edges --help");
+  }
+}
+
+TEST_CASE("weftctl command line: check takes the agents, Prometheus, the node's dirs, -o") {
+  auto defaults = parse({"check"});
+  REQUIRE_MESSAGE(defaults, (defaults ? "" : defaults.error().reason));
+  CHECK(defaults->action == CommandLine::Action::Check);
+  const CheckOptions& d = defaults->check;
+  CHECK(d.agents == std::vector<std::string>{"127.0.0.1:15020"});
+  CHECK(d.prometheus.empty());
+  CHECK(d.cni_conf_dir == "/etc/cni/net.d");
+  CHECK(d.cni_bin_dir == "/opt/cni/bin");
+  CHECK(d.identity_dir == "/etc/weft/identity");
+  CHECK_FALSE(d.skip_node);
+  CHECK(d.format == OutputFormat::Table);
+
+  auto cl = parse({"check", "--agents", "a:1,b:2", "--prometheus=http://p:9090", "--cni-conf-dir",
+                   "/x/net.d", "--cni-bin-dir", "/x/bin", "--identity-dir", "/x/ca", "--skip-node",
+                   "-o", "json"});
+  REQUIRE_MESSAGE(cl, (cl ? "" : cl.error().reason));
+  const CheckOptions& c = cl->check;
+  CHECK(c.agents == std::vector<std::string>{"a:1", "b:2"});
+  CHECK(c.prometheus == "http://p:9090");
+  CHECK(c.cni_conf_dir == "/x/net.d");
+  CHECK(c.cni_bin_dir == "/x/bin");
+  CHECK(c.identity_dir == "/x/ca");
+  CHECK(c.skip_node);
+  CHECK(c.format == OutputFormat::Json);
+
+  for (const auto& [args, reason] : std::vector<std::pair<std::vector<std::string>, const char*>>{
+           {{"check", "-o", "wide"}, "--output"},
+           {{"check", "--agents", ""}, "wants host:port"},
+           {{"check", "--identity-dir", ""}, "wants a directory"},
+           {{"check", "extra"}, "extra"}}) {
+    auto bad = parse(args);
+    REQUIRE_FALSE(bad);
+    CHECK_MESSAGE(bad.error().reason.find(reason) != std::string::npos, bad.error().reason);
+    CHECK(bad.error().help == "weftctl check --help");
+  }
+  auto help = help_for({"check", "--help"});
+  for (auto word : {"Usage: weftctl check [OPTIONS]", "--agents LIST=[127.0.0.1:15020]",
+                    "--prometheus URL", "--cni-conf-dir DIR=/etc/cni/net.d",
+                    "--cni-bin-dir DIR=/opt/cni/bin", "--identity-dir DIR=/etc/weft/identity",
+                    "--skip-node", "-o,--output FORMAT:{table,json}=table", "Exit status 1"}) {
+    CHECK_MESSAGE(help.find(word) != std::string::npos, word);
   }
 }

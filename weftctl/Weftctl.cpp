@@ -8,6 +8,7 @@
 
 #include "agent/identity/MeshCa.hpp"
 #include "weftctl/AgentScrapes.hpp"
+#include "weftctl/CheckCommand.hpp"
 #include "weftctl/CommandLine.hpp"
 #include "weftctl/EdgeFigures.hpp"
 #include "weftctl/EdgeOutput.hpp"
@@ -189,6 +190,8 @@ int run(std::span<const std::string> args, std::FILE* out, std::FILE* err) {
       return stat_command(cl->stat, out, err);
     case CommandLine::Action::Edges:
       return edges_command(cl->edges, out, err);
+    case CommandLine::Action::Check:
+      return check_command(cl->check, out);
   }
   return 1;
 }
