@@ -80,6 +80,15 @@ proxy::TimeLimits time_limits(const Config& c) {
           seconds(c.stall_timeout_seconds)};
 }
 
+TapLimits tap_limits(const Config& c) {
+  TapLimits limits;
+  limits.max_sessions = c.tap_max_sessions;
+  limits.max_events_per_second = c.tap_max_events_per_second;
+  limits.session_events_per_second = c.tap_session_events_per_second;
+  limits.redacted_headers = c.tap_redact_headers;
+  return limits;
+}
+
 }  // namespace
 
 Agent::Agent(Config config) : config_(std::move(config)) {}
@@ -139,6 +148,7 @@ void Agent::create_metrics() {
   timeout_metrics_ = std::make_unique<TimeoutMetrics>(*registry_);
   tunnel_metrics_ = std::make_unique<TunnelMetrics>(*registry_);
   request_metrics_ = std::make_unique<RequestMetrics>(*registry_);
+  tap_ = std::make_unique<TapHub>(config_.node_name, tap_limits(config_), *registry_);
   fd_metrics_ = std::make_unique<FdMetrics>(*registry_);
 }
 
@@ -251,11 +261,17 @@ Result<void> Agent::start_workers() {
       std::make_unique<proxy::SourceShares>(per_source, config_.max_header_bytes_per_source);
   log::info("agent.source_limit", "connections_per_source={} header_bytes_per_source={}",
             per_source, config_.max_header_bytes_per_source);
-  proxy::WorkerContext ctx{*redirector_,        *tcp_metrics_,
-                           *tunnel_metrics_,    *request_metrics_,
-                           *fd_metrics_,        *timeout_metrics_,
-                           *source_shares_,     time_limits(config_),
-                           config_.socket_mark, config_.protocol_detection_timeout_ms,
+  proxy::WorkerContext ctx{*redirector_,
+                           *tcp_metrics_,
+                           *tunnel_metrics_,
+                           *request_metrics_,
+                           *tap_,
+                           *fd_metrics_,
+                           *timeout_metrics_,
+                           *source_shares_,
+                           time_limits(config_),
+                           config_.socket_mark,
+                           config_.protocol_detection_timeout_ms,
                            config_.random_seed};
   for (unsigned i = 0; i < config_.workers; ++i) {
     auto worker = proxy::Worker::create(i, ctx, view);
@@ -272,7 +288,7 @@ Result<void> Agent::open_admin() {
   auto admin = AdminServer::start(
       config_.admin_address, AdminSources{[this] { return collect_metrics(); },
                                           [this] { return ready_.load() && discovery_->synced(); },
-                                          [this] { return pods_json(); }});
+                                          [this] { return pods_json(); }, tap_.get()});
   if (!admin) {
     return std::unexpected(admin.error());
   }

@@ -29,6 +29,7 @@
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/pods/RegistrationServer.hpp"
 #include "agent/redirect/Redirector.hpp"
+#include "agent/tap/TapHub.hpp"
 
 namespace weft::agent {
 
@@ -122,6 +123,8 @@ class Agent {
   std::unique_ptr<proxy::SourceShares> source_shares_;
   std::unique_ptr<TunnelMetrics> tunnel_metrics_;
   std::unique_ptr<RequestMetrics> request_metrics_;
+  /// Outlives the workers and the admin server, which publish to it and serve its sessions.
+  std::unique_ptr<TapHub> tap_;
   std::unique_ptr<FdMetrics> fd_metrics_;
   std::unique_ptr<identity::TrustBundle> trust_;
   std::unique_ptr<identity::WorkloadCertificates> certificates_;

@@ -4,6 +4,11 @@
 #include <fmt/format.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
+
+#include "agent/admin/TapStream.hpp"
+#include "agent/tap/TapHub.hpp"
+
 namespace weft::agent {
 namespace {
 
@@ -45,6 +50,14 @@ struct AdminServer::Handlers {
   GetHandler live{[](mg_connection* c) { respond(c, 200, "text/plain", "live\n"); }};
   GetHandler pods{
       [this](mg_connection* c) { respond(c, 200, "application/json", sources.pods_json()); }};
+  GetHandler tap{[this](mg_connection* c) {
+    if (sources.tap == nullptr) {
+      return respond(c, 404, "text/plain", "tap is not served here\n");
+    }
+    serve_tap(c, *sources.tap, stopping);
+  }};
+  /// Set before civetweb stops: tap sessions end within half a second.
+  std::atomic<bool> stopping = false;
 };
 
 Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& address,
@@ -52,8 +65,13 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addre
   std::unique_ptr<AdminServer> admin(new AdminServer());
   admin->handlers_ = std::make_unique<Handlers>();
   admin->handlers_->sources = std::move(sources);
-  // civetweb wants "ip:port"; two threads are plenty for scrapes and weftctl.
-  std::vector<std::string> options = {"listening_ports",    address, "num_threads", "2",
+  // civetweb wants "ip:port". Two threads serve scrapes and weftctl; each tap session holds one
+  // more while it lasts.
+  unsigned taps = admin->handlers_->sources.tap != nullptr
+                      ? admin->handlers_->sources.tap->limits().max_sessions
+                      : 0;
+  std::vector<std::string> options = {"listening_ports",    address,
+                                      "num_threads",        std::to_string(2 + taps),
                                       "request_timeout_ms", "10000"};
   try {
     admin->server_ = std::make_unique<CivetServer>(options);
@@ -65,10 +83,12 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addre
   admin->server_->addHandler("/ready", admin->handlers_->ready);
   admin->server_->addHandler("/live", admin->handlers_->live);
   admin->server_->addHandler("/pods", admin->handlers_->pods);
+  admin->server_->addHandler("/tap", admin->handlers_->tap);
   return admin;
 }
 
 AdminServer::~AdminServer() {
+  handlers_->stopping = true;
   server_.reset();  // stops civetweb's threads before the handlers they call go away
 }
 

@@ -1,5 +1,5 @@
 // The node's admin HTTP endpoint (civetweb, its own threads, never a data-plane core):
-// GET /metrics (Prometheus text), /ready, /live, /pods (JSON).
+// GET /metrics (Prometheus text), /ready, /live, /pods (JSON), /tap (a stream of requests).
 #pragma once
 
 #include <prometheus/metric_family.h>
@@ -15,11 +15,14 @@ class CivetServer;
 
 namespace weft::agent {
 
+class TapHub;
+
 /// What the admin endpoint serves; each callback is called on a civetweb thread.
 struct AdminSources {
   std::function<std::vector<prometheus::MetricFamily>()> collect;
   std::function<bool()> ready;
   std::function<std::string()> pods_json;
+  TapHub* tap = nullptr;  ///< /tap's sessions; nullptr: 404
 };
 
 class AdminServer {

@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -109,7 +111,7 @@ const Field kFields[] = {
     {"node_name", "NAME", "name of this node in logs and metrics (default: host name)",
      [](Config& c, std::string_view v) { return set_string(c.node_name, v, "node_name"); },
      [](const Config& c) -> std::string { return c.node_name; }},
-    {"admin_address", "ADDR:PORT", "admin HTTP listener: /metrics /ready /live /pods",
+    {"admin_address", "ADDR:PORT", "admin HTTP listener: /metrics /ready /live /pods /tap",
      [](Config& c, std::string_view v) -> Result<void> {
        if (v.rfind(':') == std::string_view::npos) {
          return fail(Error::Kind::Config, "admin_address: expected ADDR:PORT");
@@ -381,6 +383,49 @@ const Field kFields[] = {
      },
      [](const Config& c) -> std::string {
        return c.random_seed ? std::to_string(*c.random_seed) : std::string();
+     }},
+    {"tap_max_sessions", "N",
+     "tap sessions (GET /tap on the admin port, weftctl tap/top) open at once; 0 turns tap off",
+     [](Config& c, std::string_view v) {
+       return set_number(c.tap_max_sessions, v, "tap_max_sessions", 0u, 64u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.tap_max_sessions); }},
+    {"tap_max_events_per_second", "N",
+     "tapped requests the agent streams per second over all sessions; more are dropped and "
+     "counted in weft_tap_events_dropped_total{reason=\"agent_rate\"}",
+     [](Config& c, std::string_view v) {
+       return set_number(c.tap_max_events_per_second, v, "tap_max_events_per_second", 1u, 1000000u);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.tap_max_events_per_second); }},
+    {"tap_session_events_per_second", "N",
+     "a tap session's rate when it asks for none (max_rps); reason=\"session_rate\" beyond",
+     [](Config& c, std::string_view v) {
+       return set_number(c.tap_session_events_per_second, v, "tap_session_events_per_second", 1u,
+                         1000000u);
+     },
+     [](const Config& c) -> std::string {
+       return std::to_string(c.tap_session_events_per_second);
+     }},
+    {"tap_redact_headers", "NAME,...",
+     "headers whose values tap never shows (lower case; default authorization, cookie, "
+     "set-cookie, proxy-authorization)",
+     [](Config& c, std::string_view v) -> Result<void> {
+       c.tap_redact_headers.clear();
+       for (auto item : split_list(v)) {
+         std::string name(item);
+         std::ranges::transform(name, name.begin(), [](unsigned char ch) {
+           return static_cast<char>(std::tolower(ch));
+         });
+         c.tap_redact_headers.push_back(std::move(name));
+       }
+       return {};
+     },
+     [](const Config& c) -> std::string {
+       std::string out;
+       for (const auto& name : c.tap_redact_headers) {
+         out += (out.empty() ? "" : ",") + name;
+       }
+       return out;
      }},
     {"log_level", "LEVEL", "debug, info, warn or error",
      [](Config& c, std::string_view v) -> Result<void> {

@@ -65,6 +65,13 @@ struct Config {
   unsigned drain_seconds = 25;
   /// Seed of every worker's random choices; empty: each worker seeds from getrandom().
   std::optional<uint64_t> random_seed;
+  /// Tap (agent::TapLimits): sessions at once (0: off), events a second over all of them, a
+  /// session's default rate, and the headers whose values events never show.
+  unsigned tap_max_sessions = 8;
+  unsigned tap_max_events_per_second = 1000;
+  unsigned tap_session_events_per_second = 100;
+  std::vector<std::string> tap_redact_headers = {"authorization", "cookie", "set-cookie",
+                                                 "proxy-authorization"};
   std::string log_level = "info";
 };
 

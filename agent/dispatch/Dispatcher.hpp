@@ -56,6 +56,7 @@ struct WorkerContext {
   agent::TcpMetrics& metrics;
   agent::TunnelMetrics& tunnel_metrics;
   agent::RequestMetrics& request_metrics;
+  agent::TapHub& tap;
   agent::FdMetrics& fd_metrics;
   agent::TimeoutMetrics& timeouts;
   /// Every worker's connections, shared out by source.
@@ -154,6 +155,7 @@ class Dispatcher final : public Relay::Owner,
   Loop& loop() override { return loop_; }
   const std::shared_ptr<const NodeView>& view() const override { return view_; }
   agent::RequestMetrics& request_metrics() override { return context_.request_metrics; }
+  agent::TapHub& tap() override { return context_.tap; }
   UpstreamPool& upstreams() override { return upstreams_; }
   EndpointLoads& endpoint_loads() override { return endpoint_loads_; }
   const SuspectPeers& suspect_peers() const override { return suspects_; }

@@ -87,6 +87,10 @@ void AppHttp::erase(L7Exchange* exchange) {
   exchanges_.erase(exchange);
 }
 
+agent::TapHub& AppHttp::tap() {
+  return host_.tap();
+}
+
 void AppHttp::connection_finished(H2Connection& /*connection*/) {
   host_.http_finished(*this);
 }

@@ -53,6 +53,8 @@ class AppHttp : public ExchangeOwner,
   Loop& loop() override { return loop_; }
   l7::RetryBudget& retry_budget(const SockAddr& service) override;
   void erase(L7Exchange* exchange) override;
+  agent::TapHub& tap() override;
+  const agent::MeshedPod& pod() const override { return *pod_; }
 
   // The client's connection.
   l7::H2Stream* accept_stream(int32_t id, const l7::Headers& head, bool end_stream) override;

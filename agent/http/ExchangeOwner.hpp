@@ -14,6 +14,11 @@
 #include "l7/H2Session.hpp"
 #include "l7/RetryBudget.hpp"
 
+namespace weft::agent {
+struct MeshedPod;
+class TapHub;
+}  // namespace weft::agent
+
 namespace weft::proxy {
 
 class Http1Upstream;
@@ -67,6 +72,11 @@ class ExchangeOwner {
   virtual EndpointState* endpoint(const HttpTarget& target) = 0;
   /// Erases a finished exchange.
   virtual void erase(L7Exchange* exchange) = 0;
+  /// Where completed requests go while a tap session is open.
+  virtual agent::TapHub& tap() = 0;
+  /// The meshed pod on this node the owner speaks for (the caller outbound, the callee
+  /// inbound): tap events name it.
+  virtual const agent::MeshedPod& pod() const = 0;
 
  protected:
   ~ExchangeOwner() = default;

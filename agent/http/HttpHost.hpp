@@ -14,6 +14,7 @@
 #include "agent/plan/NodeView.hpp"
 #include "agent/plan/SuspectPeers.hpp"
 #include "agent/pods/MeshedPod.hpp"
+#include "agent/tap/TapHub.hpp"
 #include "common/Error.hpp"
 #include "common/Fd.hpp"
 #include "l7/RetryBudget.hpp"
@@ -30,6 +31,7 @@ class HttpHost {
   /// The view of this moment (replaced whole when control publishes one).
   virtual const std::shared_ptr<const NodeView>& view() const = 0;
   virtual agent::RequestMetrics& request_metrics() = 0;
+  virtual agent::TapHub& tap() = 0;
   /// Pooled connections to apps, per (calling pod, endpoint).
   virtual UpstreamPool& upstreams() = 0;
   /// Latency estimates and circuit breakers of the endpoints requests go to.

@@ -12,6 +12,10 @@ l7::RetryBudget& InboundHttp::retry_budget(const SockAddr& service) {
   return host_.retry_budget(service);
 }
 
+agent::TapHub& InboundHttp::tap() {
+  return host_.tap();
+}
+
 InboundHttp::InboundHttp(HttpHost& host, H2Carrier& session,
                          std::shared_ptr<const agent::MeshedPod> pod, std::string peer_principal,
                          IpAddr tunnel_source)

@@ -44,6 +44,8 @@ class InboundHttp final : public ExchangeOwner {
   /// The source agent chose the endpoint: it hears of the refusal and chooses another.
   Refusal refusal() const override { return Refusal::PassOn; }
   void erase(L7Exchange* exchange) override { exchanges_.erase(exchange); }
+  agent::TapHub& tap() override;
+  const agent::MeshedPod& pod() const override { return *pod_; }
 
  private:
   struct Key {

@@ -7,6 +7,8 @@
 #include "agent/http/Http1Upstream.hpp"
 #include "agent/http/HttpTarget.hpp"
 #include "agent/plan/TunnelHeaders.hpp"
+#include "agent/pods/MeshedPod.hpp"
+#include "agent/tap/TapHub.hpp"
 #include "common/Log.hpp"
 #include "l7/GrpcTimeout.hpp"
 #include "l7/RouteMatch.hpp"
@@ -68,6 +70,9 @@ void L7Exchange::Down::on_headers(l7::Headers headers, bool end_stream) {
 }
 
 void L7Exchange::Down::on_data(std::span<const uint8_t> data) {
+  if (x->tap_) {
+    x->tap_->request_bytes += data.size();
+  }
   if (x->replay_kept_) {
     if (x->replay_.size() + data.size() <= kMaxReplay) {
       x->replay_.insert(x->replay_.end(), data.begin(), data.end());
@@ -116,6 +121,9 @@ void L7Exchange::Up::on_headers(l7::Headers headers, bool end_stream) {
 }
 
 void L7Exchange::Up::on_data(std::span<const uint8_t> data) {
+  if (x->tap_) {
+    x->tap_->response_bytes += data.size();
+  }
   x->response_.append(data);
   x->response_more();
 }
@@ -147,6 +155,9 @@ l7::Headers L7Exchange::Up::trailers() {
 // --- the exchange ---
 
 void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
+  if (owner_.tap().active()) {
+    tap_ = owner_.tap().begin(headers);
+  }
   grpc_ = l7::is_grpc(headers);
   request_has_body_ = !end_stream;
   if (end_stream) {
@@ -259,6 +270,9 @@ void L7Exchange::response_head(l7::Headers headers, bool end_stream) {
   response_started_ = true;
   if (rule_ != nullptr && rule_->response_headers) {
     l7::apply_header_filter(*rule_->response_headers, headers);
+  }
+  if (tap_) {
+    owner_.tap().responded(*tap_, headers);
   }
   if (end_stream) {
     if (const std::string* s = l7::find_header(headers, "grpc-status")) {
@@ -428,6 +442,9 @@ void L7Exchange::respond_locally(int status, int grpc_status, std::string_view m
   l7::Headers head{{":status", std::to_string(status)},
                    {"content-type", "text/plain"},
                    {"content-length", std::to_string(body.size())}};
+  if (tap_) {
+    owner_.tap().responded(*tap_, head);
+  }
   down_peer_->send_head(std::move(head), true);
 }
 
@@ -475,6 +492,45 @@ void L7Exchange::record() {
       s.record(protocol(), route(), status_, grpc_status_, seconds);
     }
   }
+  if (tap_) {
+    owner_.tap().publish(tap_event(seconds));
+  }
+}
+
+agent::TapEvent L7Exchange::tap_event(double seconds) {
+  agent::TapEvent e;
+  const agent::MeshedPod& pod = owner_.pod();
+  e.pod = pod.display_name();
+  e.protocol = grpc_ ? "grpc" : "http";
+  e.route = std::string(route());
+  e.status = status_;
+  e.grpc_status = grpc_status_;
+  e.latency_seconds = seconds;
+  e.retries = retries_;
+  std::optional<IpAddr> client = pod.ips.empty() ? std::nullopt : std::optional(pod.ips.front());
+  if (target_ != nullptr) {
+    const FlowPlan& plan = target_->plan;
+    const agent::FlowLabels& labels = plan.labels;
+    e.outbound = labels.reporter == "source";
+    e.tls = labels.security_policy == "mutual_tls";
+    e.service = labels.destination_service;
+    if (plan.client_ip) {
+      client = plan.client_ip;
+    } else if (!e.outbound) {
+      client.reset();  // an inbound request whose client the agent does not know
+    }
+    e.src = {std::nullopt, labels.source.workload, labels.source.ns, labels.source.principal};
+    e.dst = {plan.target, labels.destination.workload, labels.destination.ns,
+             labels.destination.principal};
+    if (up_peer_ != nullptr) {
+      e.upstream = plan.target;
+    }
+  }
+  if (client) {
+    e.src.address = SockAddr{*client, 0};
+  }
+  e.request = std::move(*tap_);
+  return e;
 }
 
 void L7Exchange::check_finished() {

@@ -15,6 +15,7 @@
 #include "agent/loop/Loop.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
 #include "agent/plan/EndpointLoads.hpp"
+#include "agent/tap/TapEvent.hpp"
 #include "l7/BodyBuffer.hpp"
 #include "l7/H2Session.hpp"
 #include "l7/PeakEwma.hpp"
@@ -134,8 +135,10 @@ class L7Exchange final : public Timed, public Retirable {
   };
   /// Tells the endpoint's circuit breaker how the request went, once.
   void report_outcome(Outcome outcome);
-  /// Counts the request in the metrics, once.
+  /// Counts the request in the metrics, once, and offers it to tap when it was captured.
   void record();
+  /// The tap event of the finished request captured in tap_.
+  agent::TapEvent tap_event(double seconds);
   /// The worker's loop time (Ring::now): every clock reading of an exchange.
   Clock::time_point now() const;
   agent::RequestProtocol protocol() const {
@@ -177,6 +180,8 @@ class L7Exchange final : public Timed, public Retirable {
   int status_ = 0;
   int grpc_status_ = -1;
   Clock::time_point start_;  ///< the worker's loop time when the request arrived
+  /// Taken when the request arrived while a tap session was open; empty otherwise.
+  std::unique_ptr<agent::TapRequest> tap_;
   std::optional<Deadlines::iterator> timers_[3];  ///< by TimerKind
 
   // Attempts after the first: retries (when the matched rule has a retry block) and, for an

@@ -12,6 +12,8 @@
 
 #include "agent/http/ExchangeOwner.hpp"
 #include "agent/http/HttpTarget.hpp"
+#include "agent/pods/MeshedPod.hpp"
+#include "agent/tap/TapHub.hpp"
 
 using namespace weft;
 using namespace weft::proxy;
@@ -109,6 +111,8 @@ struct Owner final : ExchangeOwner {
   l7::RetryBudget budget;
   prometheus::Registry registry;
   agent::RequestMetrics metrics{registry};
+  agent::TapHub taps{"node-t", {}, registry};
+  agent::MeshedPod caller{0, {}, {*IpAddr::parse("10.0.0.5")}, *Netns::current(), 0};
   std::shared_ptr<HttpTarget> target;
   discovery::RouteRule rule;
   bool has_rule = true;
@@ -121,7 +125,12 @@ struct Owner final : ExchangeOwner {
   Owner() {
     FlowPlan plan;
     plan.target = *SockAddr::parse("10.1.0.7:8080");
+    plan.labels.reporter = "source";
+    plan.labels.source = {"shop", "prod", "spiffe://td/ns/prod/sa/shop"};
+    plan.labels.destination = {"cart", "prod", "spiffe://td/ns/prod/sa/cart"};
     target = std::make_shared<HttpTarget>(std::move(plan), metrics);
+    caller.registration.pod_name = "shop-1";
+    caller.registration.pod_namespace = "prod";
   }
   Loop& loop() override { return events; }
   l7::RetryBudget& retry_budget(const SockAddr& /*service*/) override { return budget; }
@@ -138,6 +147,8 @@ struct Owner final : ExchangeOwner {
   }
   EndpointState* endpoint(const HttpTarget& /*target*/) override { return &state; }
   void erase(L7Exchange* /*exchange*/) override { ++erased; }
+  agent::TapHub& tap() override { return taps; }
+  const agent::MeshedPod& pod() const override { return caller; }
 
   /// Moves the loop's clock to its next deadline and fires it; how long that was from now.
   milliseconds fire_next_deadline() {
@@ -330,4 +341,54 @@ TEST_CASE("exchange: a client's grpc-timeout sooner than the route's is the dead
   auto y = send(no_rule, alone, call);
   CHECK(no_rule.fire_next_deadline() == milliseconds(50));
   CHECK(alone.grpc_status() == "4");
+}
+
+TEST_CASE(
+    "exchange: while a tap session is open, a finished request is one event with its answer, "
+    "its retries and its secrets redacted") {
+  Owner owner;
+  owner.rule = retry_on({503}, 2);
+  owner.rule.metric_route = "cart/r|rule-0";
+  auto session = owner.taps.open({}, 0, "test");
+  REQUIRE(session);
+  Client client;
+  l7::Headers head = get();
+  head.push_back({"authorization", "Bearer s3cret"});
+  head.push_back({"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"});
+  auto x = send(owner, client, head);
+  owner.app.answer({{":status", "503"}});
+  owner.fire_next_deadline();
+  owner.app.answer({{":status", "200"}, {"set-cookie", "id=1"}});
+  x->downstream_stream()->on_close(0);
+
+  auto events = (*session)->take(milliseconds(0));
+  REQUIRE(events.size() == 1);
+  const agent::TapEvent& e = events.front();
+  CHECK(e.node == "node-t");
+  CHECK(e.outbound);
+  CHECK(e.pod == "prod/shop-1");
+  CHECK(e.src.workload == "shop");
+  CHECK(e.src.address->ip.str() == "10.0.0.5");
+  CHECK(e.dst.principal == "spiffe://td/ns/prod/sa/cart");
+  CHECK(e.dst.address->str() == "10.1.0.7:8080");
+  CHECK(e.upstream->str() == "10.1.0.7:8080");
+  CHECK(e.request.method == "GET");
+  CHECK(e.request.authority == "cart");
+  CHECK(e.request.path == "/items");
+  CHECK(e.route == "cart/r|rule-0");
+  CHECK(e.status == 200);
+  CHECK(e.retries == 1);
+  CHECK(e.request.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(*l7::find_header(e.request.headers, "authorization") == "REDACTED");
+  CHECK(*l7::find_header(e.request.response_headers, "set-cookie") == "REDACTED");
+  std::string line = agent::to_json(e);
+  CHECK(line.find("s3cret") == std::string::npos);
+  CHECK(line.find("\"status\":200") != std::string::npos);
+
+  owner.taps.close(*session);
+  CHECK_FALSE(owner.taps.active());
+  auto y = send(owner, client, get());
+  owner.app.answer({{":status", "200"}});
+  y->downstream_stream()->on_close(0);
+  CHECK((*session)->take(milliseconds(0)).empty());  // closed: nothing captured
 }
