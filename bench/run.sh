@@ -50,6 +50,16 @@
 #     restored, slowloris/junk/idle clients come and go and manifests change every few
 #     seconds: failures another endpoint could have served, agent RSS and fd slopes, crashes;
 #     writes bench/results/<UTC date>-chaos.md and history.csv rows (~32 min).
+#
+#   bench/run.sh tap-cost [--duration 10] [--rounds 5] [--connections 8] [--loads http1,h2]
+#                         [--ways no-tap,tap-idle,tap-open,tap-all] [--build-dir build]
+#                         [--notap-build-dir build-notap] [--agent PATH] [--notap-agent PATH]
+#                         [--no-save]
+#     Tap cost (issue 24): req/s through one agent built with -Dtap=false (meson setup
+#     build-notap -Dtap=false; ninja -C build-notap agent/weft-agent) vs the normal agent with
+#     no tap session open (target: within 1 %), and informationally with a session matching
+#     nothing and one matching everything; one node, HTTP/1.1 (wrk) and HTTP/2 (h2load), the
+#     ways interleaved, median; writes bench/results/<UTC date>-tap-cost.md (~12 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The weftsim package (simulated nodes and pods) is imported from the repository root.
@@ -62,5 +72,6 @@ case "${1:-}" in
   rollout) shift; exec /usr/bin/python3 bench/rollout_bench.py "$@" ;;
   hardening) shift; exec /usr/bin/python3 bench/hardening_bench.py "$@" ;;
   chaos) shift; exec /usr/bin/python3 bench/chaos_soak.py "$@" ;;
+  tap-cost) shift; exec /usr/bin/python3 bench/tap_cost_bench.py "$@" ;;
   *) exec /usr/bin/python3 bench/l4_bench.py "$@" ;;
 esac
