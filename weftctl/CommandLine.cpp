@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
@@ -94,6 +95,30 @@ issuer valid for 30 days or more, else a warning; expired or not chained: an err
 workload certificates not expired, no failed renewal) and, with --prometheus, the server (ready,
 every agent's target up). Each check prints a line: √ ok, ‼ warning, × error, the last two with
 the reason and a hint below. Exit status 1 when a check failed (×), else 0 (warnings too).)";
+
+constexpr const char* kTap = "watch the requests the agents finish, live";
+
+constexpr const char* kTapFooter =
+    R"(Each request an agent finishes (its response is over) while the command runs, as Linkerd
+prints them: req, rsp and end lines (wide adds each end's workload and namespace; json the
+agent's event). RESOURCE picks the requests either end of which is: ns/NAME, deploy/NAME (or
+workload/NAME; deploy alone: any of the namespace) or po/NAME; --to narrows to requests to
+deploy/NAME or ns/NAME. The filters run in the agents, on the finished request, so --status can
+pick failures (503, 5xx, 4+). Header values of authorization, cookie, set-cookie and
+proxy-authorization (the agent's tap_redact_headers) are never shown; bodies never are. Each agent
+sends at most --max-rps events a second (default its own, 100), and drops and counts the rest
+(weft_tap_events_dropped_total). An agent serves tap in plaintext to a client on its own machine
+only (--agents defaults to 127.0.0.1:15020, the node's agent). Runs until interrupted, or for
+--duration.)";
+
+constexpr const char* kTop = "a live table of the requests the agents finish";
+
+constexpr const char* kTopFooter =
+    R"(The tapped requests (as weftctl tap RESOURCE with the same filters selects them) grouped by
+source, destination, method and path: COUNT, BEST, WORST and LAST latency and SUCCESS, most
+requests first. On a terminal the table updates in place every second until q or Ctrl-C;
+otherwise (or with -o json) it is printed once when --duration is over. A request between two
+tapped agents' pods is counted by both.)";
 
 /// The rows' kind a RESOURCE's part before '/' names, as kubectl spells resources.
 std::optional<StatKind> resource_kind(std::string_view word) {
@@ -287,6 +312,119 @@ CLI::Validator workloads() {
       "");
 }
 
+/// tap's RESOURCE: ns/NAME, deploy or workload with an optional /NAME, po/NAME.
+CLI::Validator tap_resource() {
+  return CLI::Validator(
+      [](const std::string& value) -> std::string {
+        auto slash = value.find('/');
+        std::string kind = value.substr(0, slash);
+        std::string name = slash == std::string::npos ? "" : value.substr(slash + 1);
+        auto k = resource_kind(kind);
+        bool pod = kind == "po" || kind == "pod" || kind == "pods";
+        if (!pod && (!k || k == StatKind::Service)) {
+          return fmt::format("wants ns/NAME, deploy[/NAME], workload[/NAME] or po/NAME, not \"{}\"",
+                             value);
+        }
+        if (name.empty() && (pod || k == StatKind::Namespace)) {
+          return fmt::format("names no {} after '/'", kind);
+        }
+        return {};
+      },
+      "");
+}
+
+/// --to: deploy/NAME or ns/NAME.
+CLI::Validator tap_destination() {
+  return CLI::Validator(
+      [](const std::string& value) -> std::string {
+        auto slash = value.find('/');
+        auto k = resource_kind(value.substr(0, slash));
+        if (slash == std::string::npos || slash + 1 == value.size() || !k ||
+            k == StatKind::Service) {
+          return fmt::format("wants deploy/NAME or ns/NAME, not \"{}\"", value);
+        }
+        return {};
+      },
+      "");
+}
+
+/// What `tap` and `top` read as text before parse_command_line() finishes them.
+struct TapArgs {
+  long duration_ms = 0;
+  std::string output = "table";
+};
+
+void add_tap_options(CLI::App& cmd, TapOptions& out, TapArgs& args) {
+  cmd.add_option("RESOURCE", out.resource, "ns/NAME, deploy[/NAME], workload[/NAME] or po/NAME")
+      ->type_name("")
+      ->required()
+      ->check(tap_resource());
+  cmd.add_option("-n,--namespace", out.ns, "namespace of RESOURCE")
+      ->type_name("NS")
+      ->capture_default_str()
+      ->check(non_empty("a namespace"));
+  cmd.add_flag("-A,--all-namespaces", out.all_namespaces, "deploy (no name) of every namespace")
+      ->disable_flag_override();
+  cmd.add_option("--to", out.to_resource, "only requests to deploy/NAME or ns/NAME")
+      ->type_name("RESOURCE")
+      ->check(tap_destination());
+  cmd.add_option("--to-namespace", out.to_ns, "namespace of --to's deploy (default: -n's)")
+      ->type_name("NS")
+      ->check(non_empty("a namespace"));
+  cmd.add_option("--method", out.method, "only this method (GET, POST, ...)")
+      ->type_name("METHOD")
+      ->check(non_empty("a method"));
+  cmd.add_option("--authority", out.authority, "only this :authority (Host)")
+      ->type_name("AUTHORITY")
+      ->check(non_empty("an authority"));
+  cmd.add_option("--path", out.path, "only paths that start with PREFIX")
+      ->type_name("PREFIX")
+      ->check(CLI::Validator(
+          [](const std::string& v) -> std::string {
+            return v.starts_with('/') ? "" : fmt::format("wants a path from '/', not \"{}\"", v);
+          },
+          ""));
+  cmd.add_option("--status", out.status, "only these response statuses: 503, 5xx or 4+")
+      ->type_name("STATUS")
+      ->check(CLI::Validator(
+          [](const std::string& v) -> std::string {
+            bool code = v.size() == 3 && std::isdigit(static_cast<unsigned char>(v[0])) &&
+                        v.find_first_not_of("0123456789") == std::string::npos;
+            bool klass = v.size() == 3 && v[0] >= '1' && v[0] <= '5' && v.substr(1) == "xx";
+            bool floor = v.size() >= 2 && v.back() == '+' &&
+                         v.find_first_not_of("0123456789") == v.size() - 1;
+            return code || klass || floor
+                       ? ""
+                       : fmt::format(
+                             "wants a code (503), a class (5xx) or a floor (4+), not "
+                             "\"{}\"",
+                             v);
+          },
+          ""));
+  cmd.add_option("--direction", out.direction,
+                 "outbound (reported by the client's agent) or inbound (the server's)")
+      ->type_name("DIR")
+      ->check(CLI::IsMember({"outbound", "inbound"}));
+  cmd.add_option("--max-rps", out.max_rps, "events a second each agent sends at most")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 100000u));
+  cmd.add_option("--agents", out.agents,
+                 "the agents' admin addresses, host:port, comma-separated;\n"
+                 "plaintext tap is served on loopback only")
+      ->type_name("LIST")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->capture_default_str()
+      ->check(non_empty("host:port"));
+  cmd.add_option("--duration", args.duration_ms, "stop after this long, 1s to 1h (e.g. 30s)")
+      ->type_name("WINDOW")
+      ->transform(window());
+  cmd.add_option("-o,--output", args.output, "table, wide or json")
+      ->type_name("FORMAT")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "wide", "json"}));
+}
+
 /// `check`'s options into `out`; -o into `output`.
 void add_check(CLI::App& cmd, CheckOptions& out, std::string& output) {
   cmd.add_option("--agents", out.agents,
@@ -333,7 +471,10 @@ struct Parser {
   CLI::App* stat = nullptr;
   CLI::App* edges = nullptr;
   CLI::App* check = nullptr;
+  CLI::App* tap = nullptr;
+  CLI::App* top = nullptr;
   std::string check_output = "table";
+  TapArgs tap_args;
   SourceArgs stat_args;
   SourceArgs edges_args;
 
@@ -352,6 +493,12 @@ struct Parser {
     check = app.add_subcommand("check", kCheck);
     check->footer(kCheckFooter);
     add_check(*check, out.check, check_output);
+    tap = app.add_subcommand("tap", kTap);
+    tap->footer(kTapFooter);
+    add_tap_options(*tap, out.tap, tap_args);
+    top = app.add_subcommand("top", kTop);
+    top->footer(kTopFooter);
+    add_tap_options(*top, out.tap, tap_args);
     // Set last: commands inherit the footer their parent has when they are added.
     app.footer(kProgramFooter);
   }
@@ -373,6 +520,20 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
   if (parsed->command == parser.check) {
     out.check.format = parser.check_output == "json" ? OutputFormat::Json : OutputFormat::Table;
     out.action = CommandLine::Action::Check;
+    return out;
+  }
+  if (parsed->command == parser.tap || parsed->command == parser.top) {
+    bool top = parsed->command == parser.top;
+    if (!out.tap.to_ns.empty() && out.tap.to_resource.empty()) {
+      const char* name = top ? "top" : "tap";
+      return std::unexpected(UsageError{fmt::format("{}: --to-namespace goes with --to", name),
+                                        fmt::format("weftctl {} --help", name)});
+    }
+    out.tap.duration = std::chrono::milliseconds(parser.tap_args.duration_ms);
+    out.tap.format = parser.tap_args.output == "json"   ? OutputFormat::Json
+                     : parser.tap_args.output == "wide" ? OutputFormat::Wide
+                                                        : OutputFormat::Table;
+    out.action = top ? CommandLine::Action::Top : CommandLine::Action::Tap;
     return out;
   }
   if (parsed->command == parser.stat || parsed->command == parser.edges) {

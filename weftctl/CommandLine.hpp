@@ -13,6 +13,7 @@
 
 #include "weftctl/StatFigures.hpp"
 #include "weftctl/StatOutput.hpp"
+#include "weftctl/TapCommand.hpp"
 
 namespace weft::weftctl {
 
@@ -68,6 +69,8 @@ struct CommandLine {
     Stat,      ///< `stat` with `stat`
     Edges,     ///< `edges` with `edges`
     Check,     ///< `check` with `check`
+    Tap,       ///< `tap` with `tap`
+    Top,       ///< `top` with `tap`
   };
   Action action = Action::Print;
   std::string text;
@@ -75,6 +78,7 @@ struct CommandLine {
   StatOptions stat;
   EdgesOptions edges;
   CheckOptions check;
+  TapOptions tap;  ///< tap and top
 };
 
 /// A command line weftctl refuses (exit status 2): what is wrong, in one line, and the

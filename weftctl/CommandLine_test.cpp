@@ -58,7 +58,9 @@ TEST_CASE("weftctl command line: bad usage is refused with a reason and the help
     const char* help;
   };
   for (const auto& c : {
-           Case{{}, "no command (expected: ca create, stat, edges, check)", "weftctl --help"},
+           Case{{},
+                "no command (expected: ca create, stat, edges, check, tap, top)",
+                "weftctl --help"},
            Case{{"frobnicate"}, "unknown command 'frobnicate'", "weftctl --help"},
            Case{{"--bogus"}, "unknown option --bogus", "weftctl --help"},
            Case{{"ca"}, "ca: no command (expected: create)", "weftctl ca --help"},

@@ -11,21 +11,6 @@
 namespace weft::weftctl {
 namespace {
 
-std::string percent(std::optional<double> ratio) {
-  return ratio ? fmt::format("{:.2f}%", *ratio * 100) : "-";
-}
-
-/// Milliseconds with three significant digits at most: 0.42ms, 3.5ms, 120ms.
-std::string millis(std::optional<double> seconds) {
-  if (!seconds) {
-    return "-";
-  }
-  double ms = *seconds * 1000;
-  return ms < 10    ? fmt::format("{:.2f}ms", ms)
-         : ms < 100 ? fmt::format("{:.1f}ms", ms)
-                    : fmt::format("{:.0f}ms", ms);
-}
-
 std::string per_second(double value, double seconds, const char* unit) {
   return fmt::format("{:.1f}{}", seconds > 0 ? value / seconds : 0, unit);
 }

@@ -1,5 +1,7 @@
 #include "weftctl/TextTable.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace weft::weftctl {
@@ -33,6 +35,20 @@ std::string text_table(const std::vector<std::vector<std::string>>& rows) {
     out += "\n";
   }
   return out;
+}
+
+std::string percent(std::optional<double> ratio) {
+  return ratio ? fmt::format("{:.2f}%", *ratio * 100) : "-";
+}
+
+std::string millis(std::optional<double> seconds) {
+  if (!seconds) {
+    return "-";
+  }
+  double ms = *seconds * 1000;
+  return ms < 10    ? fmt::format("{:.2f}ms", ms)
+         : ms < 100 ? fmt::format("{:.1f}ms", ms)
+                    : fmt::format("{:.0f}ms", ms);
 }
 
 }  // namespace weft::weftctl

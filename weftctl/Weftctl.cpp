@@ -192,6 +192,10 @@ int run(std::span<const std::string> args, std::FILE* out, std::FILE* err) {
       return edges_command(cl->edges, out, err);
     case CommandLine::Action::Check:
       return check_command(cl->check, out);
+    case CommandLine::Action::Tap:
+      return run_tap(cl->tap, /*top=*/false, out, err);
+    case CommandLine::Action::Top:
+      return run_tap(cl->tap, /*top=*/true, out, err);
   }
   return 1;
 }

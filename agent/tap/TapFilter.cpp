@@ -80,6 +80,10 @@ bool TapFilter::matches(const TapEvent& e) const {
   if (!pod.empty() && !pod_matches(*this, e.pod)) {
     return false;
   }
+  if ((!to_ns.empty() && e.dst.ns != to_ns) ||
+      (!to_workload.empty() && e.dst.workload != to_workload)) {
+    return false;
+  }
   if (outbound && *outbound != e.outbound) {
     return false;
   }
@@ -114,6 +118,8 @@ std::string TapFilter::describe() const {
   add("namespace", ns);
   add("workload", workload);
   add("pod", pod);
+  add("to_namespace", to_ns);
+  add("to_workload", to_workload);
   add("direction", outbound ? (*outbound ? "outbound" : "inbound") : "");
   add("src", src ? src->str() : "");
   add("dst", dst ? dst->str() : "");
@@ -137,6 +143,10 @@ Result<TapFilter> parse_tap_filter(const std::vector<std::pair<std::string, std:
       f.workload = value;
     } else if (key == "pod") {
       f.pod = value;
+    } else if (key == "to_namespace") {
+      f.to_ns = value;
+    } else if (key == "to_workload") {
+      f.to_workload = value;
     } else if (key == "direction") {
       if (value != "outbound" && value != "inbound") {
         return fail(Error::Kind::Config,

@@ -23,9 +23,11 @@ struct StatusRange {
 };
 
 struct TapFilter {
-  std::string ns;        ///< either end's namespace
-  std::string workload;  ///< either end's workload
-  std::string pod;       ///< the local pod: "namespace/name", or "name" within `ns`
+  std::string ns;           ///< either end's namespace
+  std::string workload;     ///< either end's workload
+  std::string pod;          ///< the local pod: "namespace/name", or "name" within `ns`
+  std::string to_ns;        ///< the destination's namespace
+  std::string to_workload;  ///< the destination's workload
   std::optional<bool> outbound;
   std::optional<Cidr> src;
   std::optional<Cidr> dst;

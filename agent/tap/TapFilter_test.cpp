@@ -38,6 +38,8 @@ TEST_CASE("tap filter: each key narrows the events to those that match it") {
   CHECK(matches({{"pod", "shop/web-1"}}));
   CHECK(matches({{"pod", "web-1"}, {"namespace", "shop"}}));
   CHECK_FALSE(matches({{"pod", "web-2"}}));
+  CHECK(matches({{"to_namespace", "store"}, {"to_workload", "cart"}}));
+  CHECK_FALSE(matches({{"to_workload", "web"}}));  // the source, not the destination
   CHECK(matches({{"direction", "outbound"}}));
   CHECK_FALSE(matches({{"direction", "inbound"}}));
   CHECK(matches({{"src", "10.0.1.0/24"}, {"dst", "10.0.2.9"}}));
