@@ -608,6 +608,16 @@ void Agent::publish_view() {
     }
   }
   view->identities = sync_identities();
+  {
+    std::map<std::string, WorkloadIdentity> identities;
+    for (const auto& [id, pod] : pods_) {
+      const discovery::PodInfo* info =
+          view->world ? view->world->pod_by_name(pod->ns(), pod->name()) : nullptr;
+      identities.emplace(id, identity_of(info, pod->name(), pod->ns(), config_.trust_domain));
+    }
+    std::lock_guard lock(pods_mutex_);
+    pod_identities_ = std::move(identities);
+  }
   for (auto& w : workers_) {
     w->post(proxy::UpdateView{view});
   }
@@ -707,6 +717,7 @@ std::vector<prometheus::MetricFamily> Agent::collect_metrics() const {
   }
   pods.metric.push_back(std::move(count));
   families.push_back(std::move(pods));
+  families.push_back(workload_pods_family());
   for (auto& family : FdMetrics::collect()) {
     families.push_back(std::move(family));
   }
@@ -716,16 +727,43 @@ std::vector<prometheus::MetricFamily> Agent::collect_metrics() const {
   return families;
 }
 
+prometheus::MetricFamily Agent::workload_pods_family() const {
+  prometheus::MetricFamily family;
+  family.name = "weft_workload_pods";
+  family.help = "Pods this agent meshes, by workload (weftctl stat's MESHED)";
+  family.type = prometheus::MetricType::Gauge;
+  std::map<std::pair<std::string, std::string>, unsigned> counts;
+  {
+    std::lock_guard lock(pods_mutex_);
+    for (const auto& [id, identity] : pod_identities_) {
+      if (pods_.contains(id)) {
+        ++counts[{identity.ns, identity.workload}];
+      }
+    }
+  }
+  for (const auto& [key, n] : counts) {
+    prometheus::ClientMetric m;
+    m.label = {{"workload_namespace", key.first}, {"workload", key.second}};
+    m.gauge.value = n;
+    family.metric.push_back(std::move(m));
+  }
+  return family;
+}
+
 std::string Agent::pods_json() const {
   nlohmann::json out = nlohmann::json::array();
   std::lock_guard lock(pods_mutex_);
   for (const auto& [id, pod] : pods_) {
-    out.push_back({{"containerId", id},
-                   {"namespace", pod->ns()},
-                   {"name", pod->name()},
-                   {"ips", pod->registration.ips},
-                   {"netns", pod->registration.netns},
-                   {"netnsCookie", pod->netns_cookie}});
+    auto identity = pod_identities_.find(id);
+    out.push_back(
+        {{"containerId", id},
+         {"namespace", pod->ns()},
+         {"name", pod->name()},
+         {"workload", identity != pod_identities_.end() ? identity->second.workload : ""},
+         {"principal", identity != pod_identities_.end() ? identity->second.principal : ""},
+         {"ips", pod->registration.ips},
+         {"netns", pod->registration.netns},
+         {"netnsCookie", pod->netns_cookie}});
   }
   return out.dump() + "\n";
 }

@@ -114,6 +114,8 @@ class Agent {
   void persist();
   std::vector<prometheus::MetricFamily> collect_metrics() const;
   std::string pods_json() const;
+  /// weft_workload_pods: pods_ counted by workload.
+  prometheus::MetricFamily workload_pods_family() const;
 
   Config config_;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -140,6 +142,8 @@ class Agent {
   std::unique_ptr<AdminServer> admin_;
   mutable std::mutex pods_mutex_;                                 // pods_ is read by admin threads
   std::map<std::string, std::shared_ptr<const MeshedPod>> pods_;  ///< by container id
+  /// Who each pod of pods_ runs as, by container id, as of the last published view (pods_mutex_).
+  std::map<std::string, WorkloadIdentity> pod_identities_;
   /// Pods of the state file whose netns still exists but that could not be meshed again at
   /// start: they stay in weft_pods (their traffic fails closed instead of bypassing the mesh)
   /// and in the state file, until an ADD meshes them or a DEL removes them. By container id.

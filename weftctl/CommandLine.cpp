@@ -74,6 +74,16 @@ or 0. With --prometheus the server that scrapes the agents is asked for the last
 (default 1m; --show-query prints the PromQL). With --direct the agents' own /metrics are read
 twice, WINDOW (default 10s) apart: no Prometheus needed, the figures are those of that window.)";
 
+constexpr const char* kRoutes = "golden signals of a Service's route rules, retries apart";
+
+constexpr const char* kRoutesFooter =
+    R"(One row per rule of the HTTPRoutes and GRPCRoutes of svc/NAME (its `route` label, the route's
+name and the rule's: web/all, or rule-N for a rule without a name) and [DEFAULT] for requests no
+rule matched, as the clients' agents counted them over the window: success, requests per second
+and latency percentiles. wide shows EFFECTIVE (what the clients saw, once per request) beside
+ACTUAL (every attempt: the retries the rules sent count as failed attempts). --prometheus and
+--direct as for stat.)";
+
 constexpr const char* kEdges = "which workloads talk to which, and whether over mTLS";
 
 constexpr const char* kEdgesFooter =
@@ -301,6 +311,18 @@ void finish_stat(const SourceArgs& args, StatOptions& out) {
   sel.ns = args.all_namespaces || sel.kind == StatKind::Namespace ? "" : args.ns;
 }
 
+/// routes' RESOURCE: one Service.
+CLI::Validator one_service() {
+  return CLI::Validator(
+      [](const std::string& value) -> std::string {
+        auto slash = value.find('/');
+        bool ok = slash != std::string::npos && slash + 1 < value.size() &&
+                  resource_kind(value.substr(0, slash)) == StatKind::Service;
+        return ok ? "" : fmt::format("wants svc/NAME, not \"{}\"", value);
+      },
+      "");
+}
+
 /// edges' RESOURCE: workloads only (an edge joins two).
 CLI::Validator workloads() {
   return CLI::Validator(
@@ -469,6 +491,7 @@ struct Parser {
   CLI::App app{kProgram, "weftctl"};
   CLI::App* ca_create = nullptr;
   CLI::App* stat = nullptr;
+  CLI::App* routes = nullptr;
   CLI::App* edges = nullptr;
   CLI::App* check = nullptr;
   CLI::App* tap = nullptr;
@@ -476,6 +499,7 @@ struct Parser {
   std::string check_output = "table";
   TapArgs tap_args;
   SourceArgs stat_args;
+  SourceArgs routes_args;
   SourceArgs edges_args;
 
   explicit Parser(CommandLine& out) {
@@ -487,6 +511,9 @@ struct Parser {
     stat->footer(kStatFooter);
     add_source_options(*stat, "ns, deploy (workload) or svc, optionally /NAME", resource(),
                        out.stat.source, stat_args);
+    routes = app.add_subcommand("routes", kRoutes);
+    routes->footer(kRoutesFooter);
+    add_source_options(*routes, "svc/NAME", one_service(), out.stat.source, routes_args);
     edges = app.add_subcommand("edges", kEdges);
     edges->footer(kEdgesFooter);
     add_source_options(*edges, "deploy (workloads)", workloads(), out.edges.source, edges_args);
@@ -536,21 +563,33 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
     out.action = top ? CommandLine::Action::Top : CommandLine::Action::Tap;
     return out;
   }
-  if (parsed->command == parser.stat || parsed->command == parser.edges) {
+  if (parsed->command == parser.stat || parsed->command == parser.routes ||
+      parsed->command == parser.edges) {
     bool stat = parsed->command == parser.stat;
-    const char* name = stat ? "stat" : "edges";
-    auto ok = finish_source(stat ? parser.stat_args : parser.edges_args,
-                            stat ? out.stat.source : out.edges.source);
+    bool routes = parsed->command == parser.routes;
+    const char* name = stat ? "stat" : routes ? "routes" : "edges";
+    const SourceArgs& args = stat     ? parser.stat_args
+                             : routes ? parser.routes_args
+                                      : parser.edges_args;
+    auto ok = finish_source(args, stat || routes ? out.stat.source : out.edges.source);
+    if (ok && routes && args.all_namespaces) {
+      ok = std::unexpected("-A: a Service is in one namespace (-n)");
+    }
     if (!ok) {
       return std::unexpected(UsageError{fmt::format("{}: {}", name, ok.error()),
                                         fmt::format("weftctl {} --help", name)});
     }
-    if (stat) {
-      finish_stat(parser.stat_args, out.stat);
+    if (stat || routes) {
+      finish_stat(args, out.stat);
+      if (routes) {
+        out.stat.selection.kind = StatKind::Route;
+      }
     } else {
       out.edges.ns = parser.edges_args.all_namespaces ? "" : parser.edges_args.ns;
     }
-    out.action = stat ? CommandLine::Action::Stat : CommandLine::Action::Edges;
+    out.action = stat     ? CommandLine::Action::Stat
+                 : routes ? CommandLine::Action::Routes
+                          : CommandLine::Action::Edges;
     return out;
   }
   out.action = CommandLine::Action::CaCreate;

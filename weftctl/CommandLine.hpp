@@ -67,6 +67,7 @@ struct CommandLine {
     Print,     ///< --help or --version: write `text` to stdout, exit 0
     CaCreate,  ///< `ca create` with `ca_create`
     Stat,      ///< `stat` with `stat`
+    Routes,    ///< `routes` with `stat` (selection.kind Route)
     Edges,     ///< `edges` with `edges`
     Check,     ///< `check` with `check`
     Tap,       ///< `tap` with `tap`

@@ -28,12 +28,12 @@ std::string quoted(std::string_view text, bool regex) {
 
 /// The `by` labels and the series selector of a selection.
 std::pair<std::string, std::string> grouping(const StatSelection& sel) {
-  if (sel.kind == StatKind::Service) {
+  if (sel.kind == StatKind::Service || sel.kind == StatKind::Route) {
     // "NAME.NAMESPACE.svc.DOMAIN": the domain is the cluster's, whatever it is.
     std::string host =
         fmt::format("{}\\\\.{}\\\\.svc\\\\..+", sel.name.empty() ? "[^.]+" : quoted(sel.name, true),
                     sel.ns.empty() ? "[^.]+" : quoted(sel.ns, true));
-    return {"destination_service",
+    return {sel.kind == StatKind::Route ? "destination_service, route" : "destination_service",
             fmt::format("reporter=\"source\", destination_service=~\"{}\"", host)};
   }
   std::string selector = "reporter=\"destination\"";
@@ -80,6 +80,12 @@ void fill(StatRow& row, Figure figure, double v) {
     case Figure::BytesOut:
       row.bytes_out = v;
       break;
+    case Figure::Meshed:
+      row.meshed = v;
+      break;
+    case Figure::Retries:
+      row.retries = v;
+      break;
   }
 }
 
@@ -97,7 +103,7 @@ std::vector<StatQuery> stat_queries(const StatSelection& selection, std::chrono:
         "(rate(weft_request_duration_seconds_bucket{{{}}}[{}])))",
         q, by, sel, w);
   };
-  return {
+  std::vector<StatQuery> queries = {
       {Figure::Requests, increase("weft_requests_total", "")},
       {Figure::Successes,
        increase("weft_requests_total", ", response_code!~\"5..\", grpc_response_status=~\"0?\"")},
@@ -111,6 +117,24 @@ std::vector<StatQuery> stat_queries(const StatSelection& selection, std::chrono:
       {Figure::BytesIn, increase("weft_tcp_sent_bytes_total", "")},
       {Figure::BytesOut, increase("weft_tcp_received_bytes_total", "")},
   };
+  if (selection.kind == StatKind::Route) {
+    queries.push_back({Figure::Retries, increase("weft_request_retries_total", "")});
+  }
+  if (selection.kind == StatKind::Workload || selection.kind == StatKind::Namespace) {
+    std::string ns = selection.kind == StatKind::Namespace ? selection.name : selection.ns;
+    std::string pods =
+        ns.empty() ? "" : fmt::format("workload_namespace=\"{}\"", quoted(ns, false));
+    if (selection.kind == StatKind::Workload && !selection.name.empty()) {
+      pods +=
+          fmt::format("{}workload=\"{}\"", pods.empty() ? "" : ", ", quoted(selection.name, false));
+    }
+    queries.push_back({Figure::Meshed, fmt::format("sum by ({}) (weft_workload_pods{{{}}})",
+                                                   selection.kind == StatKind::Workload
+                                                       ? "workload_namespace, workload"
+                                                       : "workload_namespace",
+                                                   pods)});
+  }
+  return queries;
 }
 
 std::vector<StatRow> stat_rows_from_prometheus(const StatSelection& selection,
@@ -120,7 +144,9 @@ std::vector<StatRow> stat_rows_from_prometheus(const StatSelection& selection,
   std::map<std::pair<std::string, std::string>, StatRow> rows;
   for (std::size_t i = 0; i < queries.size() && i < results.size(); ++i) {
     for (const MetricSample& s : results[i]) {
-      if (auto key = stat_row_key(selection.kind, s)) {
+      auto key = queries[i].figure == Figure::Meshed ? meshed_row_key(selection.kind, s)
+                                                     : stat_row_key(selection.kind, s);
+      if (key) {
         fill(rows[*key], queries[i].figure, s.value);
       }
     }

@@ -14,7 +14,19 @@ namespace weft::weftctl {
 
 /// One PromQL query and the StatRow figure its values fill.
 struct StatQuery {
-  enum class Figure { Requests, Successes, Mtls, P50, P95, P99, TcpOpen, BytesIn, BytesOut };
+  enum class Figure {
+    Requests,
+    Successes,
+    Mtls,
+    P50,
+    P95,
+    P99,
+    TcpOpen,
+    BytesIn,
+    BytesOut,
+    Meshed,   ///< namespace and workload rows
+    Retries,  ///< route rows
+  };
   Figure figure;
   std::string expr;
 };

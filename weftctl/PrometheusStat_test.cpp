@@ -13,7 +13,11 @@ using Figure = StatQuery::Figure;
 
 TEST_CASE("stat --prometheus: one query per figure, selected and grouped by the resource") {
   auto q = stat_queries({StatKind::Workload, "web", "shop"}, std::chrono::seconds(60));
-  REQUIRE(q.size() == 9);
+  REQUIRE(q.size() == 10);
+  CHECK(q[9].figure == Figure::Meshed);
+  CHECK(q[9].expr ==
+        "sum by (workload_namespace, workload) (weft_workload_pods{"
+        "workload_namespace=\"shop\", workload=\"web\"})");
   CHECK(q[0].figure == Figure::Requests);
   CHECK(q[0].expr ==
         "sum by (destination_workload_namespace, destination_workload) "
@@ -29,6 +33,13 @@ TEST_CASE("stat --prometheus: one query per figure, selected and grouped by the 
   CHECK(all[0].expr ==
         "sum by (destination_workload_namespace) (increase(weft_requests_total{reporter="
         "\"destination\", destination_workload_namespace!=\"\"}[30s]))");
+  CHECK(all.back().expr == "sum by (workload_namespace) (weft_workload_pods{})");
+  auto routes = stat_queries({StatKind::Route, "web", "shop"}, std::chrono::seconds(60));
+  REQUIRE(routes.size() == 10);
+  CHECK(routes[0].expr.starts_with("sum by (destination_service, route) (increase("));
+  CHECK(routes[9].figure == Figure::Retries);
+  CHECK(routes[9].expr.find("increase(weft_request_retries_total{reporter=\"source\"") !=
+        std::string::npos);
   auto svc = stat_queries({StatKind::Service, "web", "shop"}, std::chrono::seconds(60));
   CHECK(svc[6].expr ==
         "sum by (destination_service) (weft_tcp_connections_open{reporter=\"source\", "

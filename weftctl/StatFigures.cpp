@@ -16,30 +16,38 @@ constexpr std::string_view kBuckets = "weft_request_duration_seconds_bucket";
 constexpr std::string_view kTcpOpen = "weft_tcp_connections_open";
 constexpr std::string_view kSentBytes = "weft_tcp_sent_bytes_total";
 constexpr std::string_view kReceivedBytes = "weft_tcp_received_bytes_total";
+constexpr std::string_view kRetries = "weft_request_retries_total";
+constexpr std::string_view kWorkloadPods = "weft_workload_pods";
 
-constexpr std::string_view kCounters[] = {kRequests, kBuckets, kSentBytes, kReceivedBytes};
+constexpr std::string_view kCounters[] = {kRequests, kBuckets, kSentBytes, kReceivedBytes,
+                                          kRetries};
+
+/// Whether the row `key` of a namespace, workload or Service is one `sel` names.
+bool in_selection(const StatSelection& sel, const std::pair<std::string, std::string>& key) {
+  if (sel.kind == StatKind::Namespace) {
+    return sel.name.empty() || key.first == sel.name;
+  }
+  return (sel.ns.empty() || key.first == sel.ns) && (sel.name.empty() || key.second == sel.name);
+}
 
 /// The (namespace, name) row a sample counts in, or none: the selection's reporter, kind and
 /// filters decide.
 std::optional<std::pair<std::string, std::string>> row_of(const StatSelection& sel,
                                                           const MetricSample& s) {
-  if (s.label("reporter") != (sel.kind == StatKind::Service ? "source" : "destination")) {
+  bool by_client = sel.kind == StatKind::Service || sel.kind == StatKind::Route;
+  if (s.label("reporter") != (by_client ? "source" : "destination")) {
     return std::nullopt;
   }
   auto found = stat_row_key(sel.kind, s);
   if (!found) {
     return std::nullopt;
   }
-  auto& key = *found;
-  if (sel.kind == StatKind::Namespace) {
-    if (!sel.name.empty() && key.first != sel.name) {
-      return std::nullopt;
-    }
-  } else if ((!sel.ns.empty() && key.first != sel.ns) ||
-             (!sel.name.empty() && key.second != sel.name)) {
-    return std::nullopt;
+  if (sel.kind == StatKind::Route) {
+    // The route's rows are those of one Service: (its name, the route).
+    return service_of(s.label("destination_service")) == std::pair{sel.ns, sel.name} ? found
+                                                                                     : std::nullopt;
   }
-  return found;
+  return in_selection(sel, *found) ? found : std::nullopt;
 }
 
 /// part / whole; none without a whole.
@@ -83,6 +91,15 @@ std::optional<std::pair<std::string, std::string>> service_of(std::string_view f
 std::optional<std::pair<std::string, std::string>> stat_row_key(StatKind kind,
                                                                 const MetricSample& s) {
   std::pair<std::string, std::string> key;
+  if (kind == StatKind::Route) {
+    auto service = service_of(s.label("destination_service"));
+    if (!service) {
+      return std::nullopt;
+    }
+    std::string_view route = s.label("route");
+    return std::pair{std::move(service->second),
+                     std::string(route.empty() ? kDefaultRoute : route)};
+  }
   if (kind == StatKind::Service) {
     auto service = service_of(s.label("destination_service"));
     if (!service) {
@@ -101,12 +118,28 @@ std::optional<std::pair<std::string, std::string>> stat_row_key(StatKind kind,
   return key;
 }
 
+std::optional<std::pair<std::string, std::string>> meshed_row_key(StatKind kind,
+                                                                  const MetricSample& s) {
+  std::string ns(s.label("workload_namespace"));
+  std::string workload(s.label("workload"));
+  if (ns.empty() || (kind == StatKind::Workload && workload.empty()) ||
+      (kind != StatKind::Workload && kind != StatKind::Namespace)) {
+    return std::nullopt;
+  }
+  return std::pair{std::move(ns), kind == StatKind::Workload ? std::move(workload) : std::string()};
+}
+
 std::optional<double> StatRow::success_ratio() const {
   return share(successes, requests);
 }
 
 std::optional<double> StatRow::mtls_ratio() const {
   return share(mtls_requests, requests);
+}
+
+std::optional<double> StatRow::actual_success_ratio() const {
+  // A request that succeeded did so on its last attempt; each retry was a failed one.
+  return share(successes, requests + retries);
 }
 
 std::optional<double> bucket_quantile(double q,
@@ -140,6 +173,13 @@ std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const A
   std::map<std::pair<std::string, std::string>, Accumulated> rows;
   for (const AgentScrapes& agent : agents) {
     for (const MetricSample& s : agent.after) {
+      if (s.name == kWorkloadPods) {
+        auto key = meshed_row_key(selection.kind, s);
+        if (key && in_selection(selection, *key)) {
+          auto& meshed = rows[*key].row.meshed;
+          meshed = meshed.value_or(0) + s.value;
+        }
+      }
       if (s.name != kTcpOpen) {
         continue;
       }
@@ -163,6 +203,8 @@ std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const A
         if (!std::isnan(bound)) {
           acc.buckets[bound] += s.value;
         }
+      } else if (s.name == kRetries) {
+        acc.row.retries += s.value;
       } else if (s.name == kSentBytes) {
         acc.row.bytes_in += s.value;  // what the clients sent, the workload received
       } else {

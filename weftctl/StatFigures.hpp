@@ -17,15 +17,19 @@
 namespace weft::weftctl {
 
 /// What a row is: a namespace and a workload seen by the servers' agents
-/// (reporter="destination", so unmeshed clients count), or a Service seen by the clients'
-/// agents (reporter="source").
-enum class StatKind { Namespace, Workload, Service };
+/// (reporter="destination", so unmeshed clients count), a Service seen by the clients' agents
+/// (reporter="source"), or one route rule of a Service (`weftctl routes`; its `route` label, as
+/// the clients' agents count it).
+enum class StatKind { Namespace, Workload, Service, Route };
 
 struct StatSelection {
   StatKind kind = StatKind::Workload;
-  std::string name;  ///< one namespace / workload / Service; empty: all
+  std::string name;  ///< one namespace / workload / Service (Route: the Service); empty: all
   std::string ns;    ///< the namespace of the rows (workloads, Services); empty: all
 };
+
+/// The ROUTE of requests no route rule matched (an empty `route` label), as Linkerd names it.
+inline constexpr const char* kDefaultRoute = "[DEFAULT]";
 
 struct StatRow {
   std::string ns;
@@ -38,10 +42,17 @@ struct StatRow {
   double tcp_open = 0;                  ///< at the window's end
   double bytes_in = 0;   ///< received by the workload (sent by its clients), in the window
   double bytes_out = 0;  ///< sent by the workload
+  /// Namespace and workload rows: the pods the agents mesh (weft_workload_pods); none for the
+  /// others.
+  std::optional<double> meshed;
+  double retries = 0;  ///< Route rows: attempts sent again (weft_request_retries_total)
 
   std::optional<double> success_ratio() const;
   std::optional<double> mtls_ratio() const;
   double rps() const { return seconds > 0 ? requests / seconds : 0; }
+  /// Route rows: every attempt, retries included (Linkerd's "actual" beside "effective").
+  std::optional<double> actual_success_ratio() const;
+  double actual_rps() const { return seconds > 0 ? (requests + retries) / seconds : 0; }
 };
 
 /// The rows of `selection`, sorted by namespace and name, from every agent's two scrapes
@@ -50,9 +61,15 @@ std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const A
                                double seconds);
 
 /// The (namespace, name) of the row a request or TCP series counts in for `kind` (name empty
-/// for a namespace); none when it names no workload or Service.
+/// for a namespace; Route: the Service's name and the route); none when it names no workload or
+/// Service.
 std::optional<std::pair<std::string, std::string>> stat_row_key(StatKind kind,
                                                                 const MetricSample& s);
+
+/// The (namespace, workload) row of a weft_workload_pods sample for `kind` (workload empty for
+/// a namespace); none for Service and Route rows, which count no pods.
+std::optional<std::pair<std::string, std::string>> meshed_row_key(StatKind kind,
+                                                                  const MetricSample& s);
 
 /// (namespace, name) of a Service's FQDN ("NAME.NAMESPACE.svc.DOMAIN"); none for anything else.
 std::optional<std::pair<std::string, std::string>> service_of(std::string_view fqdn);

@@ -49,7 +49,9 @@ AgentScrapes server_agent() {
              "weft_tcp_connections_open{reporter=\"destination\","
              "destination_workload_namespace=\"shop\",destination_workload=\"web\"} 4\n"
              "weft_tcp_sent_bytes_total{reporter=\"destination\","
-             "destination_workload_namespace=\"shop\",destination_workload=\"web\"} 2000\n");
+             "destination_workload_namespace=\"shop\",destination_workload=\"web\"} 2000\n"
+             "weft_workload_pods{workload_namespace=\"shop\",workload=\"web\"} 2\n"
+             "weft_workload_pods{workload_namespace=\"shop\",workload=\"idle\"} 1\n");
   return a;
 }
 
@@ -79,10 +81,15 @@ AgentScrapes other_agent() {
 TEST_CASE("stat: workload rows from two scrapes of every agent") {
   std::vector<AgentScrapes> agents{server_agent(), other_agent()};
   auto rows = stat_rows({StatKind::Workload, "", "shop"}, agents, 10);
-  REQUIRE(rows.size() == 2);
+  REQUIRE(rows.size() == 3);
   CHECK(rows[0].name == "db");
   CHECK(rows[0].requests == 30);  // restarted: from zero
-  const StatRow& web = rows[1];
+  CHECK_FALSE(rows[0].meshed);    // no agent meshes a pod of it
+  CHECK(rows[1].name == "idle");  // meshed, without traffic
+  CHECK(rows[1].meshed == 1);
+  CHECK(rows[1].requests == 0);
+  const StatRow& web = rows[2];
+  CHECK(web.meshed == 2);
   CHECK(web.ns == "shop");
   CHECK(web.name == "web");
   CHECK(web.requests == 100);
@@ -130,12 +137,13 @@ TEST_CASE("stat: histogram quantiles as Prometheus computes them") {
 
 TEST_CASE("stat: table, wide and JSON output") {
   std::vector<AgentScrapes> agents{server_agent()};
-  auto rows = stat_rows({StatKind::Workload, "", "shop"}, agents, 10);
+  auto rows = stat_rows({StatKind::Workload, "web", "shop"}, agents, 10);
   std::string table = stat_output(rows, StatKind::Workload, OutputFormat::Table);
   CHECK(table ==
-        "NAMESPACE   NAME   SUCCESS   RPS       LATENCY_P50   LATENCY_P95   LATENCY_P99   "
+        "NAMESPACE   NAME   MESHED   SUCCESS   RPS       LATENCY_P50   LATENCY_P95   LATENCY_P99   "
         "TCP_CONN\n"
-        "shop        web    90.00%    10.0rps   0.62ms        4.00ms        4.80ms        4\n");
+        "shop        web    2        90.00%    10.0rps   0.62ms        4.00ms        4.80ms        "
+        "4\n");
   std::string wide = stat_output(rows, StatKind::Workload, OutputFormat::Wide);
   CHECK(wide.find("READ_BYTES/SEC   WRITE_BYTES/SEC   MTLS") != std::string::npos);
   CHECK(wide.find("200.0B/s") != std::string::npos);
@@ -145,4 +153,39 @@ TEST_CASE("stat: table, wide and JSON output") {
   CHECK(json.find("\"success\": 0.9") != std::string::npos);
   CHECK(stat_output({}, StatKind::Service, OutputFormat::Table) == "No traffic found.\n");
   CHECK(stat_output({}, StatKind::Service, OutputFormat::Json) == "[]\n");
+}
+
+TEST_CASE("routes: a row per rule of one Service, effective and actual apart") {
+  auto series = [](const std::string& route, const std::string& code, double v) {
+    return "weft_requests_total{reporter=\"source\",destination_service=\"web.shop.svc.cluster."
+           "local\",route=\"" +
+           route + "\",response_code=\"" + code + "\"} " + std::to_string(v) + "\n";
+  };
+  AgentScrapes a;
+  a.before = parsed(series("web/api", "200", 0));
+  a.after =
+      parsed(series("web/api", "200", 18) + series("web/api", "503", 2) + series("", "200", 5) +
+             "weft_request_retries_total{reporter=\"source\",destination_service=\"web.shop."
+             "svc.cluster.local\",route=\"web/api\",response_code=\"503\"} 5\n"
+             "weft_requests_total{reporter=\"source\",destination_service=\"db.shop.svc."
+             "cluster.local\",route=\"db/all\",response_code=\"200\"} 9\n");
+  std::vector<AgentScrapes> agents{a};
+  auto rows = stat_rows({StatKind::Route, "web", "shop"}, agents, 10);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].name == kDefaultRoute);
+  CHECK(rows[0].requests == 5);
+  const StatRow& api = rows[1];
+  CHECK(api.name == "web/api");
+  CHECK(api.success_ratio() == doctest::Approx(0.9));
+  CHECK(api.retries == 5);
+  CHECK(api.actual_success_ratio() == doctest::Approx(18.0 / 25));
+  CHECK(api.actual_rps() == doctest::Approx(2.5));
+  std::string wide = route_output(rows, "web", OutputFormat::Wide);
+  CHECK(
+      wide.starts_with("ROUTE       SERVICE   EFFECTIVE_SUCCESS   EFFECTIVE_RPS   "
+                       "ACTUAL_SUCCESS   ACTUAL_RPS"));
+  CHECK(wide.find("web/api     web       90.00%              2.0rps          72.00%           "
+                  "2.5rps") != std::string::npos);
+  CHECK(route_output(rows, "web", OutputFormat::Table).find("[DEFAULT]   web       100.00%") !=
+        std::string::npos);
 }

@@ -100,9 +100,9 @@ Result<std::vector<std::vector<MetricSample>>> run_queries(const MetricsSource& 
   return results;
 }
 
-int stat_command(const StatOptions& o, std::FILE* out, std::FILE* err) {
+/// The rows of `o` from its source (the queries printed first with --show-query).
+Result<std::vector<StatRow>> stat_figures(const StatOptions& o, std::FILE* out) {
   const MetricsSource& src = o.source;
-  std::vector<StatRow> rows;
   if (!src.prometheus.empty()) {
     auto window = std::chrono::duration_cast<std::chrono::seconds>(src.window);
     auto queries = stat_queries(o.selection, window);
@@ -112,20 +112,28 @@ int stat_command(const StatOptions& o, std::FILE* out, std::FILE* err) {
     }
     auto results = run_queries(src, exprs, out);
     if (!results) {
-      fmt::print(err, "weftctl: stat: {}\n", results.error().message);
-      return 1;
+      return std::unexpected(std::move(results.error()));
     }
-    rows = stat_rows_from_prometheus(o.selection, queries, *results, window);
-  } else {
-    std::vector<AgentScrapes> agents;
-    auto seconds = scrape_window(src, agents);
-    if (!seconds) {
-      fmt::print(err, "weftctl: stat: {}\n", seconds.error().message);
-      return 1;
-    }
-    rows = stat_rows(o.selection, agents, *seconds);
+    return stat_rows_from_prometheus(o.selection, queries, *results, window);
   }
-  fmt::print(out, "{}", stat_output(rows, o.selection.kind, src.format));
+  std::vector<AgentScrapes> agents;
+  auto seconds = scrape_window(src, agents);
+  if (!seconds) {
+    return std::unexpected(std::move(seconds.error()));
+  }
+  return stat_rows(o.selection, agents, *seconds);
+}
+
+/// `stat` (`routes` false) or `routes`.
+int stat_command(const StatOptions& o, bool routes, std::FILE* out, std::FILE* err) {
+  auto rows = stat_figures(o, out);
+  if (!rows) {
+    fmt::print(err, "weftctl: {}: {}\n", routes ? "routes" : "stat", rows.error().message);
+    return 1;
+  }
+  fmt::print(out, "{}",
+             routes ? route_output(*rows, o.selection.name, o.source.format)
+                    : stat_output(*rows, o.selection.kind, o.source.format));
   return 0;
 }
 
@@ -187,7 +195,9 @@ int run(std::span<const std::string> args, std::FILE* out, std::FILE* err) {
     case CommandLine::Action::CaCreate:
       return ca_create(cl->ca_create, out, err);
     case CommandLine::Action::Stat:
-      return stat_command(cl->stat, out, err);
+      return stat_command(cl->stat, /*routes=*/false, out, err);
+    case CommandLine::Action::Routes:
+      return stat_command(cl->stat, /*routes=*/true, out, err);
     case CommandLine::Action::Edges:
       return edges_command(cl->edges, out, err);
     case CommandLine::Action::Check:

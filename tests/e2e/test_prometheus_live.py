@@ -121,13 +121,14 @@ def _start_prometheus(cluster, node, targets):
     return query, get
 
 
-def _weftctl_stat(build, node, *args):
-    """`weftctl stat ... --prometheus` in `node`'s netns, where the server listens: its rows."""
+def _weftctl_stat(build, node, *args, verb="stat", key="name"):
+    """`weftctl stat ... --prometheus` (or `routes`) in `node`'s netns, where the server listens:
+    its rows."""
     r = procs.run(netns.exec_argv(node.netns, [
-        build.weftctl, "stat", *args, "--prometheus", f"http://127.0.0.1:{PROMETHEUS_PORT}",
+        build.weftctl, verb, *args, "--prometheus", f"http://127.0.0.1:{PROMETHEUS_PORT}",
         "-t", "60s", "-o", "json"]), check=False, timeout=60)
     assert r.returncode == 0, r.stderr
-    return {row["name"]: row for row in json.loads(r.stdout)}
+    return {row[key]: row for row in json.loads(r.stdout)}
 
 
 def _unit(panel, ref_id):
@@ -282,6 +283,7 @@ def test_recording_rules_agree_with_the_traffic_sent(build, cluster):
     }.items()}
     stat = {"deploy": _weftctl_stat(build, n1, "deploy", "-n", NS),
             "svc": _weftctl_stat(build, n1, "svc/web", "-n", NS)}
+    routes = _weftctl_stat(build, n1, "svc/web", "-n", NS, verb="routes", key="route")
     edges = procs.run(netns.exec_argv(n1.netns, [
         build.weftctl, "edges", "deploy", "-n", NS, "--prometheus",
         f"http://127.0.0.1:{PROMETHEUS_PORT}", "-t", "60s", "-o", "json"]), check=False,
@@ -306,10 +308,19 @@ def test_recording_rules_agree_with_the_traffic_sent(build, cluster):
             f"{name} = {values[name][0]:.2f}/s, the client sent {RATE}/s"
     assert values["success_ratio"][0] == 1
     print(f"weftctl stat --prometheus: {stat}")
+    # Every meshed workload has a row with its pods (the client's without requests to it).
+    assert {name: row["meshed"] for name, row in stat["deploy"].items()} == {
+        "client": 1, "web": 1}, stat["deploy"]
+    assert stat["deploy"]["client"]["requests"] == 0, stat["deploy"]
+    assert set(stat["svc"]) == {"web"} and stat["svc"]["web"]["meshed"] is None, stat["svc"]
     for kind, rows in stat.items():
-        assert set(rows) == {"web"}, (kind, rows)
         assert abs(rows["web"]["rps"] - RATE) <= 0.05 * RATE, (kind, rows)
         assert rows["web"]["success"] == 1, (kind, rows)
+    print(f"weftctl routes --prometheus: {routes}")
+    assert set(routes) == {"web/all"}, routes
+    assert abs(routes["web/all"]["rps"] - RATE) <= 0.05 * RATE, routes
+    assert routes["web/all"]["success"] == 1 and routes["web/all"]["actual_rps"] == \
+        routes["web/all"]["rps"], routes
     assert edges.returncode == 0, edges.stderr
     assert [(e["src"], e["dst"], e["secured"]) for e in json.loads(edges.stdout)] == [
         ("client", "web", True)], edges.stdout

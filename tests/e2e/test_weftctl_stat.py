@@ -2,8 +2,10 @@
 no Prometheus. A client on node1 sends known loads across nodes to two Services on node2: web
 (20 requests/s, all answered 200) and broken (5/s, every one answered 503 by its app). Over
 10 s windows the rows must say so: per Service from the clients' agent (JSON), per workload
-(table) and per namespace (wide) from the servers'; `weftctl edges` must show client → web,
-secured, with the identities each side proved. An agent that cannot be read, or an address that serves something
+(table, with the pods each one has meshed) and per namespace (wide) from the servers'; per route
+rule of web (an HTTPRoute whose rule "rest" takes the load, "api" none) and of broken (no route:
+[DEFAULT]) with `weftctl routes`; `weftctl edges` must show client → web, secured, with the
+identities each side proved. An agent that cannot be read, or an address that serves something
 other than Prometheus text, is a clear error with exit status 1."""
 import json
 import os
@@ -49,6 +51,10 @@ def test_stat_direct_reports_what_the_clients_sent(build, cluster):
     for name, ip, pod in (("web", WEB_IP, web), ("broken", BROKEN_IP, broken)):
         objects += [manifests.service(name, NS, ip, [("http", 80, HTTP_APP_PORT)]),
                     manifests.endpoint_slice(name, NS, [pod], [("http", HTTP_APP_PORT)])]
+    objects.append(manifests.http_route("web", NS, [manifests.service_parent("web", 80)], [
+        manifests.route_rule(matches=[manifests.http_match(path="/api")],
+                             backends=[manifests.backend("web", 80)], name="api"),
+        manifests.route_rule(backends=[manifests.backend("web", 80)], name="rest")]))
     cluster.publish_and_wait("stat.json", objects)
     for ip in (WEB_IP, BROKEN_IP):
         procs.wait_until(lambda ip=ip: client.run(
@@ -59,7 +65,7 @@ def test_stat_direct_reports_what_the_clients_sent(build, cluster):
     for ip, rate in ((WEB_IP, WEB_RATE), (BROKEN_IP, BROKEN_RATE)):
         start_with_ready_line(client, cluster, [
             paths.PYTHON, SLOWLORIS, "probe", ip, "80", "--interval-ms", str(1000 / rate),
-            "--timeout", "5", "--seconds", str(WINDOW_S * 4 + 20)], f"load-{ip}", "load", 30)
+            "--timeout", "5", "--seconds", str(WINDOW_S * 6 + 20)], f"load-{ip}", "load", 30)
     time.sleep(2)  # the loads are steady before the window opens
     agents = f"127.0.0.1:{n1.agent.admin_port},{_link_address(n2)}:{n2.agent.admin_port}"
     common = ["--direct", "--agents", agents, "-t", f"{WINDOW_S}s"]
@@ -83,16 +89,39 @@ def test_stat_direct_reports_what_the_clients_sent(build, cluster):
     print("stat deploy:\n" + r.stdout)
     assert r.returncode == 0, r.stderr
     head, *lines = r.stdout.splitlines()
-    assert head.split() == ["NAMESPACE", "NAME", "SUCCESS", "RPS", "LATENCY_P50", "LATENCY_P95",
-                            "LATENCY_P99", "TCP_CONN"], r.stdout
+    assert head.split() == ["NAMESPACE", "NAME", "MESHED", "SUCCESS", "RPS", "LATENCY_P50",
+                            "LATENCY_P95", "LATENCY_P99", "TCP_CONN"], r.stdout
     cells = {line.split()[1]: line.split() for line in lines}
-    assert set(cells) == {"web", "broken"}, r.stdout
+    # client: meshed, sending only (no request reached it as a server)
+    assert set(cells) == {"web", "broken", "client"}, r.stdout
+    assert [cells[w][2] for w in ("web", "broken", "client")] == ["1", "1", "1"], r.stdout
+    assert cells["client"][3:5] == ["-", "0.0rps"], r.stdout
     # broken: "-" when its endpoint stayed ejected through the window (no request reached it)
-    assert cells["web"][2] == "100.00%" and cells["broken"][2] in ("0.00%", "-"), r.stdout
-    rps = float(cells["web"][3].removesuffix("rps"))
+    assert cells["web"][3] == "100.00%" and cells["broken"][3] in ("0.00%", "-"), r.stdout
+    rps = float(cells["web"][4].removesuffix("rps"))
     assert abs(rps - WEB_RATE) <= 0.1 * WEB_RATE, r.stdout
-    p50, p95, p99 = (float(c.removesuffix("ms")) for c in cells["web"][4:7])
+    p50, p95, p99 = (float(c.removesuffix("ms")) for c in cells["web"][5:8])
     assert 0 < p50 <= p95 <= p99 < 1000, r.stdout
+
+    # Per route rule, as the clients' agent counted.
+    r = _weftctl(build, n1, "routes", "svc/web", "-n", NS, "-o", "wide", *common)
+    print("routes svc/web -o wide:\n" + r.stdout)
+    assert r.returncode == 0, r.stderr
+    head, *lines = r.stdout.splitlines()
+    assert head.split() == ["ROUTE", "SERVICE", "EFFECTIVE_SUCCESS", "EFFECTIVE_RPS",
+                            "ACTUAL_SUCCESS", "ACTUAL_RPS", "LATENCY_P50", "LATENCY_P95",
+                            "LATENCY_P99"], r.stdout
+    assert [line.split()[:3] + [line.split()[4]] for line in lines] == [
+        ["web/rest", "web", "100.00%", "100.00%"]], r.stdout
+    for column in (3, 5):  # no retries: actual = effective
+        rps = float(lines[0].split()[column].removesuffix("rps"))
+        assert abs(rps - WEB_RATE) <= 0.1 * WEB_RATE, r.stdout
+    r = _weftctl(build, n1, "routes", "svc/broken", "-n", NS, "-o", "json", *common)
+    assert r.returncode == 0, r.stderr
+    routes = json.loads(r.stdout)
+    assert [(x["route"], x["service"], x["success"]) for x in routes] == [
+        ("[DEFAULT]", "broken", 0)], routes
+    assert abs(routes[0]["rps"] - BROKEN_RATE) <= 0.1 * BROKEN_RATE, routes
 
     r = _weftctl(build, n1, "stat", "ns", "-o", "wide", *common)
     print("stat ns -o wide:\n" + r.stdout)
