@@ -24,7 +24,9 @@ generator (and the tap curl) on CPU 0; backend and agent (--workers 1) on CPU 1.
 utime+stime (/proc/PID/stat) around each measured run.
 """
 import argparse
+import concurrent.futures
 import hashlib
+import math
 import os
 import statistics
 import subprocess
@@ -75,70 +77,35 @@ def binary_info(path):
     return {"path": path, "sha256": h.hexdigest()[:12], "mtime": mtime, "commit": commit}
 
 
-class TapCostBench(benchlib.BenchBase):
-    """One node, its pods, backend and Service; each run hands the agent over to the way's
-    binary, opens the way's tap session and runs one load."""
+class Lane:
+    """One simulated node with its agent, a meshed client and server pod (the backend nginx)
+    and the Service, published to that node only: the whole path of one way."""
 
-    def __init__(self, args, cleanup):
-        super().__init__(args, cleanup)
-        self.ways, self.loads = args.ways, args.loads
-        self.binary = {w: (args.notap_agent if w == REFERENCE else args.agent) for w in WAYS}
-        self.binaries = {"with tap": binary_info(args.agent),
-                         "tap compiled out": binary_info(args.notap_agent)}
-        self.started = time.monotonic()
-        self.loadavg = {"before": loadavg()}
-        self.tap_sessions = 0
-        self.local_changes = subprocess.run(
-            ["git", "-C", paths.REPO_ROOT, "status", "--porcelain"], capture_output=True,
-            text=True).stdout.split("\n")
-        self.local_changes = [x[3:] for x in self.local_changes if x.strip()]
-        self.checks = {}
-
-    # ---- topology -----------------------------------------------------------------------
-
-    def setup(self):
-        """node1 (its agent the normal binary), a meshed client and server, the backend, the
-        Service; then both binaries checked: the normal one streams a tapped request, the
-        -Dtap=false one streams none."""
-        self.node = self.cluster.add_node(
-            "node1", agent_args=["--workers", "1", "--log-level", "info"],
+    def __init__(self, bench, name, binary):
+        self.bench = bench
+        self.node = bench.cluster.add_node(
+            name, agent_args=["--workers", "1", "--log-level", "info"],
             agent_exec_prefix=benchlib.pinned(SERVER_CPU, []), start_agent=False)
-        self.node.agent.binary = self.args.agent
+        self.node.agent.binary = binary
         self.node.agent.start()
         self.client = deployment_pods(self.node, "client", 1, NAMESPACE)[0]
         self.server = deployment_pods(self.node, "server-local", 1, NAMESPACE)[0]
-        d = os.path.join(self.workdir, self.server.name)
+        d = os.path.join(bench.workdir, self.server.name)
         os.makedirs(d)
         ports = set(APP_PORT.values())
-        benchlib.start_nginx(self.server, d, self.cleanup, port=APP_PORT["http1"],
+        benchlib.start_nginx(self.server, d, bench.cleanup, port=APP_PORT["http1"],
                              extra=BACKEND_EXTRA,
                              ready=lambda: ports <= self.server.listening_ports())
-        name = SERVICE_NAME[(PLACEMENT, "weft")]
+        svc = SERVICE_NAME[(PLACEMENT, "weft")]
         svc_ports = [(PORT_NAME[load], SERVICE_PORT[load], APP_PORT[load]) for load in APP_PORT]
-        objects = [manifests.service(name, NAMESPACE, SERVICE_IP, svc_ports),
-                   manifests.endpoint_slice(name, NAMESPACE, [self.server],
+        objects = [manifests.service(svc, NAMESPACE, SERVICE_IP, svc_ports),
+                   manifests.endpoint_slice(svc, NAMESPACE, [self.server],
                                             [(n, target) for n, _, target in svc_ports]),
                    manifests.pod_object(self.client), manifests.pod_object(self.server)]
-        self.cluster.publish_and_wait("bench-tap-cost.json", objects)
-        for load in self.loads:
+        bench.cluster.publish_and_wait("bench-tap-cost.json", objects, nodes=[self.node])
+        for load in bench.loads:
             procs.wait_until(lambda: self.call(load), 20, interval=0.3,
-                             what=f"a {load} call through weft answered")
-        # The binaries do what their names say: a session matching everything gets the
-        # normal agent's requests and none of the -Dtap=false agent's.
-        for label, way in (("with tap", "tap-idle"), ("tap compiled out", REFERENCE)):
-            if way not in self.ways and label == "tap compiled out":
-                continue
-            self.fresh_agent(way)
-            session = self.open_session("", f"check-{way}")
-            for _ in range(5):
-                self.call("http1")
-            time.sleep(1.5)
-            events = self.close_session(session)
-            self.checks[label] = events
-            if (events > 0) != (way != REFERENCE):
-                raise RuntimeError(
-                    f"the {label} agent ({self.binary[way]}) streamed {events} events for 5 "
-                    f"tapped requests: {'expected none' if way == REFERENCE else 'expected 5'}")
+                             what=f"a {load} call through weft ({name}) answered")
 
     def call(self, load):
         """One request through the Service, the body checked (curl; h2c prior knowledge)."""
@@ -154,14 +121,14 @@ class TapCostBench(benchlib.BenchBase):
     def fresh_agent(self, way):
         """Hands the node over to a new agent process of the way's binary and waits until it
         counts a call as an L7 request."""
-        self.node.agent.hand_over(binary=self.binary[way])
+        self.node.agent.hand_over(binary=self.bench.binary[way])
 
         def counted():
             before = self.requests_counted()
             self.call("http1")
             return self.requests_counted() - before >= 1
         procs.wait_until(counted, 20, interval=0.3,
-                         what=f"the {way} agent counting a call as a request")
+                         what=f"the {way} agent ({self.node.name}) counting a call as a request")
 
     def tap_metric(self, name, **labels):
         return self.node.agent.metrics().sum(name, **labels)
@@ -169,19 +136,20 @@ class TapCostBench(benchlib.BenchBase):
     def open_session(self, query, tag):
         """`curl -sSN` on the node's loopback to the agent's GET /tap?query, pinned to the load
         generator's CPU, its stream into a file; waits for weft_tap_sessions 1."""
-        self.tap_sessions += 1
-        out = os.path.join(self.workdir, f"tap-{self.tap_sessions}-{tag}.ndjson")
+        self.bench.tap_sessions += 1
+        out = os.path.join(self.bench.workdir, f"tap-{self.bench.tap_sessions}-{tag}.ndjson")
         url = f"http://127.0.0.1:{self.node.agent.admin_port}/tap?{query}"
         svc = procs.Service(benchlib.pinned(LOADGEN_CPU, netns.exec_argv(
             self.node.netns, ["curl", "-sSN", "--fail-with-body", "-o", out, url])),
             out + ".stderr", f"tap session {tag}")
-        self.cleanup.push(f"stop {svc.name}", svc.stop)
+        self.bench.cleanup.push(f"stop {svc.name}", svc.stop)
         svc.out_path = out
         procs.wait_until(lambda: self.tap_metric("weft_tap_sessions") == 1, 10, interval=0.1,
                          what=f"tap session {tag} open")
         return svc
 
-    def close_session(self, svc):
+    @staticmethod
+    def close_session(svc):
         """Stops the curl; the number of events it received (non-blank NDJSON lines)."""
         svc.stop()
         if not os.path.exists(svc.out_path):
@@ -192,32 +160,34 @@ class TapCostBench(benchlib.BenchBase):
     def argv(self, load, seconds):
         url = f"http://{SERVICE_IP}:{SERVICE_PORT[load]}/"
         if load == "http1":
-            return benchlib.wrk_argv(url, self.args.connections, seconds), None
-        log = os.path.join(self.workdir, "h2load-requests.log")
-        return benchlib.h2load_argv(url, self.args.h2_clients, self.args.h2_streams, seconds,
-                                    log), log
+            return benchlib.wrk_argv(url, self.bench.args.connections, seconds), None
+        log = os.path.join(self.bench.workdir, f"h2load-{self.node.name}.log")
+        return benchlib.h2load_argv(url, self.bench.args.h2_clients, self.bench.args.h2_streams,
+                                    seconds, log), log
 
-    def run_way(self, load, way):
-        """A fresh agent of the way's binary, its session, 2 s of warm-up, one measured run:
-        the sample (rps, p50/p99 µs, agent CPU µs/request, tap events and drops)."""
+    def prepare(self, way):
+        """A fresh agent of the way's binary and the way's session (None: no session)."""
         self.fresh_agent(way)
-        session = None
-        if way in TAP_QUERY:
-            session = self.open_session(TAP_QUERY[way], way)
+        return self.open_session(TAP_QUERY[way], way) if way in TAP_QUERY else None
+
+    def warm_up(self, load):
         argv, log = self.argv(load, 2)
         benchlib.run_load(self.client, argv, 60)
         if log:
             os.unlink(log)
-        argv, log = self.argv(load, self.args.duration)
+
+    def measure(self, load, session):
+        """One measured run: the sample (rps, p50/p99 µs, agent CPU µs/request, tap events
+        and drops); closes the session."""
+        argv, log = self.argv(load, self.bench.args.duration)
         dropped = self.tap_metric("weft_tap_events_dropped_total")
-        sample = {"loadavg": loadavg()}
+        sample = {"loadavg": loadavg(), "node": self.node.name}
         pid = self.node.agent.pid
         before = benchlib.cpu_ticks(pid)
-        out = benchlib.run_load(self.client, argv, self.args.duration + 60)
+        out = benchlib.run_load(self.client, argv, self.bench.args.duration + 60)
         cpu_s = (benchlib.cpu_ticks(pid) - before) / CLK_TCK
         sample["rss_kib"] = benchlib.ProcSet([pid]).rss_kib()
         sample["tap_dropped"] = self.tap_metric("weft_tap_events_dropped_total") - dropped
-        sample["tap_sessions"] = self.tap_metric("weft_tap_sessions")
         if log is None:
             sample.update(benchlib.parse_wrk(out))
         else:
@@ -228,9 +198,83 @@ class TapCostBench(benchlib.BenchBase):
         sample["tap_events"] = self.close_session(session) if session else None
         return sample
 
+
+def both(f, a, b):
+    """f(a) and f(b) run at the same time (threads: the work is in child processes)."""
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        fa, fb = pool.submit(f, a), pool.submit(f, b)
+        return fa.result(), fb.result()
+
+
+class TapCostBench(benchlib.BenchBase):
+    """Sequential (default): one lane (node), each run hands its agent over to the way's
+    binary, opens the way's session and runs one load. --paired: two lanes (nodes) loaded at
+    the same time, one running no-tap and the other a tap way, the binaries swapped between
+    the nodes every other run."""
+
+    def __init__(self, args, cleanup):
+        super().__init__(args, cleanup)
+        self.ways, self.loads = args.ways, args.loads
+        self.binary = {w: (args.notap_agent if w == REFERENCE else args.agent) for w in WAYS}
+        self.binaries = {"with tap": binary_info(args.agent),
+                         "tap compiled out": binary_info(args.notap_agent)}
+        self.started = time.monotonic()
+        self.loadavg = {"before": loadavg()}
+        self.tap_sessions = 0
+        self.local_changes = subprocess.run(
+            ["git", "-C", paths.REPO_ROOT, "status", "--porcelain"], capture_output=True,
+            text=True).stdout.split("\n")
+        self.local_changes = [x[3:] for x in self.local_changes if x.strip()]
+        self.checks = {}
+        self.pairs = {}  # paired: (load, way) -> [{"round", "swap", "way": sample, "ref": sample}]
+
+    def setup(self):
+        """The lanes (node1, and node2 when paired), then both binaries checked on node1: a
+        session matching everything gets the normal agent's requests and none of the
+        -Dtap=false agent's."""
+        self.lanes = [Lane(self, "node1", self.args.agent)]
+        if self.args.paired:
+            self.lanes.append(Lane(self, "node2", self.args.agent))
+        lane = self.lanes[0]
+        for label, way in (("with tap", "tap-idle"), ("tap compiled out", REFERENCE)):
+            if way not in self.ways and label == "tap compiled out":
+                continue
+            lane.fresh_agent(way)
+            session = lane.open_session("", f"check-{way}")
+            for _ in range(5):
+                lane.call("http1")
+            time.sleep(1.5)
+            events = lane.close_session(session)
+            self.checks[label] = events
+            if (events > 0) != (way != REFERENCE):
+                raise RuntimeError(
+                    f"the {label} agent ({self.binary[way]}) streamed {events} events for 5 "
+                    f"tapped requests: {'expected none' if way == REFERENCE else 'expected 5'}")
+
+    def run_way(self, load, way):
+        """Sequential: a fresh agent of the way's binary, its session, 2 s of warm-up, one
+        measured run."""
+        lane = self.lanes[0]
+        session = lane.prepare(way)
+        lane.warm_up(load)
+        return lane.measure(load, session)
+
+    def run_pair(self, load, way, swap):
+        """Paired: no-tap on node1 and `way` on node2 (swap: the other way round), fresh agents
+        and sessions on both, 2 s of warm-up on both at once, then both measured at once."""
+        ref_lane, way_lane = self.lanes[::-1] if swap else self.lanes
+        ref_session, way_session = ref_lane.prepare(REFERENCE), way_lane.prepare(way)
+        both(lambda lane: lane.warm_up(load), ref_lane, way_lane)
+        ref, got = both(lambda x: x[0].measure(load, x[1]), (ref_lane, ref_session),
+                        (way_lane, way_session))
+        return {"swap": swap, "way": got, "ref": ref}
+
     def run(self):
         """Rounds of every load x way, the order of the ways rotating each round."""
         self.setup_s = time.monotonic() - self.started
+        if self.args.paired:
+            self.run_paired()
+            return
         for rnd in range(self.args.rounds):
             k = rnd % len(self.ways)
             order = self.ways[k:] + self.ways[:k]
@@ -249,13 +293,167 @@ class TapCostBench(benchlib.BenchBase):
         self.agent_problems = benchlib.agent_log_problems(self.cluster.nodes)
 
 
+    def run_paired(self):
+        """Rounds of every load x tap way, each as two paired runs (no-tap on node1, then on
+        node2; the order of the two and of the ways alternating each round)."""
+        tap_ways = [w for w in self.ways if w != REFERENCE]
+        for rnd in range(self.args.rounds):
+            k = rnd % len(tap_ways)
+            order = tap_ways[k:] + tap_ways[:k]
+            swaps = (0, 1) if rnd % 2 == 0 else (1, 0)
+            for load in self.loads:
+                for way in order:
+                    for swap in swaps:
+                        pair = self.run_pair(load, way, swap)
+                        pair["round"] = rnd + 1
+                        self.pairs.setdefault((load, way), []).append(pair)
+                        w, r = pair["way"], pair["ref"]
+                        print(f"round {rnd + 1} {load:5s} {way:9s} on {w['node']} "
+                              f"{w['rps']:9.0f} req/s {w['cpu_us_per_req']:.2f}us/req | no-tap "
+                              f"on {r['node']} {r['rps']:9.0f} req/s "
+                              f"{r['cpu_us_per_req']:.2f}us/req | ratio "
+                              f"{w['rps'] / r['rps']:.4f} load {w['loadavg']} "
+                              f"{w['errors']} {r['errors']}", flush=True)
+        self.loadavg["after"] = loadavg()
+        self.elapsed_s = time.monotonic() - self.started
+        self.agent_problems = benchlib.agent_log_problems(self.cluster.nodes)
+
+
 # ---- report ---------------------------------------------------------------------------------
+
+
+def paired_rounds(pairs, key="rps"):
+    """Per round: the geometric mean of the two runs' way ÷ no-tap (one with no-tap on each
+    node, so a difference between the nodes cancels), and each run's own ratio."""
+    by_round = {}
+    for p in pairs:
+        by_round.setdefault(p["round"], []).append(p["way"][key] / p["ref"][key])
+    return [(math.sqrt(rs[0] * rs[1]) if len(rs) == 2 else rs[0], rs)
+            for _, rs in sorted(by_round.items())]
+
+
+def report_paired(bench, args):
+    lines = [f"# weft tap cost bench (issue 24), paired, {bench.finished:%Y-%m-%d %H:%M} UTC\n"]
+    lines += header_lines(bench, args)
+    lines += [
+        "- **paired**: two identical simulated nodes (node1, node2), each a lane of the layout "
+        "above with its own agent, client, server and Service; in every run both lanes are "
+        "loaded at the same time, one by no-tap and one by the tap way, both agents and both "
+        "backends sharing CPU 1 and both load generators CPU 0, so whatever else the machine "
+        "does hits both alike; the binaries swap nodes every other run. Per round the ratio is "
+        "the geometric mean of its two runs' way ÷ no-tap (a node bias cancels). A way that "
+        "costs more per request gets less of the shared CPU's throughput: its req/s ÷ no-tap's "
+        "is its cost relative to no-tap's",
+        ""]
+    checks = []
+    for load in bench.loads:
+        lines.append(f"## {LOAD_TITLES[load]}\n")
+        lines.append("| way | req/s ÷ no-tap (median of rounds) | rounds: min – max | agent CPU "
+                     "µs/req ÷ no-tap (median) | way req/s (median run) | no-tap req/s "
+                     "(median run) | node2 ÷ node1 bias | tap events streamed | met |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for way in [w for w in bench.ways if w != REFERENCE]:
+            pairs = bench.pairs[(load, way)]
+            rounds = [g for g, _ in paired_rounds(pairs)]
+            cpu = [g for g, _ in paired_rounds(pairs, "cpu_us_per_req")]
+            r = statistics.median(rounds)
+            # way on node2 ÷ way on node1 ... per round: sqrt(r(swap0) / r(swap1)) is the bias
+            # of node2 over node1 (swap 0: no-tap on node1, way on node2).
+            bias = []
+            by_round = {}
+            for p in pairs:
+                by_round.setdefault(p["round"], {})[p["swap"]] = p["way"]["rps"] / p["ref"]["rps"]
+            for d in by_round.values():
+                if len(d) == 2:
+                    bias.append(math.sqrt(d[0] / d[1]))
+            events = [p["way"]["tap_events"] for p in pairs if p["way"]["tap_events"] is not None]
+            ok = abs(r - 1) <= TARGET
+            met = ("**yes**" if ok else "**NO**") if way == TARGET_WAY else "(informational)"
+            if way == TARGET_WAY:
+                checks.append((load, ok, r, rounds))
+            lines.append(
+                f"| {way} | {r:.4f} | {min(rounds):.4f} – {max(rounds):.4f} | "
+                f"{statistics.median(cpu):.4f} | "
+                f"{statistics.median(p['way']['rps'] for p in pairs):,.0f} | "
+                f"{statistics.median(p['ref']['rps'] for p in pairs):,.0f} | "
+                f"{statistics.median(bias) if bias else float('nan'):.4f} | "
+                f"{statistics.median(events) if events else '—'} | {met} |")
+        lines.append("")
+    lines += target_lines(checks)
+    lines.append("\n<details><summary>every run</summary>\n")
+    lines.append("| load | way | round | no-tap on | way req/s | no-tap req/s | ratio | way CPU "
+                 "µs/req | no-tap CPU µs/req | way p99 ms | no-tap p99 ms | load avg |")
+    lines.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for (load, way), pairs in bench.pairs.items():
+        for p in pairs:
+            w, r = p["way"], p["ref"]
+            lines.append(f"| {load} | {way} | {p['round']} | {r['node']} | {w['rps']:,.0f} | "
+                         f"{r['rps']:,.0f} | {w['rps'] / r['rps']:.4f} | "
+                         f"{w['cpu_us_per_req']:.2f} | {r['cpu_us_per_req']:.2f} | "
+                         f"{w['p99_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | "
+                         f"{w['loadavg'].split()[0]} |")
+    errors = [f"{load} {way} round {p['round']}: {x['errors'].strip()}"
+              for (load, way), pairs in bench.pairs.items() for p in pairs
+              for x in (p["way"], p["ref"]) if x.get("errors", "").strip()]
+    lines += footer_lines(bench, errors)
+    return "\n".join(lines), all(ok for _, ok, _, _ in checks)
+
+
+def target_lines(checks):
+    lines = ["## target\n", f"|tap-idle ÷ no-tap − 1| <= {TARGET:.2f}.\n",
+             "| load | tap-idle ÷ no-tap req/s | per-round range | met |", "|---|---:|---:|---|"]
+    for load, ok, r, per in checks:
+        lines.append(f"| {load} | {r:.4f} | {min(per):.4f} – {max(per):.4f} | "
+                     f"{'yes' if ok else 'NO'} |")
+    if not checks:
+        lines.append("| (not evaluated: needs no-tap and tap-idle) | | | |")
+    return lines
+
+
+def footer_lines(bench, errors):
+    lines = ["\nload generator errors: " + ("; ".join(errors) if errors else "none")]
+    problems = bench.agent_problems
+    lines.append(f"\nagent logs: {len(problems)} warn/error lines")
+    if problems:
+        lines.append("\n```")
+        lines += [line[:300] for line in problems[:20]]
+        lines.append("```")
+    lines.append("\n</details>\n")
+    return lines
 
 
 def round_ratios(bench, load):
     """tap-idle ÷ no-tap req/s within each round."""
     ref, tgt = bench.samples[(load, REFERENCE)], bench.samples[(load, TARGET_WAY)]
     return [t["rps"] / r["rps"] for t, r in zip(tgt, ref)]
+
+
+def header_lines(bench, args):
+    """The report's lines on what ran: commit, local changes, binaries, checks, layout, loads,
+    load average, ways."""
+    lines = [benchlib.environment_line()]
+    if bench.local_changes:
+        lines.append("- local changes in the tree when the run started (the agents measured "
+                     "are the binaries below, not built from it): "
+                     + ", ".join(f"`{x}`" for x in bench.local_changes))
+    for label, info in bench.binaries.items():
+        lines.append(f"- agent {label}: `{info['path']}` (sha256 {info['sha256']}…, built "
+                     f"{info['mtime']} UTC, from commit "
+                     f"{'`' + info['commit'] + '`' if info['commit'] else 'not recorded'})")
+    checks = "; ".join(f"{label}: {n} events for 5 requests" for label, n in bench.checks.items())
+    return lines + [
+        f"- checked before the rounds, a session matching everything on each binary: {checks}",
+        "- layout (the L7 bench's same-node placement): a simulated node, meshed client pod -> "
+        f"Service `{SERVICE_IP}` (no appProtocol: L7, each request balanced) -> meshed server "
+        "pod (nginx, 22-byte body); agent `--workers 1 --log-level info`",
+        f"- loads: {', '.join(LOAD_TITLES[x] for x in bench.loads)}; wrk -t1 "
+        f"-c{args.connections}, h2load -c{args.h2_clients} -m{args.h2_streams}; pinned: load "
+        "generators and tap curl on CPU 0, agents and backends on CPU 1",
+        f"- the run took {bench.elapsed_s / 60:.1f} min (setup {bench.setup_s:.0f} s); load "
+        f"average (1/5/15 min) before: {bench.loadavg['before']}, after: "
+        f"{bench.loadavg['after']} (others sharing the machine count in it)",
+        "- ways: " + "; ".join(f"**{w}** {WAY_TITLES[w]}" for w in bench.ways),
+        f"- rounds: {args.rounds}, {args.duration} s per measured run"]
 
 
 def report(bench, args):
@@ -270,36 +468,18 @@ def report(bench, args):
         a, b = med(load, way, key), med(load, REFERENCE, key)
         return "n/a" if a is None or not b else f"{a / b:.4f}"
 
-    lines = [f"# weft tap cost bench (issue 24), {bench.finished:%Y-%m-%d %H:%M} UTC\n",
-             benchlib.environment_line()]
-    if bench.local_changes:
-        lines.append("- local changes in the tree when the run started (the agents measured "
-                     "are the binaries below, not built from it): "
-                     + ", ".join(f"`{x}`" for x in bench.local_changes))
-    for label, info in bench.binaries.items():
-        lines.append(f"- agent {label}: `{info['path']}` (sha256 {info['sha256']}…, built "
-                     f"{info['mtime']} UTC, from commit "
-                     f"{'`' + info['commit'] + '`' if info['commit'] else 'not recorded'})")
-    checks = "; ".join(f"{label}: {n} events for 5 requests" for label, n in bench.checks.items())
+    if args.paired:
+        return report_paired(bench, args)
+    lines = [f"# weft tap cost bench (issue 24), {bench.finished:%Y-%m-%d %H:%M} UTC\n"]
+    lines += header_lines(bench, args)
     lines += [
-        f"- checked before the rounds, a session matching everything on each binary: {checks}",
-        "- one simulated node (the L7 bench's same-node layout): meshed client pod -> Service "
-        f"`{SERVICE_IP}` (no appProtocol: L7, each request balanced) -> meshed server pod "
-        "(nginx, 22-byte body); agent `--workers 1 --log-level info`",
-        f"- loads: {', '.join(LOAD_TITLES[x] for x in loads)}; wrk -t1 -c{args.connections}, "
-        f"h2load -c{args.h2_clients} -m{args.h2_streams}; pinned: load generator and tap curl "
-        "on CPU 0, agent and backend on CPU 1",
         f"- {args.rounds} rounds of {args.duration} s per load and way, the ways' order "
         "rotating each round; before every run a fresh agent of the way's binary (hand-over), "
-        f"its tap session opened, 2 s warm-up; the run took {bench.elapsed_s / 60:.1f} min "
-        f"(setup {bench.setup_s:.0f} s)",
-        f"- load average (1/5/15 min) before: {bench.loadavg['before']}, after: "
-        f"{bench.loadavg['after']}; at the start of each measured run: "
+        "its tap session opened, 2 s warm-up",
+        "- load average (1 min) at the start of each measured run of the first round: "
         + ", ".join(x["loadavg"].split()[0] for load in loads for way in ways
-                    for x in s[(load, way)][:1]) + " (first round), others sharing the machine "
-        "count in it",
-        "",
-        "Ways: " + "; ".join(f"**{w}** {WAY_TITLES[w]}" for w in ways) + ".\n"]
+                    for x in s[(load, way)][:1]) + " (every run's under the rounds)",
+        ""]
 
     checks = []
     for load in loads:
@@ -331,15 +511,7 @@ def report(bench, args):
                          f"**{'met' if ok else 'MISSED'}**.\n")
             checks.append((load, ok, r, per))
 
-    lines.append("## target\n")
-    lines.append("| load | tap-idle ÷ no-tap req/s | per-round range | met |")
-    lines.append("|---|---:|---:|---|")
-    for load, ok, r, per in checks:
-        lines.append(f"| {load} | {r:.4f} | {min(per):.4f} – {max(per):.4f} | "
-                     f"{'yes' if ok else 'NO'} |")
-    if not checks:
-        lines.append("| (not evaluated: needs no-tap and tap-idle) | | | |")
-
+    lines += target_lines(checks)
     lines.append("\n<details><summary>every round</summary>\n")
     lines.append("| load | way | req/s | p99 (ms) | agent CPU µs/req | tap events | "
                  "load avg at start |")
@@ -356,20 +528,24 @@ def report(bench, args):
     errors = [f"{load} {way} round {i + 1}: {x['errors'].strip()}"
               for (load, way), xs in s.items() for i, x in enumerate(xs)
               if x.get("errors", "").strip()]
-    lines.append("\nload generator errors: " + ("; ".join(errors) if errors else "none"))
-    problems = bench.agent_problems
-    lines.append(f"\nagent logs: {len(problems)} warn/error lines")
-    if problems:
-        lines.append("\n```")
-        lines += [line[:300] for line in problems[:20]]
-        lines.append("```")
-    lines.append("\n</details>\n")
+    lines += footer_lines(bench, errors)
     return "\n".join(lines), all(ok for _, ok, _, _ in checks)
 
 
 def history(bench, args):
     """history.csv rows: per load and way, median req/s, agent CPU µs/request, p99."""
     rows = []
+    if args.paired:
+        # Each lane's req/s while the other lane runs too (about half of a lone run's).
+        for load in bench.loads:
+            ways = [w for w in bench.ways if w != REFERENCE]
+            refs = [p["ref"] for w in ways for p in bench.pairs[(load, w)]]
+            for way, xs in [(REFERENCE, refs)] + [
+                    (w, [p["way"] for p in bench.pairs[(load, w)]]) for w in ways]:
+                rows.append(benchlib.history_row(PLACEMENT, load, way, median(xs, "rps"), None,
+                                                 median(xs, "cpu_us_per_req"),
+                                                 median(xs, "p99_us")))
+        return rows
     for load in bench.loads:
         for way in bench.ways:
             xs = bench.samples[(load, way)]
@@ -398,6 +574,9 @@ def main():
     parser.add_argument("--agent", help="the normal weft-agent (default: --build-dir's)")
     parser.add_argument("--notap-agent",
                         help="the -Dtap=false weft-agent (default: --notap-build-dir's)")
+    parser.add_argument("--paired", action="store_true",
+                        help="two nodes loaded at once, no-tap on one and a tap way on the "
+                             "other, swapped every other run (resists a busy machine)")
     parser.add_argument("--h2-clients", type=int, default=4, help="h2load -c (connections)")
     parser.add_argument("--h2-streams", type=int, default=10, help="h2load -m")
     parser.add_argument("--loads", type=_choice_list(LOADS, "loads"), default=LOADS,
@@ -422,7 +601,8 @@ def main():
     if missing:
         print("bench prerequisites missing:\n  - " + "\n  - ".join(missing), file=sys.stderr)
         return 2
-    return benchlib.run(args, "tap-cost", TapCostBench, report, history)
+    return benchlib.run(args, "tap-cost-paired" if args.paired else "tap-cost", TapCostBench,
+                        report, history)
 
 
 if __name__ == "__main__":
