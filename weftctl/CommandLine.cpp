@@ -72,7 +72,10 @@ Workloads and namespaces are counted by the servers' agents (so unmeshed clients
 Services by the clients' agents. Success: response_code not 5xx and grpc_response_status empty
 or 0. With --prometheus the server that scrapes the agents is asked for the last WINDOW
 (default 1m; --show-query prints the PromQL). With --direct the agents' own /metrics are read
-twice, WINDOW (default 10s) apart: no Prometheus needed, the figures are those of that window.)";
+twice, WINDOW (default 10s) apart: no Prometheus needed, the figures are those of that window.
+--from deploy/NAME (or ns/NAME) keeps only the traffic from it; --to deploy/NAME (or ns/NAME) only
+the traffic to it, and the rows are then its clients (not for svc). Their namespace is -n's
+unless --from-namespace / --to-namespace says otherwise.)";
 
 constexpr const char* kRoutes = "golden signals of a Service's route rules, retries apart";
 
@@ -235,6 +238,7 @@ struct SourceArgs {
   long window_ms = 0;  ///< 0: the source's default
   std::string output = "table";
   bool direct = false;
+  std::string from, from_ns, to, to_ns;  ///< stat's --from, --to and their namespaces
 };
 
 /// RESOURCE (checked by `check`), -n, -A and the metrics source's options of `cmd`.
@@ -302,13 +306,35 @@ std::expected<void, std::string> finish_source(const SourceArgs& args, MetricsSo
   return {};
 }
 
-void finish_stat(const SourceArgs& args, StatOptions& out) {
+/// "deploy/web" or "ns/shop" (--from, --to; checked by tap_destination) as a StatPeer; `ns` is
+/// the workload's namespace.
+StatPeer peer(const std::string& resource, const std::string& ns) {
+  auto slash = resource.find('/');
+  std::string name = resource.substr(slash + 1);
+  return resource_kind(resource.substr(0, slash)) == StatKind::Namespace ? StatPeer{name, ""}
+                                                                         : StatPeer{ns, name};
+}
+
+std::expected<void, std::string> finish_stat(const SourceArgs& args, StatOptions& out) {
   StatSelection& sel = out.selection;
   sel.kind = resource_kind(args.resource.substr(0, args.resource.find('/'))).value();
   if (auto slash = args.resource.find('/'); slash != std::string::npos) {
     sel.name = args.resource.substr(slash + 1);
   }
   sel.ns = args.all_namespaces || sel.kind == StatKind::Namespace ? "" : args.ns;
+  if ((!args.from_ns.empty() && args.from.empty()) || (!args.to_ns.empty() && args.to.empty())) {
+    return std::unexpected("--from-namespace and --to-namespace go with --from and --to");
+  }
+  if (!args.to.empty() && sel.kind == StatKind::Service) {
+    return std::unexpected("--to: a Service's rows are its clients' already (use --from)");
+  }
+  if (!args.from.empty()) {
+    sel.from = peer(args.from, args.from_ns.empty() ? args.ns : args.from_ns);
+  }
+  if (!args.to.empty()) {
+    sel.to = peer(args.to, args.to_ns.empty() ? args.ns : args.to_ns);
+  }
+  return {};
 }
 
 /// routes' RESOURCE: one Service.
@@ -355,8 +381,8 @@ CLI::Validator tap_resource() {
       "");
 }
 
-/// --to: deploy/NAME or ns/NAME.
-CLI::Validator tap_destination() {
+/// --from and --to (stat, tap, top): deploy/NAME or ns/NAME.
+CLI::Validator workload_or_namespace() {
   return CLI::Validator(
       [](const std::string& value) -> std::string {
         auto slash = value.find('/');
@@ -389,7 +415,7 @@ void add_tap_options(CLI::App& cmd, TapOptions& out, TapArgs& args) {
       ->disable_flag_override();
   cmd.add_option("--to", out.to_resource, "only requests to deploy/NAME or ns/NAME")
       ->type_name("RESOURCE")
-      ->check(tap_destination());
+      ->check(workload_or_namespace());
   cmd.add_option("--to-namespace", out.to_ns, "namespace of --to's deploy (default: -n's)")
       ->type_name("NS")
       ->check(non_empty("a namespace"));
@@ -511,6 +537,19 @@ struct Parser {
     stat->footer(kStatFooter);
     add_source_options(*stat, "ns, deploy (workload) or svc, optionally /NAME", resource(),
                        out.stat.source, stat_args);
+    stat->add_option("--from", stat_args.from, "only traffic from deploy/NAME or ns/NAME")
+        ->type_name("RESOURCE")
+        ->check(workload_or_namespace());
+    stat->add_option("--from-namespace", stat_args.from_ns, "namespace of --from's deploy")
+        ->type_name("NS")
+        ->check(non_empty("a namespace"));
+    stat->add_option("--to", stat_args.to,
+                     "only traffic to deploy/NAME or ns/NAME; the rows are its clients")
+        ->type_name("RESOURCE")
+        ->check(workload_or_namespace());
+    stat->add_option("--to-namespace", stat_args.to_ns, "namespace of --to's deploy")
+        ->type_name("NS")
+        ->check(non_empty("a namespace"));
     routes = app.add_subcommand("routes", kRoutes);
     routes->footer(kRoutesFooter);
     add_source_options(*routes, "svc/NAME", one_service(), out.stat.source, routes_args);
@@ -575,16 +614,17 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
     if (ok && routes && args.all_namespaces) {
       ok = std::unexpected("-A: a Service is in one namespace (-n)");
     }
+    if (ok && (stat || routes)) {
+      ok = finish_stat(args, out.stat);
+      if (routes) {
+        out.stat.selection.kind = StatKind::Route;
+      }
+    }
     if (!ok) {
       return std::unexpected(UsageError{fmt::format("{}: {}", name, ok.error()),
                                         fmt::format("weftctl {} --help", name)});
     }
-    if (stat || routes) {
-      finish_stat(args, out.stat);
-      if (routes) {
-        out.stat.selection.kind = StatKind::Route;
-      }
-    } else {
+    if (!stat && !routes) {
       out.edges.ns = parser.edges_args.all_namespaces ? "" : parser.edges_args.ns;
     }
     out.action = stat     ? CommandLine::Action::Stat

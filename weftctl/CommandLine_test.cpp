@@ -151,6 +151,21 @@ TEST_CASE("weftctl command line: stat reads RESOURCE[/NAME], the agents, the win
   CHECK(ns->stat.selection.kind == StatKind::Namespace);
   CHECK(ns->stat.selection.name == "shop");
   CHECK(ns->stat.selection.ns.empty());  // -n does not filter namespaces
+  auto between = parse({"stat", "deploy", "-n", "shop", "--from", "deploy/web", "--to", "ns/db",
+                        "--direct", "--agents", "a:1"});
+  REQUIRE(between);
+  CHECK(between->stat.selection.from == StatPeer{"shop", "web"});
+  CHECK(between->stat.selection.to == StatPeer{"db", ""});
+  auto other = parse({"stat", "deploy", "--to", "deploy/db", "--to-namespace", "data", "--direct",
+                      "--agents", "a:1"});
+  REQUIRE(other);
+  CHECK(other->stat.selection.to == StatPeer{"data", "db"});
+  auto routes = parse({"routes", "svc/web", "-n", "shop", "--direct", "--agents", "a:1"});
+  REQUIRE(routes);
+  CHECK(routes->action == CommandLine::Action::Routes);
+  CHECK(routes->stat.selection.kind == StatKind::Route);
+  CHECK(routes->stat.selection.name == "web");
+  CHECK(routes->stat.selection.ns == "shop");
 }
 
 TEST_CASE("weftctl command line: stat refuses what it cannot do, with a reason") {
@@ -176,6 +191,12 @@ TEST_CASE("weftctl command line: stat refuses what it cannot do, with a reason")
            Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-t", "10"}, "from 1s to 1h"},
            Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-o", "yaml"}, "--output"},
            Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-n", ""}, "wants a namespace"},
+           Case{{"stat", "svc", "--direct", "--agents", "a:1", "--to", "deploy/x"},
+                "--to: a Service's rows"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "--to", "svc/x"},
+                "--to: wants deploy/NAME or ns/NAME"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "--from-namespace", "x"},
+                "go with --from and --to"},
        }) {
     CAPTURE(c.reason);
     auto cl = parse(c.args);

@@ -26,6 +26,22 @@ std::string quoted(std::string_view text, bool regex) {
   return out;
 }
 
+/// The matchers of --from's and --to's ends (", source_workload_namespace=..." ...).
+std::string peer_matchers(const StatSelection& sel) {
+  std::string out;
+  auto add = [&out](const std::optional<StatPeer>& peer, const char* side) {
+    if (peer) {
+      out += fmt::format(", {}_workload_namespace=\"{}\"", side, quoted(peer->ns, false));
+      if (!peer->name.empty()) {
+        out += fmt::format(", {}_workload=\"{}\"", side, quoted(peer->name, false));
+      }
+    }
+  };
+  add(sel.from, "source");
+  add(sel.to, "destination");
+  return out;
+}
+
 /// The `by` labels and the series selector of a selection.
 std::pair<std::string, std::string> grouping(const StatSelection& sel) {
   if (sel.kind == StatKind::Service || sel.kind == StatKind::Route) {
@@ -34,20 +50,21 @@ std::pair<std::string, std::string> grouping(const StatSelection& sel) {
         fmt::format("{}\\\\.{}\\\\.svc\\\\..+", sel.name.empty() ? "[^.]+" : quoted(sel.name, true),
                     sel.ns.empty() ? "[^.]+" : quoted(sel.ns, true));
     return {sel.kind == StatKind::Route ? "destination_service, route" : "destination_service",
-            fmt::format("reporter=\"source\", destination_service=~\"{}\"", host)};
+            fmt::format("reporter=\"source\", destination_service=~\"{}\"{}", host,
+                        peer_matchers(sel))};
   }
-  std::string selector = "reporter=\"destination\"";
+  // The rows are the servers, or with --to the clients of the one it names.
+  std::string side = sel.to ? "source" : "destination";
+  std::string selector = "reporter=\"destination\"" + peer_matchers(sel);
   std::string ns = sel.kind == StatKind::Namespace ? sel.name : sel.ns;
-  selector += ns.empty()
-                  ? ", destination_workload_namespace!=\"\""
-                  : fmt::format(", destination_workload_namespace=\"{}\"", quoted(ns, false));
+  selector += ns.empty() ? fmt::format(", {}_workload_namespace!=\"\"", side)
+                         : fmt::format(", {}_workload_namespace=\"{}\"", side, quoted(ns, false));
   if (sel.kind == StatKind::Namespace) {
-    return {"destination_workload_namespace", selector};
+    return {side + "_workload_namespace", selector};
   }
-  selector += sel.name.empty()
-                  ? ", destination_workload!=\"\""
-                  : fmt::format(", destination_workload=\"{}\"", quoted(sel.name, false));
-  return {"destination_workload_namespace, destination_workload", selector};
+  selector += sel.name.empty() ? fmt::format(", {}_workload!=\"\"", side)
+                               : fmt::format(", {}_workload=\"{}\"", side, quoted(sel.name, false));
+  return {fmt::format("{0}_workload_namespace, {0}_workload", side), selector};
 }
 
 void fill(StatRow& row, Figure figure, double v) {
@@ -144,9 +161,11 @@ std::vector<StatRow> stat_rows_from_prometheus(const StatSelection& selection,
   std::map<std::pair<std::string, std::string>, StatRow> rows;
   for (std::size_t i = 0; i < queries.size() && i < results.size(); ++i) {
     for (const MetricSample& s : results[i]) {
-      auto key = queries[i].figure == Figure::Meshed ? meshed_row_key(selection.kind, s)
-                                                     : stat_row_key(selection.kind, s);
-      if (key) {
+      bool meshed = queries[i].figure == Figure::Meshed;
+      auto key = meshed ? meshed_row_key(selection.kind, s)
+                        : stat_row_key(selection.kind, s, selection.to.has_value());
+      // With --from/--to, only rows with traffic between the two (the pods' query comes last).
+      if (key && (!meshed || !(selection.from || selection.to) || rows.contains(*key))) {
         fill(rows[*key], queries[i].figure, s.value);
       }
     }

@@ -40,6 +40,12 @@ TEST_CASE("stat --prometheus: one query per figure, selected and grouped by the 
   CHECK(routes[9].figure == Figure::Retries);
   CHECK(routes[9].expr.find("increase(weft_request_retries_total{reporter=\"source\"") !=
         std::string::npos);
+  StatSelection to{StatKind::Workload, "", "shop", std::nullopt, StatPeer{"shop", "web"}};
+  CHECK(stat_queries(to, std::chrono::seconds(60))[0].expr ==
+        "sum by (source_workload_namespace, source_workload) (increase(weft_requests_total{"
+        "reporter=\"destination\", destination_workload_namespace=\"shop\", "
+        "destination_workload=\"web\", source_workload_namespace=\"shop\", "
+        "source_workload!=\"\"}[60s]))");
   auto svc = stat_queries({StatKind::Service, "web", "shop"}, std::chrono::seconds(60));
   CHECK(svc[6].expr ==
         "sum by (destination_service) (weft_tcp_connections_open{reporter=\"source\", "

@@ -38,7 +38,10 @@ std::optional<std::pair<std::string, std::string>> row_of(const StatSelection& s
   if (s.label("reporter") != (by_client ? "source" : "destination")) {
     return std::nullopt;
   }
-  auto found = stat_row_key(sel.kind, s);
+  if (!between_peers(sel, s)) {
+    return std::nullopt;
+  }
+  auto found = stat_row_key(sel.kind, s, sel.to.has_value());
   if (!found) {
     return std::nullopt;
   }
@@ -88,8 +91,18 @@ std::optional<std::pair<std::string, std::string>> service_of(std::string_view f
                    std::string(fqdn.substr(0, dot))};
 }
 
+bool between_peers(const StatSelection& sel, const MetricSample& s) {
+  auto is = [&s](const std::optional<StatPeer>& peer, const char* ns, const char* workload) {
+    return !peer ||
+           (s.label(ns) == peer->ns && (peer->name.empty() || s.label(workload) == peer->name));
+  };
+  return is(sel.from, "source_workload_namespace", "source_workload") &&
+         is(sel.to, "destination_workload_namespace", "destination_workload");
+}
+
 std::optional<std::pair<std::string, std::string>> stat_row_key(StatKind kind,
-                                                                const MetricSample& s) {
+                                                                const MetricSample& s,
+                                                                bool by_source) {
   std::pair<std::string, std::string> key;
   if (kind == StatKind::Route) {
     auto service = service_of(s.label("destination_service"));
@@ -107,9 +120,9 @@ std::optional<std::pair<std::string, std::string>> stat_row_key(StatKind kind,
     }
     key = std::move(*service);
   } else {
-    key.first = s.label("destination_workload_namespace");
+    key.first = s.label(by_source ? "source_workload_namespace" : "destination_workload_namespace");
     if (kind == StatKind::Workload) {
-      key.second = s.label("destination_workload");
+      key.second = s.label(by_source ? "source_workload" : "destination_workload");
     }
   }
   if (key.first.empty() || (kind != StatKind::Namespace && key.second.empty())) {
@@ -171,13 +184,12 @@ std::optional<double> bucket_quantile(double q,
 std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const AgentScrapes> agents,
                                double seconds) {
   std::map<std::pair<std::string, std::string>, Accumulated> rows;
+  std::map<std::pair<std::string, std::string>, double> meshed;
   for (const AgentScrapes& agent : agents) {
     for (const MetricSample& s : agent.after) {
       if (s.name == kWorkloadPods) {
-        auto key = meshed_row_key(selection.kind, s);
-        if (key && in_selection(selection, *key)) {
-          auto& meshed = rows[*key].row.meshed;
-          meshed = meshed.value_or(0) + s.value;
+        if (auto key = meshed_row_key(selection.kind, s)) {
+          meshed[*key] += s.value;
         }
       }
       if (s.name != kTcpOpen) {
@@ -210,6 +222,14 @@ std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const A
       } else {
         acc.row.bytes_out += s.value;
       }
+    }
+  }
+  for (const auto& [key, pods] : meshed) {
+    // Without --from/--to every meshed workload has a row, traffic or not; with them, only
+    // those that had some between the two.
+    bool shown = selection.from || selection.to ? rows.contains(key) : in_selection(selection, key);
+    if (shown) {
+      rows[key].row.meshed = pods;
     }
   }
   std::vector<StatRow> out;

@@ -22,10 +22,22 @@ namespace weft::weftctl {
 /// the clients' agents count it).
 enum class StatKind { Namespace, Workload, Service, Route };
 
+/// One end of the traffic `--from` or `--to` names: a workload, or a whole namespace (name
+/// empty).
+struct StatPeer {
+  std::string ns;
+  std::string name;
+  bool operator==(const StatPeer&) const = default;
+};
+
 struct StatSelection {
   StatKind kind = StatKind::Workload;
   std::string name;  ///< one namespace / workload / Service (Route: the Service); empty: all
   std::string ns;    ///< the namespace of the rows (workloads, Services); empty: all
+  std::optional<StatPeer> from = std::nullopt;  ///< only traffic from it
+  /// Only traffic to it; the rows are then its clients (namespaces or workloads, as the
+  /// servers' agents name them).
+  std::optional<StatPeer> to = std::nullopt;
 };
 
 /// The ROUTE of requests no route rule matched (an empty `route` label), as Linkerd names it.
@@ -61,10 +73,15 @@ std::vector<StatRow> stat_rows(const StatSelection& selection, std::span<const A
                                double seconds);
 
 /// The (namespace, name) of the row a request or TCP series counts in for `kind` (name empty
-/// for a namespace; Route: the Service's name and the route); none when it names no workload or
-/// Service.
+/// for a namespace; Route: the Service's name and the route; `by_source`: the client's
+/// namespace and workload); none when it names no workload or Service.
 std::optional<std::pair<std::string, std::string>> stat_row_key(StatKind kind,
-                                                                const MetricSample& s);
+                                                                const MetricSample& s,
+                                                                bool by_source = false);
+
+/// Whether series `s` is traffic between the ends `sel.from` and `sel.to` name (either absent:
+/// any).
+bool between_peers(const StatSelection& sel, const MetricSample& s);
 
 /// The (namespace, workload) row of a weft_workload_pods sample for `kind` (workload empty for
 /// a namespace); none for Service and Route rows, which count no pods.

@@ -23,6 +23,7 @@ std::vector<MetricSample> parsed(const std::string& text) {
 std::string served(const std::string& code, const std::string& grpc, double value,
                    const std::string& policy = "mutual_tls") {
   return "weft_requests_total{reporter=\"destination\",source_workload=\"client\","
+         "source_workload_namespace=\"shop\","
          "destination_workload_namespace=\"shop\",destination_workload=\"web\","
          "destination_service=\"web.shop.svc.cluster.local\",response_code=\"" +
          code + "\",grpc_response_status=\"" + grpc + "\",connection_security_policy=\"" + policy +
@@ -188,4 +189,27 @@ TEST_CASE("routes: a row per rule of one Service, effective and actual apart") {
                   "2.5rps") != std::string::npos);
   CHECK(route_output(rows, "web", OutputFormat::Table).find("[DEFAULT]   web       100.00%") !=
         std::string::npos);
+}
+
+TEST_CASE("stat --from and --to: the traffic between two ends; --to's rows are the clients") {
+  std::vector<AgentScrapes> agents{server_agent(), other_agent()};
+  StatSelection from{StatKind::Workload, "", "shop", StatPeer{"shop", "client"}};
+  auto rows = stat_rows(from, agents, 10);
+  REQUIRE(rows.size() == 1);  // db's and idle's requests came from no one named
+  CHECK(rows[0].name == "web");
+  CHECK(rows[0].requests == 100);
+  CHECK(rows[0].meshed == 2);
+  StatSelection to{StatKind::Workload, "", "shop", std::nullopt, StatPeer{"shop", "web"}};
+  rows = stat_rows(to, agents, 10);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].name == "client");
+  CHECK(rows[0].requests == 100);
+  CHECK_FALSE(rows[0].meshed);  // no agent meshes a pod of client here
+  StatSelection to_ns{StatKind::Namespace, "", "", std::nullopt, StatPeer{"shop", ""}};
+  rows = stat_rows(to_ns, agents, 10);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].ns == "shop");
+  CHECK(rows[0].requests == 100);
+  StatSelection nobody{StatKind::Workload, "", "shop", StatPeer{"shop", "web"}};
+  CHECK(stat_rows(nobody, agents, 10).empty());
 }
