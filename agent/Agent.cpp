@@ -94,6 +94,7 @@ TapLimits tap_limits(const Config& c) {
 Agent::Agent(Config config) : config_(std::move(config)) {}
 
 Agent::~Agent() {
+  tap_tls_.reset();
   admin_.reset();
   for (auto& w : workers_) {
     w->stop();
@@ -293,6 +294,17 @@ Result<void> Agent::open_admin() {
     return std::unexpected(admin.error());
   }
   admin_ = std::move(*admin);
+  if (!config_.tap_tls_address.empty()) {
+    auto tls = TapTlsListener::start(config_.tap_tls_address, config_.tap_allow, *tap_,
+                                     trust_->store(), [this] {
+                                       std::lock_guard lock(tap_credential_mutex_);
+                                       return tap_credential_;
+                                     });
+    if (!tls) {
+      return std::unexpected(tls.error());
+    }
+    tap_tls_ = std::move(*tls);
+  }
   return {};
 }
 
@@ -631,7 +643,15 @@ Agent::sync_identities() {
     const discovery::PodInfo* info = world ? world->pod_by_name(pod->ns(), pod->name()) : nullptr;
     wanted.insert(identity_of(info, pod->name(), pod->ns(), config_.trust_domain).principal);
   }
+  if (!config_.tap_tls_address.empty()) {
+    wanted.insert(tap_principal());
+  }
   certificates_->sync(wanted);
+  if (!config_.tap_tls_address.empty()) {
+    auto own = certificates_->current().find(tap_principal());
+    std::lock_guard lock(tap_credential_mutex_);
+    tap_credential_ = own != certificates_->current().end() ? own->second : nullptr;
+  }
   std::unordered_map<std::string, std::shared_ptr<const tunnel::TlsIdentity>> out;
   for (const auto& [principal, cred] : certificates_->current()) {
     auto cached = tls_identities_.find(principal);
@@ -748,6 +768,12 @@ prometheus::MetricFamily Agent::workload_pods_family() const {
     family.metric.push_back(std::move(m));
   }
   return family;
+}
+
+std::string Agent::tap_principal() const {
+  return !config_.tap_tls_principal.empty()
+             ? config_.tap_tls_principal
+             : spiffe_id(config_.trust_domain, "weft-system", "weft-agent");
 }
 
 std::string Agent::pods_json() const {

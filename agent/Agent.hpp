@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agent/admin/AdminServer.hpp"
+#include "agent/admin/TapTlsListener.hpp"
 #include "agent/config/Config.hpp"
 #include "agent/discovery/Source.hpp"
 #include "agent/dispatch/Worker.hpp"
@@ -114,6 +115,8 @@ class Agent {
   void persist();
   std::vector<prometheus::MetricFamily> collect_metrics() const;
   std::string pods_json() const;
+  /// The SPIFFE ID the agent presents on tap_tls_address.
+  std::string tap_principal() const;
   /// weft_workload_pods: pods_ counted by workload.
   prometheus::MetricFamily workload_pods_family() const;
 
@@ -140,6 +143,10 @@ class Agent {
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::unique_ptr<RegistrationServer> registration_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<TapTlsListener> tap_tls_;  ///< with tap_tls_address
+  /// The agent's own credential for tap_tls_, as of the last sync (tap_tls_'s threads read it).
+  mutable std::mutex tap_credential_mutex_;
+  std::shared_ptr<const identity::Credential> tap_credential_;
   mutable std::mutex pods_mutex_;                                 // pods_ is read by admin threads
   std::map<std::string, std::shared_ptr<const MeshedPod>> pods_;  ///< by container id
   /// Who each pod of pods_ runs as, by container id, as of the last published view (pods_mutex_).

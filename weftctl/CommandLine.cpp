@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "common/CommandTree.hpp"
@@ -121,7 +122,9 @@ pick failures (503, 5xx, 4+). Header values of authorization, cookie, set-cookie
 proxy-authorization (the agent's tap_redact_headers) are never shown; bodies never are. Each agent
 sends at most --max-rps events a second (default its own, 100), and drops and counts the rest
 (weft_tap_events_dropped_total). An agent serves tap in plaintext to a client on its own machine
-only (--agents defaults to 127.0.0.1:15020, the node's agent). Runs until interrupted, or for
+only (--agents defaults to 127.0.0.1:15020, the node's agent); with --cert, --key and --cacert
+weftctl speaks mTLS to the agents' tap_tls_address instead, as a SPIFFE ID of their tap_allow,
+and sees the requests of the namespaces listed there for it. Runs until interrupted, or for
 --duration.)";
 
 constexpr const char* kTop = "a live table of the requests the agents finish";
@@ -464,6 +467,14 @@ void add_tap_options(CLI::App& cmd, TapOptions& out, TapArgs& args) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->capture_default_str()
       ->check(non_empty("host:port"));
+  for (auto [flag, field, help] :
+       {std::tuple{"--cert", &out.cert,
+                   "a client certificate (PEM) with a SPIFFE ID of the\n"
+                   "agents' tap_allow: tap over mTLS"},
+        std::tuple{"--key", &out.key, "its private key (PEM)"},
+        std::tuple{"--cacert", &out.cacert, "the mesh's trust anchor (PEM)"}}) {
+    cmd.add_option(flag, *field, help)->type_name("FILE")->check(CLI::ExistingFile);
+  }
   cmd.add_option("--duration", args.duration_ms, "stop after this long, 1s to 1h (e.g. 30s)")
       ->type_name("WINDOW")
       ->transform(window());
@@ -590,10 +601,16 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
   }
   if (parsed->command == parser.tap || parsed->command == parser.top) {
     bool top = parsed->command == parser.top;
-    if (!out.tap.to_ns.empty() && out.tap.to_resource.empty()) {
-      const char* name = top ? "top" : "tap";
-      return std::unexpected(UsageError{fmt::format("{}: --to-namespace goes with --to", name),
-                                        fmt::format("weftctl {} --help", name)});
+    const char* name = top ? "top" : "tap";
+    const char* refusal = !out.tap.to_ns.empty() && out.tap.to_resource.empty()
+                              ? "--to-namespace goes with --to"
+                          : (out.tap.cert.empty() != out.tap.key.empty() ||
+                             out.tap.cert.empty() != out.tap.cacert.empty())
+                              ? "--cert, --key and --cacert go together"
+                              : nullptr;
+    if (refusal != nullptr) {
+      return std::unexpected(
+          UsageError{fmt::format("{}: {}", name, refusal), fmt::format("weftctl {} --help", name)});
     }
     out.tap.duration = std::chrono::milliseconds(parser.tap_args.duration_ms);
     out.tap.format = parser.tap_args.output == "json"   ? OutputFormat::Json

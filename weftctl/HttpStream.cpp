@@ -57,7 +57,7 @@ struct Stream {
 Result<void> http_stream_lines(const std::string& url,
                                const std::function<void(std::string_view)>& on_line,
                                const std::function<bool()>& stop,
-                               std::chrono::milliseconds connect_timeout) {
+                               std::chrono::milliseconds connect_timeout, const ClientTls* tls) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) {
     return fail(Error::Kind::System, "GET " + url + ": libcurl could not start");
@@ -69,7 +69,16 @@ Result<void> http_stream_lines(const std::string& url,
   char error[CURL_ERROR_SIZE] = "";
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, tls != nullptr ? "https" : "http");
+  if (tls != nullptr) {
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_3);
+    curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key.c_str());
+    curl_easy_setopt(c, CURLOPT_CAINFO, tls->cacert.c_str());
+    // The agent's certificate names a SPIFFE ID, not a host: its chain to the mesh's anchor is
+    // what is checked.
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   curl_easy_setopt(c, CURLOPT_USERAGENT, "weftctl/" WEFT_VERSION);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -149,7 +149,11 @@ int run_tap(const TapOptions& o, bool top, std::FILE* out, std::FILE* err) {
   std::vector<std::thread> streams;
   for (const std::string& agent : o.agents) {
     streams.emplace_back([&, agent] {
-      std::string url = fmt::format("http://{}/tap?{}", agent, query);
+      std::optional<ClientTls> tls;
+      if (!o.cacert.empty()) {
+        tls = ClientTls{o.cert, o.key, o.cacert};
+      }
+      std::string url = fmt::format("{}://{}/tap?{}", tls ? "https" : "http", agent, query);
       auto on_line = [&](std::string_view line) {
         std::string error;
         auto record = parse_tap_line(line, &error);
@@ -168,7 +172,8 @@ int run_tap(const TapOptions& o, bool top, std::FILE* out, std::FILE* err) {
           std::fflush(out);
         }
       };
-      auto ok = http_stream_lines(url, on_line, stop, std::chrono::seconds(5));
+      auto ok =
+          http_stream_lines(url, on_line, stop, std::chrono::seconds(5), tls ? &*tls : nullptr);
       std::lock_guard lock(mutex);
       if (!ok && !failure) {
         failure = fmt::format("agent {}: {}", agent, ok.error().message);

@@ -25,6 +25,8 @@ struct TapOptions {
   unsigned max_rps = 0;  ///< 0: the agent's default
   std::vector<std::string> agents = {"127.0.0.1:15020"};
   std::chrono::milliseconds duration{0};  ///< 0: until interrupted (or q in top)
+  /// Set (all three files): the agents are tap_tls_address ports, spoken to over mTLS.
+  std::string cert, key, cacert;
   OutputFormat format = OutputFormat::Table;
 };
 

@@ -54,7 +54,7 @@ struct AdminServer::Handlers {
     if (sources.tap == nullptr) {
       return respond(c, 404, "text/plain", "tap is not served here\n");
     }
-    serve_tap(c, *sources.tap, stopping);
+    serve_plaintext_tap(c, *sources.tap, stopping);
   }};
   /// Set before civetweb stops: tap sessions end within half a second.
   std::atomic<bool> stopping = false;

@@ -3,7 +3,6 @@
 #include <civetweb.h>
 #include <fmt/format.h>
 
-#include <charconv>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "agent/tap/TapHub.hpp"
+#include "agent/tap/TapQuery.hpp"
 
 namespace weft::agent {
 namespace {
@@ -19,113 +19,47 @@ namespace {
 /// how a session learns that its client left.
 constexpr auto kKeepAlive = std::chrono::seconds(2);
 
-void refuse(mg_connection* conn, int status, const std::string& reason) {
-  std::string body = reason + "\n";
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-            status, mg_get_response_code_text(conn, status), body.size());
-  mg_write(conn, body.data(), body.size());
-}
-
-std::string url_decode(std::string_view text) {
-  std::string out(text.size() + 1, '\0');
-  int n = mg_url_decode(text.data(), static_cast<int>(text.size()), out.data(),
-                        static_cast<int>(out.size()), /*is_form_url_encoded=*/1);
-  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
-  return out;
-}
-
-std::vector<std::pair<std::string, std::string>> query_pairs(const char* query) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::string_view rest = query != nullptr ? query : "";
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    std::string_view item = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (item.empty()) {
-      continue;
-    }
-    auto eq = item.find('=');
-    out.emplace_back(url_decode(item.substr(0, eq)), eq == std::string_view::npos
-                                                         ? std::string()
-                                                         : url_decode(item.substr(eq + 1)));
+/// civetweb's connection as a TapAnswer.
+class CivetAnswer final : public TapAnswer {
+ public:
+  explicit CivetAnswer(mg_connection* conn) : conn_(conn) {}
+  void refuse(int status, const std::string& reason) override {
+    std::string body = reason + "\n";
+    mg_printf(conn_,
+              "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+              status, mg_get_response_code_text(conn_, status), body.size());
+    mg_write(conn_, body.data(), body.size());
   }
-  return out;
-}
+  void start(const char* content_type) override {
+    mg_printf(conn_,
+              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+              "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+              content_type);
+  }
+  bool chunk(std::string_view data) override {
+    return mg_send_chunk(conn_, data.data(), static_cast<unsigned>(data.size())) > 0;
+  }
+  void end() override { mg_send_chunk(conn_, "", 0); }
 
-/// The session's own settings, taken out of the query before the filters are parsed.
-struct SessionOptions {
-  unsigned max_rps = 0;  ///< 0: the agent's default
-  std::chrono::seconds duration{0};
-  bool sse = false;
+ private:
+  mg_connection* conn_;
 };
-
-Result<SessionOptions> take_session_options(std::vector<std::pair<std::string, std::string>>& q,
-                                            const char* accept) {
-  SessionOptions options;
-  options.sse = accept != nullptr &&
-                std::string_view(accept).find("text/event-stream") != std::string_view::npos;
-  for (auto it = q.begin(); it != q.end();) {
-    const auto& [key, value] = *it;
-    if (key == "max_rps" || key == "duration") {
-      unsigned n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() || (key == "max_rps" && n == 0)) {
-        return fail(Error::Kind::Config, fmt::format("{}: expected a positive whole number, got "
-                                                     "\"{}\"",
-                                                     key, value));
-      }
-      if (key == "max_rps") {
-        options.max_rps = n;
-      } else {
-        options.duration = std::chrono::seconds(n);
-      }
-    } else if (key == "format") {
-      if (value != "ndjson" && value != "sse") {
-        return fail(Error::Kind::Config,
-                    fmt::format("format: expected ndjson or sse, got \"{}\"", value));
-      }
-      options.sse = value == "sse";
-    } else {
-      ++it;
-      continue;
-    }
-    it = q.erase(it);
-  }
-  return options;
-}
-
-bool send(mg_connection* conn, const std::string& text) {
-  return mg_send_chunk(conn, text.data(), static_cast<unsigned>(text.size())) > 0;
-}
 
 }  // namespace
 
-void serve_tap(mg_connection* conn, TapHub& hub, const std::atomic<bool>& stopping) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  auto remote = IpAddr::parse(info->remote_addr);
-  if (!remote || !remote->is_loopback()) {
-    return refuse(conn, 403, "tap: plaintext tap is served to loopback clients only");
-  }
-  auto query = query_pairs(info->query_string);
-  auto options = take_session_options(query, mg_get_header(conn, "Accept"));
+void serve_tap(const TapAsk& ask, TapAnswer& answer, TapHub& hub,
+               const std::atomic<bool>& stopping) {
+  auto options = parse_tap_query(ask.query, ask.accept);
   if (!options) {
-    return refuse(conn, 400, "tap: " + options.error().message);
+    return answer.refuse(400, "tap: " + options.error().message);
   }
-  auto filter = parse_tap_filter(query);
-  if (!filter) {
-    return refuse(conn, 400, "tap: " + filter.error().message);
-  }
-  std::string who = fmt::format("{}:{}", info->remote_addr, info->remote_port);
-  auto session = hub.open(std::move(*filter), options->max_rps, who);
+  options->filter.namespaces = ask.namespaces;
+  auto session = hub.open(std::move(options->filter), options->max_rps, ask.who);
   if (!session) {
-    return refuse(conn, 429, "tap: " + session.error().message);
+    return answer.refuse(429, "tap: " + session.error().message);
   }
-  mg_printf(conn,
-            "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
-            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-            options->sse ? "text/event-stream" : "application/x-ndjson");
+  answer.start(options->sse ? "text/event-stream" : "application/x-ndjson");
   auto start = std::chrono::steady_clock::now();
   auto last_sent = start;
   bool open = true;
@@ -141,7 +75,7 @@ void serve_tap(mg_connection* conn, TapHub& hub, const std::atomic<bool>& stoppi
       out = options->sse ? ": keep-alive\n\n" : "\n";
     }
     if (!out.empty()) {
-      open = send(conn, out);
+      open = answer.chunk(out);
       last_sent = now;
     }
     if (options->duration.count() > 0 && now - start >= options->duration) {
@@ -149,9 +83,26 @@ void serve_tap(mg_connection* conn, TapHub& hub, const std::atomic<bool>& stoppi
     }
   }
   if (open) {
-    mg_send_chunk(conn, "", 0);
+    answer.end();
   }
   hub.close(*session);
+}
+
+void serve_plaintext_tap(mg_connection* conn, TapHub& hub, const std::atomic<bool>& stopping) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  CivetAnswer answer(conn);
+  auto remote = IpAddr::parse(info->remote_addr);
+  if (!remote || !remote->is_loopback()) {
+    return answer.refuse(403,
+                         "tap: plaintext tap is served to loopback clients only (use the mTLS "
+                         "tap port, tap_tls_address)");
+  }
+  const char* accept = mg_get_header(conn, "Accept");
+  TapAsk ask{info->query_string != nullptr ? info->query_string : "",
+             accept != nullptr ? accept : "",
+             fmt::format("{}:{}", info->remote_addr, info->remote_port),
+             {}};
+  serve_tap(ask, answer, hub, stopping);
 }
 
 }  // namespace weft::agent

@@ -427,6 +427,42 @@ const Field kFields[] = {
        }
        return out;
      }},
+    {"tap_tls_address", "ADDR:PORT",
+     "serve tap over mutual TLS here to the SPIFFE IDs of tap_allow (plaintext tap on "
+     "admin_address is for loopback clients only); empty: not at all",
+     [](Config& c, std::string_view v) -> Result<void> {
+       if (!SockAddr::parse(v)) {
+         return fail(Error::Kind::Config,
+                     fmt::format("tap_tls_address: expected ADDR:PORT, got \"{}\"", v));
+       }
+       c.tap_tls_address = std::string(v);
+       return {};
+     },
+     [](const Config& c) -> std::string { return c.tap_tls_address; }},
+    {"tap_allow", "ID=NS;NS,...",
+     "who may tap over mTLS: SPIFFE IDs, each with the namespaces whose pods' requests it may "
+     "see (* for all), e.g. spiffe://cluster.local/ns/ops/sa/oncall=shop;cart",
+     [](Config& c, std::string_view v) -> Result<void> {
+       auto allow = parse_tap_allow(v);
+       if (!allow) {
+         return std::unexpected(allow.error());
+       }
+       c.tap_allow = std::move(*allow);
+       return {};
+     },
+     [](const Config& c) -> std::string { return describe_tap_allow(c.tap_allow); }},
+    {"tap_tls_principal", "SPIFFE_ID",
+     "the SPIFFE ID whose certificate the agent presents on tap_tls_address (default "
+     "spiffe://TRUST_DOMAIN/ns/weft-system/sa/weft-agent)",
+     [](Config& c, std::string_view v) -> Result<void> {
+       if (!v.starts_with("spiffe://")) {
+         return fail(Error::Kind::Config,
+                     fmt::format("tap_tls_principal: expected spiffe://..., got \"{}\"", v));
+       }
+       c.tap_tls_principal = std::string(v);
+       return {};
+     },
+     [](const Config& c) -> std::string { return c.tap_tls_principal; }},
     {"log_level", "LEVEL", "debug, info, warn or error",
      [](Config& c, std::string_view v) -> Result<void> {
        log::Level level{};

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/tap/TapAllowList.hpp"
 #include "common/Error.hpp"
 #include "common/IpAddr.hpp"
 
@@ -72,6 +73,12 @@ struct Config {
   unsigned tap_session_events_per_second = 100;
   std::vector<std::string> tap_redact_headers = {"authorization", "cookie", "set-cookie",
                                                  "proxy-authorization"};
+  /// Tap over mTLS for clients off the node (empty: none), the SPIFFE IDs allowed and their
+  /// namespaces, and the SPIFFE ID the agent presents there (empty: the trust domain's
+  /// weft-system/weft-agent).
+  std::string tap_tls_address;
+  TapAllowList tap_allow;
+  std::string tap_tls_principal;
   std::string log_level = "info";
 };
 

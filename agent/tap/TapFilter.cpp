@@ -74,6 +74,11 @@ std::optional<StatusRange> StatusRange::parse(std::string_view text) {
 }
 
 bool TapFilter::matches(const TapEvent& e) const {
+  if (!namespaces.empty() &&
+      std::ranges::find(namespaces, std::string_view(e.pod).substr(0, e.pod.find('/'))) ==
+          namespaces.end()) {
+    return false;
+  }
   if ((!ns.empty() || !workload.empty()) && !is_end(e.src, *this) && !is_end(e.dst, *this)) {
     return false;
   }
@@ -128,6 +133,11 @@ std::string TapFilter::describe() const {
   add("authority", authority);
   add("path", path_prefix);
   add("status", status ? fmt::format("{}-{}", status->low, status->high) : "");
+  std::string allowed;
+  for (const std::string& n : namespaces) {
+    allowed += (allowed.empty() ? "" : ";") + n;
+  }
+  add("allowed", allowed);
   return out.empty() ? "all" : out;
 }
 

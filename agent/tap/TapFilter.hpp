@@ -36,6 +36,9 @@ struct TapFilter {
   std::string authority;
   std::string path_prefix;
   std::optional<StatusRange> status;
+  /// Not from the query: the namespaces whose pods' requests the session's client may see (an
+  /// mTLS client's allow-list entry); empty: every one.
+  std::vector<std::string> namespaces;
 
   bool matches(const TapEvent& event) const;
   /// The filter in the words of its query, for the session's log line ("all" when empty).

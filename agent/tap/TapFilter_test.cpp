@@ -54,6 +54,11 @@ TEST_CASE("tap filter: each key narrows the events to those that match it") {
   CHECK(matches({{"status", "4+"}}));
   CHECK_FALSE(matches({{"status", "2xx"}}));
   CHECK_FALSE(matches({{"status", "504"}}));
+  auto f = parse({});
+  f->namespaces = {"other", "shop"};  // an mTLS client's allow-list: the local pod's namespace
+  CHECK(f->matches(event()));
+  f->namespaces = {"store"};  // the destination's namespace is not the pod's
+  CHECK_FALSE(f->matches(event()));
 }
 
 TEST_CASE("tap filter: an unknown key or a malformed value is refused with the key named") {

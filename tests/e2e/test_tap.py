@@ -6,8 +6,10 @@ an Authorization header. A session on node1 that asks for 5xx of namespace e2e g
 redacted; a session on node2 (server-sent events, inbound only) gets all 20. Plaintext tap is
 refused to a client that is not on loopback; a malformed filter is a 400 naming the key; past
 tap_max_sessions a session is refused (429); a session over its max_rps drops and counts the
-rest (weft_tap_events_dropped_total); every session is logged when it opens and when it ends."""
+rest (weft_tap_events_dropped_total); every session is logged when it opens and when it ends.
+Over mTLS (tap_tls_address), each SPIFFE ID of tap_allow sees its namespaces only."""
 import json
+import os
 import re
 import time
 
@@ -17,6 +19,26 @@ from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
 NS = "e2e"
 CLUSTER_IP = "10.96.0.83"
 SECRET = "Bearer tap-test-secret"
+TLS_PORT = 15021
+
+
+def _principal(namespace, service_account):
+    return f"spiffe://cluster.local/ns/{namespace}/sa/{service_account}"
+
+
+def _client_cert(cluster, service_account):
+    """A client certificate for spiffe://.../ns/ops/sa/<service_account> signed by the mesh's
+    issuer, its file holding the issuer's certificate too (the agent trusts the anchor only):
+    (cert path, key path)."""
+    directory = os.path.join(cluster.workdir, "tap-clients")
+    os.makedirs(directory, exist_ok=True)
+    cert, key = cluster.mesh_ca.workload("ops", service_account, directory)
+    chain = os.path.join(directory, f"{service_account}-chain.pem")
+    with open(chain, "w", encoding="utf-8") as out:
+        for part in (cert, cluster.mesh_ca.issuer_cert):
+            with open(part, encoding="utf-8") as f:
+                out.write(f.read())
+    return chain, key
 
 
 def _link_address(node):
@@ -167,3 +189,65 @@ def test_tap_streams_filtered_requests_with_secrets_redacted(build, cluster):
                         log)
     assert f"namespace={NS},status=500-599" in opened and "all" in opened, opened
     assert (f"namespace={NS},status=500-599", "11") in closed, closed
+
+
+def test_tap_over_mtls_shows_each_principal_its_namespaces(build, cluster):
+    """Off the node, tap is served over mutual TLS on tap_tls_address: a client certificate
+    whose SPIFFE ID tap_allow lists sees the requests of the namespaces listed for it (oncall:
+    e2e; intern: other, so nothing of this traffic), one it does not list is refused (403), and
+    a client without a certificate does not get past the handshake. weftctl tap speaks it with
+    --cert/--key/--cacert from the other node."""
+    allow = (f"{_principal('ops', 'oncall')}=e2e,{_principal('ops', 'intern')}=other")
+    n1, n2 = two_nodes(cluster, agent_args=["--tap-tls-address", f"0.0.0.0:{TLS_PORT}",
+                                            "--tap-allow", allow])
+    client = deployment_pods(n1, "client", 1, NS)[0]
+    web = deployment_pods(n2, "web", 1, NS)[0]
+    web.servers[HTTP_APP_PORT] = web.start_process(
+        [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", web.name],
+        "web", "http app", cluster.workdir, cluster.cleanup)
+    cluster.publish_and_wait("tap-tls.json", [
+        manifests.service("web", NS, CLUSTER_IP, [("http", 80, HTTP_APP_PORT)]),
+        manifests.endpoint_slice("web", NS, [web], [("http", HTTP_APP_PORT)])]
+        + [manifests.pod_object(p) for p in (client, web)])
+    procs.wait_until(lambda: client.run(["curl", "-sS", "--fail", "--max-time", "3",
+                                         f"http://{CLUSTER_IP}/"], check=False).returncode == 0,
+                     30, what="web answering client across nodes")
+    certs = {sa: _client_cert(cluster, sa) for sa in ("oncall", "intern", "stranger")}
+    far = f"{_link_address(n1)}:{TLS_PORT}"
+
+    def weftctl_tap(sa, tag):
+        cert, key = certs[sa]
+        svc = procs.Service(netns.exec_argv(n2.netns, [
+            build.weftctl, "tap", "ns/e2e", "--agents", far, "--cert", cert, "--key", key,
+            "--cacert", cluster.mesh_ca.trust_anchor, "--duration", "6s", "-o", "json"]),
+            f"{cluster.workdir}/weftctl-tap-{tag}.log", f"weftctl tap {tag}", stdout_pipe=True)
+        cluster.cleanup.push(f"stop weftctl tap {tag}", svc.stop)
+        return svc
+
+    oncall, intern = weftctl_tap("oncall", "oncall"), weftctl_tap("intern", "intern")
+    procs.wait_until(lambda: _sessions_open(n1) == 2, 10, what="both mTLS tap sessions open")
+    _calls(client, ["/status/500", "/"], 3)
+    for svc in (oncall, intern):
+        svc.proc.wait(timeout=20)
+    seen = [json.loads(line) for line in oncall.proc.stdout.read().decode().splitlines()]
+    print(f"oncall over mTLS: {len(seen)} events; intern: {intern.proc.stdout.read()!r}")
+    assert oncall.proc.returncode == 0, oncall.log()
+    assert sorted(e["status"] for e in seen) == [200] * 3 + [500] * 3, seen
+    assert {(e["node"], e["pod"].split("/")[0]) for e in seen} == {("node1", NS)}, seen
+    assert intern.proc.returncode == 0, intern.log()
+
+    cert, key = certs["stranger"]
+    refused = procs.run(netns.exec_argv(n2.netns, [
+        build.weftctl, "tap", "ns/e2e", "--agents", far, "--cert", cert, "--key", key,
+        "--cacert", cluster.mesh_ca.trust_anchor, "--duration", "2s"]), check=False)
+    assert refused.returncode == 1 and "status 403" in refused.stderr and \
+        _principal("ops", "stranger") in refused.stderr, refused
+    bare = procs.run(netns.exec_argv(n2.netns, [
+        "curl", "-sS", "-k", "--max-time", "5", f"https://{far}/tap"]), check=False)
+    assert bare.returncode != 0, bare
+    with open(n1.agent.log_path, encoding="utf-8") as f:
+        log = f.read()
+    assert re.search(r"tap\.session_opened.*who=%s@\S+ filter=\"namespace=e2e,allowed=e2e\"" %
+                     re.escape(_principal("ops", "oncall")), log), log[-3000:]
+    assert re.search(r"tap\.tls_denied.*principal=%s" % re.escape(_principal("ops", "stranger")),
+                     log), log[-3000:]
