@@ -443,7 +443,8 @@ def header_lines(bench, args):
     checks = "; ".join(f"{label}: {n} events for 5 requests" for label, n in bench.checks.items())
     return lines + [
         f"- checked before the rounds, a session matching everything on each binary: {checks}",
-        "- layout (the L7 bench's same-node placement): a simulated node, meshed client pod -> "
+        f"- layout (the L7 bench's same-node placement): {'per lane, ' if args.paired else ''}"
+        "a simulated node, meshed client pod -> "
         f"Service `{SERVICE_IP}` (no appProtocol: L7, each request balanced) -> meshed server "
         "pod (nginx, 22-byte body); agent `--workers 1 --log-level info`",
         f"- loads: {', '.join(LOAD_TITLES[x] for x in bench.loads)}; wrk -t1 "
