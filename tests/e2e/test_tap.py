@@ -13,13 +13,21 @@ import os
 import re
 import time
 
-from weftsim import manifests, netns, paths, procs
-from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
+from weftsim import netns, procs
+from weftsim.scenarios import HTTP_APP_PORT, http_app_service, two_nodes
 
 NS = "e2e"
 CLUSTER_IP = "10.96.0.83"
 SECRET = "Bearer tap-test-secret"
 TLS_PORT = 15021
+
+
+def _client_and_web(cluster, n1, n2):
+    """A meshed client on n1 and Service web (CLUSTER_IP:80) over one http_app pod on n2,
+    answering the client: (client pod, web pod)."""
+    sc = http_app_service(cluster, n1, replicas=1, name="web", cluster_ip=CLUSTER_IP,
+                          server_node=n2, namespace=NS)
+    return sc.client, sc.servers[0]
 
 
 def _principal(namespace, service_account):
@@ -74,18 +82,11 @@ def _events(svc, count, timeout, sse=False):
 
 
 def _sessions_open(node):
-    text = procs.run(netns.exec_argv(node.netns, [
-        "curl", "-sS", f"http://127.0.0.1:{node.agent.admin_port}/metrics"])).stdout
-    match = re.search(r"^weft_tap_sessions (\S+)$", text, re.M)
-    return float(match.group(1)) if match else None
+    return node.agent.metrics().sum("weft_tap_sessions")
 
 
 def _dropped(node, reason):
-    text = procs.run(netns.exec_argv(node.netns, [
-        "curl", "-sS", f"http://127.0.0.1:{node.agent.admin_port}/metrics"])).stdout
-    match = re.search(r'^weft_tap_events_dropped_total\{reason="%s"\} (\S+)$' % reason, text,
-                      re.M)
-    return float(match.group(1)) if match else None
+    return node.agent.metrics().sum("weft_tap_events_dropped_total", reason=reason)
 
 
 def _get(node, url):
@@ -108,18 +109,7 @@ def _calls(client, targets, rounds):
 
 def test_tap_streams_filtered_requests_with_secrets_redacted(build, cluster):
     n1, n2 = two_nodes(cluster, agent_args=["--tap-max-sessions", "2"])
-    client = deployment_pods(n1, "client", 1, NS)[0]
-    web = deployment_pods(n2, "web", 1, NS)[0]
-    web.servers[HTTP_APP_PORT] = web.start_process(
-        [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", web.name],
-        "web", "http app", cluster.workdir, cluster.cleanup)
-    cluster.publish_and_wait("tap.json", [
-        manifests.service("web", NS, CLUSTER_IP, [("http", 80, HTTP_APP_PORT)]),
-        manifests.endpoint_slice("web", NS, [web], [("http", HTTP_APP_PORT)])]
-        + [manifests.pod_object(p) for p in (client, web)])
-    procs.wait_until(lambda: client.run(["curl", "-sS", "--fail", "--max-time", "3",
-                                         f"http://{CLUSTER_IP}/"], check=False).returncode == 0,
-                     30, what="web answering client across nodes")
+    client, web = _client_and_web(cluster, n1, n2)
 
     failures = _open_tap(cluster, n1, f"namespace={NS}&status=5xx", "failures")
     inbound = _open_tap(cluster, n2, "direction=inbound&format=sse", "inbound")
@@ -200,18 +190,7 @@ def test_tap_over_mtls_shows_each_principal_its_namespaces(build, cluster):
     allow = (f"{_principal('ops', 'oncall')}=e2e,{_principal('ops', 'intern')}=other")
     n1, n2 = two_nodes(cluster, agent_args=["--tap-tls-address", f"0.0.0.0:{TLS_PORT}",
                                             "--tap-allow", allow])
-    client = deployment_pods(n1, "client", 1, NS)[0]
-    web = deployment_pods(n2, "web", 1, NS)[0]
-    web.servers[HTTP_APP_PORT] = web.start_process(
-        [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", web.name],
-        "web", "http app", cluster.workdir, cluster.cleanup)
-    cluster.publish_and_wait("tap-tls.json", [
-        manifests.service("web", NS, CLUSTER_IP, [("http", 80, HTTP_APP_PORT)]),
-        manifests.endpoint_slice("web", NS, [web], [("http", HTTP_APP_PORT)])]
-        + [manifests.pod_object(p) for p in (client, web)])
-    procs.wait_until(lambda: client.run(["curl", "-sS", "--fail", "--max-time", "3",
-                                         f"http://{CLUSTER_IP}/"], check=False).returncode == 0,
-                     30, what="web answering client across nodes")
+    client, web = _client_and_web(cluster, n1, n2)
     certs = {sa: _client_cert(cluster, sa) for sa in ("oncall", "intern", "stranger")}
     far = f"{_link_address(n1)}:{TLS_PORT}"
 

@@ -9,11 +9,19 @@ import json
 import os
 import re
 
-from weftsim import manifests, netns, paths, procs
-from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
+from weftsim import netns, procs
+from weftsim.scenarios import HTTP_APP_PORT, http_app_service, two_nodes
 
 NS = "e2e"
 CLUSTER_IP = "10.96.0.84"
+
+
+def _client_and_web(cluster, n1, n2):
+    """A meshed client on n1 and Service web (CLUSTER_IP:80) over one http_app pod on n2,
+    answering the client: (client pod, web pod)."""
+    sc = http_app_service(cluster, n1, replicas=1, name="web", cluster_ip=CLUSTER_IP,
+                          server_node=n2, namespace=NS)
+    return sc.client, sc.servers[0]
 
 
 def _calls(client, targets, rounds):
@@ -31,10 +39,7 @@ def _weftctl(cluster, node, tag, *args):
 
 
 def _sessions_open(node):
-    text = procs.run(netns.exec_argv(node.netns, [
-        "curl", "-sS", f"http://127.0.0.1:{node.agent.admin_port}/metrics"])).stdout
-    match = re.search(r"^weft_tap_sessions (\S+)$", text, re.M)
-    return float(match.group(1)) if match else None
+    return node.agent.metrics().sum("weft_tap_sessions")
 
 
 def _read_all(svc, timeout):
@@ -49,18 +54,7 @@ def _tmux(*args, check=True):
 
 def test_tap_and_top_show_the_requests_the_agent_finishes(build, cluster):
     n1, n2 = two_nodes(cluster, agent_args=["--tap-max-sessions", "2"])
-    client = deployment_pods(n1, "client", 1, NS)[0]
-    web = deployment_pods(n2, "web", 1, NS)[0]
-    web.servers[HTTP_APP_PORT] = web.start_process(
-        [paths.PYTHON, paths.HTTP_APP, "--port", str(HTTP_APP_PORT), "--name", web.name],
-        "web", "http app", cluster.workdir, cluster.cleanup)
-    cluster.publish_and_wait("weftctl-tap.json", [
-        manifests.service("web", NS, CLUSTER_IP, [("http", 80, HTTP_APP_PORT)]),
-        manifests.endpoint_slice("web", NS, [web], [("http", HTTP_APP_PORT)])]
-        + [manifests.pod_object(p) for p in (client, web)])
-    procs.wait_until(lambda: client.run(["curl", "-sS", "--fail", "--max-time", "3",
-                                         f"http://{CLUSTER_IP}/"], check=False).returncode == 0,
-                     30, what="web answering client across nodes")
+    client, web = _client_and_web(cluster, n1, n2)
     agent = f"127.0.0.1:{n1.agent.admin_port}"
 
     failures = _weftctl(cluster, n1, "json", "tap", "deploy/client", "-n", NS, "--status", "5xx",
