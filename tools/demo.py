@@ -23,7 +23,7 @@ import tempfile
 import time
 
 from weftsim import cleanup as cleanup_mod
-from weftsim import paths, preflight, procs
+from weftsim import netns, paths, preflight, procs
 from weftsim.cluster import Cluster
 
 REPO = paths.REPO_ROOT
@@ -119,6 +119,45 @@ def call(client):
     return answer["pod"], answer["peer"]
 
 
+def weftctl(cluster, node, *args, host_mounts=False):
+    """weftctl run in `node`'s netns (nsenter keeps the host's mounts, which `check` reads);
+    its output, errors included."""
+    argv = [cluster.build.weftctl, *args]
+    wrap = netns.nsenter_argv if host_mounts else netns.exec_argv
+    r = procs.run(wrap(node.netns, argv), check=False, timeout=60)
+    return (r.stdout + r.stderr).rstrip("\n") or f"(exit status {r.returncode})"
+
+
+def show_weftctl(cluster, nodes, client):
+    """What an operator sees with weftctl, run on node-a while the client calls echo in a loop
+    (/ three times, then /healthz: the route's two rules)."""
+    a, b = nodes
+    agents = (f"127.0.0.1:{a.agent.admin_port},"
+              f"{b.link_addresses[0]}:{b.agent.admin_port}")
+    direct = ["--direct", "--agents", agents, "-t", "3s"]
+    local = ["--agents", f"127.0.0.1:{a.agent.admin_port}"]
+    curls = "; ".join(f"curl -s -o /dev/null http://{CLUSTER_IP}{path}"
+                      for path in ("/", "/", "/", "/healthz"))
+    load = client.start_process(["sh", "-c", f"echo ready; while :; do {curls}; sleep 0.2; done"],
+                                "load", "demo load", cluster.workdir, cluster.cleanup)
+    time.sleep(1)
+    for title, args, host_mounts in (
+            ("stat deploy -n demo", ["stat", "deploy", "-n", NAMESPACE, *direct], False),
+            ("routes svc/echo -n demo -o wide",
+             ["routes", "svc/echo", "-n", NAMESPACE, "-o", "wide", *direct], False),
+            ("edges deploy -n demo", ["edges", "deploy", "-n", NAMESPACE, *direct], False),
+            ("top deploy/client -n demo (3 s)",
+             ["top", "deploy/client", "-n", NAMESPACE, *local, "--duration", "3s"], False),
+            ("tap deploy/client -n demo --path /healthz (2 s)",
+             ["tap", "deploy/client", "-n", NAMESPACE, "--path", "/healthz", *local,
+              "--duration", "2s"], False),
+            ("check --skip-node",
+             ["check", "--skip-node", "--agents", agents, "--identity-dir",
+              os.path.dirname(cluster.mesh_ca.trust_anchor)], True)):
+        say(f"weftctl {title} (on node-a)", weftctl(cluster, a, *args, host_mounts=host_mounts))
+    load.stop()
+
+
 def show_metrics(nodes):
     for node in nodes:
         say(f"{node.name}: agent metrics (requests, TCP, TLS, tunnel, certificates)",
@@ -147,6 +186,7 @@ def run(args, cluster):
             time.sleep(args.interval)
     show_metrics(nodes)
     say("answers per pod", "\n".join(f"{k}: {v}" for k, v in sorted(seen.items())))
+    show_weftctl(cluster, nodes, client)
     if set(seen) != {s.name for s in servers}:
         print("demo check FAILED: both echo pods should have answered", file=sys.stderr)
         return 1

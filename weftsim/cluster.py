@@ -60,6 +60,8 @@ class Cluster:
                            self.cleanup)
         a.links.append(if_a)
         b.links.append(if_b)
+        a.link_addresses.append(addr_a)
+        b.link_addresses.append(addr_b)
         netns.ip(a.netns, "route", "add", str(b.pod_cidr), "via", addr_b)
         netns.ip(b.netns, "route", "add", str(a.pod_cidr), "via", addr_a)
 

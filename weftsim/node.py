@@ -37,6 +37,7 @@ class Node:
                             mesh_ca=mesh_ca, cert_lifetime_seconds=cert_lifetime_seconds)
                       if with_agent else None)
         self.links = []  # interface names of this node's ends of node links (Cluster.link)
+        self.link_addresses = []  # their IPv4 addresses, in the same order
         self.cni_timeout_ms = cni_timeout_ms
 
     def primary_plugin(self):

@@ -21,7 +21,6 @@ variable must offer this test's values."""
 import importlib.util
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -78,10 +77,6 @@ NO_DATA = {
 SHARES = {("weft-route", "Retries per request"): 0.0,
           ("weft-agent", "File descriptors used"): None}  # None: any share in (0, 1)
 
-
-def _link_address(node):
-    out = netns.ip(node.netns, "-4", "-o", "addr", "show", "dev", node.links[0]).stdout
-    return re.search(r"inet (\S+)/", out).group(1)
 
 
 def _start_prometheus(cluster, node, targets):
@@ -246,7 +241,7 @@ def test_recording_rules_agree_with_the_traffic_sent(build, cluster):
                      30, what="web answering client across nodes")
 
     query, get = _start_prometheus(cluster, n1, [f"127.0.0.1:{n1.agent.admin_port}",
-                                                 f"{_link_address(n2)}:{n2.agent.admin_port}"])
+                                                 f"{n2.link_addresses[0]}:{n2.agent.admin_port}"])
     procs.wait_until(lambda: len(query('up{job="weft-agent"} == 1')) == 2, 30,
                      what="prometheus scraping both agents")
 
@@ -337,7 +332,7 @@ def test_recording_rules_agree_with_the_traffic_sent(build, cluster):
     faults, lines = _judge_dashboards(evaluated, RATE, TCP_RATE)
     print(f"dashboards at {at:.0f} ({len(evaluated)} panel queries):")
     print("\n".join(lines))
-    instances = {f"127.0.0.1:{n1.agent.admin_port}", f"{_link_address(n2)}:{n2.agent.admin_port}"}
+    instances = {f"127.0.0.1:{n1.agent.admin_port}", f"{n2.link_addresses[0]}:{n2.agent.admin_port}"}
     print(f"variables: {options}")
     for key, want in VARIABLE_VALUES.items():
         want = instances if want is None else want

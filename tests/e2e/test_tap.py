@@ -49,10 +49,6 @@ def _client_cert(cluster, service_account):
     return chain, key
 
 
-def _link_address(node):
-    out = netns.ip(node.netns, "-4", "-o", "addr", "show", "dev", node.links[0]).stdout
-    return re.search(r"inet (\S+)/", out).group(1)
-
 
 def _open_tap(cluster, node, query, tag):
     """`curl -N` on node's loopback to its agent's /tap?query: a Service whose stdout lines are
@@ -146,7 +142,7 @@ def test_tap_streams_filtered_requests_with_secrets_redacted(build, cluster):
     assert _events(failures, 1, 10)[0]["status"] == 503
 
     # Plaintext tap is for loopback only; the same port still serves /metrics to the node link.
-    far = f"http://{_link_address(n1)}:{n1.agent.admin_port}"
+    far = f"http://{n1.link_addresses[0]}:{n1.agent.admin_port}"
     status, body = _get(n2, f"{far}/tap")
     assert (status, "loopback" in body) == ("403", True), (status, body)
     assert _get(n2, f"{far}/metrics")[0] == "200"
@@ -192,7 +188,7 @@ def test_tap_over_mtls_shows_each_principal_its_namespaces(build, cluster):
                                             "--tap-allow", allow])
     client, web = _client_and_web(cluster, n1, n2)
     certs = {sa: _client_cert(cluster, sa) for sa in ("oncall", "intern", "stranger")}
-    far = f"{_link_address(n1)}:{TLS_PORT}"
+    far = f"{n1.link_addresses[0]}:{TLS_PORT}"
 
     def weftctl_tap(sa, tag):
         cert, key = certs[sa]

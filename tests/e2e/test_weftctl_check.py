@@ -41,10 +41,6 @@ HEALTHY = {
 }
 
 
-def _link_address(node):
-    out = netns.ip(node.netns, "-4", "-o", "addr", "show", "dev", node.links[0]).stdout
-    return re.search(r"inet (\S+)/", out).group(1)
-
 
 def _weftctl(build, node, *args):
     """weftctl run in `node`'s netns through nsenter, keeping the host's mount namespace as the
@@ -118,7 +114,7 @@ def test_check_passes_on_a_healthy_mesh_and_names_each_fault(build, cluster, tmp
     deployment_pods(n1, "client", 1, NS)
     deployment_pods(n2, "web", 1, NS)
     a1 = f"127.0.0.1:{n1.agent.admin_port}"
-    a2 = f"{_link_address(n2)}:{n2.agent.admin_port}"
+    a2 = f"{n2.link_addresses[0]}:{n2.agent.admin_port}"
     up = _start_prometheus(cluster, n1, [a1, a2])
     procs.wait_until(lambda: (up() or {}) == {a1: "1", a2: "1"}, 30,
                      what="prometheus scraping both agents")

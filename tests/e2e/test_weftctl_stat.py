@@ -23,10 +23,6 @@ WINDOW_S = 10
 SLOWLORIS = os.path.join(paths.SERVERS_DIR, "slowloris.py")
 
 
-def _link_address(node):
-    out = netns.ip(node.netns, "-4", "-o", "addr", "show", "dev", node.links[0]).stdout
-    return re.search(r"inet (\S+)/", out).group(1)
-
 
 def _weftctl(build, node, *args, timeout=60):
     """weftctl run in `node`'s netns, where both agents' admin ports are reachable."""
@@ -67,7 +63,7 @@ def test_stat_direct_reports_what_the_clients_sent(build, cluster):
             paths.PYTHON, SLOWLORIS, "probe", ip, "80", "--interval-ms", str(1000 / rate),
             "--timeout", "5", "--seconds", str(WINDOW_S * 7 + 20)], f"load-{ip}", "load", 30)
     time.sleep(2)  # the loads are steady before the window opens
-    agents = f"127.0.0.1:{n1.agent.admin_port},{_link_address(n2)}:{n2.agent.admin_port}"
+    agents = f"127.0.0.1:{n1.agent.admin_port},{n2.link_addresses[0]}:{n2.agent.admin_port}"
     common = ["--direct", "--agents", agents, "-t", f"{WINDOW_S}s"]
 
     # Per Service, as the clients' agent counted: what the client asked for. broken's endpoint
