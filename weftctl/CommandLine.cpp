@@ -232,6 +232,15 @@ CLI::App* add_ca_create(CLI::App& ca, CaCreateOptions& out) {
   return &create;
 }
 
+/// Where the agents are: --agents, or the API server (--kubeconfig, --in-cluster) with the
+/// agents' namespace and port; finished into an AgentLookup by finish_agents().
+struct AgentArgs {
+  std::string kubeconfig;
+  bool in_cluster = false;
+  std::string ns = "weft-system";
+  uint16_t port = 15020;
+};
+
 /// What `stat` and `edges` read as text before parse_command_line() checks the whole line:
 /// RESOURCE, -n, -A, the window, the format, --direct.
 struct SourceArgs {
@@ -242,7 +251,64 @@ struct SourceArgs {
   std::string output = "table";
   bool direct = false;
   std::string from, from_ns, to, to_ns;  ///< stat's --from, --to and their namespaces
+  AgentArgs agents;
 };
+
+
+/// --agents (into `agents`; `help` says what they serve) and the options that find them from the
+/// API server instead.
+void add_agent_options(CLI::App& cmd, std::vector<std::string>& agents, AgentArgs& args,
+                       const char* help, bool has_default) {
+  CLI::Option* list = cmd.add_option("--agents", agents, help)
+                          ->type_name("LIST")
+                          ->delimiter(',')
+                          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+                          ->check(non_empty("host:port"));
+  if (has_default) {
+    list->capture_default_str();
+  }
+  CLI::Option* kubeconfig =
+      cmd.add_option("--kubeconfig", args.kubeconfig,
+                     "instead of --agents: the agents are the Running pods labelled\n"
+                     "app.kubernetes.io/name=weft-agent the API server lists")
+          ->type_name("FILE")
+          ->check(CLI::ExistingFile)
+          ->excludes(list);
+  cmd.add_flag("--in-cluster", args.in_cluster,
+               "likewise, with the API server and token of the pod weftctl runs in")
+      ->disable_flag_override()
+      ->excludes(list)
+      ->excludes(kubeconfig);
+  cmd.add_option("--agent-namespace", args.ns, "the agents' namespace (with --kubeconfig)")
+      ->type_name("NS")
+      ->capture_default_str()
+      ->check(non_empty("a namespace"));
+  cmd.add_option("--agent-port", args.port, "the port of the agents' pods to use")
+      ->type_name("PORT")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+}
+
+/// The lookup --kubeconfig or --in-cluster asked for, if either did.
+std::optional<AgentLookup> finish_agents(const AgentArgs& args) {
+  if (args.kubeconfig.empty() && !args.in_cluster) {
+    return std::nullopt;
+  }
+  return AgentLookup{args.kubeconfig, args.ns, args.port};
+}
+
+/// -o with `formats` (the first the default).
+void add_output_option(CLI::App& cmd, std::string& output,
+                       const std::vector<std::string>& formats) {
+  std::string help;
+  for (std::size_t i = 0; i < formats.size(); ++i) {
+    help += (i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ") + formats[i];
+  }
+  cmd.add_option("-o,--output", output, help)
+      ->type_name("FORMAT")
+      ->capture_default_str()
+      ->check(CLI::IsMember(formats));
+}
 
 /// RESOURCE (checked by `check`), -n, -A and the metrics source's options of `cmd`.
 void add_source_options(CLI::App& cmd, const char* resource_help, CLI::Validator check,
@@ -258,10 +324,7 @@ void add_source_options(CLI::App& cmd, const char* resource_help, CLI::Validator
                  "the window, 1s to 1h (e.g. 10s, 1m); default 1m, 10s with --direct")
       ->type_name("WINDOW")
       ->transform(window());
-  cmd.add_option("-o,--output", args.output, "table, wide or json")
-      ->type_name("FORMAT")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"table", "wide", "json"}));
+  add_output_option(cmd, args.output, {"table", "wide", "json"});
   cmd.add_option("--prometheus", out.prometheus,
                  "the Prometheus server that scrapes the agents (e.g.\n"
                  "http://prometheus.monitoring:9090)")
@@ -273,13 +336,10 @@ void add_source_options(CLI::App& cmd, const char* resource_help, CLI::Validator
                "read the agents' own /metrics (twice, WINDOW apart) instead of a\n"
                "Prometheus server")
       ->disable_flag_override();
-  cmd.add_option("--agents", out.agents,
-                 "the agents' admin addresses, host:port, comma-separated\n"
-                 "(e.g. 10.0.0.1:15020,10.0.0.2:15020)")
-      ->type_name("LIST")
-      ->delimiter(',')
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->check(non_empty("host:port"));
+  add_agent_options(cmd, out.agents, args.agents,
+                    "with --direct: the agents' admin addresses, host:port,\n"
+                    "comma-separated (e.g. 10.0.0.1:15020,10.0.0.2:15020)",
+                    /*has_default=*/false);
 }
 
 /// out's window and format from what CLI11 read; a refusal for what only the whole command
@@ -288,11 +348,14 @@ std::expected<void, std::string> finish_source(const SourceArgs& args, MetricsSo
   if (args.direct == !out.prometheus.empty()) {
     return std::unexpected("give one of --prometheus URL and --direct (with --agents)");
   }
-  if (args.direct && out.agents.empty()) {
-    return std::unexpected("--direct needs --agents (the agents' admin addresses)");
+  out.agent_lookup = finish_agents(args.agents);
+  bool located = !out.agents.empty() || out.agent_lookup;
+  if (args.direct && !located) {
+    return std::unexpected(
+        "--direct needs --agents (the agents' admin addresses) or --kubeconfig/--in-cluster");
   }
-  if (!args.direct && !out.agents.empty()) {
-    return std::unexpected("--agents goes with --direct");
+  if (!args.direct && located) {
+    return std::unexpected("--agents, --kubeconfig and --in-cluster go with --direct");
   }
   if (args.direct && out.show_query) {
     return std::unexpected("--show-query goes with --prometheus (--direct runs no query)");
@@ -403,6 +466,7 @@ CLI::Validator workload_or_namespace() {
 struct TapArgs {
   long duration_ms = 0;
   std::string output = "table";
+  AgentArgs agents;
 };
 
 void add_tap_options(CLI::App& cmd, TapOptions& out, TapArgs& args) {
@@ -459,14 +523,10 @@ void add_tap_options(CLI::App& cmd, TapOptions& out, TapArgs& args) {
   cmd.add_option("--max-rps", out.max_rps, "events a second each agent sends at most")
       ->type_name("N")
       ->check(CLI::Range(1u, 100000u));
-  cmd.add_option("--agents", out.agents,
-                 "the agents' admin addresses, host:port, comma-separated;\n"
-                 "plaintext tap is served on loopback only")
-      ->type_name("LIST")
-      ->delimiter(',')
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->capture_default_str()
-      ->check(non_empty("host:port"));
+  add_agent_options(cmd, out.agents, args.agents,
+                    "the agents' admin addresses, host:port, comma-separated;\n"
+                    "plaintext tap is served on loopback only",
+                    /*has_default=*/true);
   for (auto [flag, field, help] :
        {std::tuple{"--cert", &out.cert,
                    "a client certificate (PEM) with a SPIFFE ID of the\n"
@@ -478,22 +538,15 @@ void add_tap_options(CLI::App& cmd, TapOptions& out, TapArgs& args) {
   cmd.add_option("--duration", args.duration_ms, "stop after this long, 1s to 1h (e.g. 30s)")
       ->type_name("WINDOW")
       ->transform(window());
-  cmd.add_option("-o,--output", args.output, "table, wide or json")
-      ->type_name("FORMAT")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"table", "wide", "json"}));
+  add_output_option(cmd, args.output, {"table", "wide", "json"});
 }
 
 /// `check`'s options into `out`; -o into `output`.
-void add_check(CLI::App& cmd, CheckOptions& out, std::string& output) {
-  cmd.add_option("--agents", out.agents,
-                 "the agents' admin addresses, host:port, comma-separated\n"
-                 "(e.g. 10.0.0.1:15020,10.0.0.2:15020)")
-      ->type_name("LIST")
-      ->delimiter(',')
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->capture_default_str()
-      ->check(non_empty("host:port"));
+void add_check(CLI::App& cmd, CheckOptions& out, std::string& output, AgentArgs& agents) {
+  add_agent_options(cmd, out.agents, agents,
+                    "the agents' admin addresses, host:port, comma-separated\n"
+                    "(e.g. 10.0.0.1:15020,10.0.0.2:15020)",
+                    /*has_default=*/true);
   cmd.add_option("--prometheus", out.prometheus,
                  "also check the Prometheus server that scrapes the agents\n"
                  "(e.g. http://prometheus.monitoring:9090)")
@@ -517,10 +570,7 @@ void add_check(CLI::App& cmd, CheckOptions& out, std::string& output) {
                "skip the checks of this machine as a node (kernel, mounts,\n"
                "CNI): for a weftctl run off the nodes")
       ->disable_flag_override();
-  cmd.add_option("-o,--output", output, "table or json")
-      ->type_name("FORMAT")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"table", "json"}));
+  add_output_option(cmd, output, {"table", "json"});
 }
 
 /// The command tree, bound to one CommandLine.
@@ -534,6 +584,7 @@ struct Parser {
   CLI::App* tap = nullptr;
   CLI::App* top = nullptr;
   std::string check_output = "table";
+  AgentArgs check_agents;
   TapArgs tap_args;
   SourceArgs stat_args;
   SourceArgs routes_args;
@@ -569,7 +620,7 @@ struct Parser {
     add_source_options(*edges, "deploy (workloads)", workloads(), out.edges.source, edges_args);
     check = app.add_subcommand("check", kCheck);
     check->footer(kCheckFooter);
-    add_check(*check, out.check, check_output);
+    add_check(*check, out.check, check_output, check_agents);
     tap = app.add_subcommand("tap", kTap);
     tap->footer(kTapFooter);
     add_tap_options(*tap, out.tap, tap_args);
@@ -596,6 +647,7 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
   }
   if (parsed->command == parser.check) {
     out.check.format = parser.check_output == "json" ? OutputFormat::Json : OutputFormat::Table;
+    out.check.agent_lookup = finish_agents(parser.check_agents);
     out.action = CommandLine::Action::Check;
     return out;
   }
@@ -613,6 +665,7 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
           UsageError{fmt::format("{}: {}", name, refusal), fmt::format("weftctl {} --help", name)});
     }
     out.tap.duration = std::chrono::milliseconds(parser.tap_args.duration_ms);
+    out.tap.agent_lookup = finish_agents(parser.tap_args.agents);
     out.tap.format = parser.tap_args.output == "json"   ? OutputFormat::Json
                      : parser.tap_args.output == "wide" ? OutputFormat::Wide
                                                         : OutputFormat::Table;

@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <expected>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "weftctl/AgentDiscovery.hpp"
 #include "weftctl/StatFigures.hpp"
 #include "weftctl/StatOutput.hpp"
 #include "weftctl/TapCommand.hpp"
@@ -30,9 +32,10 @@ struct CaCreateOptions {
 /// Where `stat` and `edges` read the agents' figures (a Prometheus server, or the agents
 /// themselves), over which window, printed how.
 struct MetricsSource {
-  std::vector<std::string> agents;  ///< --direct: admin addresses, host:port
-  std::string prometheus;           ///< else: the server's base URL
-  bool show_query = false;          ///< print the PromQL before the rows
+  std::vector<std::string> agents;          ///< --direct: admin addresses, host:port
+  std::optional<AgentLookup> agent_lookup;  ///< --direct: the agents are found from the API
+  std::string prometheus;                   ///< else: the server's base URL
+  bool show_query = false;                  ///< print the PromQL before the rows
   std::chrono::milliseconds window{std::chrono::seconds(10)};
   OutputFormat format = OutputFormat::Table;
 };
@@ -53,6 +56,7 @@ struct EdgesOptions {
 /// check (none: no Prometheus checks).
 struct CheckOptions {
   std::vector<std::string> agents{"127.0.0.1:15020"};  ///< admin addresses, host:port
+  std::optional<AgentLookup> agent_lookup;             ///< set: the agents are found from the API
   std::string prometheus;                              ///< the server's base URL, or empty
   std::string cni_conf_dir = "/etc/cni/net.d";
   std::string cni_bin_dir = "/opt/cni/bin";

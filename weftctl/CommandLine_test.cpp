@@ -160,6 +160,13 @@ TEST_CASE("weftctl command line: stat reads RESOURCE[/NAME], the agents, the win
                       "--agents", "a:1"});
   REQUIRE(other);
   CHECK(other->stat.selection.to == StatPeer{"data", "db"});
+  auto api = parse({"stat", "deploy", "--direct", "--in-cluster", "--agent-port", "9"});
+  REQUIRE(api);
+  CHECK(api->stat.source.agents.empty());
+  REQUIRE(api->stat.source.agent_lookup);
+  CHECK(api->stat.source.agent_lookup->kubeconfig.empty());
+  CHECK(api->stat.source.agent_lookup->ns == "weft-system");
+  CHECK(api->stat.source.agent_lookup->port == 9);
   auto routes = parse({"routes", "svc/web", "-n", "shop", "--direct", "--agents", "a:1"});
   REQUIRE(routes);
   CHECK(routes->action == CommandLine::Action::Routes);
@@ -181,11 +188,12 @@ TEST_CASE("weftctl command line: stat refuses what it cannot do, with a reason")
            Case{{"stat", "deploy", "--direct", "--agents", "a:1", "--prometheus", "http://p"},
                 "give one of"},
            Case{{"stat", "deploy", "--prometheus", "http://p", "--agents", "a:1"},
-                "--agents goes with --direct"},
+                "--agents, --kubeconfig and --in-cluster go with --direct"},
            Case{{"stat", "deploy", "--direct", "--agents", "a:1", "--show-query"},
                 "--show-query goes with --prometheus"},
            Case{{"stat", "deploy", "--prometheus", "http://p", "-t", "1500ms"}, "whole seconds"},
            Case{{"stat", "deploy", "--direct"}, "stat: --direct needs --agents"},
+           Case{{"stat", "deploy", "--direct", "--agents", "a:1", "--in-cluster"}, "excludes"},
            Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-t", "500ms"}, "from 1s to 1h"},
            Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-t", "2h"}, "from 1s to 1h"},
            Case{{"stat", "deploy", "--direct", "--agents", "a:1", "-t", "10"}, "from 1s to 1h"},

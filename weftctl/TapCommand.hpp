@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "weftctl/AgentDiscovery.hpp"
 #include "weftctl/TextTable.hpp"
 
 namespace weft::weftctl {
@@ -24,7 +26,8 @@ struct TapOptions {
   std::string direction;
   unsigned max_rps = 0;  ///< 0: the agent's default
   std::vector<std::string> agents = {"127.0.0.1:15020"};
-  std::chrono::milliseconds duration{0};  ///< 0: until interrupted (or q in top)
+  std::optional<AgentLookup> agent_lookup;  ///< set: the agents are found from the API
+  std::chrono::milliseconds duration{0};    ///< 0: until interrupted (or q in top)
   /// Set (all three files): the agents are tap_tls_address ports, spoken to over mTLS.
   std::string cert, key, cacert;
   OutputFormat format = OutputFormat::Table;

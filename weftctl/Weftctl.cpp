@@ -180,6 +180,22 @@ int edges_command(const EdgesOptions& o, std::FILE* out, std::FILE* err) {
   return 0;
 }
 
+/// With `lookup`, `agents` become those the API server lists; false (said on `err`) when it
+/// cannot tell.
+bool locate_agents(std::vector<std::string>& agents, const std::optional<AgentLookup>& lookup,
+                   std::string_view command, std::FILE* err) {
+  if (!lookup) {
+    return true;
+  }
+  auto found = agents_from_api(*lookup);
+  if (!found) {
+    fmt::print(err, "weftctl: {}: finding the agents: {}\n", command, found.error().message);
+    return false;
+  }
+  agents = std::move(*found);
+  return true;
+}
+
 }  // namespace
 
 int run(std::span<const std::string> args, std::FILE* out, std::FILE* err) {
@@ -187,6 +203,30 @@ int run(std::span<const std::string> args, std::FILE* out, std::FILE* err) {
   if (!cl) {
     fmt::print(err, "{}", usage_message(cl.error()));
     return kUsageExitStatus;
+  }
+  bool located = true;
+  switch (cl->action) {
+    case CommandLine::Action::Stat:
+    case CommandLine::Action::Routes:
+      located = locate_agents(cl->stat.source.agents, cl->stat.source.agent_lookup,
+                              cl->action == CommandLine::Action::Stat ? "stat" : "routes", err);
+      break;
+    case CommandLine::Action::Edges:
+      located = locate_agents(cl->edges.source.agents, cl->edges.source.agent_lookup, "edges", err);
+      break;
+    case CommandLine::Action::Check:
+      located = locate_agents(cl->check.agents, cl->check.agent_lookup, "check", err);
+      break;
+    case CommandLine::Action::Tap:
+    case CommandLine::Action::Top:
+      located = locate_agents(cl->tap.agents, cl->tap.agent_lookup,
+                              cl->action == CommandLine::Action::Tap ? "tap" : "top", err);
+      break;
+    default:
+      break;
+  }
+  if (!located) {
+    return 1;
   }
   switch (cl->action) {
     case CommandLine::Action::Print:

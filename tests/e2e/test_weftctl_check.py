@@ -213,3 +213,47 @@ def test_check_fails_on_an_agent_that_is_up_but_not_ready(build, cluster):
     assert f"{OK} the agents serve their admin endpoint\n" in r.stdout, r.stdout
     # --skip-node: no node or CNI checks at all.
     assert "weft-node" not in r.stdout and "weft-cni" not in r.stdout, r.stdout
+
+
+def _agent_pod(name, namespace, ip, phase="Running", labelled=True):
+    """A Pod object of weft's DaemonSet as the API server would list it."""
+    labels = {"app.kubernetes.io/name": "weft-agent"} if labelled else {"app": "other"}
+    status = {"phase": phase}
+    if ip:
+        status["podIP"] = ip
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"containers": [{"name": "weft-agent", "image": "weft"}]},
+            "status": status}
+
+
+def test_weftctl_finds_the_agents_from_the_api_server(build, cluster):
+    """--kubeconfig instead of --agents: the agents are the Running pods labelled
+    app.kubernetes.io/name=weft-agent in weft-system, at their pod IP. Here the API stand-in
+    lists the two nodes' agents at their node addresses beside a pending agent pod, an agent
+    pod of another namespace and an unlabelled pod, none of which must be used; `check` and
+    `stat --direct` read both agents, and once node2's agent is stopped `check` names it."""
+    api = cluster.add_apiserver()
+    n1, n2 = two_nodes(cluster)
+    for pod in (_agent_pod("weft-agent-1", "weft-system", n1.link_addresses[0]),
+                _agent_pod("weft-agent-2", "weft-system", n2.link_addresses[0]),
+                _agent_pod("weft-agent-3", "weft-system", None, phase="Pending"),
+                _agent_pod("weft-agent-x", "other", "192.0.2.1"),
+                _agent_pod("something", "weft-system", "192.0.2.2", labelled=False)):
+        api.create(pod)
+    lookup = ["--kubeconfig", api.kubeconfig_path, "--agent-port", str(n1.agent.admin_port)]
+    r = _weftctl(build, n1, "check", "--skip-node", *lookup, "--identity-dir", cluster.mesh_ca.dir)
+    print(r.stdout + r.stderr)
+    assert r.returncode == 0, r
+    r = _weftctl(build, n1, "stat", "deploy", "-A", "--direct", *lookup, "-t", "1s", "-o", "json")
+    assert r.returncode == 0 and json.loads(r.stdout) == [], r
+    r = _weftctl(build, n1, "check", "--skip-node", *lookup, "--agent-namespace", "nothing",
+                 "--identity-dir", cluster.mesh_ca.dir)
+    assert r.returncode == 1 and "lists no running pod labelled app.kubernetes.io/name=" \
+        "weft-agent in nothing" in r.stderr, r
+    n2.agent.stop()
+    r = _weftctl(build, n1, "check", "--skip-node", *lookup, "--identity-dir", cluster.mesh_ca.dir)
+    print(r.stdout)
+    far = f"{n2.link_addresses[0]}:{n2.agent.admin_port}"
+    assert r.returncode == 1 and f"{FAIL} the agents serve their admin endpoint\n    {far}: " \
+        in r.stdout, r.stdout
