@@ -150,6 +150,7 @@ void Agent::create_metrics() {
   tunnel_metrics_ = std::make_unique<TunnelMetrics>(*registry_);
   request_metrics_ = std::make_unique<RequestMetrics>(*registry_);
   tap_ = std::make_unique<TapHub>(config_.node_name, tap_limits(config_), *registry_);
+  flows_ = std::make_unique<FlowLog>(config_.node_name, config_.observe_buffer_entries);
   fd_metrics_ = std::make_unique<FdMetrics>(*registry_);
 }
 
@@ -267,6 +268,7 @@ Result<void> Agent::start_workers() {
                            *tunnel_metrics_,
                            *request_metrics_,
                            *tap_,
+                           *flows_,
                            *fd_metrics_,
                            *timeout_metrics_,
                            *source_shares_,
@@ -286,10 +288,11 @@ Result<void> Agent::start_workers() {
 }
 
 Result<void> Agent::open_admin() {
-  auto admin = AdminServer::start(
-      config_.admin_address, AdminSources{[this] { return collect_metrics(); },
-                                          [this] { return ready_.load() && discovery_->synced(); },
-                                          [this] { return pods_json(); }, tap_.get()});
+  auto admin =
+      AdminServer::start(config_.admin_address,
+                         AdminSources{[this] { return collect_metrics(); },
+                                      [this] { return ready_.load() && discovery_->synced(); },
+                                      [this] { return pods_json(); }, tap_.get(), flows_.get()});
   if (!admin) {
     return std::unexpected(admin.error());
   }

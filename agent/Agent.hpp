@@ -27,6 +27,7 @@
 #include "agent/metrics/TcpMetrics.hpp"
 #include "agent/metrics/TimeoutMetrics.hpp"
 #include "agent/metrics/TunnelMetrics.hpp"
+#include "agent/observe/FlowLog.hpp"
 #include "agent/pods/MeshedPod.hpp"
 #include "agent/pods/RegistrationServer.hpp"
 #include "agent/redirect/Redirector.hpp"
@@ -130,6 +131,8 @@ class Agent {
   std::unique_ptr<RequestMetrics> request_metrics_;
   /// Outlives the workers and the admin server, which publish to it and serve its sessions.
   std::unique_ptr<TapHub> tap_;
+  /// The flow history; outlives the workers, which write it, and the admin server, which reads it.
+  std::unique_ptr<FlowLog> flows_;
   std::unique_ptr<FdMetrics> fd_metrics_;
   std::unique_ptr<identity::TrustBundle> trust_;
   std::unique_ptr<identity::WorkloadCertificates> certificates_;

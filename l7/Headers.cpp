@@ -26,6 +26,18 @@ int header_int(const std::string* value, int fallback) {
   return v;
 }
 
+std::string_view trace_id(const Headers& headers) {
+  if (const std::string* tp = find_header(headers, "traceparent")) {
+    if (tp->size() >= 55 && (*tp)[2] == '-' && (*tp)[35] == '-') {
+      return std::string_view(*tp).substr(3, 32);
+    }
+  }
+  if (const std::string* b3 = find_header(headers, "x-b3-traceid")) {
+    return *b3;
+  }
+  return {};
+}
+
 bool is_grpc(const Headers& headers) {
   const std::string* ct = find_header(headers, "content-type");
   return ct != nullptr && ct->starts_with("application/grpc");

@@ -29,6 +29,11 @@ constexpr int kInternal = 13;
 constexpr int kUnavailable = 14;
 }  // namespace grpc_status
 
+/// The trace a request belongs to: the trace-id of its W3C `traceparent`
+/// ("00-<trace-id>-<parent-id>-<flags>"), else its B3 `x-b3-traceid`, else empty. Points into
+/// `headers`.
+std::string_view trace_id(const Headers& headers);
+
 /// Whether a message is gRPC: its content-type is application/grpc or a subtype of it.
 bool is_grpc(const Headers& headers);
 

@@ -22,7 +22,7 @@ fuzz_pass=0
 fuzz_fail=0
 for target in registration_fuzz manifest_fuzz kube_api_fuzz cni_config_fuzz tunnel_request_fuzz \
     http1_parser_fuzz protocol_detect_fuzz h2_session_fuzz metrics_text_fuzz tap_record_fuzz \
-    tap_query_fuzz; do
+    tap_query_fuzz observe_ndjson_fuzz; do
   corpus=$(mktemp -d)
   seeds=fuzz/corpus/${target%_fuzz}
   echo "== fuzz $target for ${FUZZ_SECONDS}s"

@@ -136,6 +136,19 @@ requests first. On a terminal the table updates in place every second until q or
 otherwise (or with -o json) it is printed once when --duration is over. A request between two
 tapped agents' pods is counted by both.)";
 
+constexpr const char* kObserve = "recent requests and connections from the agents' flow history";
+
+constexpr const char* kObserveFooter =
+    R"(Each agent keeps its last finished requests and TCP connections (observe_buffer_entries,
+default 4096; the oldest go first). observe reads them from every agent of --agents (GET
+/observe on its admin port, served to loopback clients in plaintext) and prints them merged by
+time: TIMESTAMP SOURCE DESTINATION TYPE (request, connection) VERDICT (allowed: carried,
+whatever the app answered; denied: refused by a MeshPolicy; failed: no endpoint took it)
+SUMMARY. Without --last, --since or -f: the last 20. --last N: the N newest over all agents.
+--since: a duration ago (30s, 5m, 1h) or an RFC 3339 time. -f: then the new ones as they come,
+every second, until interrupted (or --follow-for). Filters match either end (namespace,
+workload, ip, port); -o json prints the agents' records, one JSON object a line.)";
+
 /// The rows' kind a RESOURCE's part before '/' names, as kubectl spells resources.
 std::optional<StatKind> resource_kind(std::string_view word) {
   static constexpr std::pair<std::string_view, StatKind> kKinds[] = {
@@ -253,7 +266,6 @@ struct SourceArgs {
   std::string from, from_ns, to, to_ns;  ///< stat's --from, --to and their namespaces
   AgentArgs agents;
 };
-
 
 /// --agents (into `agents`; `help` says what they serve) and the options that find them from the
 /// API server instead.
@@ -573,6 +585,118 @@ void add_check(CLI::App& cmd, CheckOptions& out, std::string& output, AgentArgs&
   add_output_option(cmd, output, {"table", "json"});
 }
 
+/// What `observe` reads as text before parse_command_line() checks the whole line.
+struct ObserveArgs {
+  AgentArgs agents;
+  std::string output = "table";
+  long last = 0;  ///< 0: not given
+  long follow_for_ms = 0;
+  std::string ns;
+  std::string workload;
+  std::string ip;
+  std::string port;
+  std::string http_status;
+  std::string verdict;
+  std::string type;
+  std::string trace_id;
+};
+
+/// A duration for --follow-for: "500ms", "10s", "1m", up to an hour, in milliseconds.
+CLI::Validator follow_duration() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        long v = std::strtol(value.c_str(), &end, 10);
+        std::string_view unit(end);
+        long ms = errno != 0 || end == value.c_str() || v < 1 || v > 3600000 ? -1
+                  : unit == "ms"                                             ? v
+                  : unit == "s"                                              ? v * 1000
+                  : unit == "m"                                              ? v * 60000
+                                                                             : -1;
+        if (ms < 1 || ms > 3600000) {
+          return fmt::format("wants a duration up to 1h such as 10s, not \"{}\"", value);
+        }
+        value = std::to_string(ms);
+        return {};
+      },
+      "");
+}
+
+/// `observe`'s options into `out` and `args`.
+void add_observe(CLI::App& cmd, ObserveOptions& out, ObserveArgs& args) {
+  add_agent_options(cmd, out.agents, args.agents,
+                    "the agents' admin addresses, host:port, comma-separated\n"
+                    "(e.g. 10.0.0.1:15020,10.0.0.2:15020); plaintext observe is\n"
+                    "served to loopback clients only",
+                    /*has_default=*/true);
+  cmd.add_option("--last", args.last, "the N newest records over all agents")
+      ->type_name("N")
+      ->check(CLI::Range(1L, 1L << 20));
+  cmd.add_option("--since", out.since,
+                 "records since a duration ago (30s, 5m, 1h) or an RFC 3339\n"
+                 "time (2024-05-01T12:00:00Z)")
+      ->type_name("TIME")
+      ->check(non_empty("a duration or a time"));
+  cmd.add_flag("-f,--follow", out.follow, "then print new records as they come, until interrupted")
+      ->disable_flag_override();
+  cmd.add_option("--follow-for", args.follow_for_ms, "with -f: stop after this long (e.g. 30s)")
+      ->type_name("DURATION")
+      ->transform(follow_duration());
+  cmd.add_option("-n,--namespace", args.ns, "either end's namespace")
+      ->type_name("NS")
+      ->check(non_empty("a namespace"));
+  cmd.add_option("--workload", args.workload, "either end's workload")
+      ->type_name("NAME")
+      ->check(non_empty("a workload"));
+  cmd.add_option("--ip", args.ip, "either end's address, or a CIDR")
+      ->type_name("IP")
+      ->check(non_empty("an address"));
+  cmd.add_option("--port", args.port, "either end's port")
+      ->type_name("PORT")
+      ->check(CLI::Range(1, 65535));
+  cmd.add_option("--http-status", args.http_status,
+                 "requests answered with this status: 503, a class (5xx) or a\n"
+                 "floor (5+)")
+      ->type_name("STATUS")
+      ->check(non_empty("a status"));
+  cmd.add_option("--verdict", args.verdict, "allowed, denied or failed")
+      ->type_name("VERDICT")
+      ->check(CLI::IsMember({"allowed", "denied", "failed"}));
+  cmd.add_option("--type", args.type, "request or connection")
+      ->type_name("TYPE")
+      ->check(CLI::IsMember({"request", "connection"}));
+  cmd.add_option("--trace-id", args.trace_id, "the requests of one trace (W3C or B3 trace id)")
+      ->type_name("ID")
+      ->check(non_empty("a trace id"));
+  add_output_option(cmd, args.output, {"table", "wide", "json"});
+}
+
+/// out's limits, filters and format from what CLI11 read.
+std::expected<void, std::string> finish_observe(const ObserveArgs& args, ObserveOptions& out) {
+  if (args.follow_for_ms != 0 && !out.follow) {
+    return std::unexpected("--follow-for goes with -f");
+  }
+  if (args.last != 0) {
+    out.last = static_cast<std::size_t>(args.last);
+  }
+  out.follow_for = std::chrono::milliseconds(args.follow_for_ms);
+  out.agent_lookup = finish_agents(args.agents);
+  for (auto [key, value] :
+       {std::pair{"namespace", &args.ns}, std::pair{"workload", &args.workload},
+        std::pair{"ip", &args.ip}, std::pair{"port", &args.port},
+        std::pair{"http_status", &args.http_status}, std::pair{"verdict", &args.verdict},
+        std::pair{"type", &args.type}, std::pair{"trace_id", &args.trace_id}}) {
+    if (!value->empty()) {
+      out.filters.emplace_back(key, *value);
+    }
+  }
+  out.format = args.output == "json"   ? OutputFormat::Json
+               : args.output == "wide" ? OutputFormat::Wide
+                                       : OutputFormat::Table;
+  return {};
+}
+
 /// The command tree, bound to one CommandLine.
 struct Parser {
   CLI::App app{kProgram, "weftctl"};
@@ -586,6 +710,8 @@ struct Parser {
   std::string check_output = "table";
   AgentArgs check_agents;
   TapArgs tap_args;
+  CLI::App* observe = nullptr;
+  ObserveArgs observe_args;
   SourceArgs stat_args;
   SourceArgs routes_args;
   SourceArgs edges_args;
@@ -627,6 +753,9 @@ struct Parser {
     top = app.add_subcommand("top", kTop);
     top->footer(kTopFooter);
     add_tap_options(*top, out.tap, tap_args);
+    observe = app.add_subcommand("observe", kObserve);
+    observe->footer(kObserveFooter);
+    add_observe(*observe, out.observe, observe_args);
     // Set last: commands inherit the footer their parent has when they are added.
     app.footer(kProgramFooter);
   }
@@ -649,6 +778,14 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
     out.check.format = parser.check_output == "json" ? OutputFormat::Json : OutputFormat::Table;
     out.check.agent_lookup = finish_agents(parser.check_agents);
     out.action = CommandLine::Action::Check;
+    return out;
+  }
+  if (parsed->command == parser.observe) {
+    if (auto ok = finish_observe(parser.observe_args, out.observe); !ok) {
+      return std::unexpected(
+          UsageError{fmt::format("observe: {}", ok.error()), "weftctl observe --help"});
+    }
+    out.action = CommandLine::Action::Observe;
     return out;
   }
   if (parsed->command == parser.tap || parsed->command == parser.top) {

@@ -1,8 +1,8 @@
 // weftctl's command line, parsed with CLI11: `weftctl ca create --dir DIR [OPTIONS]`,
 // `weftctl stat RESOURCE (--direct --agents LIST | --prometheus URL) [OPTIONS]`, `weftctl edges`
-// likewise, `weftctl check [OPTIONS]`, `--help` for the program and for each command, `--version`.
-// Parsing has no side effects: the caller prints the help text or the usage error and picks the
-// exit status.
+// likewise, `weftctl check [OPTIONS]`, `weftctl observe [FILTERS] [--last N] [--since T] [-f]`,
+// `--help` for the program and for each command, `--version`. Parsing has no side effects: the
+// caller prints the help text or the usage error and picks the exit status.
 #pragma once
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "weftctl/AgentDiscovery.hpp"
+#include "weftctl/ObserveCommand.hpp"
 #include "weftctl/StatFigures.hpp"
 #include "weftctl/StatOutput.hpp"
 #include "weftctl/TapCommand.hpp"
@@ -76,6 +77,7 @@ struct CommandLine {
     Check,     ///< `check` with `check`
     Tap,       ///< `tap` with `tap`
     Top,       ///< `top` with `tap`
+    Observe,   ///< `observe` with `observe`
   };
   Action action = Action::Print;
   std::string text;
@@ -84,6 +86,7 @@ struct CommandLine {
   EdgesOptions edges;
   CheckOptions check;
   TapOptions tap;  ///< tap and top
+  ObserveOptions observe;
 };
 
 /// A command line weftctl refuses (exit status 2): what is wrong, in one line, and the

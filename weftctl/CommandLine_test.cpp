@@ -59,7 +59,7 @@ TEST_CASE("weftctl command line: bad usage is refused with a reason and the help
   };
   for (const auto& c : {
            Case{{},
-                "no command (expected: ca create, stat, routes, edges, check, tap, top)",
+                "no command (expected: ca create, stat, routes, edges, check, tap, top, observe)",
                 "weftctl --help"},
            Case{{"frobnicate"}, "unknown command 'frobnicate'", "weftctl --help"},
            Case{{"--bogus"}, "unknown option --bogus", "weftctl --help"},

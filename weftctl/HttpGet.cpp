@@ -1,5 +1,7 @@
 #include "weftctl/HttpGet.hpp"
 
+#include <algorithm>
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 
@@ -56,7 +58,13 @@ Result<std::string> http_get(const std::string& url, std::chrono::milliseconds t
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
-    return fail(Error::Kind::Protocol, fmt::format("GET {}: status {}", url, status));
+    // An agent says why in the first line of a plain-text answer (400 names the bad key).
+    std::string_view why(body.text);
+    why = why.substr(0, std::min<std::size_t>(why.find('\n'), 200));
+    bool printable = std::ranges::all_of(why, [](char ch) { return ch >= 0x20 && ch < 0x7f; });
+    return fail(Error::Kind::Protocol, fmt::format("GET {}: status {}{}{}", url, status,
+                                                   why.empty() || !printable ? "" : ": ",
+                                                   printable ? why : std::string_view()));
   }
   return std::move(body.text);
 }

@@ -14,6 +14,7 @@
 #include "weftctl/EdgeOutput.hpp"
 #include "weftctl/HttpGet.hpp"
 #include "weftctl/MetricsText.hpp"
+#include "weftctl/ObserveCommand.hpp"
 #include "weftctl/PrometheusApi.hpp"
 #include "weftctl/PrometheusStat.hpp"
 
@@ -222,6 +223,9 @@ int run(std::span<const std::string> args, std::FILE* out, std::FILE* err) {
       located = locate_agents(cl->tap.agents, cl->tap.agent_lookup,
                               cl->action == CommandLine::Action::Tap ? "tap" : "top", err);
       break;
+    case CommandLine::Action::Observe:
+      located = locate_agents(cl->observe.agents, cl->observe.agent_lookup, "observe", err);
+      break;
     default:
       break;
   }
@@ -246,6 +250,8 @@ int run(std::span<const std::string> args, std::FILE* out, std::FILE* err) {
       return run_tap(cl->tap, /*top=*/false, out, err);
     case CommandLine::Action::Top:
       return run_tap(cl->tap, /*top=*/true, out, err);
+    case CommandLine::Action::Observe:
+      return observe_command(cl->observe, out, err);
   }
   return 1;
 }

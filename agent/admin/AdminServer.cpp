@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "agent/admin/ObserveHandler.hpp"
 #include "agent/admin/TapStream.hpp"
 #include "agent/tap/TapHub.hpp"
 
@@ -56,6 +57,12 @@ struct AdminServer::Handlers {
     }
     serve_plaintext_tap(c, *sources.tap, stopping);
   }};
+  GetHandler observe{[this](mg_connection* c) {
+    if (sources.flows == nullptr) {
+      return respond(c, 404, "text/plain", "observe is not served here\n");
+    }
+    serve_observe(c, *sources.flows);
+  }};
   /// Set before civetweb stops: tap sessions end within half a second.
   std::atomic<bool> stopping = false;
 };
@@ -84,6 +91,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addre
   admin->server_->addHandler("/live", admin->handlers_->live);
   admin->server_->addHandler("/pods", admin->handlers_->pods);
   admin->server_->addHandler("/tap", admin->handlers_->tap);
+  admin->server_->addHandler("/observe", admin->handlers_->observe);
   return admin;
 }
 

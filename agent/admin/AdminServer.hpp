@@ -1,5 +1,6 @@
 // The node's admin HTTP endpoint (civetweb, its own threads, never a data-plane core):
-// GET /metrics (Prometheus text), /ready, /live, /pods (JSON), /tap (a stream of requests).
+// GET /metrics (Prometheus text), /ready, /live, /pods (JSON), /tap (a stream of requests),
+// /observe (the flow history).
 #pragma once
 
 #include <prometheus/metric_family.h>
@@ -15,6 +16,7 @@ class CivetServer;
 
 namespace weft::agent {
 
+class FlowLog;
 class TapHub;
 
 /// What the admin endpoint serves; each callback is called on a civetweb thread.
@@ -22,7 +24,8 @@ struct AdminSources {
   std::function<std::vector<prometheus::MetricFamily>()> collect;
   std::function<bool()> ready;
   std::function<std::string()> pods_json;
-  TapHub* tap = nullptr;  ///< /tap's sessions; nullptr: 404
+  TapHub* tap = nullptr;           ///< /tap's sessions; nullptr: 404
+  const FlowLog* flows = nullptr;  ///< /observe's records; nullptr: 404
 };
 
 class AdminServer {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/admin/AdminHttp.hpp"
 #include "agent/tap/TapHub.hpp"
 #include "agent/tap/TapQuery.hpp"
 
@@ -91,8 +92,7 @@ void serve_tap(const TapAsk& ask, TapAnswer& answer, TapHub& hub,
 void serve_plaintext_tap(mg_connection* conn, TapHub& hub, const std::atomic<bool>& stopping) {
   const mg_request_info* info = mg_get_request_info(conn);
   CivetAnswer answer(conn);
-  auto remote = IpAddr::parse(info->remote_addr);
-  if (!remote || !remote->is_loopback()) {
+  if (!loopback_client(conn)) {
     return answer.refuse(403,
                          "tap: plaintext tap is served to loopback clients only (use the mTLS "
                          "tap port, tap_tls_address)");

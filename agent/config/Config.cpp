@@ -111,7 +111,7 @@ const Field kFields[] = {
     {"node_name", "NAME", "name of this node in logs and metrics (default: host name)",
      [](Config& c, std::string_view v) { return set_string(c.node_name, v, "node_name"); },
      [](const Config& c) -> std::string { return c.node_name; }},
-    {"admin_address", "ADDR:PORT", "admin HTTP listener: /metrics /ready /live /pods /tap",
+    {"admin_address", "ADDR:PORT", "admin HTTP listener: /metrics /ready /live /pods /tap /observe",
      [](Config& c, std::string_view v) -> Result<void> {
        if (v.rfind(':') == std::string_view::npos) {
          return fail(Error::Kind::Config, "admin_address: expected ADDR:PORT");
@@ -463,6 +463,13 @@ const Field kFields[] = {
        return {};
      },
      [](const Config& c) -> std::string { return c.tap_tls_principal; }},
+    {"observe_buffer_entries", "N",
+     "finished requests and connections the agent keeps for GET /observe (weftctl observe), "
+     "the oldest dropped first; 0 turns the flow history off",
+     [](Config& c, std::string_view v) {
+       return set_number(c.observe_buffer_entries, v, "observe_buffer_entries", 0u, 1u << 20);
+     },
+     [](const Config& c) -> std::string { return std::to_string(c.observe_buffer_entries); }},
     {"log_level", "LEVEL", "debug, info, warn or error",
      [](Config& c, std::string_view v) -> Result<void> {
        log::Level level{};

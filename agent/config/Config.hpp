@@ -79,6 +79,9 @@ struct Config {
   std::string tap_tls_address;
   TapAllowList tap_allow;
   std::string tap_tls_principal;
+  /// The flow history (agent::FlowLog): finished requests and connections kept for GET
+  /// /observe; 0: off.
+  unsigned observe_buffer_entries = 4096;
   std::string log_level = "info";
 };
 

@@ -309,10 +309,15 @@ void Dispatcher::dispatch_outbound(std::shared_ptr<const agent::MeshedPod> pod_p
   if (!plan) {
     log::warn("flow.rejected", "worker={} pod={} dst={} reason=\"service has no ready endpoints\"",
               index(), pod.display_name(), original.str());
+    agent::FlowLabels labels;
+    labels.reporter = "source";
+    labels.source = identity_of_local(*view_, pod);
+    observe_unserved(pod, labels, original, "the Service has no ready endpoint");
     return reset(std::move(downstream));
   }
   if (!plan->denied.empty()) {
-    return refuse(std::move(downstream), *plan);
+    return refuse(std::move(downstream), *plan,
+                  pod.ips.empty() ? std::nullopt : std::optional(pod.ips.front()));
   }
   std::optional<Redial> redial;
   if (plan->service_address) {
@@ -369,11 +374,13 @@ void Dispatcher::send_again(Redialed r) {
               "worker={} pod={} dst={} tried={} reason=\"no endpoint took the connection\"",
               index(), pod.display_name(), attempt.service.str(), attempt.tried.size());
     context_.metrics.connect_failed(r.failed, "reset");
+    observe_unserved(pod, r.failed, attempt.service, "no endpoint took the connection");
     return reset(std::move(r.app));
   }
   context_.metrics.connect_failed(r.failed, "redialed");
   if (!plan->denied.empty()) {
-    return refuse(std::move(r.app), *plan);
+    return refuse(std::move(r.app), *plan,
+                  pod.ips.empty() ? std::nullopt : std::optional(pod.ips.front()));
   }
   log::debug("flow.redial", "worker={} pod={} dst={} failed={} next={}", index(),
              pod.display_name(), attempt.service.str(), failed.str(), plan->target.str());
@@ -470,13 +477,37 @@ void Dispatcher::accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd d
   ref.touch();
 }
 
-void Dispatcher::refuse(Fd downstream, const FlowPlan& plan) {
+void Dispatcher::refuse(Fd downstream, const FlowPlan& plan, const std::optional<IpAddr>& caller) {
   const agent::FlowLabels& labels =
       plan.local_destination_labels ? *plan.local_destination_labels : plan.labels;
   context_.metrics.denied(labels, plan.denied);
   log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index(),
             labels.source.principal, labels.destination.principal, plan.target.str(), plan.denied);
+  observe_denied(labels, plan.client_ip ? plan.client_ip : caller, plan.target, plan.denied);
   reset(std::move(downstream));
+}
+
+void Dispatcher::observe_denied(const agent::FlowLabels& labels,
+                                const std::optional<IpAddr>& client, const SockAddr& target,
+                                const std::string& reason) {
+  context_.flows.add([&](agent::FlowRecord& r) {
+    r.kind = agent::FlowKind::Connection;
+    r.verdict = agent::FlowVerdict::Denied;
+    r.protocol.assign("TCP");
+    r.set_flow(labels, client, target);
+    r.reason.assign(reason);
+  });
+}
+
+void Dispatcher::observe_unserved(const agent::MeshedPod& pod, const agent::FlowLabels& labels,
+                                  const SockAddr& original, std::string_view reason) {
+  context_.flows.add([&](agent::FlowRecord& r) {
+    r.kind = agent::FlowKind::Connection;
+    r.verdict = agent::FlowVerdict::Failed;
+    r.protocol.assign("TCP");
+    r.set_flow(labels, pod.ips.empty() ? std::nullopt : std::optional(pod.ips.front()), original);
+    r.reason.assign(reason);
+  });
 }
 
 void Dispatcher::launch_tunneled(const agent::MeshedPod& pod, Fd downstream, SourceShare share,
@@ -557,6 +588,7 @@ std::optional<FlowPlan> Dispatcher::plan_tunnel_stream(const agent::MeshedPod& p
     context_.metrics.denied(plan->labels, plan->denied);
     log::info("flow.denied", "worker={} src={} dst={} target={} reason={}", index(), principal,
               plan->labels.destination.principal, req.target.str(), plan->denied);
+    observe_denied(plan->labels, plan->client_ip, plan->target, plan->denied);
   }
   return plan;
 }
@@ -733,6 +765,9 @@ void Dispatcher::launch(const agent::MeshedPod& pod, Fd downstream, SourceShare 
                                        std::move(plan), std::move(counters), std::move(share),
                                        std::move(redial));
   Relay& ref = *relay;
+  if (ref.plan().labels.reporter == "source" && !pod.ips.empty()) {
+    ref.observe_client(pod.ips.front());  // the calling pod
+  }
   relays_.emplace(relay.get(), std::move(relay));
   balancer_.opened(target);
   ref.preload(received);

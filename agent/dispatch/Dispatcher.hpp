@@ -57,6 +57,7 @@ struct WorkerContext {
   agent::TunnelMetrics& tunnel_metrics;
   agent::RequestMetrics& request_metrics;
   agent::TapHub& tap;
+  agent::FlowLog& flows;
   agent::FdMetrics& fd_metrics;
   agent::TimeoutMetrics& timeouts;
   /// Every worker's connections, shared out by source.
@@ -156,6 +157,7 @@ class Dispatcher final : public Relay::Owner,
   const std::shared_ptr<const NodeView>& view() const override { return view_; }
   agent::RequestMetrics& request_metrics() override { return context_.request_metrics; }
   agent::TapHub& tap() override { return context_.tap; }
+  agent::FlowLog& flows() override { return context_.flows; }
   UpstreamPool& upstreams() override { return upstreams_; }
   EndpointLoads& endpoint_loads() override { return endpoint_loads_; }
   const SuspectPeers& suspect_peers() const override { return suspects_; }
@@ -213,8 +215,15 @@ class Dispatcher final : public Relay::Owner,
   void accept_outbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   void accept_inbound(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
   void accept_tunnel(std::shared_ptr<const agent::MeshedPod> pod, Fd downstream);
-  /// Counts and refuses a connection the destination's policy does not allow.
-  void refuse(Fd downstream, const FlowPlan& plan);
+  /// Counts and refuses a connection the destination's policy does not allow; `caller`: the
+  /// calling pod's address when the plan has no client's (outbound).
+  void refuse(Fd downstream, const FlowPlan& plan, const std::optional<IpAddr>& caller = {});
+  /// Writes a connection refused by policy to the flow history.
+  void observe_denied(const agent::FlowLabels& labels, const std::optional<IpAddr>& client,
+                      const SockAddr& target, const std::string& reason);
+  /// Writes an outbound connection no endpoint took to the flow history.
+  void observe_unserved(const agent::MeshedPod& pod, const agent::FlowLabels& labels,
+                        const SockAddr& original, std::string_view reason);
   /// Carries an outbound connection by `plan` as TCP: directly, or through a tunnel to the
   /// agent of `plan.target`. `redial` (a Service's endpoint): one that cannot be reached hands
   /// the connection back (redial) instead of resetting it.

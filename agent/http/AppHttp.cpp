@@ -91,6 +91,10 @@ agent::TapHub& AppHttp::tap() {
   return host_.tap();
 }
 
+agent::FlowLog& AppHttp::flows() {
+  return host_.flows();
+}
+
 void AppHttp::connection_finished(H2Connection& /*connection*/) {
   host_.http_finished(*this);
 }

@@ -54,6 +54,7 @@ class AppHttp : public ExchangeOwner,
   l7::RetryBudget& retry_budget(const SockAddr& service) override;
   void erase(L7Exchange* exchange) override;
   agent::TapHub& tap() override;
+  agent::FlowLog& flows() override;
   const agent::MeshedPod& pod() const override { return *pod_; }
 
   // The client's connection.

@@ -16,6 +16,7 @@
 
 namespace weft::agent {
 struct MeshedPod;
+class FlowLog;
 class TapHub;
 }  // namespace weft::agent
 
@@ -74,6 +75,8 @@ class ExchangeOwner {
   virtual void erase(L7Exchange* exchange) = 0;
   /// Where completed requests go while a tap session is open.
   virtual agent::TapHub& tap() = 0;
+  /// The flow history every finished request is written to.
+  virtual agent::FlowLog& flows() = 0;
   /// The meshed pod on this node the owner speaks for (the caller outbound, the callee
   /// inbound): tap events name it.
   virtual const agent::MeshedPod& pod() const = 0;

@@ -9,6 +9,7 @@
 #include "agent/http/H2Carrier.hpp"
 #include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
+#include "agent/observe/FlowLog.hpp"
 #include "agent/plan/EndpointLoads.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/plan/NodeView.hpp"
@@ -32,6 +33,8 @@ class HttpHost {
   virtual const std::shared_ptr<const NodeView>& view() const = 0;
   virtual agent::RequestMetrics& request_metrics() = 0;
   virtual agent::TapHub& tap() = 0;
+  /// The flow history every finished request is written to.
+  virtual agent::FlowLog& flows() = 0;
   /// Pooled connections to apps, per (calling pod, endpoint).
   virtual UpstreamPool& upstreams() = 0;
   /// Latency estimates and circuit breakers of the endpoints requests go to.

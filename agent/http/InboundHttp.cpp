@@ -16,6 +16,10 @@ agent::TapHub& InboundHttp::tap() {
   return host_.tap();
 }
 
+agent::FlowLog& InboundHttp::flows() {
+  return host_.flows();
+}
+
 InboundHttp::InboundHttp(HttpHost& host, H2Carrier& session,
                          std::shared_ptr<const agent::MeshedPod> pod, std::string peer_principal,
                          IpAddr tunnel_source)

@@ -45,6 +45,7 @@ class InboundHttp final : public ExchangeOwner {
   Refusal refusal() const override { return Refusal::PassOn; }
   void erase(L7Exchange* exchange) override { exchanges_.erase(exchange); }
   agent::TapHub& tap() override;
+  agent::FlowLog& flows() override;
   const agent::MeshedPod& pod() const override { return *pod_; }
 
  private:

@@ -159,6 +159,12 @@ void L7Exchange::request_head(l7::Headers headers, bool end_stream) {
     tap_ = owner_.tap().begin(headers);
   }
   grpc_ = l7::is_grpc(headers);
+  if (owner_.flows().enabled()) {
+    line_.set(headers);
+    // A request from another agent says how its client spoke (weft-protocol), else HTTP/2.
+    const std::string* wire = l7::find_header(headers, "weft-protocol");
+    wire_protocol_ = down_h2_ && (wire == nullptr || *wire != "http/1.1") ? "HTTP/2" : "HTTP/1.1";
+  }
   request_has_body_ = !end_stream;
   if (end_stream) {
     request_.finish();
@@ -424,6 +430,7 @@ void L7Exchange::timer_fired(unsigned fired) {
 
 void L7Exchange::respond_locally(int status, int grpc_status, std::string_view message) {
   response_started_ = true;
+  local_reason_ = message;  // every caller passes a literal
   if (grpc_) {
     status_ = 200;
     grpc_status_ = grpc_status;
@@ -492,9 +499,46 @@ void L7Exchange::record() {
       s.record(protocol(), route(), status_, grpc_status_, seconds);
     }
   }
+  owner_.flows().add([this, seconds](agent::FlowRecord& r) { flow_record(r, seconds); });
   if (tap_) {
     owner_.tap().publish(tap_event(seconds));
   }
+}
+
+void L7Exchange::flow_record(agent::FlowRecord& r, double seconds) const {
+  r.kind = agent::FlowKind::Request;
+  r.protocol = grpc_ ? "gRPC" : wire_protocol_;
+  r.set_request(line_);
+  r.status = status_;
+  r.grpc_status = grpc_status_;
+  r.seconds = seconds;
+  // A policy's refusal is denied; an answer of the agent's own because no endpoint took the
+  // request (none ready, refused, unreachable) failed; anything else reached an app.
+  if (!local_reason_.empty()) {
+    int code = grpc_ ? (grpc_status_ == l7::grpc_status::kPermissionDenied ? 403 : 503) : status_;
+    if (code == 403) {
+      r.verdict = agent::FlowVerdict::Denied;
+      r.reason = target_ != nullptr ? target_->plan.denied : std::string();
+    } else if (code != 504) {
+      r.verdict = agent::FlowVerdict::Failed;
+      r.reason = local_reason_;
+    } else {
+      r.reason = local_reason_;
+    }
+  }
+  const agent::MeshedPod& pod = owner_.pod();
+  std::optional<IpAddr> client = pod.ips.empty() ? std::nullopt : std::optional(pod.ips.front());
+  if (target_ == nullptr) {
+    r.src.address = client ? std::optional(SockAddr{*client, 0}) : std::nullopt;
+    return;
+  }
+  const FlowPlan& plan = target_->plan;
+  if (plan.client_ip) {
+    client = plan.client_ip;
+  } else if (plan.labels.reporter != "source") {
+    client.reset();  // an inbound request whose client the agent does not know
+  }
+  r.set_flow(plan.labels, client, plan.target);
 }
 
 agent::TapEvent L7Exchange::tap_event(double seconds) {

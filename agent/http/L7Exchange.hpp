@@ -14,6 +14,7 @@
 #include "agent/http/ExchangePeer.hpp"
 #include "agent/loop/Loop.hpp"
 #include "agent/metrics/RequestMetrics.hpp"
+#include "agent/observe/FlowLog.hpp"
 #include "agent/plan/EndpointLoads.hpp"
 #include "agent/tap/TapEvent.hpp"
 #include "l7/BodyBuffer.hpp"
@@ -135,8 +136,11 @@ class L7Exchange final : public Timed, public Retirable {
   };
   /// Tells the endpoint's circuit breaker how the request went, once.
   void report_outcome(Outcome outcome);
-  /// Counts the request in the metrics, once, and offers it to tap when it was captured.
+  /// Counts the request in the metrics, writes it to the flow history and offers it to tap
+  /// when it was captured; once.
   void record();
+  /// The request's entry in the flow history.
+  void flow_record(agent::FlowRecord& r, double seconds) const;
   /// The tap event of the finished request captured in tap_.
   agent::TapEvent tap_event(double seconds);
   /// The worker's loop time (Ring::now): every clock reading of an exchange.
@@ -182,6 +186,11 @@ class L7Exchange final : public Timed, public Retirable {
   Clock::time_point start_;  ///< the worker's loop time when the request arrived
   /// Taken when the request arrived while a tap session was open; empty otherwise.
   std::unique_ptr<agent::TapRequest> tap_;
+  /// The request line the flow history keeps (a fixed buffer: nothing allocated per request).
+  agent::RequestLine line_;
+  const char* wire_protocol_ = "HTTP/1.1";  ///< "HTTP/1.1" or "HTTP/2", as the client spoke
+  /// Set when the agent answered the request itself (no endpoint, refused, denied, timeout).
+  std::string_view local_reason_;
   std::optional<Deadlines::iterator> timers_[3];  ///< by TimerKind
 
   // Attempts after the first: retries (when the matched rule has a retry block) and, for an

@@ -112,6 +112,7 @@ struct Owner final : ExchangeOwner {
   prometheus::Registry registry;
   agent::RequestMetrics metrics{registry};
   agent::TapHub taps{"node-t", {}, registry};
+  agent::FlowLog flowlog{"node-t", 16};
   agent::MeshedPod caller{0, {}, {*IpAddr::parse("10.0.0.5")}, *Netns::current(), 0};
   std::shared_ptr<HttpTarget> target;
   discovery::RouteRule rule;
@@ -148,6 +149,7 @@ struct Owner final : ExchangeOwner {
   EndpointState* endpoint(const HttpTarget& /*target*/) override { return &state; }
   void erase(L7Exchange* /*exchange*/) override { ++erased; }
   agent::TapHub& tap() override { return taps; }
+  agent::FlowLog& flows() override { return flowlog; }
   const agent::MeshedPod& pod() const override { return caller; }
 
   /// Moves the loop's clock to its next deadline and fires it; how long that was from now.
@@ -391,4 +393,48 @@ TEST_CASE(
   owner.app.answer({{":status", "200"}});
   y->downstream_stream()->on_close(0);
   CHECK((*session)->take(milliseconds(0)).empty());  // closed: nothing captured
+}
+
+TEST_CASE(
+    "exchange: every finished request is in the flow history: allowed with its line and answer, "
+    "denied by policy, failed for want of an endpoint") {
+  Owner owner;
+  owner.has_rule = false;
+  Client client;
+  l7::Headers head = get();
+  head.push_back({"x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"});
+  auto x = send(owner, client, head);
+  owner.app.answer({{":status", "500"}});
+  x->downstream_stream()->on_close(0);
+
+  owner.target->plan.denied = "not_allowed";
+  auto y = send(owner, client, get());
+  y->downstream_stream()->on_close(0);
+  owner.target->plan.denied.clear();
+  owner.target->reachable = false;
+  auto z = send(owner, client, get());
+  z->downstream_stream()->on_close(0);
+
+  auto records = owner.flowlog.query({});
+  REQUIRE(records.size() == 3);
+  const agent::FlowRecord& r = records[0];
+  CHECK(r.kind == agent::FlowKind::Request);
+  CHECK(r.verdict == agent::FlowVerdict::Allowed);
+  CHECK(r.protocol == "HTTP/1.1");
+  CHECK(r.method == "GET");
+  CHECK(r.authority == "cart");
+  CHECK(r.path == "/items");
+  CHECK(r.status == 500);
+  CHECK(r.trace_id == "80f198ee56343ba864fe8b2a57d3eff7");
+  CHECK(r.outbound);
+  CHECK(r.src.address->ip.str() == "10.0.0.5");
+  CHECK(r.src.workload == "shop");
+  CHECK(r.dst.address->str() == "10.1.0.7:8080");
+  CHECK(r.dst.principal == "spiffe://td/ns/prod/sa/cart");
+  CHECK(records[1].verdict == agent::FlowVerdict::Denied);
+  CHECK(records[1].status == 403);
+  CHECK(records[1].reason == "not_allowed");
+  CHECK(records[2].verdict == agent::FlowVerdict::Failed);
+  CHECK(records[2].status == 503);
+  CHECK(records[2].reason == "no healthy upstream");
 }

@@ -39,12 +39,14 @@ void Relay::start(unsigned timeout_ms) {
 
 void Relay::on_connected(int res) {
   if (res < 0) {
+    connect_error_ = -res;
     log::warn("flow.connect_failed", "worker={} target={} service={} error=\"{}\"", loop_.index(),
               plan_.target.str(), plan_.labels.destination_service, std::strerror(-res));
     if (redial_) {
       // The app has seen nothing yet (its socket is read only once connected): another
       // endpoint gets it. This relay only closes its upstream socket.
       aborted_ = true;
+      handed_over_ = true;
       up_.io.close(SocketIo::Close::Reset);
       redial_->tried.push_back(plan_.target);
       owner_.redial(std::move(*redial_), plan_.labels, down_.io.release(), std::move(share_),
@@ -58,6 +60,7 @@ void Relay::on_connected(int res) {
   connected_ = true;
   preloaded_ = {};
   last_progress_ = loop_.now();
+  connected_at_ = last_progress_;
   for (auto& c : counters_) {
     c.opened->Increment();
     c.open->Increment();
@@ -112,6 +115,7 @@ void Relay::Side::on_read_end(int res) {
 void Relay::Side::on_sent(std::size_t bytes) {
   relay.touched_ = relay.touched_ || upstream;
   relay.last_progress_ = relay.loop_.now();
+  (upstream ? relay.sent_ : relay.received_) += bytes;
   for (auto& c : relay.counters_) {
     (upstream ? c.sent : c.received)->Increment(static_cast<double>(bytes));
   }
@@ -151,6 +155,7 @@ bool Relay::redial_unused() {
 void Relay::hand_over() {
   handing_over_ = false;
   aborted_ = true;
+  handed_over_ = true;
   redial_->tried.push_back(plan_.target);
   owner_.redial(std::move(*redial_), plan_.labels, down_.io.release(), std::move(share_),
                 std::move(preloaded_));
@@ -225,7 +230,28 @@ void Relay::maybe_finish() {
       c.open->Decrement();
     }
   }
+  observe_end();
   loop_.retire(*this);
+}
+
+void Relay::observe_end() {
+  if (handed_over_ || (!connected_ && connect_error_ == 0)) {
+    return;  // the next endpoint's connection is the one written; or torn down unstarted
+  }
+  owner_.flows().add([this](agent::FlowRecord& r) {
+    r.kind = agent::FlowKind::Connection;
+    r.protocol.assign("TCP");
+    r.set_flow(plan_.labels, plan_.client_ip ? plan_.client_ip : client_, plan_.target);
+    if (connected_) {
+      r.sent = sent_;
+      r.received = received_;
+      r.seconds = std::chrono::duration<double>(loop_.now() - connected_at_).count();
+    } else {
+      r.verdict = agent::FlowVerdict::Failed;
+      r.reason.assign("connect: ");
+      r.reason.append(std::strerror(connect_error_));
+    }
+  });
 }
 
 void Relay::erase_now() {

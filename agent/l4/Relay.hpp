@@ -10,6 +10,7 @@
 #include "agent/loop/SocketIo.hpp"
 #include "agent/loop/SourceShares.hpp"
 #include "agent/metrics/TcpMetrics.hpp"
+#include "agent/observe/FlowLog.hpp"
 #include "agent/plan/FlowPlan.hpp"
 #include "agent/plan/Redial.hpp"
 #include "common/Fd.hpp"
@@ -28,6 +29,8 @@ class Relay final : public Retirable {
    public:
     /// The relay is over and nothing of it is in flight: destroy it (closes both sockets).
     virtual void relay_finished(Relay& relay) = 0;
+    /// The flow history the relay writes its connection to when it ends.
+    virtual agent::FlowLog& flows() = 0;
 
    protected:
     ~Owner() = default;
@@ -61,6 +64,9 @@ class Relay final : public Retirable {
   bool idle_since(std::chrono::steady_clock::time_point since) const;
 
   const FlowPlan& plan() const { return plan_; }
+  /// The client's address for the flow history when the plan has none (an outbound
+  /// connection: the calling pod's).
+  void observe_client(const IpAddr& ip) { client_ = ip; }
   /// Through Owner::relay_finished.
   void erase_now() override;
 
@@ -95,6 +101,8 @@ class Relay final : public Retirable {
   void fail(int err, const char* where);
   /// Retires the relay when nothing is in flight and both directions are finished.
   void maybe_finish();
+  /// Writes the connection to the flow history: relayed (allowed) or its connect failed.
+  void observe_end();
 
   Loop& loop_;
   Owner& owner_;
@@ -113,6 +121,13 @@ class Relay final : public Retirable {
   bool handing_over_ = false;  ///< redial_unused(): the downstream socket goes to the owner
   bool aborted_ = false;
   bool ended_ = false;  ///< end(): both sides were sent FIN, their input is dropped
+  // For the flow history.
+  std::optional<IpAddr> client_;
+  std::chrono::steady_clock::time_point connected_at_;
+  uint64_t sent_ = 0;         ///< bytes source -> destination
+  uint64_t received_ = 0;     ///< bytes destination -> source
+  int connect_error_ = 0;     ///< errno of a failed connect
+  bool handed_over_ = false;  ///< the client's socket went to another endpoint (Redialer)
 };
 
 }  // namespace weft::proxy

@@ -39,6 +39,7 @@ struct Fixture final : Relay::Owner {
       &family.Add({{"c", "received"}}),
       &family.Add({{"c", "stalled"}}),
   };
+  weft::agent::FlowLog flowlog{"node-t", 8};
   std::unique_ptr<Relay> relay;
   bool finished = false;
   /// What redial() was handed.
@@ -68,6 +69,7 @@ struct Fixture final : Relay::Owner {
     redialed_app = std::move(app);
     redialed_bytes = std::move(received);
   }
+  weft::agent::FlowLog& flows() override { return flowlog; }
   double count(prometheus::Counter* c) const { return c->Value(); }
 };
 
@@ -125,6 +127,14 @@ TEST_CASE("Relay: detection bytes first, both directions, half-close each way, t
   CHECK(f.count(f.counters.opened) == 1);
   CHECK(f.count(f.counters.closed) == 1);
   CHECK(f.counters.open->Value() == 0);
+  // The flow history has the connection, allowed, with its bytes each way.
+  auto records = f.flowlog.query({});
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].kind == weft::agent::FlowKind::Connection);
+  CHECK(records[0].verdict == weft::agent::FlowVerdict::Allowed);
+  CHECK(records[0].sent == head.size() + more.size());
+  CHECK(records[0].received == answer.size());
+  CHECK(records[0].dst.address->port == app_port);
 }
 
 TEST_CASE("Relay: a reset on either side reaches the other as a reset") {
@@ -161,6 +171,10 @@ TEST_CASE("Relay: a refused connect resets the client and counts nothing open") 
   CHECK(end == ECONNRESET);
   CHECK(f.count(f.counters.opened) == 0);
   CHECK(f.count(f.counters.closed) == 0);
+  auto records = f.flowlog.query({});
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].verdict == weft::agent::FlowVerdict::Failed);
+  CHECK(records[0].reason == "connect: Connection refused");
 }
 
 TEST_CASE("Relay: a refused connect to a Service's endpoint hands the client back untouched") {
@@ -176,6 +190,7 @@ TEST_CASE("Relay: a refused connect to a Service's endpoint hands the client bac
   CHECK(f.redialed_bytes == head);
   REQUIRE(f.redialed_app);
   CHECK(f.count(f.counters.opened) == 0);
+  CHECK(f.flowlog.query({}).empty());  // the next endpoint's connection is the one written
 
   // The client saw nothing: the next endpoint gets what detection read, then the rest.
   auto [app_listener, app_port] = listener();

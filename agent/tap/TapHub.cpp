@@ -5,22 +5,6 @@
 #include "common/Log.hpp"
 
 namespace weft::agent {
-namespace {
-
-/// W3C traceparent "00-<trace-id>-<parent-id>-<flags>": the trace-id; else B3's.
-std::string trace_id(const l7::Headers& head) {
-  if (const std::string* tp = l7::find_header(head, "traceparent")) {
-    if (tp->size() >= 55 && (*tp)[2] == '-' && (*tp)[35] == '-') {
-      return tp->substr(3, 32);
-    }
-  }
-  if (const std::string* b3 = l7::find_header(head, "x-b3-traceid")) {
-    return *b3;
-  }
-  return {};
-}
-
-}  // namespace
 
 std::deque<TapEvent> TapSession::take(std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
@@ -70,7 +54,7 @@ std::unique_ptr<TapRequest> TapHub::begin(const l7::Headers& head) const {
   request->method = value(":method");
   request->authority = value(":authority");
   request->path = value(":path");
-  request->trace_id = trace_id(head);
+  request->trace_id = std::string(l7::trace_id(head));
   request->headers = redacted(head);
   return request;
 }

@@ -19,23 +19,6 @@ std::string url_decode(std::string_view text) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> query_pairs(std::string_view rest) {
-  std::vector<std::pair<std::string, std::string>> out;
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    std::string_view item = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (item.empty()) {
-      continue;
-    }
-    auto eq = item.find('=');
-    out.emplace_back(url_decode(item.substr(0, eq)), eq == std::string_view::npos
-                                                         ? std::string()
-                                                         : url_decode(item.substr(eq + 1)));
-  }
-  return out;
-}
-
 /// The session's own settings, taken out of `q` before the filters are parsed.
 Result<TapQuery> take_session_options(std::vector<std::pair<std::string, std::string>>& q,
                                       std::string_view accept) {
@@ -72,6 +55,23 @@ Result<TapQuery> take_session_options(std::vector<std::pair<std::string, std::st
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> query_pairs(std::string_view rest) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view item = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (item.empty()) {
+      continue;
+    }
+    auto eq = item.find('=');
+    out.emplace_back(url_decode(item.substr(0, eq)), eq == std::string_view::npos
+                                                         ? std::string()
+                                                         : url_decode(item.substr(eq + 1)));
+  }
+  return out;
+}
 
 Result<TapQuery> parse_tap_query(std::string_view query, std::string_view accept) {
   auto pairs = query_pairs(query);

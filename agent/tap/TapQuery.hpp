@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "agent/tap/TapFilter.hpp"
 #include "common/Error.hpp"
@@ -16,6 +19,10 @@ struct TapQuery {
   std::chrono::seconds duration{0};  ///< 0: until the client leaves
   bool sse = false;  ///< server-sent events (format=sse, or `accept` asks for them), else NDJSON
 };
+
+/// The URL-decoded key/value pairs of a query (after '?'), in order; what GET /observe parses
+/// too.
+std::vector<std::pair<std::string, std::string>> query_pairs(std::string_view query);
 
 /// `query`'s keys: TapFilter's, and max_rps, duration (whole seconds) and format (ndjson, sse).
 /// Errors name the key.

@@ -374,6 +374,10 @@ Loop& TunnelSession::loop() {
   return host_.loop();
 }
 
+agent::FlowLog& TunnelSession::flows() {
+  return host_.http().flows();
+}
+
 SessionLoad TunnelSession::load() const {
   return {!dead_ && !draining_ && h2_.accepts_requests(), identity_->generation,
           h2_.stream_count()};

@@ -96,6 +96,8 @@ class TunnelSession final : public tunnel::TicketSink,
 
   // Used by TunnelStream.
   Loop& loop();
+  /// The flow history the session's streams write their connections to.
+  agent::FlowLog& flows();
   /// Through TunnelHost::session_finished, once dead with nothing left in flight.
   void erase_now() override;
   l7::H2Session& h2() { return h2_; }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "agent/loop/Loop.hpp"
+#include "agent/observe/FlowLog.hpp"
 #include "agent/tunnel/TunnelSession.hpp"
 #include "common/Log.hpp"
 
@@ -66,6 +67,7 @@ void TunnelStream::take_payload(std::size_t length, std::vector<uint8_t>& out) {
   out.insert(out.end(), data, data + length);
   in_off_ += length;
   last_progress_ = session_.loop().now();
+  (to_peer_is_sent_ ? sent_ : received_) += length;
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.sent : c.received)->Increment(static_cast<double>(length));
   }
@@ -80,6 +82,7 @@ void TunnelStream::connect(unsigned timeout_ms) {
 
 void TunnelStream::on_connected(int res) {
   connected_ = res == 0;
+  connect_error_ = res < 0 ? -res : 0;
   session_.stream_connected(*this, res);
 }
 
@@ -105,6 +108,7 @@ void TunnelStream::read_again() {
 void TunnelStream::opened() {
   if (!counted_open_) {
     counted_open_ = true;
+    opened_at_ = session_.loop().now();
     for (auto& c : counters_) {
       c.opened->Increment();
       c.open->Increment();
@@ -157,6 +161,7 @@ void TunnelStream::deliver(const uint8_t* data, std::size_t len) {
 
 void TunnelStream::on_sent(std::size_t bytes) {
   last_progress_ = session_.loop().now();
+  (to_peer_is_sent_ ? received_ : sent_) += bytes;
   for (auto& c : counters_) {
     (to_peer_is_sent_ ? c.received : c.sent)->Increment(static_cast<double>(bytes));
   }
@@ -219,6 +224,7 @@ bool TunnelStream::redial_elsewhere() {
   }
   in_ = {};  // it pointed into preload_
   in_off_ = 0;
+  handed_over_ = true;
   redial_->tried.push_back(plan_.target);
   if (session_.dial_ran_out() && !redial_->dialled_again) {
     redial_->dialled_again = redial_->dial_last_again = true;
@@ -285,6 +291,38 @@ TunnelStream::~TunnelStream() {
       c.open->Decrement();
     }
   }
+  observe_end();
+}
+
+void TunnelStream::observe_end() {
+  bool source = to_peer_is_sent_;
+  if (handed_over_ || (!counted_open_ && source && status == 0 && !aborted_)) {
+    return;  // another endpoint's connection is the one written; or ended before it began
+  }
+  session_.flows().add([&](agent::FlowRecord& r) {
+    r.kind = agent::FlowKind::Connection;
+    r.protocol.assign("TCP");
+    r.set_flow(plan_.labels, plan_.client_ip, plan_.target);
+    if (counted_open_) {
+      r.sent = sent_;
+      r.received = received_;
+      r.seconds = std::chrono::duration<double>(session_.loop().now() - opened_at_).count();
+    } else if (source && status == 403) {
+      r.verdict = agent::FlowVerdict::Denied;
+      r.reason.assign("403 from the destination's agent");
+    } else {
+      r.verdict = agent::FlowVerdict::Failed;
+      if (connect_error_ != 0) {
+        r.reason.assign("connect: ");
+        r.reason.append(std::strerror(connect_error_));
+      } else if (status != 0) {
+        r.reason.assign("the peer agent answered ");
+        r.reason.append(std::to_string(status));
+      } else {
+        r.reason.assign("the tunnel stream was reset before it opened");
+      }
+    }
+  });
 }
 
 }  // namespace weft::proxy

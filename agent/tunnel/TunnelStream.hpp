@@ -41,7 +41,8 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   TunnelStream(TunnelSession& session, Side side, Fd local, FlowPlan plan,
                std::vector<agent::FlowCounters> counters, SourceShare share = {},
                std::optional<Redial> redial = std::nullopt);
-  /// Counts the connection closed if it was counted open; detaches from the h2 session.
+  /// Counts the connection closed if it was counted open, writes it to the flow history;
+  /// detaches from the h2 session.
   ~TunnelStream();
   TunnelStream(const TunnelStream&) = delete;
   TunnelStream& operator=(const TunnelStream&) = delete;
@@ -119,6 +120,9 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   void read_again();
   /// read_body found nothing last time: the h2 stream asks for DATA again.
   void resume_if_deferred();
+  /// Writes the connection to the flow history: carried (allowed), refused by the peer's
+  /// policy (denied), or refused or lost before it opened (failed).
+  void observe_end();
 
   TunnelSession& session_;
   FlowPlan plan_;
@@ -138,6 +142,12 @@ class TunnelStream final : public l7::H2Stream, private SocketIo::Owner {
   bool counted_open_ = false;
   std::optional<Redial> redial_;
   bool awaiting_answer_ = false;  ///< redial_: the app's socket is not read before a 2xx
+  // For the flow history.
+  std::chrono::steady_clock::time_point opened_at_;
+  uint64_t sent_ = 0;         ///< bytes source -> destination
+  uint64_t received_ = 0;     ///< bytes destination -> source
+  int connect_error_ = 0;     ///< Destination side: errno of the app's failed connect
+  bool handed_over_ = false;  ///< the app's socket went to another endpoint (Redialer)
   std::chrono::steady_clock::time_point last_progress_;  ///< the last byte moved (ring time)
 };
 
