@@ -526,19 +526,23 @@ void L7Exchange::flow_record(agent::FlowRecord& r, double seconds) const {
       r.reason = local_reason_;
     }
   }
-  const agent::MeshedPod& pod = owner_.pod();
-  std::optional<IpAddr> client = pod.ips.empty() ? std::nullopt : std::optional(pod.ips.front());
+  std::optional<IpAddr> client = client_ip();
   if (target_ == nullptr) {
     r.src.address = client ? std::optional(SockAddr{*client, 0}) : std::nullopt;
     return;
   }
-  const FlowPlan& plan = target_->plan;
-  if (plan.client_ip) {
-    client = plan.client_ip;
-  } else if (plan.labels.reporter != "source") {
-    client.reset();  // an inbound request whose client the agent does not know
+  r.set_flow(target_->plan.labels, client, target_->plan.target);
+}
+
+std::optional<IpAddr> L7Exchange::client_ip() const {
+  const agent::MeshedPod& pod = owner_.pod();
+  if (target_ != nullptr && target_->plan.client_ip) {
+    return target_->plan.client_ip;
   }
-  r.set_flow(plan.labels, client, plan.target);
+  if (target_ != nullptr && target_->plan.labels.reporter != "source") {
+    return std::nullopt;  // an inbound request whose client the agent does not know
+  }
+  return pod.ips.empty() ? std::nullopt : std::optional(pod.ips.front());
 }
 
 agent::TapEvent L7Exchange::tap_event(double seconds) {
@@ -551,18 +555,12 @@ agent::TapEvent L7Exchange::tap_event(double seconds) {
   e.grpc_status = grpc_status_;
   e.latency_seconds = seconds;
   e.retries = retries_;
-  std::optional<IpAddr> client = pod.ips.empty() ? std::nullopt : std::optional(pod.ips.front());
   if (target_ != nullptr) {
     const FlowPlan& plan = target_->plan;
     const agent::FlowLabels& labels = plan.labels;
     e.outbound = labels.reporter == "source";
     e.tls = labels.security_policy == "mutual_tls";
     e.service = labels.destination_service;
-    if (plan.client_ip) {
-      client = plan.client_ip;
-    } else if (!e.outbound) {
-      client.reset();  // an inbound request whose client the agent does not know
-    }
     e.src = {std::nullopt, labels.source.workload, labels.source.ns, labels.source.principal};
     e.dst = {plan.target, labels.destination.workload, labels.destination.ns,
              labels.destination.principal};
@@ -570,7 +568,7 @@ agent::TapEvent L7Exchange::tap_event(double seconds) {
       e.upstream = plan.target;
     }
   }
-  if (client) {
+  if (auto client = client_ip()) {
     e.src.address = SockAddr{*client, 0};
   }
   e.request = std::move(*tap_);

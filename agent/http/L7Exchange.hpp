@@ -141,6 +141,9 @@ class L7Exchange final : public Timed, public Retirable {
   void record();
   /// The request's entry in the flow history.
   void flow_record(agent::FlowRecord& r, double seconds) const;
+  /// The client's address as the agent knows it: the plan's (inbound, the tunnel's claim),
+  /// else the calling pod's (outbound); none for an inbound request that names none.
+  std::optional<IpAddr> client_ip() const;
   /// The tap event of the finished request captured in tap_.
   agent::TapEvent tap_event(double seconds);
   /// The worker's loop time (Ring::now): every clock reading of an exchange.
