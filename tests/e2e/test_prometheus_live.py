@@ -21,13 +21,12 @@ variable must offer this test's values."""
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import time
-import urllib.parse
 
 from weftsim import manifests, netns, paths, procs
 from weftsim.hardening import start_with_ready_line
+from weftsim.prometheus import Prometheus
 from weftsim.scenarios import HTTP_APP_PORT, deployment_pods, two_nodes
 
 NS = "e2e"
@@ -77,43 +76,6 @@ NO_DATA = {
 SHARES = {("weft-route", "Retries per request"): 0.0,
           ("weft-agent", "File descriptors used"): None}  # None: any share in (0, 1)
 
-
-
-def _start_prometheus(cluster, node, targets):
-    """Prometheus in `node`'s netns scraping `targets` (host:port) every second with weft's
-    rules, its data in the cluster's workdir; returns the query function once it is ready."""
-    assert shutil.which("prometheus"), \
-        "prometheus is missing: apt-get install prometheus (tools/packages.txt)"
-    home = os.path.join(cluster.workdir, "prometheus")
-    os.makedirs(home, exist_ok=True)
-    with open(os.path.join(home, "weft.rules.yml"), "w", encoding="utf-8") as f:
-        subprocess.run(["/usr/bin/python3", RULES], stdout=f, check=True)
-    config = os.path.join(home, "prometheus.yml")
-    with open(config, "w", encoding="utf-8") as f:
-        json.dump({"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                   "rule_files": ["weft.rules.yml"],
-                   "scrape_configs": [{"job_name": "weft-agent",
-                                       "static_configs": [{"targets": targets}]}]}, f)
-    svc = procs.Service(netns.exec_argv(node.netns, [
-        "prometheus", f"--config.file={config}", f"--storage.tsdb.path={home}/data",
-        f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}", "--log.level=warn"]),
-        os.path.join(cluster.workdir, "prometheus.log"), "prometheus")
-    cluster.cleanup.push("stop prometheus", svc.stop)
-
-    def get(path):
-        r = procs.run(netns.exec_argv(node.netns, [
-            "curl", "-sS", "--max-time", "5", f"http://127.0.0.1:{PROMETHEUS_PORT}{path}"]),
-            check=False, timeout=15)
-        return r.stdout if r.returncode == 0 else None
-    procs.wait_until(lambda: get("/-/ready") is not None, 30, what="prometheus ready")
-
-    def query(expr, at=None):
-        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
-        body = get("/api/v1/query?" + urllib.parse.urlencode(params))
-        answer = json.loads(body)
-        assert answer["status"] == "success", answer
-        return answer["data"]["result"]
-    return query, get
 
 
 def _weftctl_stat(build, node, *args, verb="stat", key="name"):
@@ -240,8 +202,12 @@ def test_recording_rules_agree_with_the_traffic_sent(build, cluster):
                                          f"http://{CLUSTER_IP}/"], check=False).returncode == 0,
                      30, what="web answering client across nodes")
 
-    query, get = _start_prometheus(cluster, n1, [f"127.0.0.1:{n1.agent.admin_port}",
-                                                 f"{n2.link_addresses[0]}:{n2.agent.admin_port}"])
+    rules = subprocess.run(["/usr/bin/python3", RULES], capture_output=True, text=True,
+                           check=True).stdout
+    server = Prometheus(cluster, n1, [f"127.0.0.1:{n1.agent.admin_port}",
+                                      f"{n2.link_addresses[0]}:{n2.agent.admin_port}"],
+                        PROMETHEUS_PORT, rules=rules)
+    query = server.query
     procs.wait_until(lambda: len(query('up{job="weft-agent"} == 1')) == 2, 30,
                      what="prometheus scraping both agents")
 

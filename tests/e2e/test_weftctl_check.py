@@ -9,7 +9,6 @@ import datetime
 import json
 import os
 import re
-import shutil
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from weftsim import certs, netns, procs
+from weftsim.prometheus import Prometheus
 from weftsim.scenarios import deployment_pods, two_nodes
 
 NS = "e2e"
@@ -55,33 +55,9 @@ def _json_check(build, node, *args):
     return r.returncode, {(c["category"], c["check"]): c for c in json.loads(r.stdout)}
 
 
-def _start_prometheus(cluster, node, targets):
-    """Debian's Prometheus in `node`'s netns scraping `targets` every second; returns its
-    query function once it is ready."""
-    assert shutil.which("prometheus"), \
-        "prometheus is missing: apt-get install prometheus (tools/packages.txt)"
-    home = os.path.join(cluster.workdir, "prometheus")
-    os.makedirs(home, exist_ok=True)
-    config = os.path.join(home, "prometheus.yml")
-    with open(config, "w", encoding="utf-8") as f:
-        json.dump({"global": {"scrape_interval": "1s"},
-                   "scrape_configs": [{"job_name": "weft-agent",
-                                       "static_configs": [{"targets": targets}]}]}, f)
-    svc = procs.Service(netns.exec_argv(node.netns, [
-        "prometheus", f"--config.file={config}", f"--storage.tsdb.path={home}/data",
-        f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}", "--log.level=warn"]),
-        os.path.join(cluster.workdir, "prometheus.log"), "prometheus")
-    cluster.cleanup.push("stop prometheus", svc.stop)
-
-    def up():
-        r = procs.run(netns.exec_argv(node.netns, [
-            "curl", "-sS", "--max-time", "5",
-            f"http://127.0.0.1:{PROMETHEUS_PORT}/api/v1/query?query=up"]), check=False)
-        if r.returncode != 0:
-            return None
-        return {s["metric"]["instance"]: s["value"][1]
-                for s in json.loads(r.stdout)["data"]["result"]}
-    return up
+def _scrape_states(server):
+    """Prometheus's `up` per instance ("1" or "0")."""
+    return {r["metric"]["instance"]: r["value"][1] for r in server.query("up")}
 
 
 def _write_ca(directory, issuer_not_after, anchor=None):
@@ -115,12 +91,12 @@ def test_check_passes_on_a_healthy_mesh_and_names_each_fault(build, cluster, tmp
     deployment_pods(n2, "web", 1, NS)
     a1 = f"127.0.0.1:{n1.agent.admin_port}"
     a2 = f"{n2.link_addresses[0]}:{n2.agent.admin_port}"
-    up = _start_prometheus(cluster, n1, [a1, a2])
-    procs.wait_until(lambda: (up() or {}) == {a1: "1", a2: "1"}, 30,
+    server = Prometheus(cluster, n1, [a1, a2], PROMETHEUS_PORT)
+    procs.wait_until(lambda: _scrape_states(server) == {a1: "1", a2: "1"}, 30,
                      what="prometheus scraping both agents")
     flags = ["--agents", f"{a1},{a2}", "--cni-conf-dir", conf_dir, "--cni-bin-dir", bin_dir,
              "--identity-dir", cluster.mesh_ca.dir,
-             "--prometheus", f"http://127.0.0.1:{PROMETHEUS_PORT}/"]
+             "--prometheus", f"{server.url}/"]
 
     r = _weftctl(build, n1, "check", *flags)
     print("weftctl check:\n" + r.stdout + r.stderr)
@@ -184,7 +160,7 @@ def test_check_passes_on_a_healthy_mesh_and_names_each_fault(build, cluster, tmp
 
     # node2's agent killed: unreachable, and down for Prometheus once it has scraped again.
     n2.agent.kill()
-    procs.wait_until(lambda: (up() or {}).get(a2) == "0", 30, what="prometheus seeing node2 down")
+    procs.wait_until(lambda: _scrape_states(server).get(a2) == "0", 30, what="prometheus seeing node2 down")
     r = _weftctl(build, n1, "check", *flags)
     print(r.stdout)
     assert r.returncode == 1, r
@@ -208,7 +184,8 @@ def test_check_fails_on_an_agent_that_is_up_but_not_ready(build, cluster):
                  "--identity-dir", cluster.mesh_ca.dir)
     print(r.stdout)
     assert r.returncode == 1, r
-    assert f"{FAIL} the agents are ready\n    {agent}: GET http://{agent}/ready: status 503\n" \
+    assert f"{FAIL} the agents are ready\n    {agent}: GET http://{agent}/ready: status 503: " \
+        "not ready\n" \
         "    hint: an agent is ready once" in r.stdout, r.stdout
     assert f"{OK} the agents serve their admin endpoint\n" in r.stdout, r.stdout
     # --skip-node: no node or CNI checks at all.
