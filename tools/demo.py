@@ -151,6 +151,8 @@ def show_weftctl(cluster, nodes, client):
             ("tap deploy/client -n demo --path /healthz (2 s)",
              ["tap", "deploy/client", "-n", NAMESPACE, "--path", "/healthz", *local,
               "--duration", "2s"], False),
+            ("observe --last 6 (node-a's flow history)",
+             ["observe", *local, "--last", "6"], False),
             ("check --skip-node",
              ["check", "--skip-node", "--agents", agents, "--identity-dir",
               os.path.dirname(cluster.mesh_ca.trust_anchor)], True)):
