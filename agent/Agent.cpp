@@ -298,7 +298,7 @@ Result<void> Agent::open_admin() {
   }
   admin_ = std::move(*admin);
   if (!config_.tap_tls_address.empty()) {
-    auto tls = TapTlsListener::start(config_.tap_tls_address, config_.tap_allow, *tap_,
+    auto tls = TapTlsListener::start(config_.tap_tls_address, config_.tap_allow, *tap_, *flows_,
                                      trust_->store(), [this] {
                                        std::lock_guard lock(tap_credential_mutex_);
                                        return tap_credential_;

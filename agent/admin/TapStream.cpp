@@ -25,12 +25,7 @@ class CivetAnswer final : public TapAnswer {
  public:
   explicit CivetAnswer(mg_connection* conn) : conn_(conn) {}
   void refuse(int status, const std::string& reason) override {
-    std::string body = reason + "\n";
-    mg_printf(conn_,
-              "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-              status, mg_get_response_code_text(conn_, status), body.size());
-    mg_write(conn_, body.data(), body.size());
+    agent::refuse(conn_, status, reason);
   }
   void start(const char* content_type) override {
     mg_printf(conn_,

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "agent/admin/ObserveHandler.hpp"
 #include "agent/admin/TapStream.hpp"
 #include "agent/identity/OpenSsl.hpp"
 #include "agent/tap/TapHub.hpp"
@@ -88,6 +89,7 @@ int use_current_certificate(SSL* ssl, void* arg) {
 
 Result<std::unique_ptr<TapTlsListener>> TapTlsListener::start(const std::string& address,
                                                               TapAllowList allow, TapHub& hub,
+                                                              const FlowLog& flows,
                                                               X509_STORE* trust,
                                                               CurrentCredential credential) {
   auto addr = SockAddr::parse(address);
@@ -96,7 +98,7 @@ Result<std::unique_ptr<TapTlsListener>> TapTlsListener::start(const std::string&
                 fmt::format("tap_tls_address: expected ADDR:PORT, got \"{}\"", address));
   }
   std::unique_ptr<TapTlsListener> l(
-      new TapTlsListener(std::move(allow), hub, std::move(credential)));
+      new TapTlsListener(std::move(allow), hub, flows, std::move(credential)));
   l->ctx_.reset(SSL_CTX_new(TLS_server_method()));
   SSL_CTX* ctx = l->ctx_.get();
   if (ctx == nullptr || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
@@ -229,8 +231,8 @@ void TapTlsListener::serve(Connection& c) {
   const l7::Http1Head& head = *reader.head;
   std::string_view target = head.target;
   std::string_view path = target.substr(0, target.find('?'));
-  if (head.method != "GET" || path != "/tap") {
-    return answer.refuse(404, "tap: only GET /tap is served here");
+  if (head.method != "GET" || (path != "/tap" && path != "/observe")) {
+    return answer.refuse(404, "only GET /tap and GET /observe are served here");
   }
   auto allowed = allow_.find(principal);
   if (principal.empty() || allowed == allow_.end()) {
@@ -250,7 +252,19 @@ void TapTlsListener::serve(Connection& c) {
   if (std::ranges::find(allowed->second, "*") == allowed->second.end()) {
     ask.namespaces = allowed->second;
   }
-  serve_tap(ask, answer, hub_, stopping_);
+  if (path == "/observe") {
+    auto body = observe_body(flows_, ask.query, ask.namespaces);
+    if (!body) {
+      return answer.refuse(body.error().status, body.error().reason);
+    }
+    answer.start("application/x-ndjson");
+    if (!body->empty()) {
+      answer.chunk(*body);
+    }
+    answer.end();
+  } else {
+    serve_tap(ask, answer, hub_, stopping_);
+  }
   SSL_shutdown(ssl.get());
 }
 

@@ -1,6 +1,7 @@
 // Tap over mutual TLS, for clients off the node: a listener of its own (tap_tls_address) whose
 // TLS 1.3 handshake requires a client certificate chaining to the mesh's trust anchors, and
-// serves GET /tap to the SPIFFE IDs of an allow-list, each limited to the namespaces it names.
+// serves GET /tap and GET /observe to the SPIFFE IDs of an allow-list, each limited to the
+// namespaces it names.
 // The agent presents its own SPIFFE ID's certificate, issued and renewed like a workload's.
 // A thread per connection (at most tap_max_sessions + 2 at once), blocking I/O with 10 s
 // limits on the handshake and the request head.
@@ -22,6 +23,7 @@
 
 namespace weft::agent {
 
+class FlowLog;
 class TapHub;
 
 class TapTlsListener {
@@ -33,7 +35,7 @@ class TapTlsListener {
   /// referenced, not copied: it must outlive the listener).
   static Result<std::unique_ptr<TapTlsListener>> start(const std::string& address,
                                                        TapAllowList allow, TapHub& hub,
-                                                       X509_STORE* trust,
+                                                       const FlowLog& flows, X509_STORE* trust,
                                                        CurrentCredential credential);
   /// Stops accepting, ends the sessions (within about half a second) and joins their threads.
   ~TapTlsListener();
@@ -51,8 +53,9 @@ class TapTlsListener {
     std::atomic<bool> done = false;
   };
 
-  TapTlsListener(TapAllowList allow, TapHub& hub, CurrentCredential credential)
-      : allow_(std::move(allow)), hub_(hub), credential_(std::move(credential)) {}
+  TapTlsListener(TapAllowList allow, TapHub& hub, const FlowLog& flows,
+                 CurrentCredential credential)
+      : allow_(std::move(allow)), hub_(hub), flows_(flows), credential_(std::move(credential)) {}
   void accept_loop();
   void serve(Connection& connection);
   /// Joins the threads of connections that ended.
@@ -60,6 +63,7 @@ class TapTlsListener {
 
   TapAllowList allow_;
   TapHub& hub_;
+  const FlowLog& flows_;
   CurrentCredential credential_;
   identity::SslCtxPtr ctx_;
   Fd listener_;

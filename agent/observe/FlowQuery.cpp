@@ -1,5 +1,7 @@
 #include "agent/observe/FlowQuery.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <strings.h>
@@ -39,6 +41,10 @@ Error bad(std::string_view key, std::string_view expected, const std::string& va
 }  // namespace
 
 bool FlowQuery::matches(const FlowRecord& r) const {
+  if (!namespaces.empty() &&
+      std::ranges::find(namespaces, (r.outbound ? r.src : r.dst).ns) == namespaces.end()) {
+    return false;
+  }
   if ((!ns.empty() || !workload.empty()) && !end_matches(r.src, *this) &&
       !end_matches(r.dst, *this)) {
     return false;

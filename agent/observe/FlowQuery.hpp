@@ -28,6 +28,10 @@ struct FlowQuery {
   std::optional<FlowVerdict> verdict;
   std::optional<FlowKind> kind;
   std::string trace_id;
+  /// Not from the query: the namespaces an mTLS client may see (its tap_allow entry): the
+  /// record's local end (the source outbound, the destination inbound) must be in one; empty:
+  /// every one.
+  std::vector<std::string> namespaces;
 
   /// Whether `record` passes the filters (not last/since/after, which FlowLog applies).
   bool matches(const FlowRecord& record) const;

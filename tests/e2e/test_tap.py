@@ -182,7 +182,8 @@ def test_tap_over_mtls_shows_each_principal_its_namespaces(build, cluster):
     whose SPIFFE ID tap_allow lists sees the requests of the namespaces listed for it (oncall:
     e2e; intern: other, so nothing of this traffic), one it does not list is refused (403), and
     a client without a certificate does not get past the handshake. weftctl tap speaks it with
-    --cert/--key/--cacert from the other node."""
+    --cert/--key/--cacert from the other node; GET /observe (the flow history) is served and
+    limited the same way."""
     allow = (f"{_principal('ops', 'oncall')}=e2e,{_principal('ops', 'intern')}=other")
     n1, n2 = two_nodes(cluster, agent_args=["--tap-tls-address", f"0.0.0.0:{TLS_PORT}",
                                             "--tap-allow", allow])
@@ -210,6 +211,19 @@ def test_tap_over_mtls_shows_each_principal_its_namespaces(build, cluster):
     assert sorted(e["status"] for e in seen) == [200] * 3 + [500] * 3, seen
     assert {(e["node"], e["pod"].split("/")[0]) for e in seen} == {("node1", NS)}, seen
     assert intern.proc.returncode == 0, intern.log()
+
+    # The flow history over the same port, limited likewise.
+    def observe(sa):
+        cert, key = certs[sa]
+        r = procs.run(netns.exec_argv(n2.netns, [
+            "curl", "-sS", "--fail-with-body", "-k", "--cert", cert, "--key", key,
+            f"https://{far}/observe?last=20"]), check=False)
+        assert r.returncode == 0, r
+        return [json.loads(line) for line in r.stdout.splitlines()]
+    flows = observe("oncall")
+    assert len(flows) >= 6 and {(f["node"], f["src"]["namespace"]) for f in flows} == {
+        ("node1", NS)}, flows
+    assert observe("intern") == []
 
     cert, key = certs["stranger"]
     refused = procs.run(netns.exec_argv(n2.netns, [
