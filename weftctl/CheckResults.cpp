@@ -30,7 +30,8 @@ std::string indented(std::string_view text, std::string_view prefix = {}) {
   return out;
 }
 
-std::string table(std::span<const CheckResult> results) {
+/// Linkerd's lines; `wide` also shows what an ok check found.
+std::string table(std::span<const CheckResult> results, bool wide) {
   std::string out;
   const std::string* category = nullptr;
   for (const CheckResult& r : results) {
@@ -43,6 +44,8 @@ std::string table(std::span<const CheckResult> results) {
     if (r.status != CheckStatus::Ok) {
       out += indented(r.detail);
       out += indented(r.hint, "hint: ");
+    } else if (wide) {
+      out += indented(r.detail);
     }
   }
   return out + fmt::format("{}Status check results are {}\n", results.empty() ? "" : "\n",
@@ -74,7 +77,8 @@ bool any_failed(std::span<const CheckResult> results) {
 }
 
 std::string check_output(std::span<const CheckResult> results, OutputFormat format) {
-  return format == OutputFormat::Json ? json(results) : table(results);
+  return format == OutputFormat::Json ? json(results)
+                                      : table(results, format == OutputFormat::Wide);
 }
 
 }  // namespace weft::weftctl

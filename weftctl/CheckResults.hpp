@@ -32,8 +32,8 @@ const char* status_name(CheckStatus status);
 /// Whether any result is an Error: weftctl check exits 1.
 bool any_failed(std::span<const CheckResult> results);
 
-/// The results as `format` asks (Table: Linkerd's lines; Json: the list). In the table an ok
-/// check shows no detail, as in `linkerd check`; the JSON carries every detail.
+/// The results as `format` asks (Table: Linkerd's lines; Wide: the same with what each ok check
+/// found; Json: the list). In the table an ok check shows no detail, as in `linkerd check`.
 std::string check_output(std::span<const CheckResult> results, OutputFormat format);
 
 }  // namespace weft::weftctl

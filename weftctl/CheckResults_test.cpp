@@ -46,6 +46,13 @@ TEST_CASE("check results: Linkerd's layout, details only under warnings and erro
         "\n"
         "Status check results are \u00d7\n");
   CHECK(any_failed(results));
+  // wide: what an ok check found, too.
+  CHECK(check_output(results, OutputFormat::Wide)
+            .starts_with("weft-node\n"
+                         "---------\n"
+                         "\u221a kernel is Linux 6.1 or newer\n"
+                         "    Linux 6.8\n"
+                         "\u203c bpffs is mounted\n"));
 }
 
 TEST_CASE("check results: warnings alone still pass") {

@@ -108,7 +108,8 @@ issuer valid for 30 days or more, else a warning; expired or not chained: an err
 10 s of this machine's (60 s: an error, certificates start 60 s before they are signed), its
 workload certificates not expired, no failed renewal) and, with --prometheus, the server (ready,
 every agent's target up). Each check prints a line: √ ok, ‼ warning, × error, the last two with
-the reason and a hint below. Exit status 1 when a check failed (×), else 0 (warnings too).)";
+the reason and a hint below (-o wide: what each ok check found too). Exit status 1 when a check
+failed (×), else 0 (warnings too).)";
 
 constexpr const char* kTap = "watch the requests the agents finish, live";
 
@@ -582,7 +583,7 @@ void add_check(CLI::App& cmd, CheckOptions& out, std::string& output, AgentArgs&
                "skip the checks of this machine as a node (kernel, mounts,\n"
                "CNI): for a weftctl run off the nodes")
       ->disable_flag_override();
-  add_output_option(cmd, output, {"table", "json"});
+  add_output_option(cmd, output, {"table", "wide", "json"});
 }
 
 /// What `observe` reads as text before parse_command_line() checks the whole line.
@@ -775,7 +776,9 @@ std::expected<CommandLine, UsageError> parse_command_line(std::span<const std::s
     return out;
   }
   if (parsed->command == parser.check) {
-    out.check.format = parser.check_output == "json" ? OutputFormat::Json : OutputFormat::Table;
+    out.check.format = parser.check_output == "json"   ? OutputFormat::Json
+                       : parser.check_output == "wide" ? OutputFormat::Wide
+                                                       : OutputFormat::Table;
     out.check.agent_lookup = finish_agents(parser.check_agents);
     out.action = CommandLine::Action::Check;
     return out;

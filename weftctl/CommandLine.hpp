@@ -63,7 +63,7 @@ struct CheckOptions {
   std::string cni_bin_dir = "/opt/cni/bin";
   std::string identity_dir = "/etc/weft/identity";  ///< trust-anchor.crt, issuer.crt
   bool skip_node = false;  ///< no kernel, mount and CNI checks (weftctl runs off the nodes)
-  OutputFormat format = OutputFormat::Table;  ///< Table or Json
+  OutputFormat format = OutputFormat::Table;
 };
 
 /// What the command line asked for.

@@ -262,7 +262,7 @@ TEST_CASE("weftctl command line: check takes the agents, Prometheus, the node's 
   CHECK(c.format == OutputFormat::Json);
 
   for (const auto& [args, reason] : std::vector<std::pair<std::vector<std::string>, const char*>>{
-           {{"check", "-o", "wide"}, "--output"},
+           {{"check", "-o", "yaml"}, "--output"},
            {{"check", "--agents", ""}, "wants host:port"},
            {{"check", "--identity-dir", ""}, "wants a directory"},
            {{"check", "extra"}, "extra"}}) {
@@ -275,7 +275,7 @@ TEST_CASE("weftctl command line: check takes the agents, Prometheus, the node's 
   for (auto word : {"Usage: weftctl check [OPTIONS]", "--agents LIST=[127.0.0.1:15020]",
                     "--prometheus URL", "--cni-conf-dir DIR=/etc/cni/net.d",
                     "--cni-bin-dir DIR=/opt/cni/bin", "--identity-dir DIR=/etc/weft/identity",
-                    "--skip-node", "-o,--output FORMAT:{table,json}=table", "Exit status 1"}) {
+                    "--skip-node", "-o,--output FORMAT:{table,wide,json}=table", "Exit status 1"}) {
     CHECK_MESSAGE(help.find(word) != std::string::npos, word);
   }
 }

@@ -106,6 +106,10 @@ def test_check_passes_on_a_healthy_mesh_and_names_each_fault(build, cluster, tmp
         expected += ([""] if expected else []) + [category, "-" * len(category)]
         expected += [f"{OK} {c}" for c in checks]
     assert r.stdout.splitlines() == expected + ["", f"Status check results are {OK}"], r.stdout
+    wide = _weftctl(build, n1, "check", "-o", "wide", *flags)
+    assert wide.returncode == 0 and re.search(
+        rf"^{OK} the agents' workload certificates are valid\n    \S", wide.stdout, re.M), \
+        wide.stdout
     status, checks = _json_check(build, n1, *flags)
     assert status == 0 and [k for k in checks] == [
         (cat, c) for cat, cs in HEALTHY.items() for c in cs], checks
