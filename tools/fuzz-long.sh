@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Long fuzzing runs, beyond CI's 60 s per target (tools/test.sh): each libFuzzer target in turn
+# Long fuzzing runs, beyond CI's 45 s per target (tools/test.sh): each libFuzzer target in turn
 # until it has executed N inputs, then the inputs that found new coverage are merged into its
 # corpus in fuzz/corpus/<name>, and a Markdown table of the totals is printed. Not run by CI.
 set -euo pipefail

@@ -12,7 +12,7 @@ meson test -C build --print-errorlogs --num-processes 1 || status=1
 
 # Sanitizer build: clang-16 with ASan/UBSan. Its unit tests (the libraries without I/O) run
 # once, then each libFuzzer target for FUZZ_SECONDS.
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 if [ ! -f build-fuzz/build.ninja ]; then
   CXX=clang++-16 CC=clang-16 meson setup build-fuzz -Dfuzz=true
 fi
