@@ -38,11 +38,7 @@ Result<std::string> http_get(const std::string& url, std::chrono::milliseconds t
   body.max = max_bytes;
   char error[CURL_ERROR_SIZE] = "";
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "weftctl/" WEFT_VERSION);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  set_get_options(c, url, "http", error);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Body::on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
@@ -67,6 +63,14 @@ Result<std::string> http_get(const std::string& url, std::chrono::milliseconds t
                                                    printable ? why : std::string_view()));
   }
   return std::move(body.text);
+}
+
+void set_get_options(CURL* curl, const std::string& url, const char* protocols, char* error) {
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, protocols);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "weftctl/" WEFT_VERSION);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 }
 
 std::string url_escape(std::string_view text) {

@@ -1,5 +1,7 @@
 #include "weftctl/HttpStream.hpp"
 
+#include "weftctl/HttpGet.hpp"
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 
@@ -68,8 +70,7 @@ Result<void> http_stream_lines(const std::string& url,
   stream.stop = &stop;
   char error[CURL_ERROR_SIZE] = "";
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, tls != nullptr ? "https" : "http");
+  set_get_options(c, url, tls != nullptr ? "https" : "http", error);
   if (tls != nullptr) {
     curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_3);
     curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert.c_str());
@@ -79,9 +80,6 @@ Result<void> http_stream_lines(const std::string& url,
     // what is checked.
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "weftctl/" WEFT_VERSION);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Stream::on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &stream);
